@@ -1,0 +1,3 @@
+//! Benchmark binary (stub).
+
+fn main() {}

@@ -1,0 +1,9 @@
+//! buildlens: puts what happened in recorded Docker builds onto the Dockerfile lines that caused it.
+//!
+//! The crate is a pure core (`log`) plus the edges that do I/O (`store`, `record`, `cli`).
+//! See ARCHITECTURE.md for the code map and the invariants.
+
+pub mod cli;
+pub mod log;
+pub mod record;
+pub mod store;

@@ -1,0 +1,175 @@
+//! Build-log parsing: the pure core that turns any supported log into builds and steps.
+//!
+//! Architecture invariant: nothing in `log` does I/O (it reads from a caller's `Read` at most), knows
+//! tokio or LSP types, or can fail: hostile input gives a partial result plus `problems`. Memory does not
+//! grow with the log (offsets and bounded excerpts, never copies of output).
+//!
+//! Pipeline per line: `lines` (split, decode UTF-16) → `unwrap` (CI/terminal wrappers) → the line's
+//! `Channel` (one per act job) → the active format parser.
+
+pub mod buildkit_plain;
+pub mod buildkit_tty;
+pub mod channel;
+pub mod engine_api;
+pub mod legacy;
+pub mod line;
+pub mod lines;
+pub mod model;
+pub mod output;
+pub mod podman;
+pub mod rawjson;
+pub mod step_name;
+pub mod unwrap;
+
+use std::io::Read;
+
+use serde::{Deserialize, Serialize};
+
+use channel::Channel;
+use line::Line;
+use lines::{Encoding, LineSplitter, RawLine};
+pub use model::{Build, BuildResult, Format, ImageRef, OutputRange, ParsedLog, Problem, Step, StepStatus};
+
+/// Most channels (act jobs) one log may open; lines of further jobs go to the last one.
+const MAX_CHANNELS: usize = 64;
+
+/// Everything the parser keeps between lines. Serialisable: a stored checkpoint lets a log that grew be
+/// re-read from `resume_offset` only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct State {
+    encoding: Encoding,
+    /// All lines before this offset have been read.
+    resume_offset: u64,
+    channels: Vec<Channel>,
+    problems: Vec<Problem>,
+    lines: u64,
+}
+
+/// A streaming log parser: feed chunks in order, take a `snapshot` at any time, `finish` at the end.
+#[derive(Debug)]
+pub struct LogParser {
+    state: State,
+    splitter: LineSplitter,
+    scratch: Vec<u8>,
+}
+
+impl Default for LogParser {
+    fn default() -> Self {
+        LogParser::new()
+    }
+}
+
+impl LogParser {
+    pub fn new() -> LogParser {
+        let state = State { encoding: Encoding::Undecided, resume_offset: 0, channels: Vec::new(), problems: Vec::new(), lines: 0 };
+        LogParser { splitter: LineSplitter::new(0, Encoding::Undecided), state, scratch: Vec::new() }
+    }
+
+    /// Feeds the next bytes of the log.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        let LogParser { state, splitter, scratch } = self;
+        splitter.feed(chunk, &mut |raw| state.line(raw, scratch));
+        state.encoding = splitter.encoding();
+        state.resume_offset = splitter.resume_offset();
+    }
+
+    /// Offset up to which every line has been read; a resumed parser continues from here.
+    pub fn resume_offset(&self) -> u64 {
+        self.state.resume_offset
+    }
+
+    /// The builds read so far, open ones as they stand (their steps `running`).
+    pub fn snapshot(&self) -> ParsedLog {
+        let builds = self.state.channels.iter().flat_map(Channel::snapshot).collect();
+        self.state.result(builds, self.splitter.offset())
+    }
+
+    /// Reads the last line (a log need not end with a newline) and closes every build.
+    pub fn finish(mut self) -> ParsedLog {
+        let LogParser { state, splitter, scratch } = &mut self;
+        splitter.finish(&mut |raw| state.line(raw, scratch));
+        let bytes = splitter.offset();
+        let channels = std::mem::take(&mut self.state.channels);
+        let builds = channels.into_iter().flat_map(Channel::finish).collect();
+        self.state.result(builds, bytes)
+    }
+
+    /// The parser's state as JSON, to store beside a log that may grow.
+    pub fn checkpoint(&self) -> serde_json::Value {
+        serde_json::to_value(&self.state).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// A parser that continues from a `checkpoint`; feed it the log from `resume_offset()` on.
+    pub fn resume(checkpoint: &serde_json::Value) -> Option<LogParser> {
+        let state: State = serde_json::from_value(checkpoint.clone()).ok()?;
+        let splitter = LineSplitter::new(state.resume_offset, state.encoding);
+        Some(LogParser { state, splitter, scratch: Vec::new() })
+    }
+}
+
+impl State {
+    fn line(&mut self, raw: RawLine<'_>, scratch: &mut Vec<u8>) {
+        self.lines += 1;
+        let u = unwrap::unwrap(raw.bytes, scratch);
+        let line = Line { text: u.text, start: raw.start, end: raw.end, time: u.time, chatter: u.chatter, truncated: raw.truncated };
+        let channel = self.channel(u.job);
+        channel.line(&line);
+    }
+
+    fn channel(&mut self, job: Option<&[u8]>) -> &mut Channel {
+        let job = job.map(|j| String::from_utf8_lossy(j).trim_end().to_string());
+        let found = self.channels.iter().position(|c| c.job == job);
+        let index = match found {
+            Some(i) => i,
+            None if self.channels.len() < MAX_CHANNELS => {
+                self.channels.push(Channel::new(job));
+                self.channels.len() - 1
+            }
+            None => self.channels.len() - 1,
+        };
+        &mut self.channels[index]
+    }
+
+    fn result(&self, mut builds: Vec<Build>, bytes: u64) -> ParsedLog {
+        builds.sort_by_key(|b| b.span[0]);
+        let mut problems = self.problems.clone();
+        if builds.is_empty() {
+            problems.push(Problem::general(format!(
+                "not a build log: no BuildKit, classic-builder, podman or Engine API build lines in {bytes} bytes ({} lines)",
+                self.lines
+            )));
+        }
+        ParsedLog { builds, problems, bytes }
+    }
+}
+
+/// Parses a whole log from a reader, in chunks over one reused buffer. A read error ends the log
+/// there and is reported as a problem.
+pub fn parse_reader(mut reader: impl Read) -> ParsedLog {
+    let mut parser = LogParser::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut error = None;
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => parser.feed(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    let mut parsed = parser.finish();
+    if let Some(e) = error {
+        parsed.problems.push(Problem::at(parsed.bytes, format!("reading the log failed here: {e}")));
+    }
+    parsed
+}
+
+/// Parses a log held in memory.
+pub fn parse_bytes(bytes: &[u8]) -> ParsedLog {
+    let mut parser = LogParser::new();
+    parser.feed(bytes);
+    parser.finish()
+}

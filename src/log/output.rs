@@ -1,0 +1,99 @@
+//! Accumulates a step's output: byte range, line count and a bounded excerpt of its last lines.
+//!
+//! Invariant: memory per step is bounded (`EXCERPT_LINES` × `EXCERPT_LINE_BYTES`) whatever the log size,
+//! and the ring's strings are reused, so the hot path does not allocate per line.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use super::model::OutputRange;
+
+/// How many of a step's last output lines are kept.
+pub const EXCERPT_LINES: usize = 12;
+/// Longest excerpt line kept, in bytes (cut on a char boundary, `…` appended).
+pub const EXCERPT_LINE_BYTES: usize = 400;
+
+/// Output of one step, as it streams by.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StepOutput {
+    pub range: OutputRange,
+    ring: VecDeque<String>,
+}
+
+impl StepOutput {
+    /// Records one output line: `text` is what the step printed, `start..end` the raw line in the log.
+    pub fn push(&mut self, text: &[u8], start: u64, end: u64) {
+        if self.range.lines == 0 {
+            self.range.start = start;
+        }
+        self.range.end = end;
+        self.range.lines += 1;
+        let mut slot = if self.ring.len() == EXCERPT_LINES { self.ring.pop_front().unwrap_or_default() } else { String::new() };
+        slot.clear();
+        push_lossy_bounded(&mut slot, text, EXCERPT_LINE_BYTES);
+        self.ring.push_back(slot);
+    }
+
+    /// The kept last lines, oldest first.
+    pub fn excerpt(&self) -> Vec<String> {
+        self.ring.iter().cloned().collect()
+    }
+
+    /// Forgets the excerpt (a tty frame redraw replaces the lines shown).
+    pub fn clear_excerpt(&mut self) {
+        self.ring.clear();
+    }
+}
+
+/// Appends `bytes` to `out` as UTF-8 (invalid sequences replaced), at most `max` bytes, control
+/// characters other than tab shown as `�` so an excerpt never carries terminal escapes.
+pub fn push_lossy_bounded(out: &mut String, bytes: &[u8], max: usize) {
+    let cut = bytes.len() > max;
+    let bytes = &bytes[..bytes.len().min(max)];
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            out.push(if c.is_control() && c != '\t' { '\u{FFFD}' } else { c });
+        }
+        if !chunk.invalid().is_empty() && !(cut && chunk.valid().len() + chunk.invalid().len() == bytes.len()) {
+            out.push('\u{FFFD}');
+        }
+    }
+    if cut {
+        out.push('…');
+    }
+}
+
+/// Lossy UTF-8 text of a log slice, bounded, for names and error messages.
+pub fn text(bytes: &[u8]) -> String {
+    let mut s = String::new();
+    push_lossy_bounded(&mut s, bytes, 4096);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_keeps_last_lines_and_range() {
+        let mut o = StepOutput::default();
+        for i in 0..20u64 {
+            o.push(format!("line {i}").as_bytes(), i * 10, i * 10 + 10);
+        }
+        assert_eq!(o.range, OutputRange { start: 0, end: 200, lines: 20 });
+        let ex = o.excerpt();
+        assert_eq!(ex.len(), EXCERPT_LINES);
+        assert_eq!(ex.last().unwrap(), "line 19");
+    }
+
+    #[test]
+    fn lossy_bounded_never_splits_chars_or_keeps_escapes() {
+        let mut s = String::new();
+        push_lossy_bounded(&mut s, "é\x1b[31mx".as_bytes(), 400);
+        assert_eq!(s, "é\u{FFFD}[31mx");
+        let mut s = String::new();
+        push_lossy_bounded(&mut s, "aé".as_bytes(), 2);
+        assert_eq!(s, "a…");
+    }
+}

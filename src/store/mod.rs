@@ -1,0 +1,1 @@
+//! The build store (stub).
