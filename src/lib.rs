@@ -5,5 +5,6 @@
 
 pub mod cli;
 pub mod log;
+pub mod present;
 pub mod record;
 pub mod store;

@@ -1,5 +1,83 @@
-//! Command-line interface (stub).
+//! The command-line interface: argument parsing and dispatch to the commands. Every command runs the
+//! same core the language server uses, so what an editor shows can be reproduced in a terminal.
 
+mod import_cmd;
+mod parse_cmd;
+mod print;
+mod record_cmd;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Puts what happened in recorded Docker builds onto the Dockerfile lines that caused it.
+#[derive(Debug, Parser)]
+#[command(name = "buildlens", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run a build command, show its output unchanged, and store its log in the store.
+    Record {
+        /// The Dockerfile this build uses, when the command line does not say (scripts, compose, act).
+        #[arg(long)]
+        dockerfile: Option<PathBuf>,
+        /// Store folder (default: $BUILDLENS_STORE, else .buildlens at the workspace root).
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// The build command, after `--`: `buildlens record -- docker build -t app .`
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Add existing build logs (CI artifacts, pasted logs; `-` reads standard input) to the store.
+    Import {
+        #[arg(long)]
+        dockerfile: Option<PathBuf>,
+        #[arg(long)]
+        store: Option<PathBuf>,
+        #[arg(required = true, value_name = "LOG")]
+        logs: Vec<PathBuf>,
+    },
+    /// Print the builds found in a log: steps, status, durations, errors (`-` reads standard input).
+    Parse {
+        log: PathBuf,
+        /// Machine-readable output (the schema is documented in README.md).
+        #[arg(long)]
+        json: bool,
+        /// Also list internal steps (`[internal] load …`, `exporting to image`).
+        #[arg(long)]
+        all: bool,
+    },
+    /// List the recorded builds in the store.
+    Builds {
+        #[arg(long)]
+        store: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
-    0
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("buildlens: {e:#}");
+            1
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    let cwd = std::env::current_dir()?;
+    match cli.command {
+        Cmd::Record { dockerfile, store, command } => record_cmd::run(store.as_deref(), dockerfile, command, &cwd),
+        Cmd::Import { dockerfile, store, logs } => import_cmd::run(store.as_deref(), dockerfile.as_deref(), &logs, &cwd),
+        Cmd::Parse { log, json, all } => parse_cmd::run(&log, json, all),
+        Cmd::Builds { store, json } => import_cmd::list(store.as_deref(), json, &cwd),
+    }
 }

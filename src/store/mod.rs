@@ -1,1 +1,193 @@
-//! The build store (stub).
+//! The build store: `.buildlens/builds/<id>/` holding the raw log (`build.log`, bytes exactly as
+//! produced), `meta.json`, and the parsed summary cache (`summary.json`).
+//!
+//! Invariants: logs and metadata are written only by `record`/`import`, never rewritten or deleted by
+//! indexing; the summary cache is replaced whole (write to a temporary file, then rename); nothing is
+//! written outside the store's root; record ids are only ever made here, so a path built from one stays
+//! inside the store.
+
+pub mod index;
+pub mod meta;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+pub use meta::{RecordMeta, Source};
+
+/// Folder name of the default store at the workspace root.
+pub const DEFAULT_DIR: &str = ".buildlens";
+/// The raw log's file name inside a record folder.
+pub const LOG_FILE: &str = "build.log";
+pub const META_FILE: &str = "meta.json";
+pub const SUMMARY_FILE: &str = "summary.json";
+
+/// An opened store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// One record folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub id: String,
+    pub dir: PathBuf,
+}
+
+impl Record {
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join(LOG_FILE)
+    }
+    pub fn meta_path(&self) -> PathBuf {
+        self.dir.join(META_FILE)
+    }
+    pub fn summary_path(&self) -> PathBuf {
+        self.dir.join(SUMMARY_FILE)
+    }
+
+    /// Reads `meta.json`.
+    pub fn meta(&self) -> Result<RecordMeta> {
+        let text = fs::read(self.meta_path()).with_context(|| format!("reading {}", self.meta_path().display()))?;
+        serde_json::from_slice(&text).with_context(|| format!("{} is not a buildlens record", self.meta_path().display()))
+    }
+
+    /// Writes `meta.json` (atomically: readers never see half a file).
+    pub fn write_meta(&self, meta: &RecordMeta) -> Result<()> {
+        let json = serde_json::to_vec_pretty(meta)?;
+        write_atomic(&self.meta_path(), &json)
+    }
+}
+
+impl Store {
+    /// The store to use: `explicit` (`--store`), else `$BUILDLENS_STORE`, else `.buildlens` at the
+    /// workspace root found from `cwd` (the nearest folder with a `.buildlens` or `.git`, else `cwd`).
+    pub fn locate(explicit: Option<&Path>, cwd: &Path) -> Store {
+        let root = explicit
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("BUILDLENS_STORE").filter(|v| !v.is_empty()).map(PathBuf::from))
+            .unwrap_or_else(|| workspace_root(cwd).join(DEFAULT_DIR));
+        let root = if root.is_absolute() { root } else { cwd.join(root) };
+        Store { root }
+    }
+
+    pub fn at(root: impl Into<PathBuf>) -> Store {
+        Store { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn builds_dir(&self) -> PathBuf {
+        self.root.join("builds")
+    }
+
+    /// Creates a new, empty record folder with a fresh, time-sortable id.
+    pub fn create_record(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Record> {
+        let builds = self.builds_dir();
+        fs::create_dir_all(&builds).with_context(|| format!("creating the store at {}", builds.display()))?;
+        ignore_in_git(&self.root);
+        for attempt in 0..100u32 {
+            let id = format!("{}-{:04x}", now.format("%Y%m%dT%H%M%S%.3fZ"), unique_suffix(attempt));
+            let dir = builds.join(&id);
+            match fs::create_dir(&dir) {
+                Ok(()) => return Ok(Record { id, dir }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+            }
+        }
+        bail!("could not find a free record id in {}", builds.display())
+    }
+
+    /// All records, oldest first (ids sort by time). A missing store has none.
+    pub fn records(&self) -> Vec<Record> {
+        let Ok(entries) = fs::read_dir(self.builds_dir()) else { return Vec::new() };
+        let mut out: Vec<Record> = entries
+            .flatten()
+            .filter(|e| e.path().join(META_FILE).is_file())
+            .filter_map(|e| Some(Record { id: e.file_name().into_string().ok()?, dir: e.path() }))
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out
+    }
+
+    /// The record with this id, if it exists. Ids containing path separators are refused.
+    pub fn record(&self, id: &str) -> Option<Record> {
+        if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
+            return None;
+        }
+        let dir = self.builds_dir().join(id);
+        dir.join(META_FILE).is_file().then(|| Record { id: id.to_string(), dir })
+    }
+}
+
+/// The nearest ancestor of `cwd` that holds `.buildlens` or `.git`; `cwd` itself when none does.
+pub fn workspace_root(cwd: &Path) -> PathBuf {
+    cwd.ancestors()
+        .find(|dir| dir.join(DEFAULT_DIR).is_dir() || dir.join(".git").exists())
+        .unwrap_or(cwd)
+        .to_path_buf()
+}
+
+/// Keeps the store out of `git status` without touching the user's `.gitignore`.
+fn ignore_in_git(root: &Path) {
+    let marker = root.join(".gitignore");
+    if !marker.exists() {
+        let _ = fs::write(marker, "# buildlens store: recorded build logs\n*\n");
+    }
+}
+
+fn unique_suffix(attempt: u32) -> u32 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    (std::process::id() ^ nanos ^ attempt.wrapping_mul(0x9e37)) & 0xffff
+}
+
+/// Writes a file whole or not at all: a temporary file in the same folder, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().context("a file in the store has no parent folder")?;
+    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("file"), std::process::id()));
+    let mut file = fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all().ok();
+    drop(file);
+    fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_created_listed_and_looked_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path().join(".buildlens"));
+        let now = chrono::Utc::now();
+        let a = store.create_record(now).unwrap();
+        let b = store.create_record(now).unwrap();
+        assert_ne!(a.id, b.id);
+        for r in [&a, &b] {
+            r.write_meta(&RecordMeta::new(r.id.clone(), Source::Import, now.to_rfc3339())).unwrap();
+        }
+        assert_eq!(store.records().len(), 2);
+        assert_eq!(store.record(&a.id), Some(a.clone()));
+        assert_eq!(store.record("../x"), None);
+        assert_eq!(store.record(""), None);
+        assert_eq!(a.meta().unwrap().id, a.id);
+    }
+
+    #[test]
+    fn locate_prefers_flag_then_env_then_workspace() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("ws/.git")).unwrap();
+        fs::create_dir_all(dir.path().join("ws/sub")).unwrap();
+        let s = Store::locate(Some(Path::new("st")), &dir.path().join("ws/sub"));
+        assert_eq!(s.root(), dir.path().join("ws/sub/st"));
+        if std::env::var_os("BUILDLENS_STORE").is_none() {
+            let s = Store::locate(None, &dir.path().join("ws/sub"));
+            assert_eq!(s.root(), dir.path().join("ws/.buildlens"));
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! `buildlens import LOG… | -` and `buildlens builds`.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::log::ParsedLog;
+use crate::store::{index, Record, RecordMeta, Source, Store};
+
+pub fn run(store: Option<&Path>, dockerfile: Option<&Path>, logs: &[PathBuf], cwd: &Path) -> Result<i32> {
+    let store = Store::locate(store, cwd);
+    let mut imported = 0;
+    for log in logs {
+        match import_one(&store, dockerfile, log, cwd) {
+            Ok((record, parsed)) => {
+                imported += 1;
+                println!("imported {} as {}: {}", log.display(), record.id, describe(&parsed));
+            }
+            Err(e) => eprintln!("buildlens: {}: {e:#}", log.display()),
+        }
+    }
+    Ok(if imported == logs.len() { 0 } else { 1 })
+}
+
+fn import_one(store: &Store, dockerfile: Option<&Path>, log: &Path, cwd: &Path) -> Result<(Record, ParsedLog)> {
+    let stdin = log.as_os_str() == "-";
+    let mut source: Box<dyn Read> = if stdin {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(File::open(log).with_context(|| format!("cannot open {}", log.display()))?)
+    };
+    let record = store.create_record(chrono::Utc::now())?;
+    let mut meta = RecordMeta::new(record.id.clone(), Source::Import, chrono::Utc::now().to_rfc3339());
+    meta.imported_from = (!stdin).then(|| cwd.join(log));
+    meta.dockerfile = dockerfile.map(|d| cwd.join(d));
+    meta.cwd = Some(cwd.to_path_buf());
+    let mut file = File::create(record.log_path())?;
+    std::io::copy(&mut source, &mut file).context("copying the log into the store")?;
+    file.flush()?;
+    meta.finished = Some(chrono::Utc::now().to_rfc3339());
+    record.write_meta(&meta)?;
+    let (summary, _) = index::summary(&record, true)?;
+    Ok((record, summary.parsed))
+}
+
+fn describe(parsed: &ParsedLog) -> String {
+    if parsed.builds.is_empty() {
+        return parsed.problems.first().map(|p| p.message.clone()).unwrap_or_else(|| "no builds".into());
+    }
+    let parts: Vec<String> = parsed
+        .builds
+        .iter()
+        .map(|b| format!("{} {:?} with {} steps", b.format.as_str(), b.result, b.steps.iter().filter(|s| s.is_instruction()).count()).to_lowercase())
+        .collect();
+    parts.join("; ")
+}
+
+/// `buildlens builds`: one line per record, oldest first.
+pub fn list(store: Option<&Path>, json: bool, cwd: &Path) -> Result<i32> {
+    let store = Store::locate(store, cwd);
+    let mut rows = Vec::new();
+    for record in store.records() {
+        let meta = record.meta().ok();
+        let complete = meta.as_ref().is_none_or(|m| !m.is_live());
+        let parsed = index::summary(&record, complete).ok().map(|(s, _)| s.parsed);
+        rows.push((record, meta, parsed));
+    }
+    if json {
+        let items: Vec<serde_json::Value> =
+            rows.iter().map(|(r, m, p)| serde_json::json!({"id": r.id, "log": r.log_path(), "meta": m, "builds": p.as_ref().map(|p| &p.builds)})).collect();
+        println!("{}", serde_json::to_string_pretty(&items)?);
+        return Ok(0);
+    }
+    for (record, meta, parsed) in &rows {
+        let cmd = meta.as_ref().map(|m| m.command.join(" ")).unwrap_or_default();
+        let what = parsed.as_ref().map(describe).unwrap_or_else(|| "unreadable".into());
+        println!("{}  {}  {}", record.id, what, cmd);
+    }
+    Ok(0)
+}
