@@ -3,6 +3,7 @@
 //! The crate is a pure core (`log`) plus the edges that do I/O (`store`, `record`, `cli`).
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod analysis;
 pub mod cli;
 pub mod log;
 pub mod present;
