@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod log;
+pub mod lsp;
 pub mod present;
 pub mod record;
 pub mod store;

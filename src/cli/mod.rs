@@ -58,6 +58,12 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Run the language server (LSP over standard input/output).
+    Serve {
+        /// Accepted for editor clients that pass it; stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -79,5 +85,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Import { dockerfile, store, logs } => import_cmd::run(store.as_deref(), dockerfile.as_deref(), &logs, &cwd),
         Cmd::Parse { log, json, all } => parse_cmd::run(&log, json, all),
         Cmd::Builds { store, json } => import_cmd::list(store.as_deref(), json, &cwd),
+        Cmd::Serve { .. } => crate::lsp::run_stdio(),
     }
 }

@@ -1,0 +1,128 @@
+//! Settings (section `buildlens`), from `initializationOptions` and `workspace/configuration`, and the
+//! client capabilities the server must check before it sends a request to the client.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde_json::Value;
+use tower_lsp_server::ls_types::ClientCapabilities;
+
+/// The `buildlens.*` settings. Unknown keys are ignored; a malformed value keeps the previous setting.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Settings {
+    /// Store folder; default: `$BUILDLENS_STORE`, else `.buildlens` at the workspace root.
+    pub store_path: Option<PathBuf>,
+    /// Extra logs to treat as build logs when opened (`**/ci-logs/*.txt`).
+    pub log_globs: Vec<String>,
+    pub code_lens: Toggle,
+    pub inlay_hints: Toggle,
+    /// Rows of the hover's history table.
+    pub history_depth: usize,
+    pub docker: Docker,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Toggle {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Docker {
+    /// Engine address for the engine adapter (not used by the protocol layer itself).
+    pub host: Option<String>,
+}
+
+impl Default for Toggle {
+    fn default() -> Toggle {
+        Toggle { enabled: true }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            store_path: None,
+            log_globs: Vec::new(),
+            code_lens: Toggle::default(),
+            inlay_hints: Toggle::default(),
+            history_depth: 10,
+            docker: Docker::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads settings sent either as the section itself or wrapped as `{"buildlens": {...}}` (clients do
+    /// both for `initializationOptions` and `didChangeConfiguration`). `None` when `value` holds none.
+    pub fn from_value(value: &Value) -> Option<Settings> {
+        let section = value.get("buildlens").unwrap_or(value);
+        if !section.is_object() {
+            return None;
+        }
+        serde_json::from_value(section.clone()).ok()
+    }
+}
+
+/// What the client said it supports, reduced to what the server branches on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientSupport {
+    pub code_lens_refresh: bool,
+    pub inlay_hint_refresh: bool,
+    pub show_document: bool,
+    pub watched_files_dynamic: bool,
+    pub configuration: bool,
+    pub work_done_progress: bool,
+}
+
+impl ClientSupport {
+    pub fn from_capabilities(caps: &ClientCapabilities) -> ClientSupport {
+        let ws = caps.workspace.as_ref();
+        let flag = |b: Option<bool>| b.unwrap_or(false);
+        ClientSupport {
+            code_lens_refresh: flag(ws.and_then(|w| w.code_lens.as_ref()).and_then(|c| c.refresh_support)),
+            inlay_hint_refresh: flag(ws.and_then(|w| w.inlay_hint.as_ref()).and_then(|c| c.refresh_support)),
+            show_document: caps.window.as_ref().and_then(|w| w.show_document.as_ref()).is_some_and(|s| s.support),
+            watched_files_dynamic: flag(ws.and_then(|w| w.did_change_watched_files.as_ref()).and_then(|c| c.dynamic_registration)),
+            configuration: flag(ws.and_then(|w| w.configuration)),
+            work_done_progress: flag(caps.window.as_ref().and_then(|w| w.work_done_progress)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn settings_wrapped_or_bare_with_defaults() {
+        let wrapped = json!({"buildlens": {"storePath": "/s", "codeLens": {"enabled": false}, "historyDepth": 3}});
+        let s = Settings::from_value(&wrapped).unwrap();
+        assert_eq!(s.store_path, Some(PathBuf::from("/s")));
+        assert!(!s.code_lens.enabled);
+        assert!(s.inlay_hints.enabled);
+        assert_eq!(s.history_depth, 3);
+        let bare = json!({"logGlobs": ["**/*.txt"], "docker": {"host": "unix:///x"}});
+        let s = Settings::from_value(&bare).unwrap();
+        assert_eq!(s.log_globs, vec!["**/*.txt"]);
+        assert_eq!(s.docker.host.as_deref(), Some("unix:///x"));
+        assert_eq!(Settings::from_value(&Value::Null), None);
+        assert_eq!(Settings::from_value(&json!({"historyDepth": "many"})), None);
+    }
+
+    #[test]
+    fn capabilities_are_read_only_where_advertised() {
+        let caps: ClientCapabilities = serde_json::from_value(json!({
+            "workspace": {"codeLens": {"refreshSupport": true}, "didChangeWatchedFiles": {"dynamicRegistration": true}},
+            "window": {"showDocument": {"support": true}}
+        }))
+        .unwrap();
+        let s = ClientSupport::from_capabilities(&caps);
+        assert!(s.code_lens_refresh && s.show_document && s.watched_files_dynamic);
+        assert!(!s.inlay_hint_refresh && !s.configuration);
+        assert_eq!(ClientSupport::from_capabilities(&ClientCapabilities::default()), ClientSupport::default());
+    }
+}

@@ -1,0 +1,116 @@
+//! Diagnostics on a Dockerfile: an error on the lines of each instruction whose last recorded run failed
+//! (the error line and exit code, related information pointing into the log), a warning for each builder
+//! warning. A later successful build of the step makes it the `last` run, which clears the error.
+
+use std::path::Path;
+
+use tower_lsp_server::ls_types::{Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, Position, Range, Uri};
+
+use super::documents::Document;
+use super::encoding::Encoding;
+use super::view;
+use crate::analysis::{Annotated, InstructionView, StepRun};
+use crate::log::StepStatus;
+
+pub const SOURCE: &str = "buildlens";
+
+/// Finds the 0-based line in a log file for a byte offset (I/O; a test passes a closure).
+pub type Locate<'a> = &'a dyn Fn(&Path, u64) -> Option<u32>;
+
+pub fn dockerfile(annotated: &Annotated, doc: &Document, enc: Encoding, locate: Locate) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for view in &annotated.instructions {
+        let Some(run) = &view.last else { continue };
+        let range = instruction_range(view, doc, enc);
+        if run.status == StepStatus::Error {
+            out.push(failure(run, range, locate));
+        }
+        for warning in &run.warnings {
+            let first_line = Range::new(range.start, Position::new(range.start.line, line_len(doc, range.start.line, enc)));
+            out.push(diagnostic(first_line, DiagnosticSeverity::WARNING, view::one_line(warning, 300), None));
+        }
+    }
+    out
+}
+
+fn failure(run: &StepRun, range: Range, locate: Locate) -> Diagnostic {
+    let headline = view::headline(run).unwrap_or_else(|| "the step failed".into());
+    let message = format!("{headline}{}", view::exit_suffix(run));
+    let related = log_location(run, locate).map(|location| {
+        let message = format!("build log of {}", run.build);
+        vec![DiagnosticRelatedInformation { location, message }]
+    });
+    diagnostic(range, DiagnosticSeverity::ERROR, message, related)
+}
+
+/// Where the failed step's output ends in its log (the error is at the end).
+fn log_location(run: &StepRun, locate: Locate) -> Option<Location> {
+    let uri = Uri::from_file_path(&run.log_path)?;
+    let line = locate(&run.log_path, run.output.end.max(run.output.start))?;
+    Some(Location { uri, range: Range::new(Position::new(line, 0), Position::new(line, 0)) })
+}
+
+pub fn diagnostic(
+    range: Range,
+    severity: DiagnosticSeverity,
+    message: String,
+    related: Option<Vec<DiagnosticRelatedInformation>>,
+) -> Diagnostic {
+    Diagnostic {
+        range,
+        severity: Some(severity),
+        source: Some(SOURCE.into()),
+        message,
+        related_information: related,
+        ..Diagnostic::default()
+    }
+}
+
+/// From the start of the instruction's first line to the end of its last (clamped to the buffer).
+fn instruction_range(view: &InstructionView, doc: &Document, enc: Encoding) -> Range {
+    let first = view.line.saturating_sub(1);
+    let last = view.end_line.max(view.line).saturating_sub(1);
+    Range::new(Position::new(first, 0), Position::new(last, line_len(doc, last, enc)))
+}
+
+fn line_len(doc: &Document, line: u32, enc: Encoding) -> u32 {
+    doc.line(line as usize).map(|t| enc.len(t)).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lsp::view::fixtures::run;
+
+    fn view(line: u32, end_line: u32, r: StepRun) -> InstructionView {
+        InstructionView { line, end_line, keyword: "RUN".into(), stage: None, last: Some(r), history: vec![], changed_since_build: false }
+    }
+
+    #[test]
+    fn failed_step_is_an_error_over_its_lines_pointing_into_the_log() {
+        let doc = Document::new("FROM a\nRUN x && \\\n  é\n".into(), 3);
+        let mut bad = run(StepStatus::Error, Some(1));
+        bad.exit_code = Some(3);
+        bad.excerpt = vec!["error: something went wrong in step 3".into()];
+        let ann = Annotated { instructions: vec![view(1, 1, run(StepStatus::Cached, None)), view(2, 3, bad)], problems: vec![] };
+        let ds = dockerfile(&ann, &doc, Encoding::Utf16, &|_, off| Some(off as u32 / 100));
+        assert_eq!(ds.len(), 1);
+        assert_eq!(ds[0].range, Range::new(Position::new(1, 0), Position::new(2, 3)));
+        assert_eq!(ds[0].severity, Some(DiagnosticSeverity::ERROR));
+        assert_eq!(ds[0].message, "error: something went wrong in step 3 (exit 3)");
+        let rel = &ds[0].related_information.as_ref().unwrap()[0];
+        assert_eq!(rel.location.uri.as_str(), "file:///store/builds/b1/build.log");
+        assert_eq!(rel.location.range.start.line, 19);
+    }
+
+    #[test]
+    fn warnings_sit_on_the_first_line() {
+        let doc = Document::new("RUN a \\\n b\n".into(), 1);
+        let mut r = run(StepStatus::Executed, Some(1));
+        r.warnings = vec!["Empty continuation line".into()];
+        let ds = dockerfile(&Annotated { instructions: vec![view(1, 2, r)], problems: vec![] }, &doc, Encoding::Utf16, &|_, _| None);
+        assert_eq!(ds.len(), 1);
+        assert_eq!(ds[0].severity, Some(DiagnosticSeverity::WARNING));
+        assert_eq!(ds[0].range, Range::new(Position::new(0, 0), Position::new(0, 7)));
+    }
+}

@@ -1,0 +1,157 @@
+//! The bodies of the requests, run on the blocking pool under `catch_unwind` (see `guard`): snapshot the
+//! state, call a pure renderer, convert. A closed document, a log where a Dockerfile was expected, or a
+//! missing Dockerfile gives `None`.
+
+use std::fs;
+use std::path::PathBuf;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use tower_lsp_server::ls_types::{
+    CodeLens, Diagnostic, DiagnosticSeverity, DocumentLink, Hover, HoverContents, InlayHint, Location, MarkupContent, MarkupKind, Position,
+    Range, ShowDocumentParams, Uri,
+};
+
+use super::documents::{Document, Kind};
+use super::encoding::Encoding;
+use super::lenses::OpenLog;
+use super::state::Shared;
+use super::{diagnostics, hints, hover, lenses, log_links, records};
+
+pub fn code_lens(shared: &Shared, uri: &Uri) -> Option<Vec<CodeLens>> {
+    if !shared.lock().settings.code_lens.enabled {
+        return None;
+    }
+    let (_, annotated) = shared.annotated(uri)?;
+    Some(lenses::lenses(&annotated, (shared.clock)()))
+}
+
+pub fn inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<InlayHint>> {
+    let enc = {
+        let st = shared.lock();
+        if !st.settings.inlay_hints.enabled {
+            return None;
+        }
+        st.enc
+    };
+    let (doc, annotated) = shared.annotated(uri)?;
+    Some(hints::hints(&annotated, &doc, enc, range, (shared.clock)()))
+}
+
+pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {
+    let depth = shared.lock().settings.history_depth;
+    let (_, annotated) = shared.annotated(uri)?;
+    let view = hover::at_line(&annotated.instructions, pos.line)?;
+    let value = hover::markdown(view, (shared.clock)(), depth)?;
+    Some(Hover { contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }), range: None })
+}
+
+/// The diagnostics of an open document at `version`; `None` when the document moved on (a newer
+/// version will publish its own) or closed.
+pub fn diagnostics(shared: &Shared, uri: &Uri, version: i32) -> Option<Vec<Diagnostic>> {
+    let (kind, doc, enc) = {
+        let st = shared.lock();
+        let (kind, doc) = st.docs.get(uri)?;
+        (kind, doc, st.enc)
+    };
+    if doc.version != version {
+        return None;
+    }
+    match kind {
+        Kind::BuildLog => Some(log_diagnostics(&doc, enc)),
+        Kind::Dockerfile => {
+            let (doc, annotated) = shared.annotated(uri)?;
+            (doc.version == version).then(|| diagnostics::dockerfile(&annotated, &doc, enc, &records::line_at))
+        }
+    }
+}
+
+fn log_diagnostics(doc: &Document, enc: Encoding) -> Vec<Diagnostic> {
+    let problems = log_links::problems(&doc.text);
+    let to_diag = |(line, is_error, message): (usize, bool, String)| {
+        let len = doc.line(line).map_or(0, |t| enc.len(t));
+        let range = Range::new(Position::new(line as u32, 0), Position::new(line as u32, len));
+        let severity = if is_error { DiagnosticSeverity::ERROR } else { DiagnosticSeverity::WARNING };
+        diagnostics::diagnostic(range, severity, message, None)
+    };
+    problems.into_iter().map(to_diag).collect()
+}
+
+/// An open log, the Dockerfile it was built from, and the links between them.
+struct LogView {
+    doc: Document,
+    enc: Encoding,
+    dockerfile: Uri,
+    refs: Vec<log_links::LogRef>,
+}
+
+fn log_view(shared: &Shared, uri: &Uri) -> Option<LogView> {
+    let (doc, enc, root) = {
+        let st = shared.lock();
+        let (kind, doc) = st.docs.get(uri)?;
+        (kind == Kind::BuildLog).then_some(())?;
+        (doc, st.enc, st.root.clone())
+    };
+    let log_path = uri.to_file_path()?.into_owned();
+    let path = records::record_dockerfile(&log_path, &root).or_else(|| named_dockerfile(&doc.text, &root))?;
+    let dockerfile = Uri::from_file_path(&path)?;
+    // The buffer when the Dockerfile is open (unsaved edits count), else the file.
+    let open = shared.lock().docs.get(&dockerfile).map(|(_, d)| d.text.to_string());
+    let text = open.or_else(|| fs::read_to_string(&path).ok())?;
+    let refs = log_links::scan(&doc.text, &text);
+    Some(LogView { doc, enc, dockerfile, refs })
+}
+
+/// `load build definition from X` (BuildKit), resolved at the workspace root; else `Dockerfile` there.
+fn named_dockerfile(log: &str, root: &std::path::Path) -> Option<PathBuf> {
+    static LOAD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)load build definition from (\S+)\r?$").unwrap());
+    let named = LOAD.captures(log).and_then(|c| c.get(1)).map(|m| root.join(m.as_str()));
+    named.filter(|p| p.is_file()).or_else(|| Some(root.join("Dockerfile")).filter(|p| p.is_file()))
+}
+
+fn ref_range(view: &LogView, r: &log_links::LogRef) -> Range {
+    let text = view.doc.line(r.line).unwrap_or("");
+    let line = r.line as u32;
+    Range::new(Position::new(line, view.enc.column(text, r.start)), Position::new(line, view.enc.column(text, r.end)))
+}
+
+fn target(view: &LogView, line: u32) -> Location {
+    let pos = Position::new(line.saturating_sub(1), 0);
+    Location { uri: view.dockerfile.clone(), range: Range::new(pos, pos) }
+}
+
+pub fn document_links(shared: &Shared, uri: &Uri) -> Option<Vec<DocumentLink>> {
+    let view = log_view(shared, uri)?;
+    let link = |r: &log_links::LogRef| {
+        // `#L<n>` is the line fragment editors understand for file links.
+        let target = format!("{}#L{}", view.dockerfile.as_str(), r.target).parse::<Uri>().ok();
+        DocumentLink { range: ref_range(&view, r), target, tooltip: Some(format!("Dockerfile line {}", r.target)), data: None }
+    };
+    Some(view.refs.iter().map(link).collect())
+}
+
+pub fn definition(shared: &Shared, uri: &Uri, pos: Position) -> Option<Location> {
+    let view = log_view(shared, uri)?;
+    let hit = view.refs.iter().find(|r| {
+        let range = ref_range(&view, r);
+        range.start.line == pos.line && range.start.character <= pos.character && pos.character <= range.end.character
+    })?;
+    Some(target(&view, hit.target))
+}
+
+/// `buildlens.openLog`: the log at the step, for `window/showDocument`. Only logs inside the store.
+pub fn open_log(shared: &Shared, args: OpenLog) -> Option<ShowDocumentParams> {
+    let store_root = fs::canonicalize(shared.lock().store().root()).ok()?;
+    let path = fs::canonicalize(&args.path).ok()?;
+    if !path.starts_with(&store_root) {
+        return None;
+    }
+    let line = args.line.map(|l| l.saturating_sub(1)).or_else(|| records::line_at(&path, args.offset))?;
+    let pos = Position::new(line, 0);
+    Some(ShowDocumentParams {
+        uri: Uri::from_file_path(&path)?,
+        external: Some(false),
+        take_focus: Some(true),
+        selection: Some(Range::new(pos, pos)),
+    })
+}

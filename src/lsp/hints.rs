@@ -1,0 +1,94 @@
+//! Inlay hints: the compact form of the last run (`47m12s`, `cached`), at the end of the instruction's
+//! first line. Pure; the column is in the negotiated encoding.
+
+use chrono::{DateTime, Utc};
+use tower_lsp_server::ls_types::{InlayHint, InlayHintLabel, Position, Range};
+
+use super::documents::Document;
+use super::encoding::Encoding;
+use super::view;
+use crate::analysis::{Annotated, StepRun};
+use crate::log::StepStatus;
+use crate::present;
+
+/// The hints of the instructions that start inside `range`.
+pub fn hints(annotated: &Annotated, doc: &Document, enc: Encoding, range: Range, now: DateTime<Utc>) -> Vec<InlayHint> {
+    let mut out = Vec::new();
+    for view in &annotated.instructions {
+        let (Some(run), Some(line)) = (&view.last, view.line.checked_sub(1)) else { continue };
+        if line < range.start.line || line > range.end.line {
+            continue;
+        }
+        // A stale analysis may name a line the buffer no longer has: no hint rather than a wrong one.
+        let Some(text) = doc.line(line as usize) else { continue };
+        out.push(InlayHint {
+            position: Position::new(line, enc.len(text)),
+            label: InlayHintLabel::String(label(run, now)),
+            kind: None,
+            text_edits: None,
+            tooltip: None,
+            padding_left: Some(true),
+            padding_right: None,
+            data: None,
+        });
+    }
+    out
+}
+
+/// `47m12s`, `cached`, `failed 3m04s (exit 2)`, `running 3m12s…`, `canceled`.
+pub fn label(run: &StepRun, now: DateTime<Utc>) -> String {
+    let dur = view::elapsed_ms(run, now).map(present::duration_ms);
+    match (run.status, dur) {
+        (StepStatus::Executed, Some(d)) => d,
+        (StepStatus::Error, d) => format!("failed{}{}", d.map(|d| format!(" {d}")).unwrap_or_default(), view::exit_suffix(run)),
+        (StepStatus::Running, Some(d)) => format!("running {d}…"),
+        (status, _) => view::status_word(status).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::InstructionView;
+    use crate::lsp::view::fixtures::{now, run};
+
+    fn view(line: u32, r: StepRun) -> InstructionView {
+        InstructionView {
+            line,
+            end_line: line,
+            keyword: "RUN".into(),
+            stage: None,
+            last: Some(r),
+            history: vec![],
+            changed_since_build: false,
+        }
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(label(&run(StepStatus::Executed, Some(2_832_000)), now()), "47m12s");
+        assert_eq!(label(&run(StepStatus::Cached, None), now()), "cached");
+        let mut failed = run(StepStatus::Error, Some(184_000));
+        failed.exit_code = Some(2);
+        assert_eq!(label(&failed, now()), "failed 3m04s (exit 2)");
+        assert_eq!(label(&run(StepStatus::Executed, None), now()), "executed");
+    }
+
+    #[test]
+    fn hint_sits_at_the_end_of_the_first_line_in_utf16_units() {
+        let doc = Document::new("FROM a\nRUN echo é🐳 \\\n  && x\n".into(), 1);
+        let ann = Annotated {
+            instructions: vec![view(1, run(StepStatus::Cached, None)), view(2, run(StepStatus::Executed, Some(1000)))],
+            problems: vec![],
+        };
+        let all = Range::new(Position::new(0, 0), Position::new(99, 0));
+        let hs = hints(&ann, &doc, Encoding::Utf16, all, now());
+        assert_eq!(hs.iter().map(|h| h.position).collect::<Vec<_>>(), vec![Position::new(0, 6), Position::new(1, 14)]);
+        let hs = hints(&ann, &doc, Encoding::Utf8, all, now());
+        assert_eq!(hs[1].position, Position::new(1, 17));
+        let only_second = Range::new(Position::new(1, 0), Position::new(1, 0));
+        assert_eq!(hints(&ann, &doc, Encoding::Utf16, only_second, now()).len(), 1);
+        let past_end = Annotated { instructions: vec![view(9, run(StepStatus::Cached, None))], problems: vec![] };
+        assert!(hints(&past_end, &doc, Encoding::Utf16, all, now()).is_empty());
+    }
+}

@@ -1,0 +1,123 @@
+//! Code lenses: one line of what the last recorded build did at each instruction, clickable to open the
+//! log at that step (`buildlens.openLog`). Pure: `Annotated` + clock in, LSP values out.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use tower_lsp_server::ls_types::{CodeLens, Command, Position, Range};
+
+use super::view;
+use crate::analysis::{Annotated, InstructionView, StepRun};
+use crate::log::StepStatus;
+use crate::present;
+
+/// The command a lens runs: arguments `[{"path": <log>, "offset": <byte>}]`.
+pub const OPEN_LOG: &str = "buildlens.openLog";
+
+/// Arguments of `buildlens.openLog`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OpenLog {
+    pub path: std::path::PathBuf,
+    /// Byte offset of the step's output in the log.
+    pub offset: u64,
+    /// 1-based line in the log, when the sender knew it (the server works it out otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+/// The lenses of a document.
+pub fn lenses(annotated: &Annotated, now: DateTime<Utc>) -> Vec<CodeLens> {
+    annotated.instructions.iter().flat_map(|view| instruction_lenses(view, now)).collect()
+}
+
+fn instruction_lenses(view: &InstructionView, now: DateTime<Utc>) -> Vec<CodeLens> {
+    let line = view.line.saturating_sub(1);
+    let range = Range::new(Position::new(line, 0), Position::new(line, 0));
+    let mut out = Vec::new();
+    if let Some(run) = &view.last {
+        out.push(CodeLens { range, command: Some(open_log(title(run, now), run)), data: None });
+    }
+    if view.changed_since_build {
+        let command = Command { title: "changed since build".into(), command: String::new(), arguments: None };
+        out.push(CodeLens { range, command: Some(command), data: None });
+    }
+    out
+}
+
+/// `⏱ 47m12s · executed · 2h ago`, `✓ cached`, `✗ failed after 3m04s (exit 2): <error line>`,
+/// `● running 3m12s…`, `⊘ canceled`.
+pub fn title(run: &StepRun, now: DateTime<Utc>) -> String {
+    let dur = view::elapsed_ms(run, now).map(present::duration_ms);
+    match run.status {
+        StepStatus::Executed => {
+            let mut parts = vec![format!("⏱ {}", dur.as_deref().unwrap_or("?")), "executed".to_string()];
+            parts.extend(view::ago(run, now));
+            parts.join(" · ")
+        }
+        StepStatus::Cached => "✓ cached".to_string(),
+        StepStatus::Error => {
+            let after = dur.map(|d| format!(" after {d}")).unwrap_or_default();
+            let why = view::headline(run).map(|h| format!(": {h}")).unwrap_or_default();
+            format!("✗ failed{after}{}{why}", view::exit_suffix(run))
+        }
+        StepStatus::Canceled => "⊘ canceled".to_string(),
+        StepStatus::Running => match dur {
+            Some(d) => format!("● running {d}…"),
+            None => "● running…".to_string(),
+        },
+    }
+}
+
+fn open_log(title: String, run: &StepRun) -> Command {
+    let args = OpenLog { path: run.log_path.clone(), offset: run.output.start, line: None };
+    Command { title, command: OPEN_LOG.to_string(), arguments: Some(vec![json!(args)]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lsp::view::fixtures::{now, run};
+
+    fn check(mut r: StepRun, edit: impl FnOnce(&mut StepRun), expect: &str) {
+        edit(&mut r);
+        assert_eq!(title(&r, now()), expect);
+    }
+
+    #[test]
+    fn titles() {
+        check(run(StepStatus::Executed, Some(2_832_000)), |_| {}, "⏱ 47m12s · executed · 2h ago");
+        check(run(StepStatus::Executed, Some(400)), |r| r.started = None, "⏱ 0.4s · executed");
+        check(run(StepStatus::Cached, None), |_| {}, "✓ cached");
+        check(
+            run(StepStatus::Error, Some(184_000)),
+            |r| {
+                r.exit_code = Some(2);
+                r.excerpt = vec!["make[3]: *** [Makefile:1234: all] Error 2".into()];
+            },
+            "✗ failed after 3m04s (exit 2): make[3]: *** [Makefile:1234: all] Error 2",
+        );
+        check(run(StepStatus::Error, None), |_| {}, "✗ failed");
+        check(run(StepStatus::Running, None), |r| r.started = Some("2026-11-01T12:01:48Z".into()), "● running 3m12s…");
+        check(run(StepStatus::Running, None), |r| r.started = None, "● running…");
+        check(run(StepStatus::Canceled, None), |_| {}, "⊘ canceled");
+    }
+
+    #[test]
+    fn lens_opens_the_log_at_the_step_and_flags_changes() {
+        let view = InstructionView {
+            line: 5,
+            end_line: 7,
+            keyword: "RUN".into(),
+            stage: None,
+            last: Some(run(StepStatus::Cached, None)),
+            history: vec![],
+            changed_since_build: true,
+        };
+        let ls = lenses(&Annotated { instructions: vec![view], problems: vec![] }, now());
+        assert_eq!(ls.len(), 2);
+        assert_eq!(ls[0].range.start, Position::new(4, 0));
+        let cmd = ls[0].command.as_ref().unwrap();
+        assert_eq!(cmd.command, OPEN_LOG);
+        assert_eq!(cmd.arguments.as_ref().unwrap()[0], json!({"path": "/store/builds/b1/build.log", "offset": 1200}));
+        assert_eq!(ls[1].command.as_ref().unwrap().title, "changed since build");
+    }
+}

@@ -1,0 +1,67 @@
+//! The language server (`buildlens serve`, LSP over stdio, on tower-lsp-server): code lenses, inlay
+//! hints, hover history and diagnostics on Dockerfiles; links from open build logs to Dockerfile lines.
+//!
+//! Architecture invariants: only this module knows LSP types and position encodings; handlers are thin
+//! (snapshot the state, call a pure renderer, convert); document edits apply synchronously under one
+//! `std::sync::Mutex` before any `.await`; requests to the client are sent from spawned tasks, and only
+//! when the client advertised support (docs/dependencies.md, the two hazards).
+
+mod capabilities;
+pub mod config;
+pub mod diagnostics;
+pub mod documents;
+pub mod encoding;
+mod features;
+mod guard;
+pub mod hints;
+pub mod hover;
+pub mod instructions;
+pub mod lenses;
+pub mod log_links;
+pub mod markdown;
+pub mod records;
+mod refresh;
+mod server;
+mod state;
+pub mod view;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tower_lsp_server::{LspService, Server};
+
+pub use records::{Source, StoreSource};
+
+/// The server's clock (tests pin it so "2h ago" is deterministic).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// How to build a server.
+#[derive(Clone)]
+pub struct Options {
+    pub clock: Clock,
+    pub source: Arc<dyn Source>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { clock: Arc::new(Utc::now), source: Arc::new(StoreSource::default()) }
+    }
+}
+
+/// Serves one client over `input`/`output` until it exits.
+pub async fn serve<I, O>(input: I, output: O, options: Options)
+where
+    I: AsyncRead + Unpin,
+    O: AsyncWrite,
+{
+    let (service, socket) = LspService::build(|client| server::Backend::new(client, options)).finish();
+    Server::new(input, output, socket).serve(service).await;
+}
+
+/// `buildlens serve`: LSP over stdin/stdout. stdout carries only protocol messages; logs go to stderr.
+pub fn run_stdio() -> anyhow::Result<i32> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), Options::default()));
+    Ok(0)
+}

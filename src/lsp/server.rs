@@ -1,0 +1,198 @@
+//! The `LanguageServer` implementation: thin adapters. Notifications change the state synchronously
+//! (no `.await` before the change is applied); requests run their body through `guard::request`;
+//! anything sent to the client goes through a spawned task.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer};
+
+use super::capabilities::server_capabilities;
+use super::config::{ClientSupport, Settings};
+use super::encoding::Encoding;
+use super::lenses::{OpenLog, OPEN_LOG};
+use super::state::Shared;
+use super::{features, guard, refresh, Options};
+
+pub struct Backend {
+    client: Client,
+    shared: Arc<Shared>,
+}
+
+impl Backend {
+    pub fn new(client: Client, options: Options) -> Backend {
+        Backend { client, shared: Arc::new(Shared::new(options.source, options.clock)) }
+    }
+
+    /// Computes and publishes the diagnostics of `uri` at `version` in the background. Stale results
+    /// (the document changed meanwhile) are dropped; each is tagged with its version.
+    fn publish_later(&self, uri: Uri, version: i32) {
+        publish_later(self.client.clone(), self.shared.clone(), uri, version);
+    }
+
+    /// Settings or records changed: lenses, hints and diagnostics of every open document are stale.
+    fn everything_changed(&self) {
+        everything_changed(&self.client, &self.shared);
+    }
+}
+
+fn publish_later(client: Client, shared: Arc<Shared>, uri: Uri, version: i32) {
+    tokio::spawn(async move {
+        let (s, u) = (shared.clone(), uri.clone());
+        let Ok(Some(diags)) = guard::request("diagnostics", move || features::diagnostics(&s, &u, version)).await else { return };
+        if shared.lock().docs.version(&uri) == Some(version) {
+            client.publish_diagnostics(uri, diags, Some(version)).await;
+        }
+    });
+}
+
+fn everything_changed(client: &Client, shared: &Arc<Shared>) {
+    let (support, open) = {
+        let st = shared.lock();
+        (st.support, st.docs.uris())
+    };
+    refresh::lenses_and_hints(client, support);
+    for (uri, _, version) in open {
+        publish_later(client.clone(), shared.clone(), uri, version);
+    }
+}
+
+/// The workspace root from the workspace folders (or the deprecated root URI), else the working folder.
+#[allow(deprecated)]
+fn workspace_root(params: &InitializeParams) -> std::path::PathBuf {
+    let folder = params.workspace_folders.as_ref().and_then(|f| f.first()).map(|f| &f.uri);
+    folder
+        .or(params.root_uri.as_ref())
+        .and_then(|u| u.to_file_path().map(|p| p.into_owned()))
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_default()
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let enc = Encoding::negotiate(params.capabilities.general.as_ref().and_then(|g| g.position_encodings.as_deref()));
+        {
+            let mut st = self.shared.lock();
+            st.enc = enc;
+            st.support = ClientSupport::from_capabilities(&params.capabilities);
+            st.root = workspace_root(&params);
+            if let Some(settings) = params.initialization_options.as_ref().and_then(Settings::from_value) {
+                st.settings = settings;
+            }
+        }
+        let server_info = ServerInfo { name: "buildlens".into(), version: Some(env!("CARGO_PKG_VERSION").into()) };
+        Ok(InitializeResult { capabilities: server_capabilities(enc), server_info: Some(server_info), offset_encoding: None })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        // TODO(issue 4, watching): register workspace/didChangeWatchedFiles for the store here when
+        // `support.watched_files_dynamic`, else start a notify watcher.
+        let (client, shared) = (self.client.clone(), self.shared.clone());
+        refresh::pull_configuration(&self.client, self.shared.clone(), move || everything_changed(&client, &shared));
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let doc = params.text_document;
+        let uri = doc.uri.clone();
+        guard::notification("textDocument/didOpen", || {
+            let mut st = self.shared.lock();
+            let kind = st.kind_of(&doc.uri);
+            st.forget(&doc.uri);
+            st.docs.open(doc.uri, kind, doc.text, doc.version);
+        });
+        self.publish_later(uri, doc.version);
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let (uri, version) = (params.text_document.uri, params.text_document.version);
+        guard::notification("textDocument/didChange", || {
+            let mut st = self.shared.lock();
+            let enc = st.enc;
+            st.docs.change(&uri, params.content_changes, version, enc);
+        });
+        self.publish_later(uri, version);
+    }
+
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        let uri = params.text_document.uri;
+        if let Some(version) = self.shared.lock().docs.version(&uri) {
+            self.publish_later(uri, version);
+        }
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        guard::notification("textDocument/didClose", || {
+            let mut st = self.shared.lock();
+            st.docs.close(&uri);
+            st.forget(&uri);
+        });
+        let client = self.client.clone();
+        tokio::spawn(async move { client.publish_diagnostics(uri, Vec::new(), None).await });
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        match Settings::from_value(&params.settings) {
+            Some(settings) => {
+                self.shared.lock().settings = settings;
+                self.everything_changed();
+            }
+            // Pull-model clients send `null` and expect the server to ask.
+            None => {
+                let (client, shared) = (self.client.clone(), self.shared.clone());
+                refresh::pull_configuration(&self.client, self.shared.clone(), move || everything_changed(&client, &shared));
+            }
+        }
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        let (shared, uri) = (self.shared.clone(), params.text_document.uri);
+        guard::request("textDocument/codeLens", move || features::code_lens(&shared, &uri)).await
+    }
+
+    async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
+        let (shared, uri, range) = (self.shared.clone(), params.text_document.uri, params.range);
+        guard::request("textDocument/inlayHint", move || features::inlay_hints(&shared, &uri, range)).await
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        let p = params.text_document_position_params;
+        let (shared, uri, pos) = (self.shared.clone(), p.text_document.uri, p.position);
+        guard::request("textDocument/hover", move || features::hover(&shared, &uri, pos)).await
+    }
+
+    async fn document_link(&self, params: DocumentLinkParams) -> Result<Option<Vec<DocumentLink>>> {
+        let (shared, uri) = (self.shared.clone(), params.text_document.uri);
+        guard::request("textDocument/documentLink", move || features::document_links(&shared, &uri)).await
+    }
+
+    async fn goto_definition(&self, params: GotoDefinitionParams) -> Result<Option<GotoDefinitionResponse>> {
+        let p = params.text_document_position_params;
+        let (shared, uri, pos) = (self.shared.clone(), p.text_document.uri, p.position);
+        let found = guard::request("textDocument/definition", move || features::definition(&shared, &uri, pos)).await?;
+        Ok(found.map(GotoDefinitionResponse::Scalar))
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        if params.command != OPEN_LOG {
+            return Err(tower_lsp_server::jsonrpc::Error::invalid_params(format!("unknown command {}", params.command)));
+        }
+        let args: Option<OpenLog> = params.arguments.into_iter().next().and_then(|v: Value| serde_json::from_value(v).ok());
+        let Some(args) = args else {
+            return Err(tower_lsp_server::jsonrpc::Error::invalid_params("buildlens.openLog takes {path, offset}"));
+        };
+        let shared = self.shared.clone();
+        let target = guard::request("workspace/executeCommand", move || features::open_log(&shared, args)).await?;
+        let support = self.shared.lock().support;
+        if let Some(params) = target {
+            refresh::show_document(&self.client, support, params);
+        }
+        Ok(None)
+    }
+}

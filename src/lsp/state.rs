@@ -1,0 +1,134 @@
+//! The server's state behind one `std::sync::Mutex` (never held across an `.await`), and the cached
+//! analysis of each open Dockerfile, keyed by document version and store generation.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tower_lsp_server::ls_types::Uri;
+
+use super::config::{ClientSupport, Settings};
+use super::documents::{Document, Documents, Kind};
+use super::encoding::Encoding;
+use super::{Clock, Source};
+use crate::analysis::Annotated;
+use crate::store::{self, Store};
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub docs: Documents,
+    pub enc: Encoding,
+    pub support: ClientSupport,
+    pub settings: Settings,
+    /// Workspace root: the first workspace folder, else the server's working folder.
+    pub root: PathBuf,
+    /// Analysis of each open Dockerfile: (version, store generation, result).
+    analyses: HashMap<Uri, (i32, u64, Arc<Annotated>)>,
+}
+
+impl State {
+    pub fn store(&self) -> Store {
+        Store::locate(self.settings.store_path.as_deref(), &self.root)
+    }
+
+    /// A build log (a `build.log` of a record, or a file matching `buildlens.logGlobs`) or a Dockerfile.
+    pub fn kind_of(&self, uri: &Uri) -> Kind {
+        let Some(path) = uri.to_file_path() else { return Kind::Dockerfile };
+        let in_store = path.file_name().is_some_and(|n| n == store::LOG_FILE)
+            && path.parent().is_some_and(|dir| dir.join(store::META_FILE).is_file() || dir.starts_with(self.store().root()));
+        let relative = path.strip_prefix(&self.root).unwrap_or(&path);
+        let globbed = self.settings.log_globs.iter().any(|g| glob_match(g, relative) || glob_match(g, &path));
+        if in_store || globbed {
+            Kind::BuildLog
+        } else {
+            Kind::Dockerfile
+        }
+    }
+
+    pub fn forget(&mut self, uri: &Uri) {
+        self.analyses.remove(uri);
+    }
+}
+
+/// State plus the parts that never change after start-up.
+pub struct Shared {
+    state: Mutex<State>,
+    pub source: Arc<dyn Source>,
+    pub clock: Clock,
+}
+
+impl Shared {
+    pub fn new(source: Arc<dyn Source>, clock: Clock) -> Shared {
+        Shared { state: Mutex::new(State::default()), source, clock }
+    }
+
+    /// Locks the state. A panic elsewhere while it was held leaves a usable state (every change to it is
+    /// one assignment), so poisoning is ignored rather than turned into a dead server.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The open Dockerfile at `uri` and its analysis, computed (blocking: reads the store) when the
+    /// buffer or the store changed since the last one. `None` for a closed document or a log.
+    pub fn annotated(&self, uri: &Uri) -> Option<(Document, Arc<Annotated>)> {
+        let (doc, store, root, cached) = {
+            let st = self.lock();
+            let (kind, doc) = st.docs.get(uri)?;
+            if kind != Kind::Dockerfile {
+                return None;
+            }
+            (doc, st.store(), st.root.clone(), st.analyses.get(uri).cloned())
+        };
+        let generation = self.source.generation(&store);
+        if let Some((v, g, a)) = cached {
+            if v == doc.version && g == generation {
+                return Some((doc, a));
+            }
+        }
+        let path = uri.to_file_path()?.into_owned();
+        let annotated = Arc::new(self.source.annotate(&store, &root, &path, &doc.text));
+        let mut st = self.lock();
+        if st.docs.version(uri) == Some(doc.version) {
+            st.analyses.insert(uri.clone(), (doc.version, generation, annotated.clone()));
+        }
+        Some((doc, annotated))
+    }
+}
+
+/// A minimal glob: `**` (any folders), `*` (within one path segment), `?`. Matches whole paths.
+pub fn glob_match(pattern: &str, path: &Path) -> bool {
+    let path = path.to_string_lossy();
+    matches(pattern.as_bytes(), path.as_bytes())
+}
+
+fn matches(p: &[u8], s: &[u8]) -> bool {
+    match p {
+        [] => s.is_empty(),
+        [b'*', b'*', b'/', rest @ ..] => matches(rest, s) || s.iter().enumerate().any(|(i, c)| *c == b'/' && matches(rest, &s[i + 1..])),
+        [b'*', b'*', rest @ ..] => (0..=s.len()).any(|i| matches(rest, &s[i..])),
+        [b'*', rest @ ..] => (0..=s.len()).take_while(|&i| i == 0 || s[i - 1] != b'/').any(|i| matches(rest, &s[i..])),
+        [b'?', rest @ ..] => s.first().is_some_and(|c| *c != b'/') && matches(rest, &s[1..]),
+        [c, rest @ ..] => s.first() == Some(c) && matches(rest, &s[1..]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(pattern: &str, path: &str, expect: bool) {
+        assert_eq!(glob_match(pattern, Path::new(path)), expect, "{pattern} vs {path}");
+    }
+
+    #[test]
+    fn globs() {
+        check("**/*.log", "ci/x/build.log", true);
+        check("**/*.log", "build.log", true);
+        check("ci/*.txt", "ci/a.txt", true);
+        check("ci/*.txt", "ci/sub/a.txt", false);
+        check("logs/**", "logs/a/b", true);
+        check("a?c", "abc", true);
+        check("a?c", "a/c", false);
+        check("*.log", "x.logs", false);
+    }
+}
