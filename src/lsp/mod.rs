@@ -23,6 +23,7 @@ pub mod records;
 mod refresh;
 mod server;
 mod state;
+mod transport;
 pub mod view;
 
 use std::sync::Arc;
@@ -52,11 +53,13 @@ impl Default for Options {
 /// Serves one client over `input`/`output` until it exits.
 pub async fn serve<I, O>(input: I, output: O, options: Options)
 where
-    I: AsyncRead + Unpin,
+    I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite,
 {
-    let (service, socket) = LspService::build(|client| server::Backend::new(client, options)).finish();
-    Server::new(input, output, socket).serve(service).await;
+    let (service, socket) = LspService::build(|client| server::Backend::new(client, options))
+        .custom_method(transport::INVALID_MESSAGE, server::Backend::invalid_message)
+        .finish();
+    Server::new(transport::guard(input), output, socket).serve(service).await;
 }
 
 /// `buildlens serve`: LSP over stdin/stdout. stdout carries only protocol messages; logs go to stderr.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
@@ -15,6 +15,12 @@ use super::encoding::Encoding;
 use super::lenses::{OpenLog, OPEN_LOG};
 use super::state::Shared;
 use super::{features, guard, refresh, Options};
+
+/// Parameters of `buildlens/invalidMessage`.
+#[derive(Debug, serde::Deserialize)]
+pub struct InvalidMessage {
+    code: i64,
+}
 
 pub struct Backend {
     client: Client,
@@ -30,6 +36,11 @@ impl Backend {
     /// (the document changed meanwhile) are dropped; each is tagged with its version.
     fn publish_later(&self, uri: Uri, version: i32) {
         publish_later(self.client.clone(), self.shared.clone(), uri, version);
+    }
+
+    /// A frame the transport guard replaced (see `transport`): answer with the error it deserved.
+    pub async fn invalid_message(&self, params: InvalidMessage) -> Result<()> {
+        Err(if params.code == -32700 { Error::parse_error() } else { Error::invalid_request() })
     }
 
     /// Settings or records changed: lenses, hints and diagnostics of every open document are stale.
@@ -181,11 +192,11 @@ impl LanguageServer for Backend {
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
         if params.command != OPEN_LOG {
-            return Err(tower_lsp_server::jsonrpc::Error::invalid_params(format!("unknown command {}", params.command)));
+            return Err(Error::invalid_params(format!("unknown command {}", params.command)));
         }
         let args: Option<OpenLog> = params.arguments.into_iter().next().and_then(|v: Value| serde_json::from_value(v).ok());
         let Some(args) = args else {
-            return Err(tower_lsp_server::jsonrpc::Error::invalid_params("buildlens.openLog takes {path, offset}"));
+            return Err(Error::invalid_params("buildlens.openLog takes {path, offset}"));
         };
         let shared = self.shared.clone();
         let target = guard::request("workspace/executeCommand", move || features::open_log(&shared, args)).await?;
