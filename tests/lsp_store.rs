@@ -1,0 +1,178 @@
+//! The server over a real temporary store holding a real captured build
+//! (`corpus/captured/bk20-plain-failing.log` and its Dockerfile, copied at test time).
+
+mod support_lsp;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support_lsp::{file_uri, TestClient, Workspace};
+
+const FAILING: &str = "bk20-plain-failing";
+
+async fn start(ws: &Workspace, caps: Value) -> TestClient {
+    let mut c = TestClient::start();
+    c.initialize(caps, ws.options(), &ws.root()).await;
+    c
+}
+
+async fn open_file(c: &mut TestClient, path: &std::path::Path, language: &str) -> String {
+    let uri = file_uri(path);
+    c.open(&uri, language, &std::fs::read_to_string(path).unwrap()).await;
+    uri
+}
+
+#[tokio::test]
+async fn an_open_record_log_links_its_steps_to_dockerfile_lines() {
+    let ws = Workspace::with_record(FAILING);
+    let mut c = start(&ws, json!({})).await;
+    let uri = open_file(&mut c, &ws.log, "log").await;
+    let links = c.result("textDocument/documentLink", json!({"textDocument": {"uri": uri}})).await;
+    let got: Vec<(i64, String)> = links
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["range"]["start"]["line"].as_i64().unwrap(), l["target"].as_str().unwrap().rsplit('#').next().unwrap().to_string()))
+        .collect();
+    // Log lines (0-based) of `[k/6]` headers and the error block's ` > [5/6] …:` → Dockerfile lines.
+    let expect: Vec<(i64, String)> =
+        [(14, 1), (23, 2), (27, 3), (31, 4), (37, 5), (43, 5)].iter().map(|(l, t)| (*l, format!("L{t}"))).collect();
+    assert_eq!(got, expect);
+    let first = &links[0];
+    assert_eq!(first["range"]["start"]["character"], 3);
+    assert!(first["target"].as_str().unwrap().starts_with(&file_uri(&ws.dockerfile)));
+
+    let at = |line: u32, character: u32| json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}});
+    let def = c.result("textDocument/definition", at(37, 10)).await;
+    assert_eq!(def["uri"], file_uri(&ws.dockerfile));
+    assert_eq!(def["range"]["start"]["line"], 4);
+    assert_eq!(c.result("textDocument/definition", at(38, 10)).await, Value::Null, "a digest line links nowhere");
+
+    // The log's own error lines are diagnostics.
+    let diags = c.diagnostics(&uri, 1).await;
+    let lines: Vec<i64> = diags.iter().map(|d| d["range"]["start"]["line"].as_i64().unwrap()).collect();
+    assert_eq!(lines, vec![41, 45]);
+}
+
+#[tokio::test]
+async fn log_links_follow_the_unsaved_dockerfile_buffer() {
+    let ws = Workspace::with_record(FAILING);
+    let mut c = start(&ws, json!({})).await;
+    let df = open_file(&mut c, &ws.dockerfile, "dockerfile").await;
+    // Two lines inserted at the top of the buffer (not saved): the steps are now two lines lower.
+    let top = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}});
+    let change = json!({"textDocument": {"uri": df, "version": 2}, "contentChanges": [{"range": top, "text": "# one\n# two\n"}]});
+    c.notify("textDocument/didChange", change).await;
+    let log = open_file(&mut c, &ws.log, "log").await;
+    let def = c.result("textDocument/definition", json!({"textDocument": {"uri": log}, "position": {"line": 37, "character": 4}})).await;
+    assert_eq!(def["range"]["start"]["line"], 6);
+}
+
+#[tokio::test]
+async fn the_open_log_command_asks_the_client_to_show_the_step() {
+    let ws = Workspace::with_record(FAILING);
+    let args = json!({"command": "buildlens.openLog", "arguments": [{"path": ws.log, "offset": 1405}]});
+
+    let mut c = start(&ws, json!({"window": {"showDocument": {"support": true}}})).await;
+    assert_eq!(c.result("workspace/executeCommand", args.clone()).await, Value::Null);
+    let show = c.wait_for(|m| m["method"] == "window/showDocument").await;
+    assert_eq!(show["params"]["uri"], file_uri(&ws.log));
+    assert_eq!(show["params"]["selection"]["start"]["line"], 39);
+
+    // Outside the store: refused quietly.
+    let outside = json!({"command": "buildlens.openLog", "arguments": [{"path": ws.dockerfile, "offset": 0}]});
+    c.result("workspace/executeCommand", outside).await;
+    c.settle(Duration::from_millis(200)).await;
+    assert_eq!(c.server_methods(), vec!["window/showDocument"]);
+
+    // A client without showDocument support is not asked.
+    let mut plain = start(&ws, json!({})).await;
+    plain.result("workspace/executeCommand", args).await;
+    plain.settle(Duration::from_millis(200)).await;
+    assert!(plain.server_methods().is_empty());
+}
+
+/// A deleted store and a corrupt record give fewer results, never a failed request or a dead server.
+#[tokio::test]
+async fn a_corrupt_record_or_a_deleted_store_leaves_requests_answered() {
+    let ws = Workspace::with_record(FAILING);
+    let broken = ws.store.join("builds/20261101T090000.000Z-dead");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("meta.json"), "{ not a record").unwrap();
+    std::fs::write(broken.join("build.log"), [0xff, 0xfe, 0x00, b'\n']).unwrap();
+    let mut c = start(&ws, json!({})).await;
+    let uri = open_file(&mut c, &ws.dockerfile, "dockerfile").await;
+    let doc = json!({"textDocument": {"uri": uri}});
+    let all = json!({"start": {"line": 0, "character": 0}, "end": {"line": 99, "character": 0}});
+    for _ in 0..2 {
+        assert!(c.result("textDocument/codeLens", doc.clone()).await.is_array());
+        assert!(c.result("textDocument/inlayHint", json!({"textDocument": {"uri": uri}, "range": all})).await.is_array());
+        let hover = c.result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 4, "character": 0}})).await;
+        assert!(hover.is_null() || hover["contents"]["kind"] == "markdown");
+        std::fs::remove_dir_all(&ws.store).unwrap_or(());
+    }
+    c.diagnostics(&uri, 1).await;
+}
+
+// ---- Content from the analysis. These need `analysis::annotate` (the lead's, a stub on this branch) and
+// ---- the BuildKit plain parser (another branch): un-ignore after `git merge main` once both landed.
+
+#[tokio::test]
+#[ignore = "needs analysis::annotate and the buildkit-plain parser"]
+async fn lenses_hints_hover_and_diagnostics_from_a_real_failing_build() {
+    let ws = Workspace::with_record(FAILING);
+    let mut c = start(&ws, json!({})).await;
+    let uri = open_file(&mut c, &ws.dockerfile, "dockerfile").await;
+
+    let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
+    let title_at = |line: i64| -> String {
+        let l = lenses.as_array().unwrap().iter().find(|l| l["range"]["start"]["line"] == line).expect("a lens on that line");
+        l["command"]["title"].as_str().unwrap().to_string()
+    };
+    assert_eq!(title_at(0), "✓ cached");
+    assert!(title_at(3).starts_with("⏱ 0.1s · executed"), "{}", title_at(3));
+    let failed = title_at(4);
+    assert!(failed.starts_with("✗ failed") && failed.contains("(exit 3)") && failed.contains("something went wrong in step 3"), "{failed}");
+    let lens = lenses.as_array().unwrap().iter().find(|l| l["range"]["start"]["line"] == 4).unwrap();
+    assert_eq!(lens["command"]["command"], "buildlens.openLog");
+    assert_eq!(lens["command"]["arguments"][0]["path"], json!(ws.log));
+
+    let all = json!({"start": {"line": 0, "character": 0}, "end": {"line": 99, "character": 0}});
+    let hints = c.result("textDocument/inlayHint", json!({"textDocument": {"uri": uri}, "range": all})).await;
+    let hint = hints.as_array().unwrap().iter().find(|h| h["position"]["line"] == 4).unwrap();
+    assert_eq!(hint["position"]["character"], 47);
+    assert!(hint["label"].as_str().unwrap().starts_with("failed"));
+
+    let hover = c.result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 5, "character": 3}})).await;
+    let md = hover["contents"]["value"].as_str().unwrap();
+    assert!(md.contains("| when | status | duration | cached | exit |") && md.contains("| failed |") && md.contains("| 3 |"), "{md}");
+
+    let diags = c.diagnostics(&uri, 1).await;
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["severity"], 1);
+    assert_eq!((diags[0]["range"]["start"]["line"].as_i64(), diags[0]["range"]["end"]["line"].as_i64()), (Some(4), Some(6)));
+    assert!(diags[0]["message"].as_str().unwrap().ends_with("(exit 3)"));
+    assert_eq!(diags[0]["relatedInformation"][0]["location"]["uri"], file_uri(&ws.log));
+}
+
+#[tokio::test]
+#[ignore = "needs analysis::annotate and the buildkit-plain parser"]
+async fn a_build_still_being_recorded_shows_a_running_lens() {
+    let ws = Workspace::with_record(FAILING);
+    // Cut the log in the middle of step 5 and mark the record live (our own pid is alive).
+    let log = std::fs::read_to_string(&ws.log).unwrap();
+    let cut = log.find("#9 ERROR").unwrap();
+    std::fs::write(&ws.log, &log[..cut]).unwrap();
+    let meta_path = ws.log.with_file_name("meta.json");
+    let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    meta["finished"] = Value::Null;
+    meta["exit_code"] = Value::Null;
+    meta["recorder_pid"] = json!(std::process::id());
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
+
+    let mut c = start(&ws, json!({})).await;
+    let uri = open_file(&mut c, &ws.dockerfile, "dockerfile").await;
+    let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
+    let running = lenses.as_array().unwrap().iter().find(|l| l["range"]["start"]["line"] == 4).unwrap();
+    assert!(running["command"]["title"].as_str().unwrap().starts_with("● running"), "{running}");
+}
