@@ -201,13 +201,7 @@ mod tests {
     fn wrappers() {
         check("#1 DONE 0.0s\r", "#1 DONE 0.0s", None, None, false);
         check("#1 DONE 0.0s\r\r", "#1 DONE 0.0s", None, None, false);
-        check(
-            "2025-02-13T05:44:35.4329674Z #1 [internal] load",
-            "#1 [internal] load",
-            None,
-            Some("2025-02-13T05:44:35.4329674Z"),
-            false,
-        );
+        check("2025-02-13T05:44:35.4329674Z #1 [internal] load", "#1 [internal] load", None, Some("2025-02-13T05:44:35.4329674Z"), false);
         check("2024-02-16 02:29:15.118Z: #5 DONE 1.0s", "#5 DONE 1.0s", None, Some("2024-02-16 02:29:15.118Z"), false);
         check("[CI/build]   | #3 CACHED", "#3 CACHED", Some("CI/build"), None, false);
         check("[CI/build]   | ", "", Some("CI/build"), None, false);
