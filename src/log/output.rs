@@ -50,12 +50,16 @@ impl StepOutput {
 /// characters other than tab shown as `�` so an excerpt never carries terminal escapes.
 pub fn push_lossy_bounded(out: &mut String, bytes: &[u8], max: usize) {
     let cut = bytes.len() > max;
-    let bytes = &bytes[..bytes.len().min(max)];
-    for chunk in bytes.utf8_chunks() {
+    let mut end = bytes.len().min(max);
+    // Do not split a UTF-8 sequence at the cut: back up to the start of the character it is in.
+    while cut && end > 0 && max - end < 3 && bytes.get(end).is_some_and(|b| b & 0xC0 == 0x80) {
+        end -= 1;
+    }
+    for chunk in bytes[..end].utf8_chunks() {
         for c in chunk.valid().chars() {
             out.push(if c.is_control() && c != '\t' { '\u{FFFD}' } else { c });
         }
-        if !chunk.invalid().is_empty() && !(cut && chunk.valid().len() + chunk.invalid().len() == bytes.len()) {
+        if !chunk.invalid().is_empty() {
             out.push('\u{FFFD}');
         }
     }
