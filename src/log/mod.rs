@@ -18,6 +18,7 @@ pub mod model;
 pub mod output;
 pub mod podman;
 pub mod rawjson;
+pub mod sequential;
 pub mod step_name;
 pub mod unwrap;
 
