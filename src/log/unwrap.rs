@@ -161,9 +161,14 @@ fn strip_act_prefix(line: &mut Unwrapped<'_>) {
     if name[..slash].iter().all(u8::is_ascii_digit) || name[slash + 1..].iter().all(u8::is_ascii_digit) {
         return;
     }
+    // A quoted list (`['/opt/bin/python', '-m']`) is output, not a job name; act always puts a space
+    // and more text after the name.
+    if name.iter().any(|b| matches!(b, b'\'' | b'"' | b',')) {
+        return;
+    }
     let after = &text[close + 1..];
     let trimmed = trim_start_spaces(after);
-    if after.first() != Some(&b' ') && !after.is_empty() {
+    if after.first() != Some(&b' ') {
         return;
     }
     line.job = Some(name);
@@ -214,5 +219,7 @@ mod tests {
         check("sha256:0246[19](https://github.com/o/r/x#step:14:21)7d35", "sha256:02467d35", None, None, false);
         check("docker : #0 building with", "#0 building with", None, None, false);
         check("[x] [y](https://e.com)", "[x] [y](https://e.com)", None, None, false);
+        check("['/opt/conda/bin/python', '-m', 'pip']", "['/opt/conda/bin/python', '-m', 'pip']", None, None, false);
+        check("[a/b]", "[a/b]", None, None, false);
     }
 }
