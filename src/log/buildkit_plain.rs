@@ -66,7 +66,9 @@ impl Parser {
         if line.chatter {
             return false;
         }
-        let Some((n, rest)) = split_vertex(line.text) else { return false };
+        let Some((n, rest)) = split_vertex(line.text) else {
+            return false;
+        };
         if n == 0 {
             return rest.starts_with(b"building with ");
         }
@@ -142,7 +144,9 @@ impl Parser {
         if let Some(time) = line.time_str() {
             self.build.finished = Some(rfc3339(time));
         }
-        let Some(i) = self.step_for(n, rest, line) else { return Fed::Taken };
+        let Some(i) = self.step_for(n, rest, line) else {
+            return Fed::Taken;
+        };
         self.status(i, rest, line);
         if line.text.len() >= WRAP_MIN {
             self.wrap = if self.build.steps.get(i).is_some_and(|s| s.name.as_bytes() == rest) { Wrap::Header(i) } else { Wrap::Other };
@@ -252,7 +256,9 @@ impl Parser {
     /// A non-output line of step `i`: a state, a warning, a digest, a status row or its header again.
     fn status(&mut self, i: usize, rest: &[u8], line: &Line<'_>) {
         let time = line.time_str().map(rfc3339);
-        let Some(step) = self.build.steps.get_mut(i) else { return };
+        let Some(step) = self.build.steps.get_mut(i) else {
+            return;
+        };
         let finished = match rest {
             b"CACHED" => set(step, StepStatus::Cached),
             b"CANCELED" => set(step, StepStatus::Canceled),
@@ -282,27 +288,13 @@ impl Parser {
                 false
             }
             _ => {
-                self.status_row(rest);
+                image_status(&mut self.build, rest);
                 false
             }
         };
         if finished {
             if let Some(step) = self.build.steps.get_mut(i) {
                 step.finished = time;
-            }
-        }
-    }
-
-    /// `writing image sha256:… done`, `naming to docker.io/library/x:1 done` → `Build.image`.
-    fn status_row(&mut self, rest: &[u8]) {
-        if let Some(id) = rest.strip_prefix(b"writing image ") {
-            let id = id.split(|&b| b == b' ').next().unwrap_or_default();
-            self.build.image.get_or_insert_with(ImageRef::default).id = Some(text(id));
-        } else if let Some(tag) = rest.strip_prefix(b"naming to ") {
-            let tag = text(tag.split(|&b| b == b' ').next().unwrap_or_default());
-            let image = self.build.image.get_or_insert_with(ImageRef::default);
-            if !image.tags.contains(&tag) && image.tags.len() < MAX_TAGS {
-                image.tags.push(tag);
             }
         }
     }
@@ -406,6 +398,22 @@ impl Parser {
     }
 }
 
+/// `writing image sha256:… done`, `naming to docker.io/library/x:1 done`, `pushing manifest for
+/// <ref>@sha256:…` → `Build.image`.
+pub(super) fn image_status(build: &mut Build, rest: &[u8]) {
+    if let Some(id) = rest.strip_prefix(b"writing image ") {
+        let id = id.split(|&b| b == b' ').next().unwrap_or_default();
+        build.image.get_or_insert_with(ImageRef::default).id = Some(text(id));
+    } else if let Some(tag) = rest.strip_prefix(b"naming to ").or_else(|| rest.strip_prefix(b"pushing manifest for ")) {
+        let tag = tag.split(|&b| b == b' ').next().unwrap_or_default();
+        let tag = text(tag.split(|&b| b == b'@').next().unwrap_or_default());
+        let image = build.image.get_or_insert_with(ImageRef::default);
+        if !image.tags.contains(&tag) && image.tags.len() < MAX_TAGS {
+            image.tags.push(tag);
+        }
+    }
+}
+
 /// Sets a terminal state; true (the step finished).
 fn set(step: &mut Step, status: StepStatus) -> bool {
     step.status = status;
@@ -413,12 +421,18 @@ fn set(step: &mut Step, status: StepStatus) -> bool {
 }
 
 /// Fills outputs, services, the snippet range and the result into the build.
-fn close(mut build: Build, outputs: &[StepOutput], snippet: Option<[u32; 2]>, ended: bool) -> Build {
+pub(super) fn close(mut build: Build, outputs: &[StepOutput], snippet: Option<[u32; 2]>, ended: bool) -> Build {
     for (step, out) in build.steps.iter_mut().zip(outputs) {
         step.output = out.range;
         step.excerpt = out.excerpt();
     }
     step_name::split_services(&mut build.steps);
+    for step in &mut build.steps {
+        // `[linux/amd64 internal]`: step_name reads the word before `internal` as a compose service.
+        if step.platform.is_none() && step.service.as_deref().is_some_and(|s| s.contains('/')) {
+            step.platform = step.service.take();
+        }
+    }
     if let Some(range) = snippet {
         error_block::apply_snippet(&mut build, range);
     }
@@ -442,7 +456,10 @@ pub fn split_vertex(text: &[u8]) -> Option<(u32, &[u8])> {
 }
 
 fn is_status_keyword(rest: &[u8]) -> bool {
-    matches!(rest, b"CACHED" | b"CANCELED" | b"...") || rest.starts_with(b"DONE ") || rest.starts_with(b"ERROR") || rest.starts_with(b"WARN: ")
+    matches!(rest, b"CACHED" | b"CANCELED" | b"...")
+        || rest.starts_with(b"DONE ")
+        || rest.starts_with(b"ERROR")
+        || rest.starts_with(b"WARN: ")
 }
 
 /// v0.8 glues a state to an unterminated output line: `last line#4 DONE 0.0s` (§2.1).
@@ -450,7 +467,9 @@ fn glued_status(out: &[u8]) -> Option<usize> {
     memchr_iter(b'#', out).find(|&at| {
         at > 0
             && out.get(at..).and_then(split_vertex).is_some_and(|(_, rest)| {
-                matches!(rest, b"CACHED" | b"CANCELED") || rest.starts_with(b"ERROR: ") || rest.starts_with(b"DONE ") && parse_duration(&rest[5..]).is_some()
+                matches!(rest, b"CACHED" | b"CANCELED")
+                    || rest.starts_with(b"ERROR: ")
+                    || rest.starts_with(b"DONE ") && parse_duration(&rest[5..]).is_some()
             })
     })
 }

@@ -10,15 +10,8 @@ fn summary(log: &str) -> String {
     for b in &parsed.builds {
         out += &format!("build {:?} {:?}\n", b.result, b.error.as_deref().unwrap_or("-"));
         for s in &b.steps {
-            out += &format!(
-                "  {} {:?} {:?} {} {:?} {:?}\n",
-                s.name,
-                s.status,
-                s.duration_ms,
-                s.output.lines,
-                s.exit_code,
-                s.dockerfile_lines
-            );
+            out +=
+                &format!("  {} {:?} {:?} {} {:?} {:?}\n", s.name, s.status, s.duration_ms, s.output.lines, s.exit_code, s.dockerfile_lines);
         }
     }
     out
@@ -130,7 +123,16 @@ fn console_wrapped_header_is_rejoined() {
 
 #[test]
 fn hostile_input_never_panics() {
-    for log in ["#", "#0", "#1 ", "#1 ERROR", "#65537 [x] y\n#65537 0.1 z", "------\n > :\n", "Dockerfile:1\n--------------------\n 1 | >>>", "#1 [a]\n#1 DONE 99999999999999999999.9s"] {
+    for log in [
+        "#",
+        "#0",
+        "#1 ",
+        "#1 ERROR",
+        "#65537 [x] y\n#65537 0.1 z",
+        "------\n > :\n",
+        "Dockerfile:1\n--------------------\n 1 | >>>",
+        "#1 [a]\n#1 DONE 99999999999999999999.9s",
+    ] {
         let _ = parse_bytes(log.as_bytes());
     }
 }

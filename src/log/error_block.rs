@@ -127,7 +127,9 @@ impl ErrorBlock {
 /// `Dockerfile:12`, `app.Dockerfile:44`, `Dockerfile.wasm:7`: a file name without spaces, a colon,
 /// a line number, nothing else.
 fn is_snippet_head(line: &[u8]) -> bool {
-    let Some(colon) = line.iter().rposition(|&b| b == b':') else { return false };
+    let Some(colon) = line.iter().rposition(|&b| b == b':') else {
+        return false;
+    };
     let (name, digits) = (&line[..colon], &line[colon + 1..]);
     !name.is_empty()
         && !digits.is_empty()
@@ -202,8 +204,12 @@ const BARE_PREFIXES: &[&[u8]] = &[b"failed to ", b"error from sender: ", b"rpc e
 
 /// Compose (bake) names the target: `Target web: failed to solve: …`.
 fn is_target_error(line: &[u8]) -> bool {
-    let Some(rest) = line.strip_prefix(b"Target ") else { return false };
-    let Some(colon) = rest.iter().position(|&b| b == b':') else { return false };
+    let Some(rest) = line.strip_prefix(b"Target ") else {
+        return false;
+    };
+    let Some(colon) = rest.iter().position(|&b| b == b':') else {
+        return false;
+    };
     colon > 0 && !rest[..colon].contains(&b' ') && rest[colon..].starts_with(b": failed to ")
 }
 
@@ -221,10 +227,15 @@ pub fn final_error(line: &[u8], failed: bool) -> Option<String> {
 
 /// A GitHub Actions annotation repeats the buildx line: keep the line itself.
 pub fn strip_annotation(message: &str) -> &str {
-    ["##[error]buildx failed with: ", "##[error]buildx call failed with: ", "Error: buildx failed with: ", "Error: buildx call failed with: "]
-        .iter()
-        .find_map(|p| message.strip_prefix(p))
-        .unwrap_or(message)
+    [
+        "##[error]buildx failed with: ",
+        "##[error]buildx call failed with: ",
+        "Error: buildx failed with: ",
+        "Error: buildx call failed with: ",
+    ]
+    .iter()
+    .find_map(|p| message.strip_prefix(p))
+    .unwrap_or(message)
 }
 
 /// `… exit code: 3` → 3 (the last occurrence).
@@ -265,8 +276,11 @@ pub fn apply_final(build: &mut Build, message: &str) {
 pub fn apply_snippet(build: &mut Build, range: [u32; 2]) {
     let final_error = build.error.clone().unwrap_or_default();
     let failed: Vec<usize> = (0..build.steps.len()).filter(|&i| build.steps[i].status == StepStatus::Error).collect();
-    let by_message = failed.iter().rev().find(|&&i| build.steps[i].error.as_deref().is_some_and(|e| !e.is_empty() && final_error.contains(e)));
-    let Some(&chosen) = by_message.or(failed.last()) else { return };
+    let by_message =
+        failed.iter().rev().find(|&&i| build.steps[i].error.as_deref().is_some_and(|e| !e.is_empty() && final_error.contains(e)));
+    let Some(&chosen) = by_message.or(failed.last()) else {
+        return;
+    };
     let key = same_line_key(&build.steps[chosen]);
     for &i in &failed {
         if i == chosen || (key.is_some() && same_line_key(&build.steps[i]) == key) {
@@ -313,15 +327,43 @@ mod tests {
 
     #[test]
     fn final_lines() {
-        check_final("ERROR: failed to solve: process \"/bin/sh -c x\" did not complete successfully: exit code: 1", false, Some("ERROR: failed to solve: process \"/bin/sh -c x\" did not complete successfully: exit code: 1"));
+        check_final(
+            "ERROR: failed to solve: process \"/bin/sh -c x\" did not complete successfully: exit code: 1",
+            false,
+            Some("ERROR: failed to solve: process \"/bin/sh -c x\" did not complete successfully: exit code: 1"),
+        );
         check_final("ERROR: failed to build: failed to solve: x", false, Some("ERROR: failed to build: failed to solve: x"));
-        check_final("error: failed to solve: rpc error: code = Unknown desc = x", false, Some("error: failed to solve: rpc error: code = Unknown desc = x"));
-        check_final("executor failed running [/bin/sh -c exit 3]: exit code: 3", false, Some("executor failed running [/bin/sh -c exit 3]: exit code: 3"));
-        check_final("failed to solve with frontend dockerfile.v0: failed to create LLB definition: x", false, Some("failed to solve with frontend dockerfile.v0: failed to create LLB definition: x"));
-        check_final("failed to solve: process \"x\" did not complete successfully: exit code: 2", false, Some("failed to solve: process \"x\" did not complete successfully: exit code: 2"));
+        check_final(
+            "error: failed to solve: rpc error: code = Unknown desc = x",
+            false,
+            Some("error: failed to solve: rpc error: code = Unknown desc = x"),
+        );
+        check_final(
+            "executor failed running [/bin/sh -c exit 3]: exit code: 3",
+            false,
+            Some("executor failed running [/bin/sh -c exit 3]: exit code: 3"),
+        );
+        check_final(
+            "failed to solve with frontend dockerfile.v0: failed to create LLB definition: x",
+            false,
+            Some("failed to solve with frontend dockerfile.v0: failed to create LLB definition: x"),
+        );
+        check_final(
+            "failed to solve: process \"x\" did not complete successfully: exit code: 2",
+            false,
+            Some("failed to solve: process \"x\" did not complete successfully: exit code: 2"),
+        );
         check_final("Target web: failed to solve: x", false, Some("Target web: failed to solve: x"));
-        check_final("##[error]buildx failed with: ERROR: failed to solve: x", false, Some("##[error]buildx failed with: ERROR: failed to solve: x"));
-        check_final("failed to compute cache key: \"/x\" not found: not found", true, Some("failed to compute cache key: \"/x\" not found: not found"));
+        check_final(
+            "##[error]buildx failed with: ERROR: failed to solve: x",
+            false,
+            Some("##[error]buildx failed with: ERROR: failed to solve: x"),
+        );
+        check_final(
+            "failed to compute cache key: \"/x\" not found: not found",
+            true,
+            Some("failed to compute cache key: \"/x\" not found: not found"),
+        );
         check_final("failed to compute cache key: \"/x\" not found: not found", false, None);
         check_final("error: exit status 1", true, None);
         check_final("Everything fine", true, None);
