@@ -4,6 +4,8 @@
 //! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod cli;
+pub mod dockerfile;
 pub mod log;
+pub mod mapping;
 pub mod record;
 pub mod store;

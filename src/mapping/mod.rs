@@ -1,0 +1,1 @@
+//! Step-to-line mapping.
