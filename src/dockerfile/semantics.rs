@@ -118,7 +118,12 @@ mod tests {
     #[test]
     fn plain() {
         check("--from=builder /a /b", "COPY", &[("from", Some("builder"))], Form::Shell);
-        check("--mount=type=cache,target=/x --network=none make", "RUN", &[("mount", Some("type=cache,target=/x")), ("network", Some("none"))], Form::Shell);
+        check(
+            "--mount=type=cache,target=/x --network=none make",
+            "RUN",
+            &[("mount", Some("type=cache,target=/x")), ("network", Some("none"))],
+            Form::Shell,
+        );
         check("--link [\"a\", \"/b\"]", "COPY", &[("link", None)], Form::Json);
         check("[\"sh\", \"-c\"]", "CMD", &[], Form::Json);
         check("[\"sh\", ", "CMD", &[], Form::Shell);

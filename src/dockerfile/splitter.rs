@@ -80,7 +80,9 @@ pub(super) fn split(text: &str) -> Split<'_> {
 fn directives(lines: &[PhysLine<'_>]) -> (Vec<Directive>, usize) {
     let mut out: Vec<Directive> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        let Some((name, value)) = directive(line.text) else { return (out, i) };
+        let Some((name, value)) = directive(line.text) else {
+            return (out, i);
+        };
         if out.iter().any(|d| d.name == name) {
             // A repeated directive is an ordinary comment from here on (BuildKit errors; we note it).
             return (out, i);
@@ -103,7 +105,9 @@ fn directive(text: &str) -> Option<(String, String)> {
 }
 
 fn escape_char(directives: &[Directive], problems: &mut Vec<Problem>) -> char {
-    let Some(d) = directives.iter().find(|d| d.name == "escape") else { return '\\' };
+    let Some(d) = directives.iter().find(|d| d.name == "escape") else {
+        return '\\';
+    };
     match d.value.as_str() {
         "\\" => '\\',
         "`" => '`',
@@ -249,7 +253,8 @@ fn heredoc_marker(s: &str) -> Option<((String, bool, bool), usize)> {
     };
     let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"');
     let body = if quote.is_some() { rest.get(1..)? } else { rest };
-    let name_len = body.find(|c: char| c.is_whitespace() || c == '\'' || c == '"' || c == '<' || c == '>' || c == ';').unwrap_or(body.len());
+    let name_len =
+        body.find(|c: char| c.is_whitespace() || c == '\'' || c == '"' || c == '<' || c == '>' || c == ';').unwrap_or(body.len());
     let name = body.get(..name_len)?;
     if name.is_empty() {
         return None;

@@ -49,7 +49,9 @@ pub struct CopyFrom {
 pub(super) fn build(instructions: &mut [Instruction], problems: &mut Vec<Problem>) -> Vec<Stage> {
     let mut stages: Vec<Stage> = Vec::new();
     for i in 0..instructions.len() {
-        let Some(ins) = instructions.get_mut(i) else { continue };
+        let Some(ins) = instructions.get_mut(i) else {
+            continue;
+        };
         if ins.keyword == "FROM" {
             let stage = new_stage(ins, i, &stages, problems);
             stages.push(stage);
@@ -63,8 +65,12 @@ pub(super) fn build(instructions: &mut [Instruction], problems: &mut Vec<Problem
         }
     }
     for i in 0..instructions.len() {
-        let Some(ins) = instructions.get(i) else { continue };
-        let (Some(stage), Some(from)) = (ins.stage, ins.flag("from")) else { continue };
+        let Some(ins) = instructions.get(i) else {
+            continue;
+        };
+        let (Some(stage), Some(from)) = (ins.stage, ins.flag("from")) else {
+            continue;
+        };
         if !matches!(ins.effective_keyword(), "COPY" | "ADD") {
             continue;
         }

@@ -96,7 +96,9 @@ fn stages_and_edges() {
 
 #[test]
 fn problems_never_panics() {
-    for text in ["RUN x", "FROM", "# escape=?\nFROM a", "FROM a\nRUN <<EOF\n", "FROM a\nRUN a \\", "\u{feff}", "\r\n\r\n", "FROM a\nONBUILD FROM b"] {
+    for text in
+        ["RUN x", "FROM", "# escape=?\nFROM a", "FROM a\nRUN <<EOF\n", "FROM a\nRUN a \\", "\u{feff}", "\r\n\r\n", "FROM a\nONBUILD FROM b"]
+    {
         let df = parse(text);
         assert!(!df.problems.is_empty() || text.trim().is_empty() || text == "\u{feff}", "{text:?}");
     }

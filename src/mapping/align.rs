@@ -176,6 +176,11 @@ mod tests {
         check("FROM a\nCOPY new .\nRUN changed\nRUN two", &steps, 3, &[(1, 1, false), (2, 3, true), (3, 4, false)]);
         check("FROM a\nRUN new\nRUN changed\nRUN two", &steps, 3, &[(1, 1, false), (3, 4, false)]);
         check("FROM b\nCOPY x y\nCOPY z w", &steps, 3, &[]);
-        check("FROM a\nRUN one\nRUN one\nRUN two", &[(1, "FROM a"), (3, "RUN one"), (4, "RUN two")], 4, &[(1, 1, false), (3, 3, false), (4, 4, false)]);
+        check(
+            "FROM a\nRUN one\nRUN one\nRUN two",
+            &[(1, "FROM a"), (3, "RUN one"), (4, "RUN two")],
+            4,
+            &[(1, 1, false), (3, 3, false), (4, 4, false)],
+        );
     }
 }

@@ -107,7 +107,14 @@ pub(super) fn group(steps: &[Step]) -> (Vec<Group>, Vec<(usize, Recorded)>) {
         let g = match found {
             Some(g) => g,
             None => {
-                groups.push(Group { numbering: r.numbering, stage: r.stage.clone(), lane: r.lane.clone(), n: None, steps: Vec::new(), dups: Vec::new() });
+                groups.push(Group {
+                    numbering: r.numbering,
+                    stage: r.stage.clone(),
+                    lane: r.lane.clone(),
+                    n: None,
+                    steps: Vec::new(),
+                    dups: Vec::new(),
+                });
                 groups.len() - 1
             }
         };
@@ -149,10 +156,18 @@ mod tests {
 
     #[test]
     fn grouping() {
-        let names = ["[b 2/3] RUN x", "[b 1/3] FROM a", "[linux/arm64 b 1/3] FROM a", "[b 2/3] RUN x", "[c 1/2] ONBUILD RUN y", "Step 1/2 : FROM a"];
+        let names = [
+            "[b 2/3] RUN x",
+            "[b 1/3] FROM a",
+            "[linux/arm64 b 1/3] FROM a",
+            "[b 2/3] RUN x",
+            "[c 1/2] ONBUILD RUN y",
+            "Step 1/2 : FROM a",
+        ];
         let steps: Vec<Step> = names.iter().map(|n| Step::named(*n)).collect();
         let (groups, triggers) = group(&steps);
-        let shape: Vec<(Numbering, Vec<usize>, usize)> = groups.iter().map(|g| (g.numbering, g.steps.iter().map(|s| s.0).collect(), g.dups.len())).collect();
+        let shape: Vec<(Numbering, Vec<usize>, usize)> =
+            groups.iter().map(|g| (g.numbering, g.steps.iter().map(|s| s.0).collect(), g.dups.len())).collect();
         assert_eq!(shape, [(Numbering::Buildkit, vec![1, 0], 1), (Numbering::Buildkit, vec![2], 0), (Numbering::Legacy, vec![5], 0)]);
         assert_eq!(triggers.len(), 1);
     }

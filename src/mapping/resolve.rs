@@ -31,7 +31,9 @@ pub(super) fn group(df: &Dockerfile, g: &Group, out: &mut [Option<StepMapping>])
     }
     let Some((_, seq, pairs)) = best else { return };
     for p in &pairs {
-        let (Some(rec), Some(&ins)) = (recs.get(p.pos), seq.get(p.j)) else { continue };
+        let (Some(rec), Some(&ins)) = (recs.get(p.pos), seq.get(p.j)) else {
+            continue;
+        };
         let at_position = rec.k as usize == p.j + 1;
         if let Some(slot) = out.get_mut(rec.step) {
             *slot = mapping(df, ins, p, at_position);
@@ -94,10 +96,21 @@ fn preferred_stage(df: &Dockerfile, numbering: Numbering, stage: Option<&str>) -
 /// BuildKit `ONBUILD …` steps run because of their stage's FROM: map them there.
 pub(super) fn triggers(df: &Dockerfile, triggers: &[(usize, Recorded)], out: &mut [Option<StepMapping>]) {
     for (step, r) in triggers {
-        let Some(stage) = preferred_stage(df, Numbering::Buildkit, r.stage.as_deref()).and_then(|s| df.stages.get(s)) else { continue };
-        let Some(from) = df.instructions.get(stage.from) else { continue };
+        let Some(stage) = preferred_stage(df, Numbering::Buildkit, r.stage.as_deref()).and_then(|s| df.stages.get(s)) else {
+            continue;
+        };
+        let Some(from) = df.instructions.get(stage.from) else {
+            continue;
+        };
         if let Some(slot) = out.get_mut(*step) {
-            let m = StepMapping { instruction: stage.from, line: from.line, end_line: from.end_line, confidence: 0.7, changed: false, how: How::Trigger };
+            let m = StepMapping {
+                instruction: stage.from,
+                line: from.line,
+                end_line: from.end_line,
+                confidence: 0.7,
+                changed: false,
+                how: How::Trigger,
+            };
             *slot = Some(m);
         }
     }
@@ -108,13 +121,20 @@ pub(super) fn triggers(df: &Dockerfile, triggers: &[(usize, Recorded)], out: &mu
 /// are used, flagged changed).
 pub(super) fn error_lines(df: &Dockerfile, steps: &[Step], out: &mut [Option<StepMapping>]) {
     for (i, step) in steps.iter().enumerate() {
-        let Some([first, _]) = step.dockerfile_lines else { continue };
-        let Some(at) = df.instruction_at_line(first) else { continue };
-        let Some(ins) = df.instructions.get(at) else { continue };
+        let Some([first, _]) = step.dockerfile_lines else {
+            continue;
+        };
+        let Some(at) = df.instruction_at_line(first) else {
+            continue;
+        };
+        let Some(ins) = df.instructions.get(at) else {
+            continue;
+        };
         let recorded = super::groups::recorded(step);
         let sim = recorded.as_ref().map(|r| text::compare(&r.text, ins));
         let Some(slot) = out.get_mut(i) else { continue };
-        let base = StepMapping { instruction: at, line: ins.line, end_line: ins.end_line, confidence: 1.0, changed: false, how: How::ErrorLines };
+        let base =
+            StepMapping { instruction: at, line: ins.line, end_line: ins.end_line, confidence: 1.0, changed: false, how: How::ErrorLines };
         if sim.is_none_or(|s| s.same()) {
             *slot = Some(base);
         } else if slot.is_none() && sim.is_some_and(|s| s.kind == SimKind::Similar) {
@@ -129,12 +149,24 @@ pub(super) fn copy_from_images(df: &Dockerfile, steps: &[Step], out: &mut [Optio
         if step.k.is_some() || out.get(i).is_some_and(Option::is_some) {
             continue;
         }
-        let Some(image) = step.name.trim().strip_prefix("FROM ") else { continue };
+        let Some(image) = step.name.trim().strip_prefix("FROM ") else {
+            continue;
+        };
         let image = text::normalize_ref(image.trim());
-        let found = df.stages.iter().flat_map(|s| &s.copies_from).find(|c| matches!(&c.source, Base::Image(r) if text::normalize_ref(r) == image));
-        let Some(ins) = found.and_then(|c| df.instructions.get(c.instruction).map(|x| (c.instruction, x))) else { continue };
+        let found =
+            df.stages.iter().flat_map(|s| &s.copies_from).find(|c| matches!(&c.source, Base::Image(r) if text::normalize_ref(r) == image));
+        let Some(ins) = found.and_then(|c| df.instructions.get(c.instruction).map(|x| (c.instruction, x))) else {
+            continue;
+        };
         if let Some(slot) = out.get_mut(i) {
-            let m = StepMapping { instruction: ins.0, line: ins.1.line, end_line: ins.1.end_line, confidence: 0.8, changed: false, how: How::CopyFromImage };
+            let m = StepMapping {
+                instruction: ins.0,
+                line: ins.1.line,
+                end_line: ins.1.end_line,
+                confidence: 0.8,
+                changed: false,
+                how: How::CopyFromImage,
+            };
             *slot = Some(m);
         }
     }

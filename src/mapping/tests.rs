@@ -24,31 +24,55 @@ const MULTI: &str = "FROM base AS builder\nWORKDIR /src\nRUN make\n\nFROM base A
 
 #[test]
 fn buildkit_multistage() {
-    let names = ["[builder 1/3] FROM docker.io/library/base", "[builder 3/3] RUN make", "[tester 2/2] RUN test", "[stage-2 1/2] COPY --from=builder /a /a", "[stage-2 2/2] RUN run"];
+    let names = [
+        "[builder 1/3] FROM docker.io/library/base",
+        "[builder 3/3] RUN make",
+        "[tester 2/2] RUN test",
+        "[stage-2 1/2] COPY --from=builder /a /a",
+        "[stage-2 2/2] RUN run",
+    ];
     check(MULTI, &names, &[Some((1, false)), Some((3, false)), Some((6, false)), Some((9, false)), Some((11, false))]);
 }
 
 #[test]
 fn single_stage_and_internal_vertexes() {
-    check("FROM a\nRUN x", &["[internal] load build definition from Dockerfile", "[1/2] FROM docker.io/library/a", "[2/2] RUN x", "exporting to image"], &[None, Some((1, false)), Some((2, false)), None]);
+    check(
+        "FROM a\nRUN x",
+        &["[internal] load build definition from Dockerfile", "[1/2] FROM docker.io/library/a", "[2/2] RUN x", "exporting to image"],
+        &[None, Some((1, false)), Some((2, false)), None],
+    );
 }
 
 #[test]
 fn lines_inserted_above_and_changed_instruction() {
     let names = ["[builder 1/3] FROM docker.io/library/base", "[builder 2/3] WORKDIR /src", "[builder 3/3] RUN make"];
-    let edited = "# new comment\nARG V\nFROM base AS builder\nRUN apt-get install -y gcc\nWORKDIR /app\nRUN make\nFROM base AS tester\nRUN test\n";
+    let edited =
+        "# new comment\nARG V\nFROM base AS builder\nRUN apt-get install -y gcc\nWORKDIR /app\nRUN make\nFROM base AS tester\nRUN test\n";
     check(edited, &names, &[Some((3, false)), Some((5, true)), Some((6, false))]);
 }
 
 #[test]
 fn renamed_stage() {
     let renamed = MULTI.replace("AS builder", "AS build").replace("--from=builder", "--from=build");
-    check(&renamed, &["[builder 1/3] FROM docker.io/library/base", "[builder 2/3] WORKDIR /src", "[builder 3/3] RUN make", "[stage-2 1/2] COPY --from=builder /a /a"], &[Some((1, false)), Some((2, false)), Some((3, false)), Some((9, true))]);
+    check(
+        &renamed,
+        &[
+            "[builder 1/3] FROM docker.io/library/base",
+            "[builder 2/3] WORKDIR /src",
+            "[builder 3/3] RUN make",
+            "[stage-2 1/2] COPY --from=builder /a /a",
+        ],
+        &[Some((1, false)), Some((2, false)), Some((3, false)), Some((9, true))],
+    );
 }
 
 #[test]
 fn other_dockerfile_maps_nothing() {
-    check(MULTI, &["[1/4] FROM docker.io/library/base", "[2/4] WORKDIR /work", "[3/4] COPY hello.txt .", "[4/4] RUN echo hi"], &[None, None, None, None]);
+    check(
+        MULTI,
+        &["[1/4] FROM docker.io/library/base", "[2/4] WORKDIR /work", "[3/4] COPY hello.txt .", "[4/4] RUN echo hi"],
+        &[None, None, None, None],
+    );
     let m = map_steps(&dockerfile::parse(MULTI), &[step("[1/2] FROM docker.io/library/alpine"), step("[2/2] RUN apk add x")]);
     assert_eq!(m.score, 0.0);
     assert_eq!(m.problems.len(), 1);
@@ -57,9 +81,22 @@ fn other_dockerfile_maps_nothing() {
 #[test]
 fn legacy_and_podman() {
     let df = "ARG V=1\nFROM base AS a\nRUN one\nFROM base\nCOPY --from=a /x /y\nRUN two\n";
-    let legacy = ["Step 1/6 : ARG V=1", "Step 2/6 : FROM base AS a", "Step 3/6 : RUN one", "Step 4/6 : FROM base", "Step 5/6 : COPY --from=a /x /y", "Step 6/6 : RUN two"];
+    let legacy = [
+        "Step 1/6 : ARG V=1",
+        "Step 2/6 : FROM base AS a",
+        "Step 3/6 : RUN one",
+        "Step 4/6 : FROM base",
+        "Step 5/6 : COPY --from=a /x /y",
+        "Step 6/6 : RUN two",
+    ];
     check(df, &legacy, &[Some((1, false)), Some((2, false)), Some((3, false)), Some((4, false)), Some((5, false)), Some((6, false))]);
-    let podman = ["[1/2] STEP 1/2: FROM base AS a", "[1/2] STEP 2/2: RUN one", "[2/2] STEP 1/3: FROM base", "[2/2] STEP 2/3: COPY --from=a /x /y", "[2/2] STEP 3/3: RUN two"];
+    let podman = [
+        "[1/2] STEP 1/2: FROM base AS a",
+        "[1/2] STEP 2/2: RUN one",
+        "[2/2] STEP 1/3: FROM base",
+        "[2/2] STEP 2/3: COPY --from=a /x /y",
+        "[2/2] STEP 3/3: RUN two",
+    ];
     check(df, &podman, &[Some((2, false)), Some((3, false)), Some((4, false)), Some((5, false)), Some((6, false))]);
 }
 
@@ -68,7 +105,15 @@ fn env_expansion_clipping_and_triggers() {
     let df = "FROM base\nARG VERSION=1.2\nRUN curl -o /tmp/x https://example.com/releases/$VERSION/tool-${VERSION}.tar.gz\n";
     check(df, &["[2/2] RUN curl -o /tmp/x https://example.com/releases/1.2/tool-1.2.tar.gz"], &[Some((3, false))]);
     check(df, &["[2/2] RUN curl -o /tmp/x https://example.com/releases/1.2/to"], &[Some((3, false))]);
-    check(df, &["[1/3] FROM docker.io/library/base", "[2/3] ONBUILD RUN make", "[3/3] RUN curl -o /tmp/x https://example.com/releases/1.2/tool-1.2.tar.gz"], &[Some((1, false)), Some((1, false)), Some((3, false))]);
+    check(
+        df,
+        &[
+            "[1/3] FROM docker.io/library/base",
+            "[2/3] ONBUILD RUN make",
+            "[3/3] RUN curl -o /tmp/x https://example.com/releases/1.2/tool-1.2.tar.gz",
+        ],
+        &[Some((1, false)), Some((1, false)), Some((3, false))],
+    );
 }
 
 #[test]
@@ -83,7 +128,13 @@ fn error_lines_win() {
 #[test]
 fn duplicates_platforms_and_copy_from_images() {
     let df = "FROM a\nCOPY --from=nvcr.io/x/y:1 /a /b\n";
-    let names = ["[linux/amd64 1/2] FROM docker.io/library/a", "[linux/arm64 1/2] FROM docker.io/library/a", "FROM nvcr.io/x/y:1@sha256:abc", "[linux/amd64 2/2] COPY --from=nvcr.io/x/y:1 /a /b", "[linux/amd64 2/2] COPY --from=nvcr.io/x/y:1 /a /b"];
+    let names = [
+        "[linux/amd64 1/2] FROM docker.io/library/a",
+        "[linux/arm64 1/2] FROM docker.io/library/a",
+        "FROM nvcr.io/x/y:1@sha256:abc",
+        "[linux/amd64 2/2] COPY --from=nvcr.io/x/y:1 /a /b",
+        "[linux/amd64 2/2] COPY --from=nvcr.io/x/y:1 /a /b",
+    ];
     check(df, &names, &[Some((1, false)), Some((1, false)), Some((2, false)), Some((2, false)), Some((2, false))]);
 }
 

@@ -236,7 +236,11 @@ mod tests {
         check("RUN make -j8", "RUN make", SimKind::Similar);
         check("RUN make", "RUN cargo build", SimKind::None);
         check("COPY a b", "RUN a b", SimKind::None);
-        check("RUN echo \"checking for compiler... no\" >&2 &&     echo \"error: some", "RUN echo \"checking for compiler... no\" >&2 && \\\n  echo \"error: something\"", SimKind::Clipped);
+        check(
+            "RUN echo \"checking for compiler... no\" >&2 &&     echo \"error: some",
+            "RUN echo \"checking for compiler... no\" >&2 && \\\n  echo \"error: something\"",
+            SimKind::Clipped,
+        );
         check("RUN echo a", "RUN echo abc", SimKind::None);
         check("WORKDIR /work", "WORKDIR /src", SimKind::None);
     }
