@@ -103,3 +103,21 @@ fn problems_never_panics() {
         assert!(!df.problems.is_empty() || text.trim().is_empty() || text == "\u{feff}", "{text:?}");
     }
 }
+
+proptest::proptest! {
+    /// Any text parses without a panic, and instruction lines are ordered and in range.
+    #[test]
+    fn never_panics(text in "(FROM a AS b\n|RUN x|COPY --from=b|<<-?'?EOF'?|EOF|\\$\\{?V|\\\\|`|# escape=`\n|\r\n|\n|#| |\t|ONBUILD |é)*") {
+        let df = parse(&text);
+        let lines = u32::try_from(text.lines().count()).unwrap_or(u32::MAX);
+        for w in df.instructions.windows(2) {
+            proptest::prop_assert!(w[0].end_line < w[1].line);
+        }
+        for i in &df.instructions {
+            proptest::prop_assert!(i.line <= i.end_line && i.end_line <= lines.max(1));
+            proptest::prop_assert!(text.get(i.span[0]..i.span[1]).is_some());
+        }
+        let steps = vec![crate::log::Step::named("[1/2] RUN x"), crate::log::Step::named("Step 1/1 : FROM a AS b")];
+        let _ = crate::mapping::map_steps(&df, &steps);
+    }
+}
