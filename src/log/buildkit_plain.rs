@@ -427,12 +427,6 @@ pub(super) fn close(mut build: Build, outputs: &[StepOutput], snippet: Option<[u
         step.excerpt = out.excerpt();
     }
     step_name::split_services(&mut build.steps);
-    for step in &mut build.steps {
-        // `[linux/amd64 internal]`: step_name reads the word before `internal` as a compose service.
-        if step.platform.is_none() && step.service.as_deref().is_some_and(|s| s.contains('/')) {
-            step.platform = step.service.take();
-        }
-    }
     if let Some(range) = snippet {
         error_block::apply_snippet(&mut build, range);
     }

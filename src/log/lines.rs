@@ -8,9 +8,10 @@
 use memchr::memchr_iter;
 use serde::{Deserialize, Serialize};
 
-/// Longest line kept whole. Step headers and error lines are far shorter; a 100 MB output line only
-/// needs its start (for the excerpt) and its offsets.
-pub const MAX_LINE: usize = 64 * 1024;
+/// Longest line kept whole. Step headers and error lines are far shorter, but one rawjson or Engine API
+/// line carries a batch of base64 log chunks; a 100 MB output line only needs its start (for the
+/// excerpt) and its offsets.
+pub const MAX_LINE: usize = 1024 * 1024;
 
 /// Text encoding of the log, decided from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
