@@ -17,7 +17,9 @@ pub mod lines;
 pub mod model;
 pub mod output;
 pub mod podman;
+pub mod protobuf;
 pub mod rawjson;
+pub mod solve_status;
 pub mod step_name;
 pub mod unwrap;
 
