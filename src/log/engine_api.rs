@@ -440,4 +440,12 @@ mod tests {
             assert_eq!(strip(api), strip(raw));
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(lines in proptest::collection::vec("\\{\"id\":\"moby.buildkit.trace\",\"aux\":\"[A-Za-z0-9+/]{0,40}=?=?\"\\}|\\{\"stream\":\"[ -~]{0,10}(\\\\n)?\"\\}|\\{\"errorDetail\":\\{\"message\":\"x\"\\}\\}|[ -~]{0,20}", 0..12)) {
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            let _ = run(&lines);
+        }
+    }
 }

@@ -258,4 +258,11 @@ mod tests {
         bytes(5, &ts(1 << 62, 0), &mut huge);
         assert_eq!(vertex(&huge).unwrap().started, None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let _ = status_response(&bytes);
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! without parsing unless they name the image. Lines are parsed with serde_json into borrowed structs.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use base64::Engine as _;
 use memchr::memmem;
@@ -177,14 +178,15 @@ impl Parser {
     }
 }
 
+/// Keys and status ids that make a `statuses` line worth parsing; built once (building a finder per
+/// line cost more than the search).
+static WORTH: LazyLock<[memmem::Finder<'static>; 4]> = LazyLock::new(|| {
+    [b"\"logs\":[" as &[u8], b"\"warnings\":[", b"\"id\":\"naming to ", b"\"id\":\"writing image "].map(memmem::Finder::new)
+});
+
 /// Lines with only `statuses` matter only when a status names the image; everything else is parsed.
 fn worth_parsing(text: &[u8]) -> bool {
-    if !text.starts_with(PREFIXES[1]) {
-        return true;
-    }
-    [&b"\"logs\":["[..], b"\"warnings\":[", b"\"id\":\"naming to ", b"\"id\":\"writing image "]
-        .iter()
-        .any(|needle| memmem::find(text, needle).is_some())
+    !text.starts_with(PREFIXES[1]) || WORTH.iter().any(|f| f.find(text).is_some())
 }
 
 /// buildx prints the build's error as text on stderr after the JSON lines (§4 final line).
@@ -290,5 +292,22 @@ mod tests {
         let w = r#"{"warnings":[{"vertex":"a","level":1,"short":"RW1wdHkgY29udGludWF0aW9uIGxpbmU=","detail":null}]}"#;
         let (_, b) = run(&[&vertex("a", "[1/1] RUN x", T1), w, w]);
         assert_eq!(b.steps[0].warnings, vec!["Empty continuation line".to_string()]);
+    }
+
+    #[test]
+    fn a_cut_line_is_a_problem() {
+        let text = r#"{"logs":[{"vertex":"a","data":"eA"#;
+        let mut p = Parser::new(&Line::synthetic(text.as_bytes(), 0, 70_000));
+        let line = Line { truncated: true, ..Line::synthetic(text.as_bytes(), 0, 70_000) };
+        assert_eq!(p.feed(&line), Fed::Taken);
+        assert_eq!(p.finish(End::Eof).problems[0].message, "rawjson line not read: longer than the line limit, cut");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(lines in proptest::collection::vec("\\{\"(vertexes|logs|warnings)\":\\[\\{\"(digest|vertex|name|data|short|started|completed|error)\":\"[a-zA-Z0-9+/=:.\\[\\] -]{0,12}\"\\}\\]\\}|ERROR: failed to solve: x|[ -~]{0,20}", 0..12)) {
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            let _ = run(&lines);
+        }
     }
 }

@@ -419,4 +419,15 @@ mod tests {
         assert_eq!(exit_code("exit code: 99999999999"), None);
         assert_eq!(exit_code("no"), None);
     }
+
+    #[test]
+    fn api_tags_do_not_repeat_buildkit_ones() {
+        let mut solve = Solve::default();
+        solve.status("naming to docker.io/library/x:1");
+        solve.add_tag("x:1");
+        solve.add_tag("library/x:1");
+        solve.add_tag("other/x:1");
+        solve.add_tag("y:1");
+        assert_eq!(solve.tags, vec!["docker.io/library/x:1", "other/x:1", "y:1"]);
+    }
 }
