@@ -18,8 +18,10 @@ pub mod lines;
 pub mod model;
 pub mod output;
 pub mod podman;
+pub mod protobuf;
 pub mod rawjson;
 pub mod sequential;
+pub mod solve_status;
 pub mod step_name;
 pub mod unwrap;
 
