@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::analysis::{self, Annotated, InstructionView, StepRun};
+use crate::dockerfile::{self, Dockerfile};
 use crate::log::StepStatus;
+use crate::mapping;
 use crate::present;
 use crate::store::{select, Store};
 
@@ -19,7 +21,11 @@ pub fn run(dockerfile: Option<PathBuf>, store: Option<&Path>, json: bool, cwd: &
     let text = String::from_utf8_lossy(&text);
     let dir = dockerfile.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(cwd);
     let store = Store::locate(store, &absolute(cwd, dir));
-    let (builds, mut problems) = select::builds_for(&store, &dockerfile, &|_| true);
+    let candidates = candidates(&store, &dockerfile, &text);
+    let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
+    // A record that names no Dockerfile belongs to the workspace Dockerfile its text matches best.
+    let belongs = |build: &crate::log::Build| mapping::best_match(&names, build).is_some_and(|(i, _)| i == 0);
+    let (builds, mut problems) = select::builds_for(&store, &dockerfile, &belongs);
     let mut annotated = analysis::annotate(&text, &builds);
     annotated.problems.append(&mut problems);
     let mut out = std::io::stdout().lock();
@@ -38,6 +44,23 @@ struct Report<'a> {
     builds: usize,
     #[serde(flatten)]
     annotated: &'a Annotated,
+}
+
+/// This Dockerfile first, then the workspace's others, parsed.
+fn candidates(store: &Store, dockerfile: &Path, text: &str) -> Vec<(String, Dockerfile)> {
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut out = vec![(name(dockerfile), dockerfile::parse(text))];
+    let me = std::fs::canonicalize(dockerfile).ok();
+    let root = store.root().parent().unwrap_or(store.root());
+    for other in select::workspace_dockerfiles(root) {
+        if std::fs::canonicalize(&other).ok() == me {
+            continue;
+        }
+        if let Ok(t) = std::fs::read_to_string(&other) {
+            out.push((name(&other), dockerfile::parse(&t)));
+        }
+    }
+    out
 }
 
 fn absolute(cwd: &Path, p: &Path) -> PathBuf {

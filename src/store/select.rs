@@ -68,3 +68,31 @@ pub fn resolve(store: &Store, path: &Path) -> PathBuf {
 fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
+
+/// Dockerfiles of the workspace under `root` (`Dockerfile`, `*.Dockerfile`, `Dockerfile.*`,
+/// `Containerfile`), a few levels deep, skipping the store, VCS and dependency folders.
+pub fn workspace_dockerfiles(root: &Path) -> Vec<PathBuf> {
+    const SKIP: &[&str] = &[".git", ".buildlens", "node_modules", "target", ".venv", "vendor"];
+    let mut out = Vec::new();
+    let mut dirs = vec![(root.to_path_buf(), 0)];
+    while let Some((dir, depth)) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() && depth < 4 && !SKIP.contains(&name.as_str()) => dirs.push((path, depth + 1)),
+                Ok(t) if t.is_file() && is_dockerfile_name(&name) && out.len() < 500 => out.push(path),
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `Dockerfile`, `app.Dockerfile`, `Dockerfile.dev`, `Containerfile` (case-insensitive).
+pub fn is_dockerfile_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower == "dockerfile" || lower == "containerfile" || lower.ends_with(".dockerfile") || lower.starts_with("dockerfile.")
+}
