@@ -28,7 +28,9 @@ pub struct Unwrapped<'a> {
 /// Strips wrappers from `raw`, using `scratch` when bytes must be removed from the middle.
 pub fn unwrap<'a>(raw: &'a [u8], scratch: &'a mut Vec<u8>) -> Unwrapped<'a> {
     let mut out = Unwrapped { text: trim_cr(raw), ..Unwrapped::default() };
-    if memchr(0x1b, out.text).is_some() || ANCHOR.find(out.text).is_some() {
+    // One pass finds both an escape and the `]` of a possible anchor; most lines have neither.
+    let suspect = memchr::memchr2(0x1b, b']', out.text).is_some();
+    if suspect && (memchr(0x1b, out.text).is_some() || ANCHOR.find(out.text).is_some()) {
         scratch.clear();
         strip_escapes_and_anchors(out.text, scratch);
         out.text = scratch.as_slice();
