@@ -1,12 +1,14 @@
 //! buildlens: puts what happened in recorded Docker builds onto the Dockerfile lines that caused it.
 //!
-//! The crate is a pure core (`log`) plus the edges that do I/O (`store`, `record`, `cli`).
+//! The crate is a pure core (`log`, `dockerfile`, `mapping`, `analysis`, `present`) plus the edges that do I/O (`store`, `record`, `cli`).
 //! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod analysis;
 pub mod cli;
+pub mod dockerfile;
 pub mod log;
 pub mod lsp;
+pub mod mapping;
 pub mod present;
 pub mod record;
 pub mod store;

@@ -52,7 +52,13 @@ fn every_fixture_log_parses_to_its_expected_output() {
             Err(_) => failures.push(format!("{}: no {}", log.display(), expected_file.display())),
         }
     }
-    assert!(failures.is_empty(), "{} of {} fixtures differ (UPDATE_EXPECT=1 to rewrite, then review):\n{}", failures.len(), logs.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures differ (UPDATE_EXPECT=1 to rewrite, then review):\n{}",
+        failures.len(),
+        logs.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::log::{Build, OutputRange, StepStatus};
+use crate::dockerfile::{self, Dockerfile};
+use crate::log::{Build, OutputRange, Step, StepStatus};
+use crate::mapping;
 
 /// One build from the store, as the analysis needs it.
 #[derive(Debug, Clone)]
@@ -73,8 +75,87 @@ pub struct Annotated {
     pub problems: Vec<String>,
 }
 
-/// Annotates `dockerfile_text` with `builds` (oldest first). Stub until the mapping lands.
+/// Annotates `dockerfile_text` with `builds` (oldest first): every instruction gets the runs of the
+/// steps that mapped to it. Steps that map nowhere are counted in `problems`, never guessed.
 pub fn annotate(dockerfile_text: &str, builds: &[RecordedBuild]) -> Annotated {
-    let _ = (dockerfile_text, builds);
-    Annotated::default()
+    let df = dockerfile::parse(dockerfile_text);
+    let mut views: Vec<InstructionView> = df.instructions.iter().map(|ins| view_of(&df, ins)).collect();
+    let mut problems: Vec<String> = df.problems.iter().map(|p| format!("Dockerfile line {}: {}", p.line, p.message)).collect();
+    for rb in builds {
+        let mapping = mapping::map_build(&df, &rb.build);
+        let unmapped = mapping.problems.iter().filter(|p| p.step.is_some()).count();
+        for p in mapping.problems.iter().filter(|p| p.step.is_none()) {
+            problems.push(format!("build {}: {}", rb.id, p.message));
+        }
+        if unmapped > 0 {
+            problems.push(format!("build {}: {unmapped} step(s) matched no instruction with confidence and were left out", rb.id));
+        }
+        for (step, m) in rb.build.steps.iter().zip(&mapping.steps) {
+            if let Some(view) = m.as_ref().and_then(|m| views.get_mut(m.instruction).map(|v| (v, m.changed))) {
+                record_run(view.0, run_of(rb, step, view.1));
+            }
+        }
+    }
+    for view in &mut views {
+        view.last = view.history.last().cloned();
+        view.changed_since_build = view.last.as_ref().is_some_and(|l| l.changed_since);
+    }
+    Annotated { instructions: views, problems }
+}
+
+fn view_of(df: &Dockerfile, ins: &dockerfile::Instruction) -> InstructionView {
+    let stage = ins.stage.and_then(|i| df.stages.get(i)).map(|s| s.name.clone().unwrap_or_else(|| format!("stage-{}", s.index)));
+    InstructionView {
+        line: ins.line,
+        end_line: ins.end_line,
+        keyword: ins.keyword.clone(),
+        stage,
+        last: None,
+        history: Vec::new(),
+        changed_since_build: false,
+    }
+}
+
+fn run_of(rb: &RecordedBuild, step: &Step, changed: bool) -> StepRun {
+    StepRun {
+        build: rb.id.clone(),
+        started: step.started.clone().or_else(|| rb.started.clone()),
+        status: step.status,
+        duration_ms: step.duration_ms,
+        cached: step.status == StepStatus::Cached,
+        exit_code: step.exit_code,
+        error: step.error.clone(),
+        excerpt: step.excerpt.clone(),
+        log_path: rb.log_path.clone(),
+        output: step.output,
+        warnings: step.warnings.clone(),
+        changed_since: changed,
+        live: rb.live,
+    }
+}
+
+/// Adds a run to an instruction's history. One build can run an instruction more than once (one step
+/// per platform): those merge into one run that keeps the worst status and the longest time.
+fn record_run(view: &mut InstructionView, run: StepRun) {
+    match view.history.last_mut() {
+        Some(prev) if prev.build == run.build => {
+            if severity(run.status) > severity(prev.status) {
+                let longest = prev.duration_ms.max(run.duration_ms);
+                *prev = StepRun { duration_ms: longest, ..run };
+            } else {
+                prev.duration_ms = prev.duration_ms.max(run.duration_ms);
+            }
+        }
+        _ => view.history.push(run),
+    }
+}
+
+fn severity(status: StepStatus) -> u8 {
+    match status {
+        StepStatus::Cached => 0,
+        StepStatus::Executed => 1,
+        StepStatus::Canceled => 2,
+        StepStatus::Running => 3,
+        StepStatus::Error => 4,
+    }
 }

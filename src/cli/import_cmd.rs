@@ -52,7 +52,10 @@ fn describe(parsed: &ParsedLog) -> String {
     let parts: Vec<String> = parsed
         .builds
         .iter()
-        .map(|b| format!("{} {:?} with {} steps", b.format.as_str(), b.result, b.steps.iter().filter(|s| s.is_instruction()).count()).to_lowercase())
+        .map(|b| {
+            format!("{} {:?} with {} steps", b.format.as_str(), b.result, b.steps.iter().filter(|s| s.is_instruction()).count())
+                .to_lowercase()
+        })
         .collect();
     parts.join("; ")
 }
@@ -68,8 +71,10 @@ pub fn list(store: Option<&Path>, json: bool, cwd: &Path) -> Result<i32> {
         rows.push((record, meta, parsed));
     }
     if json {
-        let items: Vec<serde_json::Value> =
-            rows.iter().map(|(r, m, p)| serde_json::json!({"id": r.id, "log": r.log_path(), "meta": m, "builds": p.as_ref().map(|p| &p.builds)})).collect();
+        let items: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(r, m, p)| serde_json::json!({"id": r.id, "log": r.log_path(), "meta": m, "builds": p.as_ref().map(|p| &p.builds)}))
+            .collect();
         println!("{}", serde_json::to_string_pretty(&items)?);
         return Ok(0);
     }

@@ -5,6 +5,7 @@ mod import_cmd;
 mod parse_cmd;
 mod print;
 mod record_cmd;
+mod report_cmd;
 
 use std::path::PathBuf;
 
@@ -51,6 +52,16 @@ enum Cmd {
         #[arg(long)]
         all: bool,
     },
+    /// Print a Dockerfile with what the recorded builds say on each instruction.
+    Report {
+        /// The Dockerfile (default: ./Dockerfile).
+        dockerfile: Option<PathBuf>,
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// Machine-readable output (the schema is documented in README.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// List the recorded builds in the store.
     Builds {
         #[arg(long)]
@@ -84,6 +95,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Record { dockerfile, store, command } => record_cmd::run(store.as_deref(), dockerfile, command, &cwd),
         Cmd::Import { dockerfile, store, logs } => import_cmd::run(store.as_deref(), dockerfile.as_deref(), &logs, &cwd),
         Cmd::Parse { log, json, all } => parse_cmd::run(&log, json, all),
+        Cmd::Report { dockerfile, store, json } => report_cmd::run(dockerfile, store.as_deref(), json, &cwd),
         Cmd::Builds { store, json } => import_cmd::list(store.as_deref(), json, &cwd),
         Cmd::Serve { .. } => crate::lsp::run_stdio(),
     }

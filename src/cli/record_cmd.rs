@@ -18,6 +18,12 @@ pub fn run(store: Option<&Path>, dockerfile: Option<PathBuf>, command: Vec<Strin
     // Index now, so editors find the summary ready; a parse problem never changes the exit code.
     let summary = index::summary(&done.record, true).ok();
     let builds = summary.as_ref().map_or(0, |(s, _)| s.parsed.builds.len());
-    eprintln!("buildlens: recorded {} ({} build{} found) in {}", done.record.id, builds, if builds == 1 { "" } else { "s" }, store.root().display());
+    eprintln!(
+        "buildlens: recorded {} ({} build{} found) in {}",
+        done.record.id,
+        builds,
+        if builds == 1 { "" } else { "s" },
+        store.root().display()
+    );
     Ok(done.exit_code)
 }

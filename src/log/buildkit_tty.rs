@@ -1,37 +1,334 @@
-//! Parser for BuildKit `--progress=tty` frames. (stub: to be written)
+//! Parser for BuildKit `--progress=tty`: frames of ` => [CACHED |ERROR |CANCELED ]name   0.3s` rows under
+//! `[+] Building 4.6s (14/14) FINISHED`, redrawn in place; the last state of each row wins.
+//!
+//! Format: `../shared/docs/log-formats.md` §6 and §10.9. `unwrap` has removed the cursor codes, so every
+//! frame's rows arrive one after another; names are cut to the terminal width (matched by prefix) and
+//! colours (the only running/done distinction) are gone: rows count as done once a frame says
+//! FINISHED, all vertexes completed, or the build failed. The failure report is read by `error_block`.
 
 use serde::{Deserialize, Serialize};
 
+use super::buildkit_plain::{close, image_status, parse_duration};
+use super::error_block::{self, ErrorBlock, Event};
 use super::line::{End, Fed, Line};
-use super::model::{Build, Format};
+use super::model::{Build, Format, Step, StepStatus};
+use super::output::{text, StepOutput};
+use super::step_name;
+
+/// Steps kept per build (a tty build shows one row per vertex).
+const MAX_STEPS: usize = 4096;
+/// A truncated row name is matched by prefix only when at least this long (short names are whole).
+const MIN_PREFIX: usize = 30;
 
 /// State of one build being read; serialisable so a growing log resumes where it stopped.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Parser {
     build: Build,
+    outputs: Vec<StepOutput>,
+    /// Frame in which each step's excerpt was last reset (its ` => => # ` lines are redrawn per frame).
+    shown_in: Vec<u32>,
+    frame: u32,
+    /// Elapsed time of the last header, in tenths of a second: a smaller one starts another build.
+    elapsed: u64,
+    /// The last frame said FINISHED, or counted every vertex completed.
+    complete: bool,
+    /// The row the next ` => => ` lines belong to.
+    row: Option<usize>,
+    errors: ErrorBlock,
+    block_step: Option<usize>,
+    snippet: Option<[u32; 2]>,
+    ended: bool,
+}
+
+/// A parsed ` => ` row.
+struct Row<'a> {
+    status: Option<StepStatus>,
+    name: &'a [u8],
+    duration_ms: Option<u64>,
 }
 
 impl Parser {
     /// True when `line` starts (or unmistakably belongs to) a build in this format.
-    pub fn starts(_line: &Line<'_>) -> bool {
-        false
+    pub fn starts(line: &Line<'_>) -> bool {
+        !line.chatter
+            && (header(line.text).is_some() || row(line.text).is_some_and(|r| r.duration_ms.is_some() && r.name.first() == Some(&b'[')))
     }
 
     /// A parser for the build that `line` starts; the channel then feeds it `line`.
     pub fn new(line: &Line<'_>) -> Parser {
-        Parser { build: Build::new(Format::BuildkitTty, line.start) }
+        Parser {
+            build: Build::new(Format::BuildkitTty, line.start),
+            outputs: Vec::new(),
+            shown_in: Vec::new(),
+            frame: 0,
+            elapsed: 0,
+            complete: false,
+            row: None,
+            errors: ErrorBlock::default(),
+            block_step: None,
+            snippet: None,
+            ended: false,
+        }
     }
 
-    pub fn feed(&mut self, _line: &Line<'_>) -> Fed {
+    pub fn feed(&mut self, line: &Line<'_>) -> Fed {
+        if line.chatter {
+            return Fed::Ignored;
+        }
+        let fed = self.line(line);
+        if fed == Fed::Taken {
+            self.build.span[1] = line.end;
+        }
+        fed
+    }
+
+    fn line(&mut self, line: &Line<'_>) -> Fed {
+        let t = line.text;
+        if !self.errors.open() {
+            if let Some((elapsed, finished)) = header(t) {
+                return self.frame(elapsed, finished);
+            }
+            if let Some(sub) = t.strip_prefix(b" => => ").or_else(|| t.strip_prefix(b"=> => ")) {
+                self.sub_row(sub, line);
+                return Fed::Taken;
+            }
+            if let Some(r) = row(t) {
+                if self.ended {
+                    return Fed::NewBuild;
+                }
+                self.row(r);
+                return Fed::Taken;
+            }
+        }
+        let failed = self.build.steps.iter().any(|s| s.status == StepStatus::Error);
+        if let Some(event) = self.errors.feed(t, failed) {
+            self.error_event(event, line);
+            return Fed::Taken;
+        }
+        if t.trim_ascii().is_empty() && !self.ended {
+            return Fed::Taken;
+        }
         Fed::Ignored
     }
 
     /// The build as it stands (open steps `running`).
     pub fn snapshot(&self) -> Build {
-        self.build.clone()
+        self.close(self.build.clone(), self.ended || self.complete)
     }
 
     pub fn finish(self, _end: End) -> Build {
-        self.build
+        let build = self.build.clone();
+        self.close(build, true)
+    }
+
+    fn close(&self, mut build: Build, ended: bool) -> Build {
+        let failed = self.ended || self.errors.seen || build.steps.iter().any(|s| s.status == StepStatus::Error);
+        if self.complete || failed {
+            // Without colours a done row looks like a running one; a finished or failed build has none
+            // running (running siblings of a failure are printed CANCELED).
+            for step in build.steps.iter_mut().filter(|s| s.status == StepStatus::Running) {
+                step.status = StepStatus::Executed;
+            }
+        }
+        close(build, &self.outputs, self.snippet, ended)
+    }
+
+    fn frame(&mut self, elapsed: u64, finished: bool) -> Fed {
+        if !self.build.steps.is_empty() && (self.ended || elapsed < self.elapsed) {
+            return Fed::NewBuild;
+        }
+        self.elapsed = elapsed;
+        self.frame = self.frame.saturating_add(1);
+        self.complete = finished;
+        self.row = None;
+        Fed::Taken
+    }
+
+    fn row(&mut self, r: Row<'_>) {
+        let name = text(r.name);
+        let Some(i) = self.step(&name) else { return };
+        self.row = Some(i);
+        if let Some(step) = self.build.steps.get_mut(i) {
+            step.status = r.status.unwrap_or(StepStatus::Running);
+            step.duration_ms = r.duration_ms.or(step.duration_ms);
+        }
+    }
+
+    /// The step a (possibly truncated) row name belongs to, created on first sight; a longer sighting
+    /// of the name replaces a shorter one.
+    fn step(&mut self, name: &str) -> Option<usize> {
+        let found = self
+            .build
+            .steps
+            .iter()
+            .position(|s| s.name == name)
+            .or_else(|| self.build.steps.iter().position(|s| same_vertex(&s.name, name)));
+        if let Some(i) = found {
+            if let Some(step) = self.build.steps.get_mut(i) {
+                if name.len() > step.name.len() {
+                    step.name = name.to_string();
+                    step_name::apply(step);
+                }
+            }
+            return Some(i);
+        }
+        if self.build.steps.len() >= MAX_STEPS {
+            return None;
+        }
+        let mut step = Step::named(name);
+        step_name::apply(&mut step);
+        if self.build.dockerfile.is_none() {
+            self.build.dockerfile = name.split_once("] load build definition from ").map(|(_, f)| f.trim().to_string());
+        }
+        self.build.steps.push(step);
+        self.outputs.push(StepOutput::default());
+        self.shown_in.push(0);
+        Some(self.build.steps.len() - 1)
+    }
+
+    /// ` => => # log line` (output of the row above) or ` => => status 0.1s`.
+    fn sub_row(&mut self, sub: &[u8], line: &Line<'_>) {
+        let Some(log) = sub.strip_prefix(b"# ").or_else(|| (sub == b"#").then_some(&b""[..])) else {
+            image_status(&mut self.build, sub);
+            return;
+        };
+        let Some(i) = self.row else { return };
+        let frame = self.frame;
+        if let (Some(out), Some(shown)) = (self.outputs.get_mut(i), self.shown_in.get_mut(i)) {
+            if *shown != frame {
+                // The frame redraws the last lines: forget the previous frame's copy of them.
+                *shown = frame;
+                reset(out);
+            }
+            out.push(log.trim_ascii_end(), line.start, line.end);
+        }
+    }
+
+    fn error_event(&mut self, event: Event, line: &Line<'_>) {
+        match event {
+            Event::Taken => {}
+            Event::Vertex(name) => {
+                let i = self.step(&name);
+                self.block_step = i;
+                if let Some(i) = i {
+                    if let Some(step) = self.build.steps.get_mut(i) {
+                        step.status = StepStatus::Error;
+                    }
+                    if let Some(out) = self.outputs.get_mut(i) {
+                        reset(out); // the block holds all of the vertex's output (§2.2, tty)
+                    }
+                }
+            }
+            Event::BodyLine(at) => {
+                if let Some(out) = self.block_step.and_then(|i| self.outputs.get_mut(i)) {
+                    out.push(line.text.get(at..).unwrap_or_default(), line.start, line.end);
+                }
+            }
+            Event::Snippet(range) => self.snippet = Some(range),
+            Event::Final(message) => {
+                error_block::apply_final(&mut self.build, &message);
+                self.ended = true;
+            }
+        }
+    }
+}
+
+/// Forgets a step's shown lines: the range then covers the latest copy of them.
+fn reset(out: &mut StepOutput) {
+    out.clear_excerpt();
+    out.range.lines = 0;
+}
+
+/// Two names of one vertex: equal, or one the truncation of the other (same `[stage k/n]` prefix).
+fn same_vertex(known: &str, seen: &str) -> bool {
+    let (short, long) = if known.len() <= seen.len() { (known, seen) } else { (seen, known) };
+    short.len() >= MIN_PREFIX && long.starts_with(short)
+}
+
+/// `[+] Building 4.6s (14/14) FINISHED   docker:default` → (46 tenths, finished).
+fn header(t: &[u8]) -> Option<(u64, bool)> {
+    let rest = t.strip_prefix(b"[+] Building ")?;
+    let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+    let ms = parse_duration(rest.get(..end)?)?;
+    let finished = rest.get(end..).is_some_and(|r| r.windows(8).any(|w| w == b"FINISHED"));
+    Some((ms / 100, finished))
+}
+
+/// ` => [CACHED |ERROR |CANCELED ]name   0.3s`; padding and the duration are removed.
+fn row(t: &[u8]) -> Option<Row<'_>> {
+    let rest = t.strip_prefix(b" => ").or_else(|| t.strip_prefix(b"=> "))?;
+    if rest.starts_with(b"=> ") || rest.is_empty() {
+        return None;
+    }
+    let (status, rest) = match rest {
+        _ if rest.starts_with(b"CACHED ") => (Some(StepStatus::Cached), &rest[7..]),
+        _ if rest.starts_with(b"ERROR ") => (Some(StepStatus::Error), &rest[6..]),
+        _ if rest.starts_with(b"CANCELED ") => (Some(StepStatus::Canceled), &rest[9..]),
+        _ => (None, rest),
+    };
+    let trimmed = rest.trim_ascii_end();
+    let (name, duration_ms) = match trimmed.iter().rposition(|&b| b == b' ') {
+        Some(sp) => match parse_duration(&trimmed[sp + 1..]) {
+            Some(ms) => (trimmed[..sp].trim_ascii_end(), Some(ms)),
+            None => (trimmed, None),
+        },
+        None => (trimmed, None),
+    };
+    (!name.is_empty()).then_some(Row { status, name, duration_ms })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::parse_bytes;
+
+    /// `result | name status duration lines` per step.
+    fn check(log: &str, expected: &str) {
+        let parsed = parse_bytes(log.as_bytes());
+        let mut got = String::new();
+        for b in &parsed.builds {
+            got += &format!("{:?} {:?} {:?}\n", b.format, b.result, b.error.as_deref().unwrap_or("-"));
+            for s in &b.steps {
+                got += &format!("  {} {:?} {:?} {} {:?} {:?}\n", s.name, s.status, s.duration_ms, s.output.lines, s.exit_code, s.excerpt);
+            }
+        }
+        assert_eq!(got.trim(), expected.trim(), "\n{got}");
+    }
+
+    #[test]
+    fn frames_last_state_wins() {
+        check(
+            "[+] Building 0.1s (1/2)\n => [1/2] FROM x   0.0s\n => [2/2] RUN make   0.1s\n => => # cc a.c\n[+] Building 0.2s (1/2)\n => [1/2] FROM x   0.0s\n => [2/2] RUN make   0.2s\n => => # cc a.c\n => => # cc b.c\n[+] Building 0.3s (2/2) FINISHED\n => [1/2] FROM x   0.0s\n => [2/2] RUN make   0.3s\n",
+            "BuildkitTty Success \"-\"\n  [1/2] FROM x Executed Some(0) 0 None []\n  [2/2] RUN make Executed Some(300) 2 None [\"cc a.c\", \"cc b.c\"]",
+        );
+    }
+
+    #[test]
+    fn truncated_names_and_error_block() {
+        check(
+            "[+] Building 0.1s (2/3)\n => CACHED [1/2] FROM docker.io/library/fixture-base   0.0s\n => ERROR [2/2] RUN echo \"checking for compiler... no\" >&  0.0s\n------\n > [2/2] RUN echo \"checking for compiler... no\" >&2 && exit 3:\n#9 0.045 checking for compiler... no\n------\nexecutor failed running [/bin/sh -c echo]: exit code: 3\n",
+            "BuildkitTty Failed \"executor failed running [/bin/sh -c echo]: exit code: 3\"\n  [1/2] FROM docker.io/library/fixture-base Cached Some(0) 0 None []\n  [2/2] RUN echo \"checking for compiler... no\" >&2 && exit 3 Error Some(0) 1 Some(3) [\"checking for compiler... no\"]",
+        );
+    }
+
+    #[test]
+    fn truncated_log_is_running_and_restart_is_new_build() {
+        check(
+            "[+] Building 0.1s (0/1)\n => [1/1] RUN x   0.1s\n[+] Building 2.0s (1/1) FINISHED\n => [1/1] RUN x   2.0s\n[+] Building 0.1s (0/1)\n => [1/1] RUN y   0.1s\n",
+            "BuildkitTty Success \"-\"\n  [1/1] RUN x Executed Some(2000) 0 None []\nBuildkitTty Running \"-\"\n  [1/1] RUN y Running Some(100) 0 None []",
+        );
+    }
+
+    #[test]
+    fn rows_and_headers() {
+        assert_eq!(header(b"[+] Building 4.6s (14/14) FINISHED   docker:default"), Some((46, true)));
+        assert_eq!(header(b"[+] Building 0.0s (0/1)"), Some((0, false)));
+        assert_eq!(header(b"[+] Running 2/2"), None);
+        assert!(row(b" => => # x").is_none());
+        assert!(row(b" => ").is_none());
+        let r = row(b" => CANCELED [a 1/2] RUN x   12.3s").map(|r| (r.status, r.name.to_vec(), r.duration_ms));
+        assert_eq!(r, Some((Some(StepStatus::Canceled), b"[a 1/2] RUN x".to_vec(), Some(12300))));
+        assert!(!Parser::starts(&Line::synthetic(b" => see above", 0, 1)));
+        assert!(Parser::starts(&Line::synthetic(b" => [internal] load .dockerignore  0.0s", 0, 1)));
     }
 }

@@ -8,9 +8,10 @@
 use memchr::memchr_iter;
 use serde::{Deserialize, Serialize};
 
-/// Longest line kept whole. Step headers and error lines are far shorter; a 100 MB output line only
-/// needs its start (for the excerpt) and its offsets.
-pub const MAX_LINE: usize = 64 * 1024;
+/// Longest line kept whole. Step headers and error lines are far shorter, but one rawjson or Engine API
+/// line carries a batch of base64 log chunks; a 100 MB output line only needs its start (for the
+/// excerpt) and its offsets.
+pub const MAX_LINE: usize = 1024 * 1024;
 
 /// Text encoding of the log, decided from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +47,8 @@ pub struct LineSplitter {
     decoded: Vec<u8>,
     /// The first bytes, held until there are enough to decide the encoding.
     head: Vec<u8>,
+    /// First byte of a UTF-16 unit whose second byte is in the next chunk.
+    half: Option<u8>,
 }
 
 /// Bytes looked at to decide the encoding.
@@ -62,6 +65,7 @@ impl LineSplitter {
             offset,
             decoded: Vec::new(),
             head: Vec::new(),
+            half: None,
         }
     }
 
@@ -108,6 +112,9 @@ impl LineSplitter {
             let head = std::mem::take(&mut self.head);
             let rest = self.decide_encoding(&head);
             self.feed_decided(rest, emit);
+        }
+        if self.half.take().is_some() {
+            self.pending_truncated = true; // an odd trailing byte: not a whole UTF-16 unit
         }
         if self.offset > self.pending_start {
             let end = self.offset;
@@ -170,25 +177,22 @@ impl LineSplitter {
     }
 
     fn feed_utf16(&mut self, chunk: &[u8], emit: &mut dyn FnMut(RawLine<'_>)) {
-        // Units are 2 bytes; a chunk may split one, so work through `pending` unit by unit.
+        // Units are 2 bytes and a chunk may split one: `half` holds the first byte of an unfinished unit.
         for (i, &b) in chunk.iter().enumerate() {
-            let abs = self.offset + i as u64;
-            let unit_pos = (abs - self.pending_start) as usize;
-            if self.pending.len() < MAX_LINE || unit_pos % 2 == 1 {
-                self.pending.push(b);
+            let Some(first) = self.half.take() else {
+                self.half = Some(b);
+                continue;
+            };
+            let unit = match self.encoding {
+                Encoding::Utf16Be => u16::from_be_bytes([first, b]),
+                _ => u16::from_le_bytes([first, b]),
+            };
+            if unit == u16::from(b'\n') {
+                self.emit_pending(self.offset + i as u64 + 1, emit);
+            } else if self.pending.len() + 2 <= MAX_LINE {
+                self.pending.extend_from_slice(&[first, b]);
             } else {
                 self.pending_truncated = true;
-            }
-            if (abs - self.pending_start) % 2 == 1 && self.pending.len() >= 2 {
-                let n = self.pending.len();
-                let unit = match self.encoding {
-                    Encoding::Utf16Be => u16::from_be_bytes([self.pending[n - 2], self.pending[n - 1]]),
-                    _ => u16::from_le_bytes([self.pending[n - 2], self.pending[n - 1]]),
-                };
-                if unit == u16::from(b'\n') {
-                    self.pending.truncate(n - 2);
-                    self.emit_pending(abs + 1, emit);
-                }
             }
         }
         self.offset += chunk.len() as u64;
@@ -283,6 +287,19 @@ mod tests {
             let chunks: Vec<&[u8]> = raw.chunks(chunk_size).collect();
             let lines = split(&chunks);
             assert_eq!(lines, vec![("é1\r".into(), 2, 10, false), ("line 2".into(), 10, 24, false)], "chunk {chunk_size}");
+        }
+    }
+
+    #[test]
+    fn utf16_long_lines_are_capped_and_the_next_line_survives() {
+        let text = format!("{}\nnext\n", "x".repeat(MAX_LINE));
+        let raw: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        for chunk_size in [3usize, 4096] {
+            let chunks: Vec<&[u8]> = raw.chunks(chunk_size).collect();
+            let lines = split(&chunks);
+            assert_eq!(lines.len(), 2);
+            assert!(lines[0].3 && lines[0].0.len() == MAX_LINE / 2);
+            assert_eq!(lines[1].0, "next");
         }
     }
 

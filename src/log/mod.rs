@@ -11,13 +11,17 @@ pub mod buildkit_plain;
 pub mod buildkit_tty;
 pub mod channel;
 pub mod engine_api;
+pub mod error_block;
 pub mod legacy;
 pub mod line;
 pub mod lines;
 pub mod model;
 pub mod output;
 pub mod podman;
+pub mod protobuf;
 pub mod rawjson;
+pub mod sequential;
+pub mod solve_status;
 pub mod step_name;
 pub mod unwrap;
 
@@ -117,12 +121,13 @@ impl State {
     }
 
     fn channel(&mut self, job: Option<&[u8]>) -> &mut Channel {
-        let job = job.map(|j| String::from_utf8_lossy(j).trim_end().to_string());
-        let found = self.channels.iter().position(|c| c.job == job);
+        let job = job.map(trim_end_spaces);
+        // Compare without allocating: this runs for every line of the log.
+        let found = self.channels.iter().position(|c| c.job.as_deref().map(str::as_bytes) == job);
         let index = match found {
             Some(i) => i,
             None if self.channels.len() < MAX_CHANNELS => {
-                self.channels.push(Channel::new(job));
+                self.channels.push(Channel::new(job.map(|j| String::from_utf8_lossy(j).into_owned())));
                 self.channels.len() - 1
             }
             None => self.channels.len() - 1,
@@ -141,6 +146,13 @@ impl State {
         }
         ParsedLog { builds, problems, bytes }
     }
+}
+
+fn trim_end_spaces(mut s: &[u8]) -> &[u8] {
+    while let [rest @ .., b' '] = s {
+        s = rest;
+    }
+    s
 }
 
 /// Parses a whole log from a reader, in chunks over one reused buffer. A read error ends the log

@@ -1,7 +1,7 @@
 //! Accumulates a step's output: byte range, line count and a bounded excerpt of its last lines.
 //!
 //! Invariant: memory per step is bounded (`EXCERPT_LINES` × `EXCERPT_LINE_BYTES`) whatever the log size,
-//! and the ring's strings are reused, so the hot path does not allocate per line.
+//! and the ring's buffers are reused, so the hot path does not allocate or decode per line.
 
 use std::collections::VecDeque;
 
@@ -18,7 +18,30 @@ pub const EXCERPT_LINE_BYTES: usize = 400;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StepOutput {
     pub range: OutputRange,
-    ring: VecDeque<String>,
+    ring: VecDeque<Kept>,
+}
+
+/// One kept line: raw bytes (cut on a character boundary), decoded only when the excerpt is read,
+/// so the per-line cost is one bounded copy into a reused buffer.
+#[derive(Debug, Clone, Default)]
+struct Kept {
+    bytes: Vec<u8>,
+    cut: bool,
+}
+
+// Checkpoints hold kept lines as text: `(lossy text, cut)`. Decoding that text again gives the same
+// excerpt as decoding the raw bytes, so a resumed parse reports what a single pass would.
+impl Serialize for Kept {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (String::from_utf8_lossy(&self.bytes), self.cut).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Kept {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (text, cut) = <(String, bool)>::deserialize(d)?;
+        Ok(Kept { bytes: text.into_bytes(), cut })
+    }
 }
 
 impl StepOutput {
@@ -29,15 +52,27 @@ impl StepOutput {
         }
         self.range.end = end;
         self.range.lines += 1;
-        let mut slot = if self.ring.len() == EXCERPT_LINES { self.ring.pop_front().unwrap_or_default() } else { String::new() };
-        slot.clear();
-        push_lossy_bounded(&mut slot, text, EXCERPT_LINE_BYTES);
+        let mut slot = if self.ring.len() == EXCERPT_LINES { self.ring.pop_front().unwrap_or_default() } else { Kept::default() };
+        let keep = char_boundary_cut(text, EXCERPT_LINE_BYTES);
+        slot.bytes.clear();
+        slot.bytes.extend_from_slice(&text[..keep]);
+        slot.cut = keep < text.len();
         self.ring.push_back(slot);
     }
 
     /// The kept last lines, oldest first.
     pub fn excerpt(&self) -> Vec<String> {
-        self.ring.iter().cloned().collect()
+        self.ring
+            .iter()
+            .map(|k| {
+                let mut s = String::with_capacity(k.bytes.len() + 3);
+                push_lossy_bounded(&mut s, &k.bytes, usize::MAX);
+                if k.cut {
+                    s.push('…');
+                }
+                s
+            })
+            .collect()
     }
 
     /// Forgets the excerpt (a tty frame redraw replaces the lines shown).
@@ -46,20 +81,31 @@ impl StepOutput {
     }
 }
 
+/// The longest prefix of `bytes` of at most `max` bytes that does not split a UTF-8 sequence.
+fn char_boundary_cut(bytes: &[u8], max: usize) -> usize {
+    if bytes.len() <= max {
+        return bytes.len();
+    }
+    let mut end = max;
+    while end > 0 && max - end < 3 && bytes.get(end).is_some_and(|b| b & 0xC0 == 0x80) {
+        end -= 1;
+    }
+    end
+}
+
 /// Appends `bytes` to `out` as UTF-8 (invalid sequences replaced), at most `max` bytes, control
 /// characters other than tab shown as `�` so an excerpt never carries terminal escapes.
 pub fn push_lossy_bounded(out: &mut String, bytes: &[u8], max: usize) {
-    let cut = bytes.len() > max;
-    let bytes = &bytes[..bytes.len().min(max)];
-    for chunk in bytes.utf8_chunks() {
+    let end = char_boundary_cut(bytes, max);
+    for chunk in bytes[..end].utf8_chunks() {
         for c in chunk.valid().chars() {
             out.push(if c.is_control() && c != '\t' { '\u{FFFD}' } else { c });
         }
-        if !chunk.invalid().is_empty() && !(cut && chunk.valid().len() + chunk.invalid().len() == bytes.len()) {
+        if !chunk.invalid().is_empty() {
             out.push('\u{FFFD}');
         }
     }
-    if cut {
+    if end < bytes.len() {
         out.push('…');
     }
 }

@@ -32,8 +32,11 @@ pub fn parse(name: &str) -> StepName {
     let mut words: Vec<&str> = inside.split_whitespace().collect();
     if let Some(&last) = words.last() {
         if last == "internal" || last == "auth" {
-            if words.len() >= 2 {
-                out.internal_of = Some(words[0].to_string());
+            // `[linux/amd64 internal]` names a platform, `[web internal]` a compose service.
+            match words.first() {
+                Some(w) if words.len() >= 2 && is_platform(w) => out.platform = Some(w.to_string()),
+                Some(w) if words.len() >= 2 => out.internal_of = Some(w.to_string()),
+                _ => {}
             }
             return out;
         }
@@ -131,6 +134,8 @@ mod tests {
         check("[", None, None, None, None, None);
         check("[a b c/d] x", None, None, None, None, None);
         assert_eq!(parse("[web internal] load .dockerignore").internal_of.as_deref(), Some("web"));
+        let p = parse("[linux/amd64 internal] load metadata for docker.io/library/php:8");
+        assert_eq!((p.internal_of, p.platform.as_deref()), (None, Some("linux/amd64")));
     }
 
     #[test]

@@ -25,15 +25,76 @@ pub struct Invocation {
 /// Options of `docker build` / `buildx build` / `podman build` that take a value, so the context
 /// argument is not mistaken for one of their values.
 const VALUE_FLAGS: &[&str] = &[
-    "--add-host", "--allow", "--annotation", "--attest", "--build-arg", "--build-context", "--builder", "--cache-from",
-    "--cache-to", "--call", "--cgroup-parent", "--cpu-period", "--cpu-quota", "--cpu-shares", "--cpuset-cpus",
-    "--cpuset-mems", "--file", "--iidfile", "--isolation", "--label", "--load", "--memory", "--memory-swap",
-    "--metadata-file", "--network", "--output", "--platform", "--progress", "--provenance", "--sbom", "--secret",
-    "--shm-size", "--ssh", "--tag", "--target", "--ulimit", "--authfile", "--cap-add", "--cap-drop", "--creds",
-    "--decryption-key", "--device", "--dns", "--format", "--ignorefile", "--jobs", "--layers", "--os", "--arch",
-    "--variant", "--volume", "--timestamp", "--userns", "--uts", "--ipc", "--pid", "--security-opt",
-    "--runtime", "--logfile", "--manifest", "--sign-by", "--squash-all", "--env", "--unsetenv", "--from",
-    "-f", "-t", "-o", "-m", "-v",
+    "--add-host",
+    "--allow",
+    "--annotation",
+    "--attest",
+    "--build-arg",
+    "--build-context",
+    "--builder",
+    "--cache-from",
+    "--cache-to",
+    "--call",
+    "--cgroup-parent",
+    "--cpu-period",
+    "--cpu-quota",
+    "--cpu-shares",
+    "--cpuset-cpus",
+    "--cpuset-mems",
+    "--file",
+    "--iidfile",
+    "--isolation",
+    "--label",
+    "--load",
+    "--memory",
+    "--memory-swap",
+    "--metadata-file",
+    "--network",
+    "--output",
+    "--platform",
+    "--progress",
+    "--provenance",
+    "--sbom",
+    "--secret",
+    "--shm-size",
+    "--ssh",
+    "--tag",
+    "--target",
+    "--ulimit",
+    "--authfile",
+    "--cap-add",
+    "--cap-drop",
+    "--creds",
+    "--decryption-key",
+    "--device",
+    "--dns",
+    "--format",
+    "--ignorefile",
+    "--jobs",
+    "--layers",
+    "--os",
+    "--arch",
+    "--variant",
+    "--volume",
+    "--timestamp",
+    "--userns",
+    "--uts",
+    "--ipc",
+    "--pid",
+    "--security-opt",
+    "--runtime",
+    "--logfile",
+    "--manifest",
+    "--sign-by",
+    "--squash-all",
+    "--env",
+    "--unsetenv",
+    "--from",
+    "-f",
+    "-t",
+    "-o",
+    "-m",
+    "-v",
 ];
 
 /// Reads `argv` (the command after `--`), resolving paths against `cwd`.
@@ -73,7 +134,7 @@ pub fn parse(argv: &[String], cwd: &Path) -> Invocation {
 fn build_subcommand<'a>(words: &'a [&'a str]) -> Option<(&'static str, &'a [&'a str])> {
     let program = words.first().map(|w| base_name(w))?;
     let args = &words[1..];
-    let subs: Vec<(usize, &str)> = args.iter().enumerate().filter(|(_, w)| !w.starts_with('-')).map(|(i, w)| (i, *w)).take(2).collect();
+    let subs = subcommand_words(args);
     let after = |i: usize| &args[(i + 1).min(args.len())..];
     match (program, subs.as_slice()) {
         ("act", _) => Some(("act", args)),
@@ -87,6 +148,44 @@ fn build_subcommand<'a>(words: &'a [&'a str]) -> Option<(&'static str, &'a [&'a 
         ("docker-buildx" | "buildx", [(i, "build" | "b"), ..]) => Some(("buildx-build", after(*i))),
         _ => None,
     }
+}
+
+/// The first two words that are neither options nor the values of global options (`docker -H x build`).
+fn subcommand_words<'a>(args: &[&'a str]) -> Vec<(usize, &'a str)> {
+    const GLOBAL_VALUE_FLAGS: &[&str] = &[
+        "-H",
+        "--host",
+        "-c",
+        "--context",
+        "--config",
+        "-l",
+        "--log-level",
+        "--tlscacert",
+        "--tlscert",
+        "--tlskey",
+        "--connection",
+        "--url",
+        "--root",
+        "--runroot",
+        "--storage-driver",
+        "-f",
+        "--file",
+        "-p",
+        "--project-name",
+    ];
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < args.len() && out.len() < 2 {
+        if GLOBAL_VALUE_FLAGS.contains(&args[i]) && out.is_empty() {
+            i += 2;
+            continue;
+        }
+        if !args[i].starts_with('-') {
+            out.push((i, args[i]));
+        }
+        i += 1;
+    }
+    out
 }
 
 fn tool_name(words: &[&str]) -> String {

@@ -8,6 +8,7 @@
 
 pub mod index;
 pub mod meta;
+pub mod select;
 
 use std::fs;
 use std::io::Write;
@@ -126,10 +127,7 @@ impl Store {
 
 /// The nearest ancestor of `cwd` that holds `.buildlens` or `.git`; `cwd` itself when none does.
 pub fn workspace_root(cwd: &Path) -> PathBuf {
-    cwd.ancestors()
-        .find(|dir| dir.join(DEFAULT_DIR).is_dir() || dir.join(".git").exists())
-        .unwrap_or(cwd)
-        .to_path_buf()
+    cwd.ancestors().find(|dir| dir.join(DEFAULT_DIR).is_dir() || dir.join(".git").exists()).unwrap_or(cwd).to_path_buf()
 }
 
 /// Keeps the store out of `git status` without touching the user's `.gitignore`.

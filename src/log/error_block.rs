@@ -1,0 +1,439 @@
+//! What BuildKit prints after a failure, shared by the plain and tty parsers: the `------` summary
+//! block, the `Dockerfile:N` source snippet and the final error line in all its wordings.
+//!
+//! See `../shared/docs/log-formats.md` §2.2 (summary block), §4 (snippet, final line per client).
+//! The reader is a small state machine fed one (unwrapped) line at a time; it reports what it
+//! recognised as an `Event` and keeps no text but the vertex name of the open block.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{Build, BuildResult, Step, StepStatus};
+use super::output::text;
+
+/// Where in the failure report the reader is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+enum Phase {
+    #[default]
+    Outside,
+    /// After an opening `------`, expecting ` > <vertex name>:`.
+    Opened,
+    /// Inside the summary block: the failed vertex's last log lines, until `------`.
+    Body,
+    /// After `Dockerfile:N`, expecting the `--------------------` rule.
+    SnippetHead,
+    /// Between the two `--------------------` rules.
+    Snippet,
+}
+
+/// Reads the failure report; one per build.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ErrorBlock {
+    phase: Phase,
+    /// First and last `>>>` line of the snippet being read.
+    marked: Option<[u32; 2]>,
+    /// A summary block was seen (the build failed even if the final line is missing).
+    pub seen: bool,
+}
+
+/// What one line of the failure report said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A line of the report with nothing to record (rules, context lines of the snippet).
+    Taken,
+    /// ` > <vertex name>:`: the summary block of this vertex starts.
+    Vertex(String),
+    /// A log line of the failed vertex inside the summary block, without its `#n <sec> ` prefix.
+    BodyLine(usize),
+    /// The snippet ended; first and last `>>>` line.
+    Snippet([u32; 2]),
+    /// The build's final error line (the text to keep as `Build.error`).
+    Final(String),
+}
+
+const RULE: &[u8] = b"------";
+const SNIPPET_RULE: &[u8] = b"--------------------";
+
+impl ErrorBlock {
+    /// Inside a summary block or snippet: every line belongs to the report, `#n` lines too.
+    pub fn open(&self) -> bool {
+        matches!(self.phase, Phase::Body | Phase::Snippet)
+    }
+
+    /// Reads `line`; `None` when it is not part of a failure report. `failed` tells whether the build
+    /// already has an errored step, which makes the bare 20.10 final lines (`failed to …`) acceptable.
+    pub fn feed(&mut self, line: &[u8], failed: bool) -> Option<Event> {
+        match self.phase {
+            Phase::Body => return Some(self.body(line)),
+            Phase::Snippet => return Some(self.snippet_line(line)),
+            Phase::Opened => {
+                if let Some(name) = line.strip_prefix(b" > ").and_then(|n| n.strip_suffix(b":")) {
+                    self.phase = Phase::Body;
+                    return Some(Event::Vertex(text(name)));
+                }
+                self.phase = Phase::Outside;
+            }
+            Phase::SnippetHead => {
+                self.phase = Phase::Outside;
+                if line == SNIPPET_RULE {
+                    self.phase = Phase::Snippet;
+                    self.marked = None;
+                    return Some(Event::Taken);
+                }
+            }
+            Phase::Outside => {}
+        }
+        self.outside(line, failed)
+    }
+
+    fn outside(&mut self, line: &[u8], failed: bool) -> Option<Event> {
+        if line == RULE {
+            self.phase = Phase::Opened;
+            self.seen = true;
+            return Some(Event::Taken);
+        }
+        if is_snippet_head(line) {
+            self.phase = Phase::SnippetHead;
+            return Some(Event::Taken);
+        }
+        final_error(line, failed || self.seen).map(Event::Final)
+    }
+
+    fn body(&mut self, line: &[u8]) -> Event {
+        if line == RULE {
+            self.phase = Phase::Outside;
+            return Event::Taken;
+        }
+        Event::BodyLine(body_text_start(line))
+    }
+
+    fn snippet_line(&mut self, line: &[u8]) -> Event {
+        if line == SNIPPET_RULE {
+            self.phase = Phase::Outside;
+            return match self.marked.take() {
+                Some(range) => Event::Snippet(range),
+                None => Event::Taken,
+            };
+        }
+        if let Some(n) = marked_line(line) {
+            self.marked = Some(match self.marked {
+                Some([first, last]) => [first.min(n), last.max(n)],
+                None => [n, n],
+            });
+        }
+        Event::Taken
+    }
+}
+
+/// `Dockerfile:12`, `app.Dockerfile:44`, `Dockerfile.wasm:7`: a file name without spaces, a colon,
+/// a line number, nothing else.
+fn is_snippet_head(line: &[u8]) -> bool {
+    let Some(colon) = line.iter().rposition(|&b| b == b':') else {
+        return false;
+    };
+    let (name, digits) = (&line[..colon], &line[colon + 1..]);
+    !name.is_empty()
+        && !digits.is_empty()
+        && digits.len() <= 9
+        && digits.iter().all(u8::is_ascii_digit)
+        && !name.iter().any(|b| b.is_ascii_whitespace())
+        && !name.starts_with(b"#")
+}
+
+/// ` 44 | >>> COPY …`: the line number of a line inside the error range.
+fn marked_line(line: &[u8]) -> Option<u32> {
+    let s = line.trim_ascii_start();
+    let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let rest = s.get(digits..)?.strip_prefix(b" | ")?;
+    if digits == 0 || digits > 9 || !rest.starts_with(b">>>") {
+        return None;
+    }
+    std::str::from_utf8(s.get(..digits)?).ok()?.parse().ok()
+}
+
+/// Where the log text of a summary-block line starts: after `#n <sec> ` (v0.8 tty, v0.10-0.11 `#0`)
+/// or `<sec> ` (v0.9+).
+fn body_text_start(line: &[u8]) -> usize {
+    let mut i = 0;
+    if line.first() == Some(&b'#') {
+        let digits = line.iter().skip(1).take_while(|b| b.is_ascii_digit()).count();
+        if digits > 0 && line.get(1 + digits) == Some(&b' ') {
+            i = digits + 2;
+        }
+    }
+    match seconds_end(line.get(i..).unwrap_or_default()) {
+        Some(n) => i + n,
+        None if i > 0 => i,
+        None => 0,
+    }
+}
+
+/// Length of a BuildKit log timestamp `0.053 ` / `15.86 ` / `159.7 ` / masked `***.54 ` at the start of
+/// `s`, including its space (or the end of the line for an empty log line).
+pub fn seconds_end(s: &[u8]) -> Option<usize> {
+    let int = s.iter().take_while(|b| b.is_ascii_digit() || **b == b'*').count();
+    if int == 0 || s.get(int) != Some(&b'.') {
+        return None;
+    }
+    let frac = s.iter().skip(int + 1).take_while(|b| b.is_ascii_digit()).count();
+    if frac == 0 {
+        return None;
+    }
+    let end = int + 1 + frac;
+    match s.get(end) {
+        None => Some(end),
+        Some(b' ') => Some(end + 1),
+        Some(_) => None,
+    }
+}
+
+/// The prefixes of a final error line that need no earlier failure to be believed.
+const FINAL_PREFIXES: &[&[u8]] = &[
+    b"ERROR: ",
+    b"error: failed to ",
+    b"executor failed running [",
+    b"failed to solve",
+    b"##[error]buildx failed with: ",
+    b"##[error]buildx call failed with: ",
+    b"Error: buildx failed with: ",
+    b"Error: buildx call failed with: ",
+];
+
+/// The 20.10 client prints the bare error (`failed to compute cache key: …`); believed only after a
+/// step failed or a summary block was seen.
+const BARE_PREFIXES: &[&[u8]] = &[b"failed to ", b"error from sender: ", b"rpc error: code = "];
+
+/// Compose (bake) names the target: `Target web: failed to solve: …`.
+fn is_target_error(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"Target ") else {
+        return false;
+    };
+    let Some(colon) = rest.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    colon > 0 && !rest[..colon].contains(&b' ') && rest[colon..].starts_with(b": failed to ")
+}
+
+/// The final error line, as the text to keep, if `line` is one (§4 table).
+pub fn final_error(line: &[u8], failed: bool) -> Option<String> {
+    let first = *line.first()?;
+    if !matches!(first, b'E' | b'e' | b'f' | b'#' | b'T' | b'r') {
+        return None;
+    }
+    let known = FINAL_PREFIXES.iter().any(|p| line.starts_with(p));
+    let bare = failed && BARE_PREFIXES.iter().any(|p| line.starts_with(p));
+    let target = first == b'T' && is_target_error(line);
+    (known || bare || target).then(|| text(line))
+}
+
+/// A GitHub Actions annotation repeats the buildx line: keep the line itself.
+pub fn strip_annotation(message: &str) -> &str {
+    [
+        "##[error]buildx failed with: ",
+        "##[error]buildx call failed with: ",
+        "Error: buildx failed with: ",
+        "Error: buildx call failed with: ",
+    ]
+    .iter()
+    .find_map(|p| message.strip_prefix(p))
+    .unwrap_or(message)
+}
+
+/// `… exit code: 3` → 3 (the last occurrence).
+pub fn exit_code(message: &str) -> Option<i32> {
+    let at = message.rfind("exit code: ")?;
+    let digits: String = message[at + "exit code: ".len()..].chars().take_while(|c| c.is_ascii_digit() || *c == '-').collect();
+    digits.parse().ok()
+}
+
+/// Records a step's `ERROR: <msg>`.
+pub fn fail_step(step: &mut Step, message: String) {
+    step.status = StepStatus::Error;
+    step.exit_code = exit_code(&message).or(step.exit_code);
+    step.error = Some(message);
+}
+
+/// Records the final error line on the build (the first real one wins over a CI annotation repeating
+/// it) and on its failed steps that have no message of their own.
+pub fn apply_final(build: &mut Build, message: &str) {
+    let line = strip_annotation(message);
+    if build.error.is_none() || build.error.as_deref().is_some_and(|e| e.starts_with("##[error]")) {
+        build.error = Some(line.to_string());
+    }
+    let code = exit_code(line);
+    for step in build.steps.iter_mut().filter(|s| s.status == StepStatus::Error) {
+        if step.error.is_none() {
+            step.error = Some(line.to_string());
+        }
+        if step.exit_code.is_none() {
+            step.exit_code = code;
+        }
+    }
+}
+
+/// Puts a snippet's `>>>` range on the step it belongs to: the failed step whose error the final
+/// line repeats (buildx prints the source of the error it returns), else the last failed step.
+/// Steps of other platforms with the same instruction get it too: they are the same Dockerfile line.
+pub fn apply_snippet(build: &mut Build, range: [u32; 2]) {
+    let final_error = build.error.clone().unwrap_or_default();
+    let failed: Vec<usize> = (0..build.steps.len()).filter(|&i| build.steps[i].status == StepStatus::Error).collect();
+    let by_message =
+        failed.iter().rev().find(|&&i| build.steps[i].error.as_deref().is_some_and(|e| !e.is_empty() && final_error.contains(e)));
+    let Some(&chosen) = by_message.or(failed.last()) else {
+        return;
+    };
+    let key = same_line_key(&build.steps[chosen]);
+    for &i in &failed {
+        if i == chosen || (key.is_some() && same_line_key(&build.steps[i]) == key) {
+            build.steps[i].dockerfile_lines = Some(range);
+        }
+    }
+}
+
+fn same_line_key(step: &Step) -> Option<(Option<String>, Option<String>, u32, String)> {
+    Some((step.service.clone(), step.stage.clone(), step.k?, step.instruction.clone()?))
+}
+
+/// The build's outcome from its steps and final line: `ended` is false while the log may still grow.
+pub fn result(build: &Build, ended: bool, all_done: bool) -> BuildResult {
+    let errored = build.steps.iter().any(|s| s.status == StepStatus::Error);
+    let canceled_line = build.error.as_deref().is_some_and(|e| e.contains("context canceled"));
+    if canceled_line && !errored {
+        return BuildResult::Canceled;
+    }
+    if errored || build.error.is_some() {
+        return BuildResult::Failed;
+    }
+    if build.steps.iter().any(|s| s.status == StepStatus::Canceled) && all_done {
+        return BuildResult::Canceled;
+    }
+    if ended && all_done && !build.steps.is_empty() {
+        return BuildResult::Success;
+    }
+    BuildResult::Running
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(lines: &[&str]) -> Vec<Event> {
+        let mut block = ErrorBlock::default();
+        lines.iter().filter_map(|l| block.feed(l.as_bytes(), false)).collect()
+    }
+
+    fn check_final(line: &str, failed: bool, expected: Option<&str>) {
+        assert_eq!(final_error(line.as_bytes(), failed).as_deref(), expected, "{line}");
+    }
+
+    #[test]
+    fn final_lines() {
+        check_final(
+            "ERROR: failed to solve: process \"/bin/sh -c x\" did not complete successfully: exit code: 1",
+            false,
+            Some("ERROR: failed to solve: process \"/bin/sh -c x\" did not complete successfully: exit code: 1"),
+        );
+        check_final("ERROR: failed to build: failed to solve: x", false, Some("ERROR: failed to build: failed to solve: x"));
+        check_final(
+            "error: failed to solve: rpc error: code = Unknown desc = x",
+            false,
+            Some("error: failed to solve: rpc error: code = Unknown desc = x"),
+        );
+        check_final(
+            "executor failed running [/bin/sh -c exit 3]: exit code: 3",
+            false,
+            Some("executor failed running [/bin/sh -c exit 3]: exit code: 3"),
+        );
+        check_final(
+            "failed to solve with frontend dockerfile.v0: failed to create LLB definition: x",
+            false,
+            Some("failed to solve with frontend dockerfile.v0: failed to create LLB definition: x"),
+        );
+        check_final(
+            "failed to solve: process \"x\" did not complete successfully: exit code: 2",
+            false,
+            Some("failed to solve: process \"x\" did not complete successfully: exit code: 2"),
+        );
+        check_final("Target web: failed to solve: x", false, Some("Target web: failed to solve: x"));
+        check_final(
+            "##[error]buildx failed with: ERROR: failed to solve: x",
+            false,
+            Some("##[error]buildx failed with: ERROR: failed to solve: x"),
+        );
+        check_final(
+            "failed to compute cache key: \"/x\" not found: not found",
+            true,
+            Some("failed to compute cache key: \"/x\" not found: not found"),
+        );
+        check_final("failed to compute cache key: \"/x\" not found: not found", false, None);
+        check_final("error: exit status 1", true, None);
+        check_final("Everything fine", true, None);
+        check_final("", true, None);
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(exit_code("executor failed running [x]: exit code: 3"), Some(3));
+        assert_eq!(exit_code("did not complete successfully: exit code: 100"), Some(100));
+        assert_eq!(exit_code("exit code: 99999999999999"), None);
+        assert_eq!(exit_code("not found"), None);
+        assert_eq!(strip_annotation("##[error]buildx failed with: ERROR: x"), "ERROR: x");
+    }
+
+    #[test]
+    fn summary_block_and_snippet() {
+        let got = events(&[
+            "------",
+            " > [2/3] RUN make:",
+            "#9 0.045 checking",
+            "41.01 Import trace:",
+            "------",
+            "Dockerfile:83",
+            "--------------------",
+            "  82 |     # comment",
+            "  83 | >>> RUN a && \\",
+            "  84 | >>>     b",
+            "  85 |",
+            "--------------------",
+            "ERROR: failed to solve: x",
+            "random prose",
+        ]);
+        assert_eq!(
+            got,
+            vec![
+                Event::Taken,
+                Event::Vertex("[2/3] RUN make".into()),
+                Event::BodyLine(9),
+                Event::BodyLine(6),
+                Event::Taken,
+                Event::Taken,
+                Event::Taken,
+                Event::Taken,
+                Event::Taken,
+                Event::Taken,
+                Event::Taken,
+                Event::Snippet([83, 84]),
+                Event::Final("ERROR: failed to solve: x".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn snippet_head_needs_a_rule() {
+        assert_eq!(events(&["Dockerfile:12", "not a rule", "  12 | >>> RUN x", "--------------------"]).len(), 1);
+        assert!(is_snippet_head(b"app.Dockerfile:44"));
+        assert!(!is_snippet_head(b"#4 a:1"));
+        assert!(!is_snippet_head(b"see line:"));
+        assert_eq!(marked_line(b"1234 | >>> x"), Some(1234));
+        assert_eq!(marked_line(b"  12 |     x"), None);
+    }
+
+    #[test]
+    fn seconds() {
+        assert_eq!(seconds_end(b"0.053 x"), Some(6));
+        assert_eq!(seconds_end(b"***.54 x"), Some(7));
+        assert_eq!(seconds_end(b"159.7"), Some(5));
+        assert_eq!(seconds_end(b"DONE 0.1s"), None);
+        assert_eq!(seconds_end(b"1.2MB / 3MB"), None);
+        assert_eq!(seconds_end(b"12 x"), None);
+    }
+}

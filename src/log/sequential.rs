@@ -1,0 +1,419 @@
+//! Builds whose steps run strictly one after another (classic builder, podman/buildah): the open
+//! step, its output, and a daemon error that is only known to be one when nothing follows it.
+//!
+//! Both formats print a header per step, raw process output without any prefix, and an image-id line
+//! when the step is committed (log-formats.md §7, §11). There is never more than one open step, so one
+//! `StepOutput` is enough; closed steps keep their range and excerpt in `build.steps`.
+
+use serde::{Deserialize, Serialize};
+
+use super::line::{End, Line};
+use super::model::{Build, BuildResult, Format, Problem, Step, StepStatus};
+use super::output::{self, StepOutput};
+
+/// Most steps one build keeps; a further header starts a new build (bounds memory on hostile input).
+pub const MAX_STEPS: usize = 4096;
+/// Most warnings kept per step.
+const MAX_WARNINGS: usize = 32;
+
+/// A build read step by step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Sequence {
+    pub build: Build,
+    /// Output of the last step while it is open.
+    out: StepOutput,
+    /// The last step has not been committed, failed or cancelled yet.
+    open: bool,
+    /// The open step reported a cache hit.
+    cached: bool,
+    /// A line of the open step that reads like a daemon error: it is the step's error only if it
+    /// stays the step's last line (process output can say the same words).
+    pending: Option<Pending>,
+    /// The build printed its result (success, failure or cancel); later lines are not its own.
+    pub done: bool,
+    /// A line has been read (the first one gives `build.started`).
+    begun: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pending {
+    text: String,
+    exit_code: Option<i32>,
+}
+
+impl Sequence {
+    pub fn new(format: Format, start: u64) -> Sequence {
+        Sequence {
+            build: Build::new(format, start),
+            out: StepOutput::default(),
+            open: false,
+            cached: false,
+            pending: None,
+            done: false,
+            begun: false,
+        }
+    }
+
+    /// Extends the build over `line` (span, times).
+    pub fn touch(&mut self, line: &Line<'_>) {
+        if !self.begun {
+            self.begun = true;
+            self.build.started = rfc3339(line);
+        }
+        self.build.span[1] = self.build.span[1].max(line.end);
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// True when an error line now cannot be process output: the open step printed nothing yet (a
+    /// process that never started: OCI runtime errors right after `Running in`), or its instruction
+    /// runs no process of its own (COPY, ADD, WORKDIR …; FROM may run ONBUILD triggers).
+    pub fn errors_are_daemons(&self) -> bool {
+        let instruction = self.build.steps.last().and_then(|s| s.instruction.as_deref());
+        self.out.range.lines == 0 || !matches!(instruction.and_then(|i| keyword(i.as_bytes())), Some("RUN" | "FROM"))
+    }
+
+    pub fn steps(&self) -> &[Step] {
+        &self.build.steps
+    }
+
+    /// The open step, else the last one.
+    pub fn last_mut(&mut self) -> Option<&mut Step> {
+        self.build.steps.last_mut()
+    }
+
+    /// Starts `step` (closing the open one first: its header came without a commit line).
+    pub fn open_step(&mut self, mut step: Step, line: &Line<'_>) {
+        self.close(None, line);
+        step.started = rfc3339(line);
+        step.status = StepStatus::Running;
+        self.build.steps.push(step);
+        self.out = StepOutput::default();
+        self.open = true;
+        self.cached = false;
+        self.pending = None;
+        self.touch(line);
+    }
+
+    /// The open step reported a cache hit.
+    pub fn mark_cached(&mut self) {
+        if self.open {
+            self.cached = true;
+        }
+    }
+
+    /// Commits the open step (executed, or cached after a cache hit), with the image id printed.
+    pub fn close(&mut self, image_id: Option<String>, line: &Line<'_>) {
+        if !self.open {
+            return;
+        }
+        let status = if self.cached { StepStatus::Cached } else { StepStatus::Executed };
+        self.end_step(status, line);
+        if let (Some(id), Some(step)) = (image_id, self.build.steps.last_mut()) {
+            step.image_id = Some(id);
+        }
+    }
+
+    fn end_step(&mut self, status: StepStatus, line: &Line<'_>) {
+        self.open = false;
+        self.pending = None;
+        let out = std::mem::take(&mut self.out);
+        if let Some(step) = self.build.steps.last_mut() {
+            fill_output(step, &out);
+            step.status = status;
+            step.finished = rfc3339(line);
+        }
+    }
+
+    /// One line of the open step's process output. `suspect` = it reads like a daemon error.
+    pub fn output(&mut self, line: &Line<'_>, suspect: Option<Option<i32>>) {
+        self.out.push(shown(line.text), line.start, line.end);
+        self.pending = suspect.map(|exit_code| Pending { text: output::text(line.text), exit_code });
+        self.touch(line);
+    }
+
+    /// The build failed with `error`; the open step (if any) is the failed one.
+    pub fn fail(&mut self, error: String, exit_code: Option<i32>, line: &Line<'_>) {
+        if self.open {
+            self.end_step(StepStatus::Error, line);
+            if let Some(step) = self.build.steps.last_mut() {
+                step.error = Some(error.clone());
+                step.exit_code = exit_code;
+            }
+        }
+        self.build.error = Some(error);
+        self.end_build(BuildResult::Failed, line);
+    }
+
+    /// The build was cancelled; the open step (if any) with it.
+    pub fn cancel(&mut self, message: String, line: &Line<'_>) {
+        if self.open {
+            self.end_step(StepStatus::Canceled, line);
+        }
+        self.build.error = Some(message);
+        self.end_build(BuildResult::Canceled, line);
+    }
+
+    /// The build printed its success line.
+    pub fn succeed(&mut self, line: &Line<'_>) {
+        self.close(None, line);
+        self.end_build(BuildResult::Success, line);
+    }
+
+    fn end_build(&mut self, result: BuildResult, line: &Line<'_>) {
+        self.build.result = result;
+        self.build.finished = rfc3339(line);
+        self.done = true;
+        self.touch(line);
+    }
+
+    /// A builder warning for the open step, else the last one (warnings printed after a step's commit
+    /// line are about that step or the whole build, which has no field of its own).
+    pub fn warn(&mut self, text: &[u8]) {
+        if let Some(step) = self.build.steps.last_mut() {
+            if step.warnings.len() < MAX_WARNINGS {
+                step.warnings.push(output::text(text));
+            }
+        }
+    }
+
+    /// The build as it stands: the open step `running` with its output so far.
+    pub fn snapshot(&self) -> Build {
+        let mut build = self.build.clone();
+        if self.open {
+            if let Some(step) = build.steps.last_mut() {
+                fill_output(step, &self.out);
+            }
+        }
+        build
+    }
+
+    /// Closes the build: a suspected daemon error that stayed the open step's last line becomes its
+    /// error; a step left open by another build starting is taken as cancelled.
+    pub fn finish(mut self, end: End) -> Build {
+        let at = Line::synthetic(b"", self.build.span[1], self.build.span[1]);
+        if let Some(p) = self.pending.take().filter(|_| self.open && !self.done) {
+            self.fail(p.text, p.exit_code, &at);
+            self.build.finished = None;
+        }
+        if end == End::NextBuild && !self.done && !self.build.steps.is_empty() {
+            // The builder never prints a result when its client goes away (Ctrl-C, CI timeout).
+            let message = if self.open {
+                "another build starts while this one's step is running"
+            } else {
+                "no result line before the next build starts"
+            };
+            self.build.problems.push(Problem::at(self.build.span[1], message));
+            if self.open {
+                self.end_step(StepStatus::Canceled, &at);
+                self.build.result = BuildResult::Canceled;
+            }
+        }
+        if self.open {
+            if let Some(step) = self.build.steps.last_mut() {
+                fill_output(step, &self.out);
+            }
+        }
+        self.build
+    }
+}
+
+fn fill_output(step: &mut Step, out: &StepOutput) {
+    step.output = out.range;
+    step.excerpt = out.excerpt();
+}
+
+/// What a terminal would show of an output line: the part after its last `\r` (progress bars).
+pub fn shown(text: &[u8]) -> &[u8] {
+    match memchr::memrchr(b'\r', text) {
+        Some(i) if i + 1 < text.len() => text.get(i + 1..).unwrap_or(text),
+        _ => text,
+    }
+}
+
+/// The line's wrapper timestamp as RFC 3339 (the devcontainer form has a space for the `T`).
+pub fn rfc3339(line: &Line<'_>) -> Option<String> {
+    let t = line.time_str()?;
+    Some(if t.as_bytes().get(10) == Some(&b' ') { format!("{}T{}", t.get(..10)?, t.get(11..)?) } else { t.to_string() })
+}
+
+/// Parses a run of ASCII digits at the start of `s` (at most 9, so it fits `u32`).
+pub fn number(s: &[u8]) -> Option<(u32, &[u8])> {
+    let len = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    if len == 0 || len > 9 {
+        return None;
+    }
+    let (digits, rest) = s.split_at(len);
+    let n = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some((n, rest))
+}
+
+/// Dockerfile instruction keywords (any case), to tell a step header from prose.
+const KEYWORDS: [&str; 18] = [
+    "FROM",
+    "RUN",
+    "CMD",
+    "LABEL",
+    "MAINTAINER",
+    "EXPOSE",
+    "ENV",
+    "ADD",
+    "COPY",
+    "ENTRYPOINT",
+    "VOLUME",
+    "USER",
+    "WORKDIR",
+    "ARG",
+    "ONBUILD",
+    "STOPSIGNAL",
+    "HEALTHCHECK",
+    "SHELL",
+];
+
+/// The instruction keyword `text` starts with, upper-cased.
+pub fn keyword(text: &[u8]) -> Option<&'static str> {
+    let end = text.iter().position(|b| b.is_ascii_whitespace()).unwrap_or(text.len());
+    let word = text.get(..end)?;
+    KEYWORDS.iter().copied().find(|k| k.as_bytes().eq_ignore_ascii_case(word))
+}
+
+/// True for image ids as printed: short or full hex, optionally `sha256:`.
+pub fn is_image_id(s: &[u8]) -> bool {
+    let hex = s.strip_prefix(b"sha256:").unwrap_or(s);
+    (10..=64).contains(&hex.len()) && hex.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+}
+
+/// The exit code at the end of `text` after `marker` (`… exit status 3`, `… non-zero code: 3`).
+pub fn trailing_code(text: &[u8], marker: &[u8]) -> Option<i32> {
+    let at = memchr::memmem::rfind(text, marker)?;
+    let digits = text.get(at + marker.len()..)?;
+    let (n, rest) = number(digits)?;
+    if !rest.is_empty() {
+        return None;
+    }
+    i32::try_from(n).ok()
+}
+
+/// One line per build for the parsers' unit tests: `result [error] | k/n status [id] [out=N] …`.
+#[cfg(test)]
+pub fn summary(log: &str) -> String {
+    let parsed = super::parse_bytes(log.as_bytes());
+    let builds = parsed.builds.iter().map(|b| {
+        let mut s = spelled(b.result);
+        if let Some(e) = &b.error {
+            s += &format!(" err={e:?}");
+        }
+        if let Some(image) = &b.image {
+            s += &format!(
+                " image={}{}",
+                image.id.as_deref().unwrap_or("-"),
+                image.tags.iter().map(|t| format!(" tag={t}")).collect::<String>()
+            );
+        }
+        for p in &b.problems {
+            s += &format!(" problem={:?}", p.message);
+        }
+        for st in &b.steps {
+            s += &step_summary(st);
+        }
+        s
+    });
+    builds.collect::<Vec<_>>().join(" || ")
+}
+
+#[cfg(test)]
+fn step_summary(st: &Step) -> String {
+    let n = st.n.map_or("-".to_string(), |n| n.to_string());
+    let index = st.stage_index.map_or(String::new(), |i| format!("[{i}]"));
+    let stage = st.stage.as_deref().map_or(String::new(), |s| format!("{s}:"));
+    let mut s = format!(" | {index}{stage}{}/{n} {}", st.k.unwrap_or(0), spelled(st.status));
+    if let Some(id) = &st.image_id {
+        s += &format!(" id={id}");
+    }
+    if st.output.lines > 0 {
+        s += &format!(" out={}", st.output.lines);
+    }
+    if let Some(code) = st.exit_code {
+        s += &format!(" exit={code}");
+    }
+    if let Some(e) = &st.error {
+        s += &format!(" err={e:?}");
+    }
+    for w in &st.warnings {
+        s += &format!(" warn={w:?}");
+    }
+    s
+}
+
+/// An enum as the JSON schema spells it.
+#[cfg(test)]
+fn spelled(value: impl Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        assert_eq!(shown(b"50%\r100%"), b"100%");
+        assert_eq!(shown(b"a\r"), b"a\r");
+        assert_eq!(number(b"12/3"), Some((12, &b"/3"[..])));
+        assert_eq!(number(b"9999999999"), None);
+        assert_eq!(keyword(b"run echo"), Some("RUN"));
+        assert_eq!(keyword(b"Running"), None);
+        assert!(is_image_id(b"02434731010d"));
+        assert!(is_image_id(b"sha256:0246c1e5ab4fa6a62d2fe8b3e0ba1a47e0cb2eb1b6e2e1f1a7c0d1f4a1a3b5c7"));
+        assert!(!is_image_id(b"Using cache"));
+        assert_eq!(trailing_code(b"x returned a non-zero code: 3", b"non-zero code: "), Some(3));
+        assert_eq!(trailing_code(b"exit status 3x", b"exit status "), None);
+        let mut line = Line::synthetic(b"", 0, 0);
+        line.time = Some(b"2024-02-16 02:29:15.118Z");
+        assert_eq!(rfc3339(&line).as_deref(), Some("2024-02-16T02:29:15.118Z"));
+    }
+
+    /// Lines of both formats in any order, plus hostile near-misses: parsing never panics, and the
+    /// chunked parse agrees with the whole one.
+    const VOCABULARY: [&str; 24] = [
+        "Step 1/2 : FROM a",
+        "Step 2/2 : RUN x",
+        "Step 4294967295/4294967295 : RUN x",
+        "Step 7 : COPY a b",
+        " ---> 0123456789ab",
+        " ---> Using cache",
+        " ---> [Warning] w",
+        " ---> ",
+        "Successfully built 0123456789ab",
+        "Successfully tagged t",
+        "The command 'x' returned a non-zero code: 99999999999",
+        "Build cancelled",
+        "COPY failed: x",
+        "Sending build context to Docker daemon  2kB\r\r",
+        "DEPRECATED: The legacy builder is deprecated",
+        "[1/2] STEP 1/2: FROM a AS b",
+        "[2/2] STEP 2/2: RUN x",
+        "[1/1] COMMIT",
+        "--> Using cache 0123456789abcdef",
+        "--> 0123456789a",
+        "Error: building at STEP \"RUN x\": exit status -1",
+        "time=\"t\" level=warning msg=\"",
+        "WARN[",
+        "",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn any_sequence_of_builder_lines(picks in proptest::collection::vec(0usize..VOCABULARY.len() + 1, 0..40)) {
+            let log: String = picks.iter().map(|&i| VOCABULARY.get(i).copied().unwrap_or("random output é\u{1b}[91m")).collect::<Vec<_>>().join("\n");
+            let whole = crate::log::parse_bytes(log.as_bytes());
+            let mut parser = crate::log::LogParser::new();
+            for c in log.as_bytes().chunks(3) {
+                parser.feed(c);
+            }
+            proptest::prop_assert_eq!(parser.finish(), whole);
+        }
+    }
+}

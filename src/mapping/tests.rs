@@ -1,0 +1,150 @@
+//! Mapping tests on small inline Dockerfiles: one `check` helper, one line per case.
+
+use super::*;
+use crate::dockerfile;
+use crate::log::step_name;
+
+/// A step from its name, with the name-derived fields filled as the BuildKit parsers do.
+fn step(name: &str) -> Step {
+    let mut s = Step::named(name);
+    step_name::apply(&mut s);
+    s
+}
+
+/// Maps `names` onto `dockerfile`; expects, per step, `Some((line, changed))` or `None`.
+fn check(dockerfile: &str, names: &[&str], expect: &[Option<(u32, bool)>]) {
+    let df = dockerfile::parse(dockerfile);
+    let steps: Vec<Step> = names.iter().map(|n| step(n)).collect();
+    let m = map_steps(&df, &steps);
+    let got: Vec<Option<(u32, bool)>> = m.steps.iter().map(|s| s.as_ref().map(|s| (s.line, s.changed))).collect();
+    assert_eq!(got, expect, "{dockerfile:?}\n{:?}", m.problems);
+}
+
+const MULTI: &str = "FROM base AS builder\nWORKDIR /src\nRUN make\n\nFROM base AS tester\nRUN test\n\nFROM scratch\nCOPY --from=builder /a /a\nENV X=1\nRUN run\n";
+
+#[test]
+fn buildkit_multistage() {
+    let names = [
+        "[builder 1/3] FROM docker.io/library/base",
+        "[builder 3/3] RUN make",
+        "[tester 2/2] RUN test",
+        "[stage-2 1/2] COPY --from=builder /a /a",
+        "[stage-2 2/2] RUN run",
+    ];
+    check(MULTI, &names, &[Some((1, false)), Some((3, false)), Some((6, false)), Some((9, false)), Some((11, false))]);
+}
+
+#[test]
+fn single_stage_and_internal_vertexes() {
+    check(
+        "FROM a\nRUN x",
+        &["[internal] load build definition from Dockerfile", "[1/2] FROM docker.io/library/a", "[2/2] RUN x", "exporting to image"],
+        &[None, Some((1, false)), Some((2, false)), None],
+    );
+}
+
+#[test]
+fn lines_inserted_above_and_changed_instruction() {
+    let names = ["[builder 1/3] FROM docker.io/library/base", "[builder 2/3] WORKDIR /src", "[builder 3/3] RUN make"];
+    let edited =
+        "# new comment\nARG V\nFROM base AS builder\nRUN apt-get install -y gcc\nWORKDIR /app\nRUN make\nFROM base AS tester\nRUN test\n";
+    check(edited, &names, &[Some((3, false)), Some((5, true)), Some((6, false))]);
+}
+
+#[test]
+fn renamed_stage() {
+    let renamed = MULTI.replace("AS builder", "AS build").replace("--from=builder", "--from=build");
+    check(
+        &renamed,
+        &[
+            "[builder 1/3] FROM docker.io/library/base",
+            "[builder 2/3] WORKDIR /src",
+            "[builder 3/3] RUN make",
+            "[stage-2 1/2] COPY --from=builder /a /a",
+        ],
+        &[Some((1, false)), Some((2, false)), Some((3, false)), Some((9, true))],
+    );
+}
+
+#[test]
+fn other_dockerfile_maps_nothing() {
+    check(
+        MULTI,
+        &["[1/4] FROM docker.io/library/base", "[2/4] WORKDIR /work", "[3/4] COPY hello.txt .", "[4/4] RUN echo hi"],
+        &[None, None, None, None],
+    );
+    let m = map_steps(&dockerfile::parse(MULTI), &[step("[1/2] FROM docker.io/library/alpine"), step("[2/2] RUN apk add x")]);
+    assert_eq!(m.score, 0.0);
+    assert_eq!(m.problems.len(), 1);
+}
+
+#[test]
+fn legacy_and_podman() {
+    let df = "ARG V=1\nFROM base AS a\nRUN one\nFROM base\nCOPY --from=a /x /y\nRUN two\n";
+    let legacy = [
+        "Step 1/6 : ARG V=1",
+        "Step 2/6 : FROM base AS a",
+        "Step 3/6 : RUN one",
+        "Step 4/6 : FROM base",
+        "Step 5/6 : COPY --from=a /x /y",
+        "Step 6/6 : RUN two",
+    ];
+    check(df, &legacy, &[Some((1, false)), Some((2, false)), Some((3, false)), Some((4, false)), Some((5, false)), Some((6, false))]);
+    let podman = [
+        "[1/2] STEP 1/2: FROM base AS a",
+        "[1/2] STEP 2/2: RUN one",
+        "[2/2] STEP 1/3: FROM base",
+        "[2/2] STEP 2/3: COPY --from=a /x /y",
+        "[2/2] STEP 3/3: RUN two",
+    ];
+    check(df, &podman, &[Some((2, false)), Some((3, false)), Some((4, false)), Some((5, false)), Some((6, false))]);
+}
+
+#[test]
+fn env_expansion_clipping_and_triggers() {
+    let df = "FROM base\nARG VERSION=1.2\nRUN curl -o /tmp/x https://example.com/releases/$VERSION/tool-${VERSION}.tar.gz\n";
+    check(df, &["[2/2] RUN curl -o /tmp/x https://example.com/releases/1.2/tool-1.2.tar.gz"], &[Some((3, false))]);
+    check(df, &["[2/2] RUN curl -o /tmp/x https://example.com/releases/1.2/to"], &[Some((3, false))]);
+    check(
+        df,
+        &[
+            "[1/3] FROM docker.io/library/base",
+            "[2/3] ONBUILD RUN make",
+            "[3/3] RUN curl -o /tmp/x https://example.com/releases/1.2/tool-1.2.tar.gz",
+        ],
+        &[Some((1, false)), Some((1, false)), Some((3, false))],
+    );
+}
+
+#[test]
+fn error_lines_win() {
+    let df = dockerfile::parse("FROM a\nRUN make\nRUN make\n");
+    let mut s = step("[2/3] RUN make");
+    s.dockerfile_lines = Some([3, 3]);
+    let m = map_steps(&df, &[step("[1/3] FROM docker.io/library/a"), s]);
+    assert_eq!(m.steps[1].as_ref().map(|s| (s.line, s.how)), Some((3, How::ErrorLines)));
+}
+
+#[test]
+fn duplicates_platforms_and_copy_from_images() {
+    let df = "FROM a\nCOPY --from=nvcr.io/x/y:1 /a /b\n";
+    let names = [
+        "[linux/amd64 1/2] FROM docker.io/library/a",
+        "[linux/arm64 1/2] FROM docker.io/library/a",
+        "FROM nvcr.io/x/y:1@sha256:abc",
+        "[linux/amd64 2/2] COPY --from=nvcr.io/x/y:1 /a /b",
+        "[linux/amd64 2/2] COPY --from=nvcr.io/x/y:1 /a /b",
+    ];
+    check(df, &names, &[Some((1, false)), Some((1, false)), Some((2, false)), Some((2, false)), Some((2, false))]);
+}
+
+#[test]
+fn best_match_picks_the_right_file() {
+    let a = dockerfile::parse(MULTI);
+    let b = dockerfile::parse("FROM base\nRUN other\n");
+    let mut build = Build::new(crate::log::Format::BuildkitPlain, 0);
+    build.steps = vec![step("[1/2] FROM docker.io/library/base"), step("[2/2] RUN other")];
+    assert_eq!(best_match(&[("a", &a), ("b", &b)], &build), Some((1, 1.0)));
+    build.steps = vec![step("[1/2] FROM docker.io/library/zzz")];
+    assert_eq!(best_match(&[("a", &a), ("b", &b)], &build), None);
+}
