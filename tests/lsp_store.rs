@@ -114,11 +114,9 @@ async fn a_corrupt_record_or_a_deleted_store_leaves_requests_answered() {
     c.diagnostics(&uri, 1).await;
 }
 
-// ---- Content from the analysis. These need `analysis::annotate` (the lead's, a stub on this branch) and
-// ---- the BuildKit plain parser (another branch): un-ignore after `git merge main` once both landed.
+// ---- Content from the analysis (`analysis::annotate` over the BuildKit plain parser's result).
 
 #[tokio::test]
-#[ignore = "needs analysis::annotate and the buildkit-plain parser"]
 async fn lenses_hints_hover_and_diagnostics_from_a_real_failing_build() {
     let ws = Workspace::with_record(FAILING);
     let mut c = start(&ws, json!({})).await;
@@ -156,7 +154,6 @@ async fn lenses_hints_hover_and_diagnostics_from_a_real_failing_build() {
 }
 
 #[tokio::test]
-#[ignore = "needs analysis::annotate and the buildkit-plain parser"]
 async fn a_build_still_being_recorded_shows_a_running_lens() {
     let ws = Workspace::with_record(FAILING);
     // Cut the log in the middle of step 5 and mark the record live (our own pid is alive).
