@@ -1,0 +1,112 @@
+//! What the parsers read from the real logs of other projects (`../shared/corpus/real/`, never copied
+//! into this repository): their step names, `Dockerfile:N` / `>>>` blocks, results and errors. Their
+//! Dockerfiles are other projects' code and are not shipped, so these tests check the reading, not the
+//! mapping onto lines.
+
+use buildlens::log::{parse_bytes, Build, BuildResult, Format, ParsedLog, StepStatus};
+
+fn parse(name: &str) -> ParsedLog {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real").join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (CI has ../shared beside the repository)", path.display()));
+    parse_bytes(&bytes)
+}
+
+fn only_build(parsed: &ParsedLog) -> &Build {
+    assert_eq!(parsed.builds.len(), 1, "builds: {:?}", parsed.builds.iter().map(|b| b.result).collect::<Vec<_>>());
+    &parsed.builds[0]
+}
+
+fn step<'a>(build: &'a Build, name_start: &str) -> &'a buildlens::log::Step {
+    build.steps.iter().find(|s| s.name.starts_with(name_start)).unwrap_or_else(|| panic!("no step named {name_start}…"))
+}
+
+#[test]
+fn github_actions_multiplatform_failure_reads_the_dockerfile_block() {
+    let parsed = parse("gha-crm-multiplatform-fail.log");
+    // The setup-buildx step boots the builder (`#1 [internal] booting buildkit`) before the real build.
+    assert_eq!(parsed.builds.len(), 2);
+    let build = &parsed.builds[1];
+    assert_eq!((build.format, build.result), (Format::BuildkitPlain, BuildResult::Failed));
+    assert_eq!(build.dockerfile.as_deref(), Some("app.Dockerfile"));
+    assert!(build.error.as_deref().unwrap_or("").starts_with("ERROR: failed to build: failed to solve:"), "{:?}", build.error);
+    for platform in ["linux/amd64", "linux/arm64"] {
+        let s = step(build, &format!("[{platform} stage-0  9/17] COPY package.json package-lock.json ./"));
+        assert_eq!((s.status, s.k, s.n), (StepStatus::Error, Some(9), Some(17)));
+        assert_eq!(s.platform.as_deref(), Some(platform));
+        assert_eq!(s.dockerfile_lines, Some([44, 44]), "the `app.Dockerfile:44` block with its `>>>` line");
+    }
+    assert!(build.started.is_some() && build.finished.is_some(), "GitHub Actions timestamps give the build's times");
+}
+
+#[test]
+fn cancelled_build_keeps_its_warning_and_cancelled_step() {
+    let build = only_build(&parse("bk-plain-jetson-ros-warn-canceled.log")).clone();
+    assert_eq!(build.result, BuildResult::Canceled);
+    assert_eq!(build.dockerfile.as_deref(), Some("Dockerfile.ros.foxy.ubuntu18"));
+    let def = step(&build, "[internal] load build definition");
+    assert!(def.warnings.iter().any(|w| w.contains("Empty continuation line")), "{:?}", def.warnings);
+    let canceled: Vec<_> = build.steps.iter().filter(|s| s.status == StepStatus::Canceled).collect();
+    assert_eq!(canceled.len(), 1);
+    assert_eq!((canceled[0].stage.as_deref(), canceled[0].k, canceled[0].n), (Some("stage-0"), Some(20), Some(24)));
+}
+
+#[test]
+fn padded_step_numbers_and_lookalike_output_are_read_right() {
+    let build = only_build(&parse("bk-plain-zkevm-lean-crlf-unicode.log")).clone();
+    assert_eq!(build.result, BuildResult::Success);
+    let first = step(&build, "[ 1/21] FROM docker.io/library/ubuntu:22.04");
+    assert_eq!((first.k, first.n, first.stage.as_deref()), (Some(1), Some(21), None));
+    // Lake prints `[8/9]` in its own output: that is output, not a step.
+    assert!(build.steps.iter().filter(|s| s.k.is_some()).all(|s| s.n == Some(21)));
+}
+
+#[test]
+fn long_crlf_build_with_a_named_dockerfile() {
+    let build = only_build(&parse("bk-plain-xeus-lean-wasm-long-crlf.log")).clone();
+    assert_eq!((build.result, build.dockerfile.as_deref()), (BuildResult::Success, Some("Dockerfile.wasm")));
+    let s = step(&build, "[builder  1/16] FROM ghcr.io/prefix-dev/pixi:latest");
+    assert_eq!((s.stage.as_deref(), s.k, s.n), (Some("builder"), Some(1), Some(16)));
+    assert!(build.steps.iter().all(|s| !s.name.ends_with('\r')), "CRLF is not part of any name");
+}
+
+#[test]
+fn powershell_utf16_log_is_decoded_and_its_wrapped_lines_rejoined() {
+    let build = only_build(&parse("bk-plain-gerapy-powershell-utf16le.log")).clone();
+    assert_eq!(build.result, BuildResult::Running, "the paste ends mid-build");
+    let from = step(&build, "[build 1/8] FROM docker.1ms.run/library/python:3.10-slim@sha256:");
+    assert!(from.name.ends_with("d705d224457"), "the header wrapped at the console width is rejoined: {}", from.name);
+    assert!(step(&build, "[build 2/8] WORKDIR /app").status == StepStatus::Cached);
+}
+
+#[test]
+fn compose_logs_put_services_out_of_the_stage_slot() {
+    let build = only_build(&parse("compose-plain-listekdo-crlf-truncated.log")).clone();
+    let s = step(&build, "[web  1/10] FROM docker.io/library/debian:jessie");
+    assert_eq!((s.service.as_deref(), s.stage.as_deref(), s.k), (Some("web"), None, Some(1)));
+    assert_eq!(build.result, BuildResult::Running, "the log is truncated");
+
+    let build = only_build(&parse("compose-bk-plain-reproducer-compose-buildx-context-fail.log")).clone();
+    assert_eq!(build.result, BuildResult::Failed);
+    let failed = build.steps.iter().find(|s| s.status == StepStatus::Error).expect("a failed step");
+    assert!(failed.error.as_deref().unwrap_or("").contains("service-a:local: not found"), "{:?}", failed.error);
+}
+
+#[test]
+fn legacy_and_podman_real_logs() {
+    let build = only_build(&parse("legacy-sc4da-pull-cr-ansi.log")).clone();
+    assert_eq!((build.format, build.result, build.steps.len()), (Format::Legacy, BuildResult::Success, 32));
+    assert_eq!(build.steps[31].instruction.as_deref(), Some("USER ${USER}"), "legacy steps keep the text as written");
+
+    let build = only_build(&parse("podman-ipxe-shim-review.log")).clone();
+    assert_eq!((build.format, build.result), (Format::Podman, BuildResult::Success));
+    let first = &build.steps[0];
+    assert_eq!((first.stage_index, first.k, first.n, first.stage.as_deref()), (Some(1), Some(1), Some(4), Some("toolchain")));
+}
+
+#[test]
+fn multiarch_push_build_names_its_stages() {
+    let build = only_build(&parse("bk-plain-putty-docker-container-push-multiarch-builder.log")).clone();
+    assert_eq!(build.result, BuildResult::Success);
+    assert_eq!(step(&build, "[builder 1/7]").stage.as_deref(), Some("builder"));
+    assert_eq!(step(&build, "[production 1/3]").stage.as_deref(), Some("production"));
+}
