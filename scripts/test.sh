@@ -33,6 +33,7 @@ STATE="$(mktemp -d /tmp/buildlens-test.XXXXXX)" # the daemon's folder: never sha
 SUITE_START=$(date +%s)
 RESULTS=()
 FAILED=0
+CURRENT_STEP="" # "name|start" while a step runs: an interrupted step is reported too
 
 # `step NAME CMD...`: runs CMD in this shell (so exports stay), times it, records ok/FAIL, never aborts.
 step() {
@@ -40,18 +41,33 @@ step() {
   shift
   printf '\n==> %s\n' "$name" >&2
   start=$(date +%s)
+  CURRENT_STEP="$name|$start"
   "$@" || rc=$?
+  CURRENT_STEP=""
   RESULTS+=("$([ "$rc" -eq 0 ] && echo ok || echo FAIL)|$name|$(($(date +%s) - start))")
   [ "$rc" -eq 0 ] || FAILED=1
   return 0
 }
 
-# `logged FILE CMD...`: CMD's output to the terminal and to test-artifacts/FILE; CMD's exit code.
+# `logged FILE SECONDS CMD...`: CMD under `timeout`, output to the terminal and to test-artifacts/FILE;
+# CMD's exit code. timeout puts CMD in a process group of its own (led by timeout's pid), so an
+# interrupted run stops exactly that group (cargo, test binaries, recorders, builds) and nothing else.
+STEP_GROUP=""
 logged() {
-  local file="$ARTIFACTS/$1"
-  shift
-  "$@" 2>&1 | tee "$file"
-  return "${PIPESTATUS[0]}"
+  local file="$ARTIFACTS/$1" limit="$2" rc=0
+  shift 2
+  timeout -k 30 "$limit" "$@" > >(tee "$file") 2>&1 &
+  STEP_GROUP=$!
+  wait "$STEP_GROUP" || rc=$?
+  STEP_GROUP=""
+  return "$rc"
+}
+
+stop_step_group() {
+  [ -n "$STEP_GROUP" ] || return 0
+  kill -TERM -- "-$STEP_GROUP" 2>/dev/null || true
+  poll_until 20 pid_gone "$STEP_GROUP" || kill -KILL -- "-$STEP_GROUP" 2>/dev/null || true
+  STEP_GROUP=""
 }
 
 # The corpus lives beside the repo (CI clones main with shared/ next to it): tests read BUILDLENS_SHARED.
@@ -75,11 +91,12 @@ stop_daemons() {
   docker_stop "$STATE"
 }
 
-cargo_test() {
-  # A fresh client config: nothing from ~/.docker (contexts, credential helpers) changes what tests see.
-  mkdir -p "$STATE/docker-config"
-  BUILDLENS_DAEMON_TESTS=1 DOCKER_CONFIG="$STATE/docker-config" \
-    timeout -k 30 "${BUILDLENS_TEST_TIMEOUT:-1200}" cargo test --all-targets --no-fail-fast -- --include-ignored "$@"
+# The tests' environment: a fresh docker client config (nothing from ~/.docker, such as contexts or
+# credential helpers, changes what they see) and a TMPDIR inside this run's folder, so temp dirs of
+# tests that were killed go away with it.
+cargo_test_env() {
+  mkdir -p "$STATE/docker-config" "$STATE/tmp"
+  echo "BUILDLENS_DAEMON_TESTS=1 DOCKER_CONFIG=$STATE/docker-config TMPDIR=$STATE/tmp"
 }
 
 # Totals of every `test result:` line, and the failed tests with their test binary.
@@ -110,6 +127,11 @@ on_exit() {
   local rc=$?
   trap - EXIT INT TERM
   [ "$rc" -eq 0 ] && [ "$FAILED" -ne 0 ] && rc=1
+  if [ -n "$CURRENT_STEP" ]; then
+    RESULTS+=("STOP|${CURRENT_STEP%|*} (interrupted)|$(($(date +%s) - ${CURRENT_STEP##*|}))")
+    CURRENT_STEP=""
+  fi
+  stop_step_group
   step "stop dockerd (only the pids this run started)" stop_daemons
   summary "$rc"
   exit "$rc"
@@ -120,8 +142,10 @@ trap 'warn "interrupted"; exit 130' INT TERM
 step "install missing dependencies (apt, pip, npm, rustup)" install_all_deps
 step "shared corpus at ../shared" find_shared
 step "start private dockerd + import fixture-base (docker, podman)" start_daemons
-step "cargo fmt --check" logged cargo-fmt.log cargo fmt --check
-step "cargo clippy --all-targets -- -D warnings" logged cargo-clippy.log \
-  timeout -k 30 "${BUILDLENS_CLIPPY_TIMEOUT:-900}" cargo clippy --all-targets -- -D warnings
-step "cargo test --all-targets --no-fail-fast -- --include-ignored" logged cargo-test.log cargo_test "$@"
+step "cargo fmt --check" logged cargo-fmt.log 300 cargo fmt --check
+step "cargo clippy --all-targets -- -D warnings" logged cargo-clippy.log "${BUILDLENS_CLIPPY_TIMEOUT:-900}" \
+  cargo clippy --all-targets -- -D warnings
+# shellcheck disable=SC2046 # cargo_test_env prints NAME=value words for env
+step "cargo test --all-targets --no-fail-fast -- --include-ignored" logged cargo-test.log "${BUILDLENS_TEST_TIMEOUT:-1200}" \
+  env $(cargo_test_env) cargo test --all-targets --no-fail-fast -- --include-ignored "$@"
 [ "$FAILED" -eq 0 ]
