@@ -253,21 +253,27 @@ fn act_prefixed_buildkit_failing() {
     assert_steps(build, FAILING_STEPS, Stage::Named);
 }
 
-/// Starts `buildlens record -- sh -c 'echo start; sleep 30'` in its own process group, returns once
-/// "start" came through the recorder's stdout (read from the pipe: no sleeping), with the recorder's pid.
-fn record_sleeper(store: &Path) -> (std::process::Child, mpsc::Receiver<String>) {
-    let mut child = Command::new(support::BIN)
-        .current_dir(store)
-        .arg("record")
-        .arg("--store")
-        .arg(store)
-        .args(["--", "sh", "-c", "echo start; sleep 30"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("buildlens record starts");
+/// Starts `buildlens record -- sh -c SCRIPT` in its own process group and returns once "start" came
+/// through the recorder's stdout (read from the pipe: no sleeping). In SCRIPT, `$1` is a file holding
+/// "start": `tail -f -n +1 "$1"` prints it and then blocks, so the line proves that the blocking process
+/// runs (with `echo start; sleep 30` a signal could land between the echo and the fork of sleep).
+fn record_follower(store: &Path, script: &str) -> (std::process::Child, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let start = dir.path().join("start.txt");
+    std::fs::write(&start, "start\n").unwrap();
+    let mut cmd = Command::new(support::BIN);
+    cmd.current_dir(store).arg("record").arg("--store").arg(store).args(["--", "sh", "-c", script, "sh"]).arg(&start);
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).process_group(0);
+    // As from a terminal: scripts/test.sh runs the tests as a background job, which inherits SIGINT ignored.
+    // SAFETY: signal(2) is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("buildlens record starts");
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -276,7 +282,7 @@ fn record_sleeper(store: &Path) -> (std::process::Child, mpsc::Receiver<String>)
         }
     });
     match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(line) if line == "start" => (child, rx),
+        Ok(line) if line == "start" => (child, dir),
         other => {
             support::kill_group(child.id(), libc::SIGKILL);
             panic!("expected `start` on the recorder's stdout, got {other:?}");
@@ -295,7 +301,7 @@ fn assert_stopped_and_stored(mut child: std::process::Child, store: &Path) {
         Ok(status) => status.unwrap(),
         Err(_) => {
             support::kill_group(pid, libc::SIGKILL);
-            panic!("buildlens record did not exit within 20 s of SIGINT (sleep 30 kept running)");
+            panic!("buildlens record did not exit within 20 s of SIGINT (the command kept running)");
         }
     };
     assert!(status.code().is_some_and(|c| c != 0), "record exits with a failure code of its own, not by the signal: {status:?}");
@@ -309,19 +315,35 @@ fn assert_stopped_and_stored(mut child: std::process::Child, store: &Path) {
 #[test]
 fn sigint_to_the_recorder_stops_the_command_and_keeps_the_log() {
     let store = tempfile::tempdir().unwrap();
-    let (child, _lines) = record_sleeper(store.path());
-    // SAFETY: kill(2) on the pid of our own child.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
+    let (child, _files) = record_follower(store.path(), "exec tail -f -n +1 \"$1\"");
+    sigint_to(child.id() as i32);
     assert_stopped_and_stored(child, store.path());
 }
 
-/// Ctrl-C in a terminal signals the whole foreground process group: the recorder and the command.
+/// The same for a build run by a script (`sh -c 'docker build …; docker push …'`, `make image`): the
+/// shell waits for its foreground child, and sh (dash) acts on a SIGINT of its own only once that child
+/// ended ("wait and cooperative exit"). A SIGINT forwarded to the recorder's child alone leaves the build
+/// running: it has to reach the whole tree, as a terminal's Ctrl-C does.
+#[test]
+fn sigint_to_the_recorder_stops_a_script_and_the_build_it_waits_for() {
+    let store = tempfile::tempdir().unwrap();
+    let (child, _files) = record_follower(store.path(), "tail -f -n +1 \"$1\"; echo after");
+    sigint_to(child.id() as i32);
+    assert_stopped_and_stored(child, store.path());
+}
+
+/// Ctrl-C in a terminal signals the whole foreground process group: the recorder, sh and tail.
 #[test]
 fn ctrl_c_to_the_process_group_stops_the_command_and_keeps_the_log() {
     let store = tempfile::tempdir().unwrap();
-    let (child, _lines) = record_sleeper(store.path());
-    support::kill_group(child.id(), libc::SIGINT);
+    let (child, _files) = record_follower(store.path(), "tail -f -n +1 \"$1\"; echo after");
+    sigint_to(-(child.id() as i32));
     assert_stopped_and_stored(child, store.path());
+}
+
+fn sigint_to(pid: i32) {
+    // SAFETY: kill(2) on our own child (pid) or the process group it leads (-pid).
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
 }
