@@ -32,6 +32,7 @@ debian_installed() {
 }
 
 # Install the Debian packages that are missing (one `apt-get update` per process, only when needed).
+# Recommends are installed too, as in the recipe that was checked (shared/docs/real-parts.md).
 BUILDLENS_APT_UPDATED=""
 apt_install_missing() {
   local missing=() pkg
@@ -44,7 +45,7 @@ apt_install_missing() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     BUILDLENS_APT_UPDATED=1
   fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 # Poll "$@" until it succeeds or DEADLINE seconds pass. Used for sockets and process exits only (never as a

@@ -34,6 +34,14 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `shared/` (docs and corpus) beside the repository: `$BUILDLENS_SHARED` (scripts/test.sh sets it), else
+/// `../shared` from the repo root, as CI and the worktrees lay it out. Panics with a hint when missing.
+pub fn shared_dir() -> PathBuf {
+    let dir = std::env::var_os("BUILDLENS_SHARED").map(PathBuf::from).unwrap_or_else(|| repo_root().join("../shared"));
+    assert!(dir.join("corpus").is_dir(), "no corpus at {}/corpus: clone shared/ beside the repo or set BUILDLENS_SHARED", dir.display());
+    dir
+}
+
 /// True when `scripts/test.sh` runs the suite (it starts the daemon and sets `BUILDLENS_DAEMON_TESTS=1`).
 pub fn under_test_script() -> bool {
     std::env::var("BUILDLENS_DAEMON_TESTS").is_ok_and(|v| v == "1")
