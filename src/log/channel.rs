@@ -127,6 +127,7 @@ impl Channel {
 
     fn push(&mut self, mut build: Build) {
         build.job = self.job.clone();
+        normalize(&mut build);
         self.done.push(build);
     }
 
@@ -136,6 +137,7 @@ impl Channel {
         if let Some(active) = &self.active {
             let mut build = active.snapshot();
             build.job = self.job.clone();
+            normalize(&mut build);
             builds.push(build);
         }
         builds
@@ -145,5 +147,15 @@ impl Channel {
     pub fn finish(mut self) -> Vec<Build> {
         self.close(End::Eof);
         self.done
+    }
+}
+
+/// Rules every format's output keeps. A cached step did not run, so it has no duration (plain logs can
+/// print `DONE 0.0s` and later `CACHED` for the same vertex; tty rows print `0.0s`).
+fn normalize(build: &mut Build) {
+    for step in &mut build.steps {
+        if step.status == super::model::StepStatus::Cached {
+            step.duration_ms = None;
+        }
     }
 }
