@@ -3,8 +3,8 @@
 //!
 //! The log is written as the bytes arrive, so a record is readable (and shown as running) while the
 //! build goes on; `meta.json` is written before the command starts and again when it ends. Signals:
-//! Ctrl-C in a terminal reaches the command through the process group; a signal sent to the recorder
-//! alone is forwarded (see `signals`). Either way the recorder outlives the command and stores what
+//! the command runs in its own process group, which gets Ctrl-C and any stop signal sent to the recorder
+//! (see `signals`). Either way the recorder outlives the command and stores what
 //! was captured.
 
 pub mod args;
@@ -47,7 +47,7 @@ pub fn run(store: &Store, req: &RecordRequest) -> Result<Recorded> {
     let log = File::create(record.log_path()).with_context(|| format!("creating {}", record.log_path().display()))?;
 
     let forwarding = signals::install();
-    let mut child = match spawn(&req.command, &req.cwd) {
+    let mut child = match spawn(&req.command, &req.cwd, forwarding.terminal()) {
         Ok(child) => child,
         Err(e) => {
             // Nothing ran: leave no empty record behind (the folder was made by us a moment ago).
@@ -90,9 +90,10 @@ fn finish_meta(record: &Record, meta: &mut RecordMeta, code: Option<i32>, signal
     record.write_meta(meta)
 }
 
-fn spawn(command: &[String], cwd: &Path) -> Result<std::process::Child> {
-    Command::new(&command[0])
-        .args(&command[1..])
+fn spawn(command: &[String], cwd: &Path, terminal: bool) -> Result<std::process::Child> {
+    let mut cmd = Command::new(&command[0]);
+    signals::own_group(&mut cmd, terminal);
+    cmd.args(&command[1..])
         .current_dir(cwd)
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
