@@ -36,6 +36,7 @@ fn import_one(store: &Store, dockerfile: Option<&Path>, log: &Path, cwd: &Path) 
     meta.imported_from = (!stdin).then(|| cwd.join(log));
     meta.dockerfile = dockerfile.map(|d| cwd.join(d));
     meta.cwd = Some(cwd.to_path_buf());
+    crate::store::select::relativize(store, &mut meta);
     let mut file = File::create(record.log_path())?;
     std::io::copy(&mut source, &mut file).context("copying the log into the store")?;
     file.flush()?;

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::analysis::{self, Annotated, InstructionView, StepRun};
+use crate::analysis::{self, Annotated, InstructionView, RecordedBuild, StepRun};
 use crate::dockerfile::{self, Dockerfile};
-use crate::log::StepStatus;
+use crate::log::{BuildResult, StepStatus};
 use crate::mapping;
 use crate::present;
 use crate::store::{select, Store};
@@ -33,7 +33,7 @@ pub fn run(dockerfile: Option<PathBuf>, store: Option<&Path>, json: bool, cwd: &
         serde_json::to_writer_pretty(&mut out, &Report { dockerfile: &dockerfile, builds: builds.len(), annotated: &annotated })?;
         writeln!(out)?;
     } else {
-        print_report(&mut out, &dockerfile, &text, builds.len(), &annotated)?;
+        print_report(&mut out, &dockerfile, &text, &builds, &annotated)?;
     }
     Ok(0)
 }
@@ -71,15 +71,21 @@ fn absolute(cwd: &Path, p: &Path) -> PathBuf {
     }
 }
 
-fn print_report(out: &mut impl Write, dockerfile: &Path, text: &str, builds: usize, a: &Annotated) -> std::io::Result<()> {
-    writeln!(out, "{}: {} recorded build{}", dockerfile.display(), builds, if builds == 1 { "" } else { "s" })?;
+fn print_report(out: &mut impl Write, dockerfile: &Path, text: &str, builds: &[RecordedBuild], a: &Annotated) -> std::io::Result<()> {
+    writeln!(out, "{}: {} recorded build{}", dockerfile.display(), builds.len(), if builds.len() == 1 { "" } else { "s" })?;
+    for (i, b) in builds.iter().enumerate() {
+        let when = b.started.as_deref().map(short_time).unwrap_or_else(|| "time unknown".into());
+        writeln!(out, "  #{} {when}  {}  {}", i + 1, result_word(b), b.id)?;
+    }
+    writeln!(out)?;
+    let number = |id: &str| builds.iter().position(|b| b.id == id).map_or(String::from("?"), |i| format!("#{}", i + 1));
     let mut next = a.instructions.iter().peekable();
     for (i, line) in text.lines().enumerate() {
         let n = i as u32 + 1;
         writeln!(out, "{n:>4} | {line}")?;
         while let Some(view) = next.next_if(|v| v.end_line <= n) {
             if view.end_line == n {
-                annotation(out, view)?;
+                annotation(out, view, &number)?;
             }
         }
     }
@@ -89,15 +95,37 @@ fn print_report(out: &mut impl Write, dockerfile: &Path, text: &str, builds: usi
     Ok(())
 }
 
-fn annotation(out: &mut impl Write, view: &InstructionView) -> std::io::Result<()> {
-    let Some(last) = &view.last else { return Ok(()) };
-    let ran = view.history.len();
-    write!(out, "     ^ {}", summary(last))?;
-    write!(out, " · {} build{} ran it", ran, if ran == 1 { "" } else { "s" })?;
-    if view.changed_since_build {
-        write!(out, " · changed since build")?;
+fn result_word(b: &RecordedBuild) -> &'static str {
+    match (b.live, b.build.result) {
+        (true, _) | (_, BuildResult::Running) => "running",
+        (_, BuildResult::Success) => "succeeded",
+        (_, BuildResult::Failed) => "failed",
+        (_, BuildResult::Canceled) => "canceled",
     }
-    writeln!(out, " · last {}", last.build)?;
+}
+
+/// `2026-11-24T06:11:11.36+00:00` → `2026-11-24 06:11:11 UTC`.
+fn short_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
+fn annotation(out: &mut impl Write, view: &InstructionView, number: &dyn Fn(&str) -> String) -> std::io::Result<()> {
+    let Some(last) = &view.last else { return Ok(()) };
+    write!(out, "     ^ {} (build {})", summary(last), number(&last.build))?;
+    let executed = view.history.iter().filter(|r| r.status != StepStatus::Cached).count();
+    let cached = view.history.len() - executed;
+    write!(
+        out,
+        " · ran in {} build{}: {executed} executed, {cached} cached",
+        view.history.len(),
+        if view.history.len() == 1 { "" } else { "s" }
+    )?;
+    if view.changed_since_build {
+        write!(out, " · changed since that build")?;
+    }
+    writeln!(out)?;
     if last.status == StepStatus::Error {
         for line in last.excerpt.iter().rev().take(5).rev() {
             writeln!(out, "     | {line}")?;

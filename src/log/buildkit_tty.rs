@@ -307,7 +307,7 @@ mod tests {
     fn truncated_names_and_error_block() {
         check(
             "[+] Building 0.1s (2/3)\n => CACHED [1/2] FROM docker.io/library/fixture-base   0.0s\n => ERROR [2/2] RUN echo \"checking for compiler... no\" >&  0.0s\n------\n > [2/2] RUN echo \"checking for compiler... no\" >&2 && exit 3:\n#9 0.045 checking for compiler... no\n------\nexecutor failed running [/bin/sh -c echo]: exit code: 3\n",
-            "BuildkitTty Failed \"executor failed running [/bin/sh -c echo]: exit code: 3\"\n  [1/2] FROM docker.io/library/fixture-base Cached Some(0) 0 None []\n  [2/2] RUN echo \"checking for compiler... no\" >&2 && exit 3 Error Some(0) 1 Some(3) [\"checking for compiler... no\"]",
+            "BuildkitTty Failed \"executor failed running [/bin/sh -c echo]: exit code: 3\"\n  [1/2] FROM docker.io/library/fixture-base Cached None 0 None []\n  [2/2] RUN echo \"checking for compiler... no\" >&2 && exit 3 Error Some(0) 1 Some(3) [\"checking for compiler... no\"]",
         );
     }
 

@@ -43,6 +43,7 @@ pub fn run(store: &Store, req: &RecordRequest) -> Result<Recorded> {
     }
     let record = store.create_record(chrono::Utc::now())?;
     let mut meta = initial_meta(&record, req);
+    crate::store::select::relativize(store, &mut meta);
     record.write_meta(&meta)?;
     let log = File::create(record.log_path()).with_context(|| format!("creating {}", record.log_path().display()))?;
 

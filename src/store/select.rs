@@ -56,6 +56,17 @@ fn push_builds(
     }
 }
 
+/// Makes the record's paths relative to the workspace root when they lie inside it, so a store keeps
+/// working when the project moves (and can be shipped with it).
+pub fn relativize(store: &Store, meta: &mut RecordMeta) {
+    let root = store.root().parent().unwrap_or(store.root()).to_path_buf();
+    for path in [&mut meta.dockerfile, &mut meta.context, &mut meta.cwd].into_iter().flatten() {
+        if let Ok(rel) = path.strip_prefix(&root) {
+            *path = if rel.as_os_str().is_empty() { PathBuf::from(".") } else { rel.to_path_buf() };
+        }
+    }
+}
+
 /// A path from `meta.json`: absolute as is, relative to the workspace root (the store's parent).
 pub fn resolve(store: &Store, path: &Path) -> PathBuf {
     if path.is_absolute() {
@@ -95,4 +106,34 @@ pub fn workspace_dockerfiles(root: &Path) -> Vec<PathBuf> {
 pub fn is_dockerfile_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     lower == "dockerfile" || lower == "containerfile" || lower.ends_with(".dockerfile") || lower.starts_with("dockerfile.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Source;
+
+    #[test]
+    fn paths_inside_the_workspace_are_stored_relative_and_resolved_back() {
+        let store = Store::at("/ws/.buildlens");
+        let mut meta = RecordMeta::new("id".into(), Source::Record, String::new());
+        meta.dockerfile = Some(PathBuf::from("/ws/build/Dockerfile"));
+        meta.context = Some(PathBuf::from("/ws"));
+        meta.cwd = Some(PathBuf::from("/elsewhere"));
+        relativize(&store, &mut meta);
+        assert_eq!(meta.dockerfile.as_deref(), Some(Path::new("build/Dockerfile")));
+        assert_eq!(meta.context.as_deref(), Some(Path::new(".")));
+        assert_eq!(meta.cwd.as_deref(), Some(Path::new("/elsewhere")));
+        assert_eq!(resolve(&store, Path::new("build/Dockerfile")), PathBuf::from("/ws/build/Dockerfile"));
+    }
+
+    #[test]
+    fn dockerfile_names() {
+        for yes in ["Dockerfile", "dockerfile", "app.Dockerfile", "Dockerfile.dev", "Containerfile"] {
+            assert!(is_dockerfile_name(yes), "{yes}");
+        }
+        for no in ["Dockerfile-notes.md.bak2", "README.md", "docker-compose.yml"] {
+            assert!(!is_dockerfile_name(no), "{no}");
+        }
+    }
 }

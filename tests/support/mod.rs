@@ -181,7 +181,14 @@ pub fn only_record(store: &Path) -> (PathBuf, Value) {
     let records = buildlens::store::Store::at(store).records();
     assert_eq!(records.len(), 1, "expected exactly one record in {}", store.display());
     let record = &records[0];
-    let meta: Value = serde_json::from_slice(&std::fs::read(record.meta_path()).unwrap()).expect("meta.json is JSON");
+    let mut meta: Value = serde_json::from_slice(&std::fs::read(record.meta_path()).unwrap()).expect("meta.json is JSON");
+    // Paths inside the workspace are stored relative to its root, the folder holding the store.
+    let root = store.parent().unwrap_or(store);
+    for field in ["cwd", "dockerfile", "context"] {
+        if let Some(p) = meta[field].as_str().filter(|p| !Path::new(p).is_absolute()) {
+            meta[field] = Value::from(root.join(p).to_string_lossy().into_owned());
+        }
+    }
     (record.log_path(), meta)
 }
 

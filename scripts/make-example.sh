@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Re-records the bundled example (fixtures/example/.buildlens) with real builds against a private Docker
+# daemon: the README's first command reports on it. Run as root; needs no registry.
+#
+#   bash scripts/make-example.sh
+#
+# The story the records tell: a cold build; a build after a file under `COPY . .` changed (the slow
+# toolchain step is rebuilt because of it); a build whose package step fails (make ... Error 2).
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/daemon.sh
+. "$BUILDLENS_ROOT/scripts/lib/daemon.sh"
+
+[ "$(id -u)" -eq 0 ] || die "run as root: the private dockerd needs it"
+example="$BUILDLENS_ROOT/fixtures/example"
+state="$(mktemp -d /tmp/buildlens-example.XXXXXX)"
+cleanup() {
+  docker_stop "$state" || true
+  git -C "$BUILDLENS_ROOT" checkout -- fixtures/example/package 2>/dev/null || true
+  rm -rf "$state"
+}
+trap cleanup EXIT
+
+apt_install_missing $(daemon_packages)
+docker_start "$state" || die "dockerd did not start (see $state)"
+export DOCKER_HOST="unix://$state/docker.sock"
+docker_import_base
+
+(cd "$BUILDLENS_ROOT" && cargo build --quiet --bin buildlens)
+bin="$BUILDLENS_ROOT/target/debug/buildlens"
+rm -rf "$example/.buildlens"
+build() {
+  (cd "$example" && DOCKER_BUILDKIT=1 "$bin" record --store .buildlens -- /usr/bin/docker build --network=none --progress=plain -t buildlens-example:latest .) || true
+}
+
+log "1/3: cold build"
+build
+log "2/3: a file under COPY . . changed: the toolchain is rebuilt"
+printf '#!/bin/sh\necho "hello from the mipsel toolchain (v2)"\n' > "$example/package/hello/hello.sh"
+build
+log "3/3: the package build fails"
+sed -i 's/^FAIL=0$/FAIL=1/' "$example/package/hello/build.sh"
+build
+rm -f "$example"/.buildlens/builds/*/summary.json # a cache: made again by the first report
+log "recorded: $(ls "$example/.buildlens/builds" | tr '\n' ' ')"

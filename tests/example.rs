@@ -1,0 +1,65 @@
+//! The bundled example (fixtures/example: an OpenWrt-style toolchain Dockerfile and three builds recorded
+//! against a real daemon by scripts/make-example.sh) is what the README's first command reports on. The
+//! test runs `buildlens report` on a copy in another folder, so the store's relative paths are exercised.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if entry.file_name() != "summary.json" {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn report(dir: &Path, json: bool) -> (String, i32) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_buildlens"));
+    cmd.arg("report").arg(dir.join("Dockerfile")).env_remove("BUILDLENS_STORE");
+    if json {
+        cmd.arg("--json");
+    }
+    let out = cmd.output().unwrap();
+    (String::from_utf8(out.stdout).unwrap(), out.status.code().unwrap_or(-1))
+}
+
+fn instruction(report: &Value, line: u64) -> &Value {
+    report["instructions"].as_array().unwrap().iter().find(|i| i["line"] == line).unwrap_or_else(|| panic!("no instruction at line {line}"))
+}
+
+#[test]
+fn the_example_report_shows_the_rebuilt_toolchain_and_the_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let example = tmp.path().join("example");
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &example);
+    let (json, code) = report(&example, true);
+    assert_eq!(code, 0);
+    let r: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(r["builds"], 3);
+    assert_eq!(r["problems"], Value::Array(vec![]), "every step of the three builds maps");
+
+    let toolchain = instruction(&r, 9);
+    assert_eq!((toolchain["end_line"].as_u64(), toolchain["keyword"].as_str()), (Some(13), Some("RUN")));
+    let runs = toolchain["history"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    assert!(runs.iter().all(|h| h["status"] == "executed" && h["duration_ms"].as_u64().unwrap() >= 8000), "rebuilt every time: {runs:#?}");
+
+    let package = instruction(&r, 16);
+    assert_eq!((package["last"]["status"].as_str(), package["last"]["exit_code"].as_i64()), (Some("error"), Some(2)));
+    let excerpt: Vec<&str> = package["last"]["excerpt"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(excerpt.contains(&"make[3]: *** [Makefile:1234: all] Error 2"), "{excerpt:?}");
+
+    let workdir = instruction(&r, 5);
+    assert_eq!((workdir["last"]["status"].as_str(), workdir["last"]["cached"].as_bool()), (Some("cached"), Some(true)));
+    assert_eq!(instruction(&r, 2)["last"], Value::Null, "an ARG before FROM produces no step");
+
+    let (text, _) = report(&example, false);
+    assert!(text.contains("FAILED (exit 2)"), "{text}");
+    assert!(text.contains("   9 | RUN for part in binutils"), "{text}");
+}
