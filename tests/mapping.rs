@@ -1,4 +1,4 @@
-//! Maps every instruction step of every captured build (fixtures/dockerfiles/captured/, genuine builds
+//! Maps every instruction step of every captured build (fixtures/logs/<format>/, genuine builds
 //! with their Dockerfiles) to its line, and checks mappings across edited Dockerfiles.
 //!
 //! Steps are made from the names the logs print (copied from the logs below), not from the log parsers,
@@ -227,14 +227,20 @@ const CAPTURED: &[(&str, &[(&str, u32)])] = &[
     ]),
 ];
 
-fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/dockerfiles/captured")
+/// A file of the captured corpus builds, kept beside their logs under `fixtures/logs/<format>/`.
+fn captured(name: &str) -> PathBuf {
+    let logs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/logs");
+    ["plain", "tty", "legacy", "rawjson", "engine-api"]
+        .iter()
+        .map(|d| logs.join(d).join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("no captured file {name} under {}", logs.display()))
 }
 
 /// The Dockerfile captured with a log (`x.log` / `x.jsonl` → `x.Dockerfile`).
 fn dockerfile_of(log: &str) -> String {
     let stem = log.rsplit_once('.').map_or(log, |(s, _)| s);
-    std::fs::read_to_string(dir().join(format!("{stem}.Dockerfile"))).expect("captured Dockerfile")
+    std::fs::read_to_string(captured(&format!("{stem}.Dockerfile"))).expect("captured Dockerfile")
 }
 
 /// A step as the parsers produce it from a printed name (BuildKit `[stage k/n]`, legacy `Step N/M : x`).
@@ -287,7 +293,7 @@ fn every_captured_step_maps_to_its_line() {
 fn tables_list_every_step_of_the_plain_and_legacy_logs() {
     let re = regex::Regex::new(r"^(?:#\d+ (\[[^\]]*\d+/\d+\] .*)|(Step \d+/\d+ : .*))$").expect("regex");
     for (log, cases) in CAPTURED.iter().filter(|(l, _)| l.ends_with(".log") && !l.contains("-tty-")) {
-        let text = String::from_utf8_lossy(&std::fs::read(dir().join(log)).expect("log")).into_owned();
+        let text = String::from_utf8_lossy(&std::fs::read(captured(log)).expect("log")).into_owned();
         for line in text.lines() {
             let Some(c) = re.captures(line.trim_end_matches('\r')) else {
                 continue;
