@@ -1,0 +1,79 @@
+//! `buildlens import` + `buildlens report`: which records belong to which Dockerfile, and a log from
+//! another Dockerfile mapping nothing (counted in the report's problems) instead of being guessed.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_buildlens");
+
+fn fixture(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/logs").join(path)
+}
+
+fn run(dir: &Path, args: &[&str]) -> (String, String, i32) {
+    let out = Command::new(BIN).current_dir(dir).args(args).env_remove("BUILDLENS_STORE").output().unwrap();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned(), out.status.code().unwrap_or(-1))
+}
+
+fn report(dir: &Path, dockerfile: &str) -> Value {
+    let (out, err, code) = run(dir, &["report", dockerfile, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+fn mapped_lines(r: &Value) -> Vec<u64> {
+    r["instructions"].as_array().unwrap().iter().filter(|i| !i["last"].is_null()).filter_map(|i| i["line"].as_u64()).collect()
+}
+
+/// A workspace (with `.git`, so it is its own root) holding the two captured Dockerfiles.
+fn workspace() -> tempfile::TempDir {
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::create_dir(ws.path().join(".git")).unwrap();
+    std::fs::copy(fixture("plain/bk20-plain-multistage-cold.Dockerfile"), ws.path().join("multi.Dockerfile")).unwrap();
+    std::fs::copy(fixture("plain/bk20-plain-failing.Dockerfile"), ws.path().join("Dockerfile")).unwrap();
+    ws
+}
+
+#[test]
+fn a_record_without_a_dockerfile_goes_to_the_best_text_match() {
+    let ws = workspace();
+    let (out, err, code) = run(ws.path(), &["import", fixture("plain/bk20-plain-multistage-cold.log").to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("buildkit-plain success with 9 steps"), "{out}");
+    let multi = report(ws.path(), "multi.Dockerfile");
+    assert_eq!(multi["builds"], 1);
+    assert_eq!(mapped_lines(&multi), vec![3, 4, 5, 6, 8, 9, 13, 14, 15]);
+    let other = report(ws.path(), "Dockerfile");
+    assert_eq!(other["builds"], 0, "the build belongs to multi.Dockerfile only: {other:#}");
+    assert!(mapped_lines(&other).is_empty());
+}
+
+#[test]
+fn a_log_from_another_dockerfile_maps_nothing_and_says_so() {
+    let ws = workspace();
+    let log = fixture("plain/bk20-plain-multistage-cold.log");
+    let (_, err, code) = run(ws.path(), &["import", "--dockerfile", "Dockerfile", log.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let r = report(ws.path(), "Dockerfile");
+    assert_eq!(r["builds"], 1, "the record names this Dockerfile");
+    assert!(mapped_lines(&r).is_empty(), "nothing is guessed onto lines: {r:#}");
+    let problems: Vec<&str> = r["problems"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(problems.iter().any(|p| p.contains("does not match this Dockerfile")), "{problems:?}");
+}
+
+#[test]
+fn errors_a_user_sees_say_what_to_do() {
+    let ws = workspace();
+    let (_, err, code) = run(ws.path(), &["report", "missing.Dockerfile"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot read the Dockerfile") && err.contains("give its path"), "{err}");
+    let (_, err, code) = run(ws.path(), &["import", "no-such.log"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no-such.log") && err.contains("cannot open"), "{err}");
+    let (out, _, code) = run(ws.path(), &["parse", fixture("plain/bk20-plain-failing.Dockerfile").to_str().unwrap()]);
+    assert_eq!(code, 2, "not a build log");
+    assert_eq!(out.lines().count(), 1, "said in one line: {out}");
+    assert!(out.starts_with("not a build log"), "{out}");
+}
