@@ -58,6 +58,10 @@ pub struct Parser {
     /// An `exporting to …` vertex completed.
     exported: bool,
     wrap: Wrap,
+    /// The log shows v0.8's `#n sha256:<digest>` lines. Only v0.8 glues a state to an unterminated output
+    /// line, so only then is every output line searched for one (a full extra pass on the hot path).
+    #[serde(default)]
+    v08: bool,
 }
 
 impl Parser {
@@ -97,6 +101,7 @@ impl Parser {
             ended: false,
             exported: false,
             wrap: Wrap::No,
+            v08: false,
         }
     }
 
@@ -164,7 +169,7 @@ impl Parser {
                 None => return Fed::Taken,
             },
         };
-        if memchr::memchr(b'#', out).is_some() {
+        if self.v08 && memchr::memchr(b'#', out).is_some() {
             if let Some(at) = glued_status(out) {
                 self.push_output(i, out.get(..at).unwrap_or_default(), line);
                 let glued = out.get(at..).unwrap_or_default();
@@ -281,6 +286,7 @@ impl Parser {
             }
             _ if is_digest(rest) => {
                 step.digest.get_or_insert_with(|| text(rest));
+                self.v08 = true;
                 false
             }
             _ if step.name.as_bytes() == rest => {
