@@ -84,3 +84,42 @@ fn podman_steps_map_to_their_lines() {
     check(&[], &command, ctx.path(), store.path(), true);
     support::podman_remove(&tag, &std::fs::read(support::only_record(store.path()).0).unwrap_or_default());
 }
+
+/// A single-stage build (BuildKit prints `[k/n]` without a stage name): each step on its line.
+#[test]
+#[ignore = "needs the Docker daemon started by scripts/test.sh"]
+fn single_stage_steps_map_to_their_lines() {
+    support::require_docker();
+    for (buildkit, prefix) in [("1", "buildlens-map-single-bk"), ("0", "buildlens-map-single-legacy")] {
+        let ctx = fresh_context("failing");
+        let store = tempfile::tempdir().unwrap();
+        let tag = unique(prefix);
+        let rec =
+            record(store.path(), ctx.path(), &[("DOCKER_BUILDKIT", buildkit)], &[], &[DOCKER, "build", "--network=none", "-t", &tag, "."]);
+        assert!(!rec.status.success());
+        let r = report(store.path(), &ctx.path().join("Dockerfile"));
+        assert_eq!(r["problems"], Value::Array(vec![]), "{r:#}");
+        let text = std::fs::read_to_string(ctx.path().join("Dockerfile")).unwrap();
+        let statuses: Vec<(u64, Option<String>)> = counted_lines(&text)
+            .iter()
+            .map(|(line, _)| {
+                let view = r["instructions"].as_array().unwrap().iter().find(|i| i["line"] == *line).unwrap();
+                (*line, view["last"]["status"].as_str().map(String::from))
+            })
+            .collect();
+        let want: Vec<(u64, Option<String>)> = counted_lines(&text)
+            .iter()
+            .map(|(line, source)| {
+                let status = if source.contains("never runs") {
+                    None
+                } else if source.contains("exit 3") {
+                    Some("error".to_string())
+                } else {
+                    Some("executed".to_string())
+                };
+                (*line, status)
+            })
+            .collect();
+        assert_eq!(statuses, want, "DOCKER_BUILDKIT={buildkit}");
+    }
+}
