@@ -235,12 +235,19 @@ pub fn attach_sizes(annotated: &mut Annotated, df: &Dockerfile, images: &[BuildI
     }
 }
 
-/// Lines of the `n` instructions whose last run made the largest layers (non-empty ones only), largest first.
+/// Lines of the `n` instructions whose last run made the largest layers, largest first. FROM is left out
+/// (the base image is not a layer this Dockerfile can slim down), and so are layers under 1% of the
+/// largest: a 10-byte COPY next to a 2 GB toolchain does not stand out.
 pub fn largest(annotated: &Annotated, n: usize) -> Vec<u32> {
-    let mut sized: Vec<(u64, u32)> =
-        annotated.instructions.iter().filter_map(|v| Some((v.last.as_ref()?.size_bytes.filter(|&s| s > 0)?, v.line))).collect();
+    let mut sized: Vec<(u64, u32)> = annotated
+        .instructions
+        .iter()
+        .filter(|v| v.keyword != "FROM")
+        .filter_map(|v| Some((v.last.as_ref()?.size_bytes.filter(|&s| s > 0)?, v.line)))
+        .collect();
     sized.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    sized.into_iter().take(n).map(|(_, line)| line).collect()
+    let floor = sized.first().map_or(0, |&(top, _)| top / 100);
+    sized.into_iter().take_while(|&(size, _)| size >= floor).take(n).map(|(_, line)| line).collect()
 }
 
 #[cfg(test)]

@@ -217,6 +217,10 @@ fn sizes_attach_to_the_runs_of_their_build_and_the_largest_stand_out() {
     attach_sizes(&mut annotated, &df, &[BuildImage { build: "new", target: None, history: &history }]);
     let sizes: Vec<_> = annotated.instructions.iter().map(|v| (v.last.as_ref().unwrap().size_bytes, v.history[0].size_bytes)).collect();
     assert_eq!(sizes, [(Some(100), None), (Some(10), None), (Some(0), None), (Some(30), None), (Some(0), None)]);
-    assert_eq!(largest(&annotated, 3), [1, 4, 2]);
+    assert_eq!(largest(&annotated, 3), [4, 2]);
+    annotated.instructions[2].last.as_mut().unwrap().size_bytes = Some(3_000);
+    annotated.instructions[3].last.as_mut().unwrap().size_bytes = Some(29);
+    assert_eq!(largest(&annotated, 3), [3], "29 B and 10 B are under 1% of 3000 B");
+    assert_eq!(largest(&annotated, 0), Vec::<u32>::new());
     assert_eq!(history.total_size(), 140);
 }

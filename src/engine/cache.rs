@@ -14,11 +14,13 @@ use crate::analysis::layers::ImageHistory;
 const SHORT: Duration = Duration::from_secs(30);
 
 type Answer = Result<Arc<ImageHistory>, EngineError>;
+/// An answer and when it stops being reused (`None`: never).
+type Entry = (Answer, Option<Instant>);
 
 /// Shared by the CLI run or the language server (cheap to clone).
 #[derive(Debug, Clone, Default)]
 pub struct Cache {
-    entries: Arc<Mutex<HashMap<String, (Answer, Option<Instant>)>>>,
+    entries: Arc<Mutex<HashMap<String, Entry>>>,
 }
 
 impl Cache {

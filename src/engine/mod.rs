@@ -9,6 +9,7 @@
 //! than what a 20.10 engine (API 1.41) accepts once bollard sends it (../shared/docs/dependencies.md).
 
 pub mod cache;
+pub mod images;
 
 use std::time::Duration;
 
