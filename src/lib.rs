@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod dockerfile;
+pub mod engine;
 pub mod log;
 pub mod lsp;
 pub mod mapping;

@@ -2,6 +2,8 @@
 //! say about it (last run, history), or that it changed since the build. Pure: the caller loads the
 //! records; the same result feeds `buildlens report`, code lenses, inlay hints, hover and diagnostics.
 
+pub mod layers;
+
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -49,6 +51,9 @@ pub struct StepRun {
     /// The build was still being recorded.
     #[serde(default)]
     pub live: bool,
+    /// Size of the layer this instruction made in the build's image (`None`: unknown; see `layers`).
+    #[serde(default)]
+    pub size_bytes: Option<u64>,
 }
 
 /// An instruction of today's Dockerfile and what the records say about it.
@@ -131,6 +136,7 @@ fn run_of(rb: &RecordedBuild, step: &Step, changed: bool) -> StepRun {
         warnings: step.warnings.clone(),
         changed_since: changed,
         live: rb.live,
+        size_bytes: None,
     }
 }
 

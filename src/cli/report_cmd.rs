@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::analysis::{self, Annotated, InstructionView, RecordedBuild, StepRun};
+use crate::analysis::{self, layers, Annotated, InstructionView, RecordedBuild, StepRun};
 use crate::dockerfile::{self, Dockerfile};
+use crate::engine::{self, images};
 use crate::log::{BuildResult, StepStatus};
 use crate::mapping;
 use crate::present;
@@ -28,12 +29,14 @@ pub fn run(dockerfile: Option<PathBuf>, store: Option<&Path>, json: bool, cwd: &
     let (builds, mut problems) = select::builds_for(&store, &dockerfile, &belongs);
     let mut annotated = analysis::annotate(&text, &builds);
     annotated.problems.append(&mut problems);
+    let known = known_images(&store, &builds);
+    layers::attach_sizes(&mut annotated, &dockerfile::parse(&text), &images::as_build_images(&known));
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &Report { dockerfile: &dockerfile, builds: builds.len(), annotated: &annotated })?;
         writeln!(out)?;
     } else {
-        print_report(&mut out, &dockerfile, &text, &builds, &annotated)?;
+        print_report(&mut out, &dockerfile, &text, &Printed { builds: &builds, known: &known, annotated: &annotated })?;
     }
     Ok(0)
 }
@@ -63,6 +66,20 @@ fn candidates(store: &Store, dockerfile: &Path, text: &str) -> Vec<(String, Dock
     out
 }
 
+/// The image histories of the builds: snapshots first, a live query (bounded, cached) for the others.
+fn known_images(store: &Store, builds: &[RecordedBuild]) -> Vec<images::KnownImage> {
+    let (mut known, wanted) = images::from_store(store, builds);
+    known.extend(images::fetch_blocking(&engine::Cache::new(), &engine::Config::default(), &wanted));
+    known
+}
+
+/// What the text report prints.
+struct Printed<'a> {
+    builds: &'a [RecordedBuild],
+    known: &'a [images::KnownImage],
+    annotated: &'a Annotated,
+}
+
 fn absolute(cwd: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
@@ -71,12 +88,18 @@ fn absolute(cwd: &Path, p: &Path) -> PathBuf {
     }
 }
 
-fn print_report(out: &mut impl Write, dockerfile: &Path, text: &str, builds: &[RecordedBuild], a: &Annotated) -> std::io::Result<()> {
+fn print_report(out: &mut impl Write, dockerfile: &Path, text: &str, p: &Printed<'_>) -> std::io::Result<()> {
+    let (builds, a) = (p.builds, p.annotated);
     writeln!(out, "{}: {} recorded build{}", dockerfile.display(), builds.len(), if builds.len() == 1 { "" } else { "s" })?;
     for (i, b) in builds.iter().enumerate() {
         let when = b.started.as_deref().map(short_time).unwrap_or_else(|| "time unknown".into());
-        writeln!(out, "  #{} {when}  {}  {}", i + 1, result_word(b), b.id)?;
+        write!(out, "  #{} {when}  {}  {}", i + 1, result_word(b), b.id)?;
+        if let Some(k) = p.known.iter().find(|k| k.build == b.id) {
+            write!(out, "  image {}", present::size_bytes(k.history.total_size()))?;
+        }
+        writeln!(out)?;
     }
+    let largest = layers::largest(a, 3);
     writeln!(out)?;
     let number = |id: &str| builds.iter().position(|b| b.id == id).map_or(String::from("?"), |i| format!("#{}", i + 1));
     let mut next = a.instructions.iter().peekable();
@@ -85,7 +108,7 @@ fn print_report(out: &mut impl Write, dockerfile: &Path, text: &str, builds: &[R
         writeln!(out, "{n:>4} | {line}")?;
         while let Some(view) = next.next_if(|v| v.end_line <= n) {
             if view.end_line == n {
-                annotation(out, view, &number)?;
+                annotation(out, view, &number, largest.iter().position(|&l| l == view.line))?;
             }
         }
     }
@@ -111,9 +134,19 @@ fn short_time(rfc3339: &str) -> String {
         .unwrap_or_else(|_| rfc3339.to_string())
 }
 
-fn annotation(out: &mut impl Write, view: &InstructionView, number: &dyn Fn(&str) -> String) -> std::io::Result<()> {
+/// `rank`: the place of this instruction's layer among the largest (0 = the largest).
+fn annotation(out: &mut impl Write, view: &InstructionView, number: &dyn Fn(&str) -> String, rank: Option<usize>) -> std::io::Result<()> {
     let Some(last) = &view.last else { return Ok(()) };
     write!(out, "     ^ {} (build {})", summary(last), number(&last.build))?;
+    // Metadata instructions (ENV, CMD, ...) make empty history rows, not layers: no "0 B" on them.
+    let makes_layer = matches!(view.keyword.as_str(), "FROM" | "RUN" | "COPY" | "ADD") || last.size_bytes.is_some_and(|s| s > 0);
+    if let Some(size) = last.size_bytes.filter(|_| makes_layer) {
+        let what = if view.keyword == "FROM" { "base image" } else { "layer" };
+        write!(out, " · {what} {}", present::size_bytes(size))?;
+        if let Some(rank) = rank {
+            write!(out, " (largest #{})", rank + 1)?;
+        }
+    }
     let executed = view.history.iter().filter(|r| r.status != StepStatus::Cached).count();
     let cached = view.history.len() - executed;
     write!(

@@ -96,6 +96,7 @@ pub(crate) mod fixtures {
             warnings: Vec::new(),
             changed_since: false,
             live: status == StepStatus::Running,
+            size_bytes: None,
         }
     }
 

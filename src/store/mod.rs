@@ -1,8 +1,9 @@
 //! The build store: `.buildlens/builds/<id>/` holding the raw log (`build.log`, bytes exactly as
-//! produced), `meta.json`, and the parsed summary cache (`summary.json`).
+//! produced), `meta.json`, the parsed summary cache (`summary.json`) and, for recorded builds whose image
+//! the engine knew, a snapshot of the image's history (`image.json`).
 //!
-//! Invariants: logs and metadata are written only by `record`/`import`, never rewritten or deleted by
-//! indexing; the summary cache is replaced whole (write to a temporary file, then rename); nothing is
+//! Invariants: logs, metadata and image snapshots are written only by `record`/`import` (a snapshot once,
+//! atomically), never rewritten or deleted by indexing; the summary cache is replaced whole (write to a temporary file, then rename); nothing is
 //! written outside the store's root; record ids are only ever made here, so a path built from one stays
 //! inside the store.
 
@@ -24,6 +25,8 @@ pub const DEFAULT_DIR: &str = ".buildlens";
 pub const LOG_FILE: &str = "build.log";
 pub const META_FILE: &str = "meta.json";
 pub const SUMMARY_FILE: &str = "summary.json";
+/// The image's history, taken by `record` right after a successful build.
+pub const IMAGE_FILE: &str = "image.json";
 
 /// An opened store.
 #[derive(Debug, Clone)]
@@ -47,6 +50,20 @@ impl Record {
     }
     pub fn summary_path(&self) -> PathBuf {
         self.dir.join(SUMMARY_FILE)
+    }
+
+    pub fn image_path(&self) -> PathBuf {
+        self.dir.join(IMAGE_FILE)
+    }
+
+    /// The snapshot of the built image's history, if `record` took one (an unreadable one counts as none).
+    pub fn image(&self) -> Option<crate::analysis::layers::ImageHistory> {
+        serde_json::from_slice(&fs::read(self.image_path()).ok()?).ok()
+    }
+
+    /// Writes `image.json` (atomically).
+    pub fn write_image(&self, history: &crate::analysis::layers::ImageHistory) -> Result<()> {
+        write_atomic(&self.image_path(), &serde_json::to_vec_pretty(history)?)
     }
 
     /// Reads `meta.json`.
