@@ -15,7 +15,6 @@ mod features;
 mod guard;
 pub mod hints;
 pub mod hover;
-pub mod instructions;
 pub mod lenses;
 pub mod log_links;
 pub mod markdown;
