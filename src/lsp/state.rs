@@ -71,22 +71,22 @@ impl Shared {
     /// The open Dockerfile at `uri` and its analysis, computed (blocking: reads the store) when the
     /// buffer or the store changed since the last one. `None` for a closed document or a log.
     pub fn annotated(&self, uri: &Uri) -> Option<(Document, Arc<Annotated>)> {
-        let (doc, store, root, cached) = {
+        let (doc, store, root, depth, cached) = {
             let st = self.lock();
             let (kind, doc) = st.docs.get(uri)?;
             if kind != Kind::Dockerfile {
                 return None;
             }
-            (doc, st.store(), st.root.clone(), st.analyses.get(uri).cloned())
+            (doc, st.store(), st.root.clone(), st.settings.history_depth, st.analyses.get(uri).cloned())
         };
-        let generation = self.source.generation(&store);
+        let generation = self.source.refresh(&store, &|_| {});
         if let Some((v, g, a)) = cached {
             if v == doc.version && g == generation {
                 return Some((doc, a));
             }
         }
         let path = uri.to_file_path()?.into_owned();
-        let annotated = Arc::new(self.source.annotate(&store, &root, &path, &doc.text));
+        let annotated = Arc::new(self.source.annotate(&store, &root, &path, &doc.text, depth));
         let mut st = self.lock();
         if st.docs.version(uri) == Some(doc.version) {
             st.analyses.insert(uri.clone(), (doc.version, generation, annotated.clone()));
