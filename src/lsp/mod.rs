@@ -24,6 +24,7 @@ mod server;
 mod state;
 mod transport;
 pub mod view;
+mod watch;
 
 use std::sync::Arc;
 
@@ -31,7 +32,7 @@ use chrono::{DateTime, Utc};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_lsp_server::{LspService, Server};
 
-pub use records::{Source, StoreSource};
+pub use records::{Indexing, Source, StoreSource};
 
 /// The server's clock (tests pin it so "2h ago" is deterministic).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;

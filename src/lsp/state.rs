@@ -10,6 +10,7 @@ use tower_lsp_server::ls_types::Uri;
 use super::config::{ClientSupport, Settings};
 use super::documents::{Document, Documents, Kind};
 use super::encoding::Encoding;
+use super::watch::Watching;
 use super::{Clock, Source};
 use crate::analysis::Annotated;
 use crate::store::{self, Store};
@@ -53,13 +54,16 @@ impl State {
 /// State plus the parts that never change after start-up.
 pub struct Shared {
     state: Mutex<State>,
+    /// Wakes the re-indexing worker (`watch`): records changed.
+    pub wake: tokio::sync::Notify,
+    pub watching: Mutex<Watching>,
     pub source: Arc<dyn Source>,
     pub clock: Clock,
 }
 
 impl Shared {
     pub fn new(source: Arc<dyn Source>, clock: Clock) -> Shared {
-        Shared { state: Mutex::new(State::default()), source, clock }
+        Shared { state: Mutex::new(State::default()), wake: tokio::sync::Notify::new(), watching: Mutex::default(), source, clock }
     }
 
     /// Locks the state. A panic elsewhere while it was held leaves a usable state (every change to it is
