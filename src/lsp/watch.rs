@@ -12,8 +12,8 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tower_lsp_server::ls_types::{
-    DidChangeWatchedFilesRegistrationOptions, FileSystemWatcher, GlobPattern, OneOf, ProgressToken, Registration,
-    RelativePattern, Unregistration, Uri,
+    DidChangeWatchedFilesRegistrationOptions, FileSystemWatcher, GlobPattern, OneOf, ProgressToken, Registration, RelativePattern,
+    Unregistration, Uri,
 };
 use tower_lsp_server::{Bounded, Client, NotCancellable, OngoingProgress};
 
@@ -228,11 +228,8 @@ async fn watch_fs(target: Target, shared: Arc<Shared>) {
 /// Watches the store (recursively) if it exists, else its nearest existing ancestor (not recursively).
 /// Returns what is watched now; changes nothing when that is already `current`.
 fn place(watcher: &mut impl Watcher, store: &Path, current: Option<(PathBuf, bool)>) -> Option<(PathBuf, bool)> {
-    let want = if store.is_dir() {
-        (store.to_path_buf(), true)
-    } else {
-        (store.ancestors().skip(1).find(|a| a.is_dir())?.to_path_buf(), false)
-    };
+    let want =
+        if store.is_dir() { (store.to_path_buf(), true) } else { (store.ancestors().skip(1).find(|a| a.is_dir())?.to_path_buf(), false) };
     if current.as_ref() == Some(&want) {
         return current;
     }
