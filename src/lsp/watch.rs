@@ -196,6 +196,9 @@ fn register(client: Client, unregister: bool, registration: Option<Registration>
 async fn watch_fs(target: Target, shared: Arc<Shared>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<PathBuf>>();
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
+        // Reads (inotify's open/close-nowrite) are not changes: indexing reads every record, and counting
+        // those would re-index forever.
+        Ok(event) if matches!(event.kind, notify::EventKind::Access(_)) => {}
         Ok(event) => {
             let _ = tx.send(event.paths);
         }
