@@ -50,6 +50,8 @@ pub const PROGRESS_BYTES: u64 = 8 << 20;
 
 /// What the index keeps of one readable record.
 struct Entry {
+    /// What the entry was read from, to tell a real change from a repeated event.
+    meta: RecordMeta,
     /// The record's Dockerfile (canonical where it exists), when the record names one.
     dockerfile: Option<PathBuf>,
     /// Per build in the log: the Dockerfile name the builder loaded.
@@ -137,8 +139,17 @@ impl StoreSource {
             progress(Indexing::Begin { records: n, bytes });
         }
         let mut out = Vec::with_capacity(n);
+        // Ids sort by time: only the newest keep their parsed builds, so a full re-index of a large store
+        // never holds every build at once.
+        let keep_from = n.saturating_sub(MIN_RECORDS + HELD_SPARE);
         for (i, (id, record)) in ids.iter().zip(&records).enumerate() {
-            out.push((id.clone(), record.as_ref().and_then(load_entry)));
+            let mut entry = record.as_ref().and_then(load_entry);
+            if i < keep_from {
+                if let Some(e) = entry.as_mut() {
+                    e.builds = None;
+                }
+            }
+            out.push((id.clone(), entry));
             if report {
                 progress(Indexing::Report { done: i + 1, records: n });
             }
@@ -159,19 +170,28 @@ impl Source for StoreSource {
         }
         let loaded = self.load_all(store, &ids, progress);
         let mut index = lock(&self.index);
+        let mut changed = false;
         for (id, entry) in loaded {
             match entry {
                 Some(entry) => {
+                    let same = index.entries.get(&id).is_some_and(|old| old.meta == entry.meta && old.log_len == entry.log_len);
+                    changed |= !same;
+                    let held = entry.builds.is_some();
                     index.entries.insert(id.clone(), entry);
-                    index.hold(&id, MIN_RECORDS + HELD_SPARE);
+                    if held {
+                        index.hold(&id, MIN_RECORDS + HELD_SPARE);
+                    }
                 }
                 None => {
-                    index.entries.remove(&id);
+                    changed |= index.entries.remove(&id).is_some();
                     index.held.retain(|h| *h != id);
                 }
             }
         }
-        index.generation = index.generation.wrapping_add(1);
+        // A repeated event (or a watch set up again) that changed nothing keeps every cached analysis.
+        if changed {
+            index.generation = index.generation.wrapping_add(1);
+        }
         index.generation
     }
 
@@ -301,7 +321,7 @@ fn load_entry(record: &store::Record) -> Option<Entry> {
         }
     });
     let loaded = builds.iter().map(|b| b.build.dockerfile.clone()).collect();
-    Some(Entry { dockerfile, loaded, log_len: summary.log_len, builds: Some(Arc::new(builds)) })
+    Some(Entry { meta, dockerfile, loaded, log_len: summary.log_len, builds: Some(Arc::new(builds)) })
 }
 
 /// Whether a record built the Dockerfile at `target` (canonical): the record's Dockerfile when it names
@@ -427,6 +447,8 @@ mod tests {
         assert_ne!(g2, g1);
         assert_eq!(runs(&src), 2);
         assert!(seen.borrow().is_empty(), "small logs report no progress");
+        src.invalidate_all();
+        assert_eq!(src.refresh(&store, &|_| {}), g2, "re-reading unchanged records keeps the generation");
 
         let noisy = StoreSource::with_progress_threshold(0);
         let seen = std::cell::RefCell::new(Vec::new());
