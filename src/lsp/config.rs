@@ -73,6 +73,8 @@ pub struct ClientSupport {
     pub inlay_hint_refresh: bool,
     pub show_document: bool,
     pub watched_files_dynamic: bool,
+    /// The client takes `RelativePattern` watchers (LSP 3.17).
+    pub watched_files_relative: bool,
     pub configuration: bool,
     pub work_done_progress: bool,
 }
@@ -86,6 +88,7 @@ impl ClientSupport {
             inlay_hint_refresh: flag(ws.and_then(|w| w.inlay_hint.as_ref()).and_then(|c| c.refresh_support)),
             show_document: caps.window.as_ref().and_then(|w| w.show_document.as_ref()).is_some_and(|s| s.support),
             watched_files_dynamic: flag(ws.and_then(|w| w.did_change_watched_files.as_ref()).and_then(|c| c.dynamic_registration)),
+            watched_files_relative: flag(ws.and_then(|w| w.did_change_watched_files.as_ref()).and_then(|c| c.relative_pattern_support)),
             configuration: flag(ws.and_then(|w| w.configuration)),
             work_done_progress: flag(caps.window.as_ref().and_then(|w| w.work_done_progress)),
         }

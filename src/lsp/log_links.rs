@@ -7,8 +7,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::instructions::{self, Instruction, Stage};
-use crate::log::step_name;
+use crate::dockerfile;
+use crate::log::{step_name, Step};
+use crate::mapping;
 
 /// A place in the log that points at a Dockerfile line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,26 +25,16 @@ pub struct LogRef {
 /// What a line of the log says about the Dockerfile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Mention {
-    /// A step name: `[stage k/n] INSTR …` (BuildKit), `Step k/n : INSTR …` (legacy), `STEP k/n: …` (podman,
-    /// `stage` = the `[i/n]` stage number).
-    Step { stage: StageRef, k: u32, instruction: String },
+    /// A step name as the shared mapping reads it: `[stage k/n] INSTR …` (BuildKit), `Step k/n : INSTR …`
+    /// (legacy), `[i/n] STEP k/m: …` (podman).
+    Step(String),
     /// A Dockerfile line number printed by the builder.
     Line(u32),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum StageRef {
-    /// Single-stage build, or the builder did not say: the last stage.
-    Last,
-    Named(String),
-    /// 0-based stage index (podman `[i/n]`, legacy counts over the whole file: `Global`).
-    Index(usize),
-    Global,
-}
-
 static PLAIN_HEADER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:#\d+ | > )(\[[^\]]*\] .*?):?$").unwrap());
-static LEGACY_STEP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^Step (\d+)/\d+ : (.+)$").unwrap());
-static PODMAN_STEP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:\[(\d+)/\d+\] )?STEP (\d+)/\d+: (.+)$").unwrap());
+static LEGACY_STEP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^Step \d+/\d+ : .+$").unwrap());
+static PODMAN_STEP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:\[\d+/\d+\] )?STEP \d+/\d+: .+$").unwrap());
 static SOURCE_HEAD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[\w./-]*[Dd]ockerfile[\w.-]*:(\d+)$").unwrap());
 static SNIPPET: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*(\d+) \| >>>").unwrap());
 
@@ -53,19 +44,13 @@ fn mention(line: &str) -> Option<(Mention, usize, usize)> {
     let first = line.as_bytes().first()?;
     if let (b'#' | b' ', Some(c)) = (first, PLAIN_HEADER.captures(line)) {
         let m = c.get(1)?;
+        // Internal vertexes (`[internal] load …`) carry no `k/n`: not an instruction.
         let name = step_name::parse(m.as_str());
-        let stage = name.stage.map_or(StageRef::Last, |s| StageRef::Named(s.to_ascii_lowercase()));
-        return Some((Mention::Step { stage, k: name.k?, instruction: name.instruction? }, m.start(), m.end()));
+        name.k.and(name.instruction)?;
+        return Some((Mention::Step(m.as_str().to_string()), m.start(), m.end()));
     }
-    if let Some(c) = LEGACY_STEP.captures(line) {
-        let k = c.get(1)?.as_str().parse().ok()?;
-        return Some((Mention::Step { stage: StageRef::Global, k, instruction: c.get(2)?.as_str().into() }, 0, line.len()));
-    }
-    if let Some(c) = PODMAN_STEP.captures(line) {
-        let stage =
-            c.get(1).and_then(|i| i.as_str().parse::<usize>().ok()).map_or(StageRef::Last, |i| StageRef::Index(i.saturating_sub(1)));
-        let k = c.get(2)?.as_str().parse().ok()?;
-        return Some((Mention::Step { stage, k, instruction: c.get(3)?.as_str().into() }, 0, line.len()));
+    if LEGACY_STEP.is_match(line) || PODMAN_STEP.is_match(line) {
+        return Some((Mention::Step(line.to_string()), 0, line.len()));
     }
     if let Some(c) = SOURCE_HEAD.captures(line).or_else(|| SNIPPET.captures(line)) {
         let n = c.get(1)?;
@@ -74,46 +59,37 @@ fn mention(line: &str) -> Option<(Mention, usize, usize)> {
     None
 }
 
-/// Every link in `log` to a line of `dockerfile`. Mentions that match no instruction are left out.
+/// Every link in `log` to a line of `dockerfile`. Step headers are placed by the shared step-to-line
+/// mapping (`mapping::map_steps` over `dockerfile::parse`, the same k/n and text rules as lenses), one
+/// step per distinct name; mentions that map to no instruction are left out.
 pub fn scan(log: &str, dockerfile: &str) -> Vec<LogRef> {
-    let (instrs, stages) = instructions::split(dockerfile);
-    let line_count = dockerfile.lines().count() as u32;
-    let mut out = Vec::new();
+    let df = dockerfile::parse(dockerfile);
+    let line_count = u32::try_from(dockerfile.lines().count()).unwrap_or(u32::MAX);
+    let mut found: Vec<(usize, usize, usize, Mention)> = Vec::new();
     for (i, raw) in log.lines().enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let Some((m, start, end)) = mention(line) else { continue };
-        let target = match m {
-            Mention::Line(n) => (1..=line_count).contains(&n).then_some(n),
-            Mention::Step { stage, k, instruction } => resolve(&instrs, &stages, &stage, k, &instruction),
-        };
-        if let Some(target) = target {
-            out.push(LogRef { line: i, start, end, target });
+        if let Some((m, start, end)) = mention(line) {
+            found.push((i, start, end, m));
         }
     }
-    out
-}
-
-/// The instruction a step is: the k-th of its stage when the keyword agrees, else the one whose text is
-/// the same (BuildKit rewrites `FROM` images, so text alone cannot find those).
-fn resolve(instrs: &[Instruction], stages: &[Stage], stage: &StageRef, k: u32, printed: &str) -> Option<u32> {
-    let keyword = printed.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-    let stage_index = match stage {
-        StageRef::Last => Some(stages.len().saturating_sub(1)),
-        StageRef::Index(i) => Some(*i),
-        StageRef::Named(name) => {
-            stages.iter().position(|s| s.name.as_deref() == Some(name)).or_else(|| name.strip_prefix("stage-").and_then(|n| n.parse().ok()))
+    let mut steps: Vec<Step> = Vec::new();
+    for (_, _, _, m) in &found {
+        if let Mention::Step(name) = m {
+            if !steps.iter().any(|s| &s.name == name) {
+                steps.push(Step::named(name.as_str()));
+            }
         }
-        StageRef::Global => None,
-    };
-    let by_position = match stage_index {
-        Some(s) => instrs.iter().find(|i| i.stage == s && i.k == k),
-        None => instrs.iter().filter(|i| i.k > 0).nth(usize::try_from(k).ok()?.checked_sub(1)?),
-    };
-    if let Some(found) = by_position.filter(|i| i.keyword == keyword) {
-        return Some(found.line);
     }
-    let printed = instructions::collapse(printed);
-    instrs.iter().find(|i| i.text == printed).map(|i| i.line)
+    let mapping = mapping::map_steps(&df, &steps);
+    let line_of = |name: &str| {
+        let i = steps.iter().position(|s| s.name == name)?;
+        mapping.steps.get(i)?.as_ref().map(|m| m.line)
+    };
+    let target = |m: &Mention| match m {
+        Mention::Line(n) => (1..=line_count).contains(n).then_some(*n),
+        Mention::Step(name) => line_of(name),
+    };
+    found.iter().filter_map(|(line, start, end, m)| Some(LogRef { line: *line, start: *start, end: *end, target: target(m)? })).collect()
 }
 
 /// An error or warning line of the log: (0-based line, severity is error, message).
@@ -180,6 +156,18 @@ mod tests {
         check("Step 7/7 : COPY --from=build /work /w", &[(0, 7)]);
         check("[2/2] STEP 2/2: COPY --from=build /work /w", &[(0, 7)]);
         check("[1/2] STEP 3/4: COPY hello.txt .", &[(0, 3)]);
+    }
+    /// BuildKit's `k` counts only FROM/ADD/COPY/RUN/WORKDIR (log-formats.md §3), the legacy builder every
+    /// instruction: the shared mapping's k/n rules, not a count of all instructions, place the step.
+    #[test]
+    fn steps_are_placed_by_the_shared_k_of_n_rules() {
+        let df = "FROM a\nENV A=1\nRUN make\nENV B=2\nRUN make\n";
+        let targets = |log: &str| scan(log, df).iter().map(|r| r.target).collect::<Vec<_>>();
+        assert_eq!(targets("#6 [2/3] RUN make\n#7 [3/3] RUN make\n"), [3, 5]);
+        assert_eq!(targets("Step 3/5 : RUN make\nStep 5/5 : RUN make\n"), [3, 5]);
+        // Heredoc bodies are not instructions.
+        let heredoc = "FROM a\nRUN <<EOF\nRUN inside\nEOF\nRUN z\n";
+        assert_eq!(scan("#7 [3/3] RUN z\n", heredoc).iter().map(|r| r.target).collect::<Vec<_>>(), [5]);
     }
     #[test]
     fn source_snippets() {

@@ -15,7 +15,6 @@ mod features;
 mod guard;
 pub mod hints;
 pub mod hover;
-pub mod instructions;
 pub mod lenses;
 pub mod log_links;
 pub mod markdown;
@@ -25,6 +24,7 @@ mod server;
 mod state;
 mod transport;
 pub mod view;
+mod watch;
 
 use std::sync::Arc;
 
@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_lsp_server::{LspService, Server};
 
-pub use records::{Source, StoreSource};
+pub use records::{Indexing, Source, StoreSource};
 
 /// The server's clock (tests pin it so "2h ago" is deterministic).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;

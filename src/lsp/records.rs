@@ -1,86 +1,305 @@
-//! The analysis seam: what a Dockerfile's recorded builds say, loaded from the store. The default
-//! `StoreSource` reads every record (meta + cached summary), keeps those built from the document's
-//! Dockerfile and calls `analysis::annotate`; it caches the loaded records until the store changes.
-//! A deleted store, a corrupt record or an unreadable log just gives fewer builds.
+//! The analysis seam: what a Dockerfile's recorded builds say, from the store. The default `StoreSource`
+//! keeps a small index of every record (metadata, which Dockerfile each build used, log size) and the
+//! parsed builds of only the most recently used records, so memory does not grow with the store.
+//!
+//! The index changes only when told: watch events mark records stale (`invalidate`), and `refresh`
+//! re-indexes just those (a growing log is read from where the last indexing stopped: `store::index`).
+//! No request stats the store's files. A deleted store, a corrupt record or an unreadable log just gives
+//! fewer builds.
 
-use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs;
-use std::hash::{Hash, Hasher};
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::analysis::{self, Annotated, RecordedBuild};
 use crate::store::{self, RecordMeta, Store};
 
 /// Produces the analysis of a document. The server holds one; `StoreSource` is the real one.
 pub trait Source: Send + Sync {
-    /// Changes whenever the store's records change (cheap: no parsing).
-    fn generation(&self, store: &Store) -> u64;
-    /// The annotation of `text`, the buffer of the Dockerfile at `path`.
-    fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str) -> Annotated;
+    /// Re-indexes the records marked stale since the last call (every record the first time, or when the
+    /// store moved) and returns the store generation, which changes whenever the records did. Cheap when
+    /// nothing is stale. `progress` hears about indexing runs of at least the source's threshold.
+    fn refresh(&self, store: &Store, progress: &dyn Fn(Indexing)) -> u64;
+    /// Marks the records these changed paths belong to stale (paths from watch events). True when any
+    /// path concerns a record (a log, a `meta.json`, a record folder, the store itself).
+    fn invalidate(&self, store: &Store, paths: &[PathBuf]) -> bool;
+    /// Marks every record stale (a watch was just set up, and events may have been missed before).
+    fn invalidate_all(&self);
+    /// The annotation of `text`, the buffer of the Dockerfile at `path`, from the `depth` most recent
+    /// records that built it (at least `MIN_RECORDS`).
+    fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize) -> Annotated;
 }
 
-/// One readable record: its metadata and the builds its log holds.
-struct Loaded {
+/// Progress of one indexing run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Indexing {
+    Begin { records: usize, bytes: u64 },
+    Report { done: usize, records: usize },
+    End,
+}
+
+/// Records annotated per Dockerfile, whatever the hover's history depth (a lens needs the last run of
+/// every instruction, and a recent build may have run only one stage).
+pub const MIN_RECORDS: usize = 20;
+/// Records whose parsed builds stay in memory beyond those of the last annotation.
+const HELD_SPARE: usize = 8;
+/// Indexing runs with at least this many new log bytes report progress.
+pub const PROGRESS_BYTES: u64 = 8 << 20;
+
+/// What the index keeps of one readable record.
+struct Entry {
+    /// What the entry was read from, to tell a real change from a repeated event.
     meta: RecordMeta,
-    builds: Vec<RecordedBuild>,
+    /// The record's Dockerfile (canonical where it exists), when the record names one.
+    dockerfile: Option<PathBuf>,
+    /// Per build in the log: the Dockerfile name the builder loaded.
+    loaded: Vec<Option<String>>,
+    log_len: u64,
+    /// The parsed builds, while held (see `Index::hold`).
+    builds: Option<Arc<Vec<RecordedBuild>>>,
 }
 
-/// The records of one store at one generation.
-type Cached = (PathBuf, u64, Arc<Vec<Loaded>>);
-
-/// Records loaded once per store generation.
 #[derive(Default)]
+struct Index {
+    root: Option<PathBuf>,
+    all_stale: bool,
+    stale: BTreeSet<String>,
+    entries: BTreeMap<String, Entry>,
+    generation: u64,
+    /// Ids whose builds are in memory, least recently used first.
+    held: VecDeque<String>,
+}
+
+impl Index {
+    /// Keeps `id`'s builds in memory; forgets those of the least recently used beyond `cap`.
+    fn hold(&mut self, id: &str, cap: usize) {
+        self.held.retain(|h| h != id);
+        self.held.push_back(id.to_string());
+        while self.held.len() > cap {
+            let Some(old) = self.held.pop_front() else { break };
+            if let Some(e) = self.entries.get_mut(&old) {
+                e.builds = None;
+            }
+        }
+    }
+
+    /// The ids to re-index now (and resets the stale marks).
+    fn take_stale(&mut self, store: &Store) -> Vec<String> {
+        if self.root.as_deref() != Some(store.root()) {
+            let generation = self.generation.wrapping_add(1);
+            *self = Index { root: Some(store.root().to_path_buf()), all_stale: true, generation, ..Index::default() };
+        }
+        let mut ids = std::mem::take(&mut self.stale);
+        if std::mem::take(&mut self.all_stale) {
+            ids.extend(store.records().into_iter().map(|r| r.id));
+            ids.extend(self.entries.keys().cloned());
+        }
+        ids.into_iter().collect()
+    }
+}
+
+/// The store's records, indexed once and kept current by `invalidate` + `refresh`.
 pub struct StoreSource {
-    cache: Mutex<Option<Cached>>,
+    index: Mutex<Index>,
+    /// Held for a whole indexing run: a request that arrives meanwhile waits for it, then sees its result.
+    indexing: Mutex<()>,
+    progress_bytes: u64,
+}
+
+impl Default for StoreSource {
+    fn default() -> StoreSource {
+        StoreSource::with_progress_threshold(PROGRESS_BYTES)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl StoreSource {
+    /// A source that reports progress for indexing runs of at least `bytes` new log bytes.
+    pub fn with_progress_threshold(bytes: u64) -> StoreSource {
+        StoreSource { index: Mutex::default(), indexing: Mutex::default(), progress_bytes: bytes }
+    }
+
+    /// Loads `ids`, reporting progress when there is much to read.
+    fn load_all(&self, store: &Store, ids: &[String], progress: &dyn Fn(Indexing)) -> Vec<(String, Option<Entry>)> {
+        let known: Vec<u64> = {
+            let index = lock(&self.index);
+            ids.iter().map(|id| index.entries.get(id).map_or(0, |e| e.log_len)).collect()
+        };
+        let records: Vec<Option<store::Record>> = ids.iter().map(|id| store.record(id)).collect();
+        let size = |r: &Option<store::Record>| r.as_ref().and_then(|r| fs::metadata(r.log_path()).ok()).map_or(0, |m| m.len());
+        let bytes: u64 = records.iter().zip(&known).map(|(r, k)| size(r).saturating_sub(*k)).sum();
+        let report = bytes > 0 && bytes >= self.progress_bytes;
+        let n = ids.len();
+        if report {
+            progress(Indexing::Begin { records: n, bytes });
+        }
+        let mut out = Vec::with_capacity(n);
+        // Ids sort by time: only the newest keep their parsed builds, so a full re-index of a large store
+        // never holds every build at once.
+        let keep_from = n.saturating_sub(MIN_RECORDS + HELD_SPARE);
+        for (i, (id, record)) in ids.iter().zip(&records).enumerate() {
+            let mut entry = record.as_ref().and_then(load_entry);
+            if i < keep_from {
+                if let Some(e) = entry.as_mut() {
+                    e.builds = None;
+                }
+            }
+            out.push((id.clone(), entry));
+            if report {
+                progress(Indexing::Report { done: i + 1, records: n });
+            }
+        }
+        if report {
+            progress(Indexing::End);
+        }
+        out
+    }
 }
 
 impl Source for StoreSource {
-    fn generation(&self, store: &Store) -> u64 {
-        let mut h = DefaultHasher::new();
-        store.root().hash(&mut h);
-        for record in store.records() {
-            record.id.hash(&mut h);
-            for path in [record.log_path(), record.meta_path()] {
-                let m = fs::metadata(&path).ok();
-                m.as_ref().map(|m| m.len()).hash(&mut h);
-                m.and_then(|m| m.modified().ok()).hash(&mut h);
+    fn refresh(&self, store: &Store, progress: &dyn Fn(Indexing)) -> u64 {
+        let _running = lock(&self.indexing);
+        let ids = lock(&self.index).take_stale(store);
+        if ids.is_empty() {
+            return lock(&self.index).generation;
+        }
+        let loaded = self.load_all(store, &ids, progress);
+        let mut index = lock(&self.index);
+        let mut changed = false;
+        for (id, entry) in loaded {
+            match entry {
+                Some(entry) => {
+                    let same = index.entries.get(&id).is_some_and(|old| old.meta == entry.meta && old.log_len == entry.log_len);
+                    changed |= !same;
+                    let held = entry.builds.is_some();
+                    index.entries.insert(id.clone(), entry);
+                    if held {
+                        index.hold(&id, MIN_RECORDS + HELD_SPARE);
+                    }
+                }
+                None => {
+                    changed |= index.entries.remove(&id).is_some();
+                    index.held.retain(|h| *h != id);
+                }
             }
         }
-        h.finish()
+        // A repeated event (or a watch set up again) that changed nothing keeps every cached analysis.
+        if changed {
+            index.generation = index.generation.wrapping_add(1);
+        }
+        index.generation
     }
 
-    fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str) -> Annotated {
-        let loaded = self.load(store);
-        let builds: Vec<RecordedBuild> =
-            loaded.iter().flat_map(|l| l.builds.iter().filter(|b| applies_to(&l.meta, b, path, root)).cloned()).collect();
+    fn invalidate(&self, store: &Store, paths: &[PathBuf]) -> bool {
+        let mut index = lock(&self.index);
+        let mut relevant = false;
+        for path in paths {
+            match touched(store.root(), path) {
+                Some(Touched::Record(id)) => {
+                    index.stale.insert(id);
+                }
+                Some(Touched::All) => index.all_stale = true,
+                None => continue,
+            }
+            relevant = true;
+        }
+        relevant
+    }
+
+    fn invalidate_all(&self) {
+        lock(&self.index).all_stale = true;
+    }
+
+    fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize) -> Annotated {
+        let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let want = depth.max(MIN_RECORDS);
+        let picked = self.pick(root, &target, want);
+        let mut builds: Vec<RecordedBuild> = Vec::new();
+        for p in picked.into_iter().rev() {
+            let Some(held) = p.builds.or_else(|| self.load_builds(store, &p.id, want)) else { continue };
+            builds.extend(held.iter().filter(|b| p.whole || name_applies(b.build.dockerfile.as_deref(), &target)).cloned());
+        }
         analysis::annotate(text, &builds)
     }
 }
 
 impl StoreSource {
-    fn load(&self, store: &Store) -> Arc<Vec<Loaded>> {
-        let generation = self.generation(store);
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((root, g, loaded)) = cache.as_ref() {
-            if root == store.root() && *g == generation {
-                return loaded.clone();
-            }
+    /// The newest `want` records that built `target`, newest first, with their builds when held.
+    /// `whole`: the record names this Dockerfile, so all its builds count (else each build by the name
+    /// its builder loaded).
+    fn pick(&self, root: &Path, target: &Path, want: usize) -> Vec<Picked> {
+        let mut index = lock(&self.index);
+        let picked: Vec<Picked> = index
+            .entries
+            .iter()
+            .rev()
+            .filter(|(_, e)| entry_applies(e, root, target))
+            .take(want)
+            .map(|(id, e)| Picked { id: id.clone(), whole: e.dockerfile.is_some(), builds: e.builds.clone() })
+            .collect();
+        for Picked { id, .. } in picked.iter().rev() {
+            index.hold(id, want + HELD_SPARE);
         }
-        let loaded = Arc::new(store.records().iter().filter_map(load_record).collect::<Vec<_>>());
-        *cache = Some((store.root().to_path_buf(), generation, loaded.clone()));
-        loaded
+        picked
+    }
+
+    /// Reads a record's builds again (its summary cache is current: `refresh` indexed it) and holds them.
+    fn load_builds(&self, store: &Store, id: &str, want: usize) -> Option<Arc<Vec<RecordedBuild>>> {
+        let entry = load_entry(&store.record(id)?)?;
+        let builds = entry.builds.clone();
+        let mut index = lock(&self.index);
+        if let Some(e) = index.entries.get_mut(id) {
+            e.builds = builds.clone();
+        }
+        index.hold(id, want + HELD_SPARE);
+        builds
     }
 }
 
-fn load_record(record: &store::Record) -> Option<Loaded> {
+/// A record chosen for an annotation.
+struct Picked {
+    id: String,
+    whole: bool,
+    builds: Option<Arc<Vec<RecordedBuild>>>,
+}
+
+/// What a changed path means for the index.
+#[derive(Debug, PartialEq, Eq)]
+enum Touched {
+    Record(String),
+    All,
+}
+
+/// `<store>/builds/<id>`, its `build.log` or `meta.json` name a record; the store or its `builds` folder
+/// (created, deleted) name all of them; anything else (`summary.json`, which indexing itself writes,
+/// temporary files) nothing.
+fn touched(store_root: &Path, path: &Path) -> Option<Touched> {
+    let builds = store_root.join("builds");
+    if builds.starts_with(path) {
+        return Some(Touched::All);
+    }
+    let rest: Vec<Component> = path.strip_prefix(&builds).ok()?.components().collect();
+    let id = |c: &Component| c.as_os_str().to_str().filter(|s| !s.starts_with('.')).map(String::from);
+    match rest.as_slice() {
+        [dir] => id(dir).map(Touched::Record),
+        [dir, file] if file.as_os_str() == store::LOG_FILE || file.as_os_str() == store::META_FILE => id(dir).map(Touched::Record),
+        _ => None,
+    }
+}
+
+/// Indexes one record (reading only the new bytes of a log that grew) and keeps what selection needs.
+fn load_entry(record: &store::Record) -> Option<Entry> {
     let meta = record.meta().map_err(|e| eprintln!("buildlens: skipping record {}: {e:#}", record.id)).ok()?;
     let live = meta.is_live();
     let (summary, _) =
         store::index::summary(record, !live).map_err(|e| eprintln!("buildlens: skipping record {}: {e:#}", record.id)).ok()?;
     let several = summary.parsed.builds.len() > 1;
-    let builds = summary
+    let builds: Vec<RecordedBuild> = summary
         .parsed
         .builds
         .into_iter()
@@ -93,18 +312,32 @@ fn load_record(record: &store::Record) -> Option<Loaded> {
             live,
         })
         .collect();
-    Some(Loaded { meta, builds })
+    let dockerfile = meta.dockerfile.as_ref().map(|df| {
+        let full = meta.cwd.as_deref().map_or_else(|| df.clone(), |cwd| cwd.join(df));
+        if full.is_absolute() {
+            fs::canonicalize(&full).unwrap_or(full)
+        } else {
+            full
+        }
+    });
+    let loaded = builds.iter().map(|b| b.build.dockerfile.clone()).collect();
+    Some(Entry { meta, dockerfile, loaded, log_len: summary.log_len, builds: Some(Arc::new(builds)) })
 }
 
-/// Whether a recorded build used the Dockerfile at `path`: the record's Dockerfile when it names one
-/// (relative to the build's working folder), else the file name the builder loaded, else `Dockerfile`.
-pub fn applies_to(meta: &RecordMeta, build: &RecordedBuild, path: &Path, root: &Path) -> bool {
-    if let Some(df) = &meta.dockerfile {
-        let base = meta.cwd.as_deref().unwrap_or(root);
-        return same_file(&base.join(df), path);
+/// Whether a record built the Dockerfile at `target` (canonical): the record's Dockerfile when it names
+/// one (relative to the build's working folder, else the workspace root), else the file name a build
+/// loaded, else `Dockerfile`.
+fn entry_applies(e: &Entry, root: &Path, target: &Path) -> bool {
+    match &e.dockerfile {
+        Some(df) if df.is_absolute() => df == target,
+        Some(df) => same_file(&root.join(df), target),
+        None => e.loaded.iter().any(|name| name_applies(name.as_deref(), target)),
     }
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    match &build.build.dockerfile {
+}
+
+fn name_applies(loaded: Option<&str>, target: &Path) -> bool {
+    let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    match loaded {
         Some(loaded) => Path::new(loaded).file_name().and_then(|n| n.to_str()) == Some(name),
         None => name == "Dockerfile",
     }
@@ -161,8 +394,68 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::at(dir.path().join("nope"));
         let src = StoreSource::default();
-        let a = src.annotate(&store, dir.path(), &dir.path().join("Dockerfile"), "FROM a\n");
+        let g = src.refresh(&store, &|_| {});
+        let a = src.annotate(&store, dir.path(), &dir.path().join("Dockerfile"), "FROM a\n", 10);
         assert!(a.instructions.iter().all(|i| i.last.is_none()));
-        assert_eq!(src.generation(&store), src.generation(&store));
+        assert_eq!(src.refresh(&store, &|_| {}), g);
+    }
+
+    fn check_touched(path: &str, expect: Option<Touched>) {
+        assert_eq!(touched(Path::new("/s"), Path::new(path)), expect, "{path}");
+    }
+
+    #[test]
+    fn which_paths_touch_which_records() {
+        let rec = |id: &str| Some(Touched::Record(id.into()));
+        check_touched("/s/builds/r1", rec("r1"));
+        check_touched("/s/builds/r1/build.log", rec("r1"));
+        check_touched("/s/builds/r1/meta.json", rec("r1"));
+        check_touched("/s/builds/r1/summary.json", None);
+        check_touched("/s/builds/r1/.summary.json.tmp-7", None);
+        check_touched("/s/builds/.tmp", None);
+        check_touched("/s/builds", Some(Touched::All));
+        check_touched("/s", Some(Touched::All));
+        check_touched("/", Some(Touched::All));
+        check_touched("/elsewhere/builds/r1/build.log", None);
+    }
+
+    /// The index changes only when told: a record written without an event is not seen (no request stats
+    /// the store), and an invalidation of its path makes the next refresh read it (and only it).
+    #[test]
+    fn records_are_read_again_only_when_invalidated() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path().join("st"));
+        let write = |log: &str| {
+            let r = store.create_record(chrono::Utc::now()).unwrap();
+            fs::write(r.log_path(), log).unwrap();
+            r.write_meta(&RecordMeta::new(r.id.clone(), store::Source::Import, "2026-11-01T10:00:00Z".into())).unwrap();
+            r
+        };
+        let df = dir.path().join("Dockerfile");
+        let runs = |src: &StoreSource| src.annotate(&store, dir.path(), &df, "FROM a\nRUN x\n", 10).instructions[1].history.len();
+        write("#5 [2/2] RUN x\n#5 DONE 1.0s\n");
+        let src = StoreSource::default();
+        let g1 = src.refresh(&store, &|_| {});
+        assert_eq!(runs(&src), 1);
+        let r2 = write("#5 [2/2] RUN x\n#5 DONE 2.0s\n");
+        assert_eq!(src.refresh(&store, &|_| {}), g1, "no event, no re-read");
+        assert_eq!(runs(&src), 1);
+        assert!(!src.invalidate(&store, &[r2.summary_path()]));
+        assert!(src.invalidate(&store, &[r2.log_path()]));
+        let seen = std::cell::RefCell::new(Vec::new());
+        let g2 = src.refresh(&store, &|e| seen.borrow_mut().push(e));
+        assert_ne!(g2, g1);
+        assert_eq!(runs(&src), 2);
+        assert!(seen.borrow().is_empty(), "small logs report no progress");
+        src.invalidate_all();
+        assert_eq!(src.refresh(&store, &|_| {}), g2, "re-reading unchanged records keeps the generation");
+
+        let noisy = StoreSource::with_progress_threshold(0);
+        let seen = std::cell::RefCell::new(Vec::new());
+        noisy.refresh(&store, &|e| seen.borrow_mut().push(e));
+        let seen = seen.into_inner();
+        assert!(matches!(seen.first(), Some(Indexing::Begin { records: 2, .. })), "{seen:?}");
+        assert_eq!(seen.get(2), Some(&Indexing::Report { done: 2, records: 2 }));
+        assert_eq!(seen.last(), Some(&Indexing::End));
     }
 }

@@ -14,7 +14,7 @@ use super::config::{ClientSupport, Settings};
 use super::encoding::Encoding;
 use super::lenses::{OpenLog, OPEN_LOG};
 use super::state::Shared;
-use super::{features, guard, refresh, Options};
+use super::{features, guard, refresh, watch, Options};
 
 /// Parameters of `buildlens/invalidMessage`.
 #[derive(Debug, serde::Deserialize)]
@@ -42,11 +42,6 @@ impl Backend {
     pub async fn invalid_message(&self, params: InvalidMessage) -> Result<()> {
         Err(if params.code == -32700 { Error::parse_error() } else { Error::invalid_request() })
     }
-
-    /// Settings or records changed: lenses, hints and diagnostics of every open document are stale.
-    fn everything_changed(&self) {
-        everything_changed(&self.client, &self.shared);
-    }
 }
 
 fn publish_later(client: Client, shared: Arc<Shared>, uri: Uri, version: i32) {
@@ -59,7 +54,14 @@ fn publish_later(client: Client, shared: Arc<Shared>, uri: Uri, version: i32) {
     });
 }
 
-fn everything_changed(client: &Client, shared: &Arc<Shared>) {
+/// Settings changed: the watch may move (store path, log globs), and every result is stale.
+fn settings_changed(client: &Client, shared: &Arc<Shared>) {
+    watch::start(client, shared);
+    everything_changed(client, shared);
+}
+
+/// Records or settings changed: ask for lenses and hints again (where supported), republish diagnostics.
+pub(super) fn everything_changed(client: &Client, shared: &Arc<Shared>) {
     let (support, open) = {
         let st = shared.lock();
         (st.support, st.docs.uris())
@@ -98,10 +100,15 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
-        // TODO(issue 4, watching): register workspace/didChangeWatchedFiles for the store here when
-        // `support.watched_files_dynamic`, else start a notify watcher.
+        watch::start(&self.client, &self.shared);
+        watch::spawn_worker(self.client.clone(), self.shared.clone());
         let (client, shared) = (self.client.clone(), self.shared.clone());
-        refresh::pull_configuration(&self.client, self.shared.clone(), move || everything_changed(&client, &shared));
+        refresh::pull_configuration(&self.client, self.shared.clone(), move || settings_changed(&client, &shared));
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        let paths = watch::event_paths(&params.changes);
+        guard::notification("workspace/didChangeWatchedFiles", || watch::changed(&self.shared, &paths));
     }
 
     async fn shutdown(&self) -> Result<()> {
@@ -152,12 +159,12 @@ impl LanguageServer for Backend {
         match Settings::from_value(&params.settings) {
             Some(settings) => {
                 self.shared.lock().settings = settings;
-                self.everything_changed();
+                settings_changed(&self.client, &self.shared);
             }
             // Pull-model clients send `null` and expect the server to ask.
             None => {
                 let (client, shared) = (self.client.clone(), self.shared.clone());
-                refresh::pull_configuration(&self.client, self.shared.clone(), move || everything_changed(&client, &shared));
+                refresh::pull_configuration(&self.client, self.shared.clone(), move || settings_changed(&client, &shared));
             }
         }
     }

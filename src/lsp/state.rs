@@ -10,6 +10,7 @@ use tower_lsp_server::ls_types::Uri;
 use super::config::{ClientSupport, Settings};
 use super::documents::{Document, Documents, Kind};
 use super::encoding::Encoding;
+use super::watch::Watching;
 use super::{Clock, Source};
 use crate::analysis::Annotated;
 use crate::store::{self, Store};
@@ -53,13 +54,16 @@ impl State {
 /// State plus the parts that never change after start-up.
 pub struct Shared {
     state: Mutex<State>,
+    /// Wakes the re-indexing worker (`watch`): records changed.
+    pub wake: tokio::sync::Notify,
+    pub watching: Mutex<Watching>,
     pub source: Arc<dyn Source>,
     pub clock: Clock,
 }
 
 impl Shared {
     pub fn new(source: Arc<dyn Source>, clock: Clock) -> Shared {
-        Shared { state: Mutex::new(State::default()), source, clock }
+        Shared { state: Mutex::new(State::default()), wake: tokio::sync::Notify::new(), watching: Mutex::default(), source, clock }
     }
 
     /// Locks the state. A panic elsewhere while it was held leaves a usable state (every change to it is
@@ -71,22 +75,22 @@ impl Shared {
     /// The open Dockerfile at `uri` and its analysis, computed (blocking: reads the store) when the
     /// buffer or the store changed since the last one. `None` for a closed document or a log.
     pub fn annotated(&self, uri: &Uri) -> Option<(Document, Arc<Annotated>)> {
-        let (doc, store, root, cached) = {
+        let (doc, store, root, depth, cached) = {
             let st = self.lock();
             let (kind, doc) = st.docs.get(uri)?;
             if kind != Kind::Dockerfile {
                 return None;
             }
-            (doc, st.store(), st.root.clone(), st.analyses.get(uri).cloned())
+            (doc, st.store(), st.root.clone(), st.settings.history_depth, st.analyses.get(uri).cloned())
         };
-        let generation = self.source.generation(&store);
+        let generation = self.source.refresh(&store, &|_| {});
         if let Some((v, g, a)) = cached {
             if v == doc.version && g == generation {
                 return Some((doc, a));
             }
         }
         let path = uri.to_file_path()?.into_owned();
-        let annotated = Arc::new(self.source.annotate(&store, &root, &path, &doc.text));
+        let annotated = Arc::new(self.source.annotate(&store, &root, &path, &doc.text, depth));
         let mut st = self.lock();
         if st.docs.version(uri) == Some(doc.version) {
             st.analyses.insert(uri.clone(), (doc.version, generation, annotated.clone()));

@@ -34,7 +34,12 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
 
 impl TestClient {
     pub fn start() -> TestClient {
-        let options = Options { clock: Arc::new(now), ..Options::default() };
+        TestClient::start_with(Options::default())
+    }
+
+    /// A server with these options (the clock is always pinned).
+    pub fn start_with(options: Options) -> TestClient {
+        let options = Options { clock: Arc::new(now), ..options };
         // One pipe each way: what we write is the server's stdin, what it writes is ours to read.
         let (input, server_in) = tokio::io::duplex(1 << 20);
         let (server_out, output) = tokio::io::duplex(1 << 20);
@@ -205,6 +210,21 @@ impl Workspace {
         meta.cwd = Some(root.clone());
         record.write_meta(&meta).unwrap();
         Workspace { dir, dockerfile, store: store_root, log: record.log_path() }
+    }
+
+    /// Writes another finished record of `log` for the workspace's Dockerfile through the store API, as
+    /// `buildlens record` would; returns its folder.
+    pub fn add_record(&self, log: &str, started: &str) -> PathBuf {
+        use buildlens::store::{RecordMeta, Source, Store};
+        let record = Store::at(&self.store).create_record(started.parse().unwrap()).unwrap();
+        std::fs::write(record.log_path(), log).unwrap();
+        let mut meta = RecordMeta::new(record.id.clone(), Source::Record, started.into());
+        meta.finished = Some(started.into());
+        meta.exit_code = Some(0);
+        meta.dockerfile = Some(self.dockerfile.clone());
+        meta.cwd = Some(self.root());
+        record.write_meta(&meta).unwrap();
+        record.dir
     }
 
     pub fn root(&self) -> PathBuf {
