@@ -46,8 +46,11 @@ fn similarities(df: &Dockerfile, recs: &[Rec], seq: &[usize]) -> Vec<Vec<Sim>> {
     if recs.len().saturating_mul(seq.len()) > MAX_CELLS {
         return Vec::new();
     }
-    recs.iter()
-        .map(|r| seq.iter().map(|&i| df.instructions.get(i).map_or(Sim::NONE, |ins| text::compare(&r.text, ins))).collect())
+    let steps: Vec<text::StepText> = recs.iter().map(|r| text::StepText::new(&r.text)).collect();
+    let instructions: Vec<Option<text::InsText>> = seq.iter().map(|&i| df.instructions.get(i).map(text::InsText::new)).collect();
+    steps
+        .iter()
+        .map(|s| instructions.iter().map(|ins| ins.as_ref().map_or(Sim::NONE, |ins| text::compare_prepared(s, ins))).collect())
         .collect()
 }
 

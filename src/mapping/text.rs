@@ -54,29 +54,75 @@ pub(super) fn keyword_and_args(text: &str) -> (String, String) {
     }
 }
 
-/// Compares step text `text` (`RUN make -j8`) with instruction `ins`.
-pub(super) fn compare(text: &str, ins: &Instruction) -> Sim {
-    let (keyword, args) = keyword_and_args(text);
-    if keyword != ins.keyword {
-        return Sim::NONE;
-    }
-    let pattern = normalize(ins.args());
-    if keyword == "FROM" {
-        return compare_from(&args, &pattern);
-    }
-    compare_args(&args, &pattern)
+/// A step text made ready for many comparisons (alignment compares each step with every instruction of
+/// its stage: preparing both sides once keeps that from allocating per pair).
+pub(super) struct StepText {
+    keyword: String,
+    chars: Vec<char>,
+    words: Vec<String>,
+    /// FROM: the normalised image ref and its chars.
+    built_ref: String,
+    built_ref_chars: Vec<char>,
 }
 
-fn compare_args(args: &str, pattern: &str) -> Sim {
-    let toks = tokens(pattern);
-    let text: Vec<char> = args.chars().collect();
-    if glob(&toks, &text, false) {
+impl StepText {
+    pub fn new(text: &str) -> StepText {
+        let (keyword, args) = keyword_and_args(text);
+        let built_ref = if keyword == "FROM" { normalize_ref(from_image(&args)) } else { String::new() };
+        StepText {
+            chars: args.chars().collect(),
+            words: sorted_words(&args),
+            built_ref_chars: built_ref.chars().collect(),
+            built_ref,
+            keyword,
+        }
+    }
+}
+
+/// An instruction made ready for many comparisons.
+pub(super) struct InsText {
+    keyword: String,
+    toks: Vec<Tok>,
+    words: Vec<String>,
+    /// FROM: the normalised written ref and its pattern.
+    written_ref: String,
+    written_ref_toks: Vec<Tok>,
+}
+
+impl InsText {
+    pub fn new(ins: &Instruction) -> InsText {
+        let pattern = normalize(ins.args());
+        let written_ref = if ins.keyword == "FROM" { normalize_ref(from_image(&pattern)) } else { String::new() };
+        InsText {
+            keyword: ins.keyword.clone(),
+            toks: tokens(&pattern),
+            words: sorted_words(&pattern),
+            written_ref_toks: tokens(&written_ref),
+            written_ref,
+        }
+    }
+}
+
+/// Compares step text `text` (`RUN make -j8`) with instruction `ins`.
+pub(super) fn compare(text: &str, ins: &Instruction) -> Sim {
+    compare_prepared(&StepText::new(text), &InsText::new(ins))
+}
+
+/// `compare` on prepared texts.
+pub(super) fn compare_prepared(step: &StepText, ins: &InsText) -> Sim {
+    if step.keyword != ins.keyword {
+        return Sim::NONE;
+    }
+    if step.keyword == "FROM" {
+        return compare_from(step, ins);
+    }
+    if glob(&ins.toks, &step.chars, false) {
         return Sim { score: 1.0, kind: SimKind::Same };
     }
-    if text.len() >= MIN_CLIPPED && glob(&toks, &text, true) {
+    if step.chars.len() >= MIN_CLIPPED && glob(&ins.toks, &step.chars, true) {
         return Sim { score: 0.9, kind: SimKind::Clipped };
     }
-    let d = dice(args, pattern);
+    let d = dice_sorted(&step.words, &ins.words);
     if d > MIN_DICE {
         return Sim { score: 0.5 + 0.4 * d, kind: SimKind::Similar };
     }
@@ -84,17 +130,20 @@ fn compare_args(args: &str, pattern: &str) -> Sim {
 }
 
 /// FROM: compare the image refs only (flags and `AS name` dropped), normalised on both sides.
-fn compare_from(args: &str, pattern: &str) -> Sim {
-    let built = normalize_ref(from_image(args));
-    let written = normalize_ref(from_image(pattern));
-    let text: Vec<char> = built.chars().collect();
-    if glob(&tokens(&written), &text, false) {
+fn compare_from(step: &StepText, ins: &InsText) -> Sim {
+    if glob(&ins.written_ref_toks, &step.built_ref_chars, false) {
         return Sim { score: 1.0, kind: SimKind::Same };
     }
-    if repository(&built) == repository(&written) && !built.is_empty() {
+    if repository(&step.built_ref) == repository(&ins.written_ref) && !step.built_ref.is_empty() {
         return Sim { score: 0.75, kind: SimKind::Similar };
     }
     Sim::NONE
+}
+
+fn sorted_words(s: &str) -> Vec<String> {
+    let mut words: Vec<String> = s.split_whitespace().map(String::from).collect();
+    words.sort_unstable();
+    words
 }
 
 /// The image word of FROM arguments: the first word that is not a `--flag`.
@@ -190,15 +239,11 @@ pub(super) fn glob(pattern: &[Tok], text: &[char], prefix: bool) -> bool {
     prefix || pattern.get(p..).unwrap_or(&[]).iter().all(|t| *t == Tok::Any)
 }
 
-/// Dice coefficient of the two texts' whitespace-separated words (as multisets).
-pub(super) fn dice(a: &str, b: &str) -> f64 {
-    let mut x: Vec<&str> = a.split_whitespace().collect();
-    let mut y: Vec<&str> = b.split_whitespace().collect();
+/// Dice coefficient of two texts' whitespace-separated words (as multisets), already sorted.
+fn dice_sorted(x: &[String], y: &[String]) -> f64 {
     if x.is_empty() && y.is_empty() {
         return 1.0;
     }
-    x.sort_unstable();
-    y.sort_unstable();
     let (mut i, mut j, mut common) = (0, 0, 0usize);
     while let (Some(a), Some(b)) = (x.get(i), y.get(j)) {
         match a.cmp(b) {
