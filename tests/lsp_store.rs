@@ -173,3 +173,40 @@ async fn a_build_still_being_recorded_shows_a_running_lens() {
     let running = lenses.as_array().unwrap().iter().find(|l| l["range"]["start"]["line"] == 4).unwrap();
     assert!(running["command"]["title"].as_str().unwrap().starts_with("● running"), "{running}");
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if entry.file_name() != "summary.json" {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The bundled example's records carry image-history snapshots (`image.json`, taken by `record` against
+/// the real daemon): the final stage's layer sizes show on its lines, with no engine to ask.
+#[tokio::test]
+async fn layer_sizes_from_snapshots_show_in_lenses_and_hints() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap().join("example");
+    copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &root);
+    let mut c = TestClient::start();
+    c.initialize(json!({}), json!({"storePath": root.join(".buildlens"), "docker": {"host": "unix:///nonexistent.sock"}}), &root).await;
+    let uri = open_file(&mut c, &root.join("Dockerfile"), "dockerfile").await;
+    let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
+    let title_at = |line: i64| -> String {
+        let l = lenses.as_array().unwrap().iter().find(|l| l["range"]["start"]["line"] == line).expect("a lens on that line");
+        l["command"]["title"].as_str().unwrap().to_string()
+    };
+    // Line 19 (0-based 18): `COPY --from=sdk /openwrt/bin/ /usr/local/bin/` made a 54-byte layer.
+    assert!(title_at(18).contains("executed · 54 B"), "{}", title_at(18));
+    // The failed package step of the last build has no image, so no size.
+    assert!(title_at(15).starts_with("✗ failed") && !title_at(15).contains(" B ·"), "{}", title_at(15));
+    let all = json!({"start": {"line": 0, "character": 0}, "end": {"line": 99, "character": 0}});
+    let hints = c.result("textDocument/inlayHint", json!({"textDocument": {"uri": uri}, "range": all})).await;
+    let hint = hints.as_array().unwrap().iter().find(|h| h["position"]["line"] == 18).expect("a hint on line 19");
+    assert!(hint["label"].as_str().unwrap().ends_with("· 54 B"), "{hint}");
+}

@@ -35,11 +35,14 @@ pub fn hints(annotated: &Annotated, doc: &Document, enc: Encoding, range: Range,
     out
 }
 
-/// `47m12s`, `cached`, `failed 3m04s (exit 2)`, `running 3m12s…`, `canceled`.
+/// `47m12s`, `47m12s · 1.2 GB`, `cached`, `failed 3m04s (exit 2)`, `running 3m12s…`, `canceled`.
 pub fn label(run: &StepRun, now: DateTime<Utc>) -> String {
     let dur = view::elapsed_ms(run, now).map(present::duration_ms);
     match (run.status, dur) {
-        (StepStatus::Executed, Some(d)) => d,
+        (StepStatus::Executed, Some(d)) => match view::layer_size(run) {
+            Some(size) => format!("{d} · {size}"),
+            None => d,
+        },
         (StepStatus::Error, d) => format!("failed{}{}", d.map(|d| format!(" {d}")).unwrap_or_default(), view::exit_suffix(run)),
         (StepStatus::Running, Some(d)) => format!("running {d}…"),
         (status, _) => view::status_word(status).to_string(),
@@ -67,6 +70,9 @@ mod tests {
     #[test]
     fn labels() {
         assert_eq!(label(&run(StepStatus::Executed, Some(2_832_000)), now()), "47m12s");
+        let mut sized = run(StepStatus::Executed, Some(2_832_000));
+        sized.size_bytes = Some(1_200_000_000);
+        assert_eq!(label(&sized, now()), "47m12s · 1.2 GB");
         assert_eq!(label(&run(StepStatus::Cached, None), now()), "cached");
         let mut failed = run(StepStatus::Error, Some(184_000));
         failed.exit_code = Some(2);

@@ -43,13 +43,14 @@ fn instruction_lenses(view: &InstructionView, now: DateTime<Utc>) -> Vec<CodeLen
     out
 }
 
-/// `⏱ 47m12s · executed · 2h ago`, `✓ cached`, `✗ failed after 3m04s (exit 2): <error line>`,
+/// `⏱ 47m12s · executed · 1.2 GB · 2h ago` (the layer size when a snapshot knows it), `✓ cached`, `✗ failed after 3m04s (exit 2): <error line>`,
 /// `● running 3m12s…`, `⊘ canceled`.
 pub fn title(run: &StepRun, now: DateTime<Utc>) -> String {
     let dur = view::elapsed_ms(run, now).map(present::duration_ms);
     match run.status {
         StepStatus::Executed => {
             let mut parts = vec![format!("⏱ {}", dur.as_deref().unwrap_or("?")), "executed".to_string()];
+            parts.extend(view::layer_size(run));
             parts.extend(view::ago(run, now));
             parts.join(" · ")
         }
@@ -86,6 +87,8 @@ mod tests {
     fn titles() {
         check(run(StepStatus::Executed, Some(2_832_000)), |_| {}, "⏱ 47m12s · executed · 2h ago");
         check(run(StepStatus::Executed, Some(400)), |r| r.started = None, "⏱ 0.4s · executed");
+        check(run(StepStatus::Executed, Some(2_832_000)), |r| r.size_bytes = Some(1_200_000_000), "⏱ 47m12s · executed · 1.2 GB · 2h ago");
+        check(run(StepStatus::Executed, Some(400)), |r| (r.started, r.size_bytes) = (None, Some(0)), "⏱ 0.4s · executed");
         check(run(StepStatus::Cached, None), |_| {}, "✓ cached");
         check(
             run(StepStatus::Error, Some(184_000)),

@@ -224,7 +224,14 @@ impl Source for StoreSource {
             let Some(held) = p.builds.or_else(|| self.load_builds(store, &p.id, want)) else { continue };
             builds.extend(held.iter().filter(|b| p.whole || name_applies(b.build.dockerfile.as_deref(), &target)).cloned());
         }
-        analysis::annotate(text, &builds)
+        let mut annotated = analysis::annotate(text, &builds);
+        // Layer sizes from the records' image-history snapshots (a store read, never an engine query).
+        let (known, _) = crate::engine::images::from_store(store, &builds);
+        if !known.is_empty() {
+            let images = crate::engine::images::as_build_images(&known);
+            analysis::layers::attach_sizes(&mut annotated, &crate::dockerfile::parse(text), &images);
+        }
+        annotated
     }
 }
 

@@ -57,6 +57,11 @@ pub fn ago(run: &StepRun, now: DateTime<Utc>) -> Option<String> {
     started(run).map(|t| present::ago(t, now))
 }
 
+/// `1.2 GB`: the step's layer size from an image-history snapshot, when known and not empty.
+pub fn layer_size(run: &StepRun) -> Option<String> {
+    run.size_bytes.filter(|&s| s > 0).map(present::size_bytes)
+}
+
 /// ` (exit 2)` or nothing.
 pub fn exit_suffix(run: &StepRun) -> String {
     run.exit_code.map(|c| format!(" (exit {c})")).unwrap_or_default()

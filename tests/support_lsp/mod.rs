@@ -190,7 +190,8 @@ pub struct Workspace {
     pub log: PathBuf,
 }
 
-pub const CAPTURED: &str = "/work/shared/corpus/captured";
+/// Captured corpus builds, shipped with their Dockerfiles beside the fixture logs.
+pub const CAPTURED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/logs/plain");
 
 impl Workspace {
     pub fn with_record(name: &str) -> Workspace {
