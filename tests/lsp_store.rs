@@ -143,7 +143,10 @@ async fn lenses_hints_hover_and_diagnostics_from_a_real_failing_build() {
 
     let hover = c.result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 5, "character": 3}})).await;
     let md = hover["contents"]["value"].as_str().unwrap();
-    assert!(md.contains("| when | status | duration | cached | exit |") && md.contains("| failed |") && md.contains("| 3 |"), "{md}");
+    assert!(
+        md.contains("| when | status | duration | cached | size | exit |") && md.contains("| failed |") && md.contains("| 3 |"),
+        "{md}"
+    );
 
     let diags = c.diagnostics(&uri, 1).await;
     assert_eq!(diags.len(), 1, "{diags:?}");
@@ -209,4 +212,7 @@ async fn layer_sizes_from_snapshots_show_in_lenses_and_hints() {
     let hints = c.result("textDocument/inlayHint", json!({"textDocument": {"uri": uri}, "range": all})).await;
     let hint = hints.as_array().unwrap().iter().find(|h| h["position"]["line"] == 18).expect("a hint on line 19");
     assert!(hint["label"].as_str().unwrap().ends_with("· 54 B"), "{hint}");
+    let hover = c.result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 18, "character": 2}})).await;
+    let md = hover["contents"]["value"].as_str().unwrap();
+    assert!(md.contains("**Layer** 54 B") && md.contains("COPY /openwrt/bin/ /usr/local/bin/"), "the layer's CreatedBy: {md}");
 }

@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Annotated;
+use super::{Annotated, LayerNote};
 use crate::dockerfile::{Dockerfile, Form, Instruction, KEYWORDS};
 
 /// Version of the `image.json` layout.
@@ -228,11 +228,19 @@ pub fn attach_sizes(annotated: &mut Annotated, df: &Dockerfile, images: &[BuildI
         for m in &map.instructions {
             let same_line = df.instructions.get(m.instruction).map(|i| i.line);
             let Some(view) = annotated.instructions.get_mut(m.instruction).filter(|v| Some(v.line) == same_line) else { continue };
+            let note = note(image.history, m);
             for run in view.history.iter_mut().chain(view.last.as_mut()).filter(|r| r.build == image.build) {
                 run.size_bytes = Some(m.size);
+                run.layer = note.clone();
             }
         }
     }
+}
+
+/// The hover's view of an instruction's layer: its newest history row, and the image's size.
+fn note(history: &ImageHistory, m: &InstructionLayers) -> Option<LayerNote> {
+    let row = m.layers.iter().filter_map(|&i| history.layers.get(i)).next()?;
+    Some(LayerNote { created_by: row.created_by.clone(), created: row.created, id: row.id.clone(), image_size: history.total_size() })
 }
 
 /// Lines of the `n` instructions whose last run made the largest layers, largest first. FROM is left out

@@ -200,6 +200,7 @@ fn run_of(build: &str) -> crate::analysis::StepRun {
         changed_since: false,
         live: false,
         size_bytes: None,
+        layer: None,
     }
 }
 

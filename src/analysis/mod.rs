@@ -54,6 +54,22 @@ pub struct StepRun {
     /// Size of the layer this instruction made in the build's image (`None`: unknown; see `layers`).
     #[serde(default)]
     pub size_bytes: Option<u64>,
+    /// The image-history row behind `size_bytes`, for the hover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<LayerNote>,
+}
+
+/// What the engine's image history says of an instruction's layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerNote {
+    /// The history row's `CreatedBy` (the newest row, when an instruction made several: FROM).
+    pub created_by: String,
+    /// Unix seconds.
+    pub created: Option<i64>,
+    /// The row's image id; `None` where the engine says `<missing>` (BuildKit).
+    pub id: Option<String>,
+    /// The whole image's size.
+    pub image_size: u64,
 }
 
 /// An instruction of today's Dockerfile and what the records say about it.
@@ -137,6 +153,7 @@ fn run_of(rb: &RecordedBuild, step: &Step, changed: bool) -> StepRun {
         changed_since: changed,
         live: rb.live,
         size_bytes: None,
+        layer: None,
     }
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::markdown::{code_block, escape};
 use super::view;
-use crate::analysis::{InstructionView, StepRun};
+use crate::analysis::{InstructionView, LayerNote, StepRun};
 use crate::present;
 
 /// The instruction whose lines contain 0-based `line`.
@@ -38,20 +38,42 @@ pub fn markdown(view: &InstructionView, now: DateTime<Utc>, depth: usize) -> Opt
         out.push_str(&format!("\n**Last output** ({} lines in all)\n\n", last.output.lines));
         out.push_str(&code_block(&last.excerpt));
     }
+    if let Some(layer) = &last.layer {
+        out.push_str(&layer_section(layer, last.size_bytes));
+    }
     Some(out)
 }
 
 /// Most recent first, at most `depth` rows; the last run is always in it.
 fn table(view: &InstructionView, last: &StepRun, now: DateTime<Utc>, depth: usize) -> String {
-    let mut out = String::from("| when | status | duration | cached | exit |\n|---|---|---|---|---|\n");
+    let mut out = String::from("| when | status | duration | cached | size | exit |\n|---|---|---|---|---|---|\n");
     let history: Vec<&StepRun> = if view.history.is_empty() { vec![last] } else { view.history.iter().rev().collect() };
     for run in history.into_iter().take(depth.max(1)) {
         let when = view::ago(run, now).unwrap_or_else(|| "?".into());
         let dur = view::elapsed_ms(run, now).map(present::duration_ms).unwrap_or_else(|| "–".into());
         let cached = if run.cached { "yes" } else { "no" };
         let exit = run.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "–".into());
-        out.push_str(&format!("| {when} | {} | {dur} | {cached} | {exit} |\n", view::status_word(run.status)));
+        let size = run.size_bytes.map(present::size_bytes).unwrap_or_else(|| "–".into());
+        out.push_str(&format!("| {when} | {} | {dur} | {cached} | {size} | {exit} |\n", view::status_word(run.status)));
     }
+    out
+}
+
+/// The layer from the engine's image history: what made it, its size and time, its id where the engine
+/// has one, and the image's total. `CreatedBy` is text from the engine: fenced, never Markdown.
+fn layer_section(layer: &LayerNote, size: Option<u64>) -> String {
+    let mut out = String::from("\n**Layer**");
+    if let Some(size) = size {
+        out.push_str(&format!(" {}", present::size_bytes(size)));
+    }
+    if let Some(created) = layer.created.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)) {
+        out.push_str(&format!(" · created {}", created.format("%Y-%m-%d %H:%M UTC")));
+    }
+    if let Some(id) = &layer.id {
+        out.push_str(&format!(" · id `{}`", escape(&id.chars().filter(char::is_ascii_alphanumeric).take(19).collect::<String>())));
+    }
+    out.push_str(&format!(" · image {}\n\n", present::size_bytes(layer.image_size)));
+    out.push_str(&code_block(std::slice::from_ref(&layer.created_by)));
     out
 }
 
@@ -83,13 +105,31 @@ mod tests {
     fn history_table_then_error_then_output() {
         let md = markdown(&failing_view(), now(), 10).unwrap();
         let expect = "**RUN** · stage build\n\n\
-| when | status | duration | cached | exit |\n|---|---|---|---|---|\n\
-| 5m ago | failed | 3m04s | no | 2 |\n\
-| 2h ago | executed | 2.0s | no | – |\n\
+| when | status | duration | cached | size | exit |\n|---|---|---|---|---|---|\n\
+| 5m ago | failed | 3m04s | no | – | 2 |\n\
+| 2h ago | executed | 2.0s | no | – | – |\n\
 \n**Error**\n\n```text\nprocess \"/bin/sh -c make\" did not complete successfully: exit code: 2\n```\n\
 \n**Last output** (3 lines in all)\n\n\
 ````text\nsee [docs](command:workbench.action.terminal.new) <b>x</b>\n``` fence\n````\n";
         assert_eq!(md, expect);
+    }
+
+    #[test]
+    fn the_layer_from_the_image_history_is_shown_fenced() {
+        let mut view = failing_view();
+        let mut ok = run(StepStatus::Executed, Some(2_000));
+        ok.size_bytes = Some(2_097_152);
+        let created_by = "RUN /bin/sh -c dd if=/dev/zero of=/blob bs=1M count=2 # [x](command:evil) buildkit".to_string();
+        ok.layer = Some(LayerNote { created_by, created: Some(1_795_500_000), id: None, image_size: 6_000_000 });
+        view.history = vec![ok.clone()];
+        view.last = Some(ok);
+        let md = markdown(&view, now(), 10).unwrap();
+        assert!(md.contains("| 2.1 MB |"), "{md}");
+        assert!(
+            md.contains("**Layer** 2.1 MB · created 2026-11-24 06:00 UTC") && md.contains(" · image 6.0 MB\n\n```text\nRUN /bin/sh -c dd"),
+            "{md}"
+        );
+        assert!(!md.contains("\n[x](command:evil)"), "CreatedBy stays inside the fence: {md}");
     }
 
     #[test]

@@ -102,6 +102,7 @@ pub(crate) mod fixtures {
             changed_since: false,
             live: status == StepStatus::Running,
             size_bytes: None,
+            layer: None,
         }
     }
 
