@@ -111,9 +111,10 @@ async fn settings_are_pulled_when_the_client_supports_configuration() {
     c.wait_for(|m| m["method"] == "workspace/configuration").await;
     assert_eq!(c.server_requests[0]["params"]["items"][0]["section"], "buildlens");
     c.open(&uri, "dockerfile", "FROM a\n").await;
-    // Lenses are off: the server answers null rather than a list.
+    // Lenses are off: the server answers null rather than a list. The settings are applied by a spawned
+    // task once the client's answer arrives, and no message says when: poll, bounded at 5 s.
     let mut lenses = json!([]);
-    for _ in 0..50 {
+    for _ in 0..250 {
         lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
         if lenses.is_null() {
             break;
