@@ -6,18 +6,9 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
+use support_lsp::copy_dir;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else if entry.file_name() != "summary.json" {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+mod support_lsp;
 
 fn report(dir: &Path, json: bool) -> (String, i32) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_buildlens"));

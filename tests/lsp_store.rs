@@ -6,7 +6,7 @@ mod support_lsp;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support_lsp::{file_uri, TestClient, Workspace};
+use support_lsp::{copy_dir, file_uri, TestClient, Workspace};
 
 const FAILING: &str = "bk20-plain-failing";
 
@@ -159,34 +159,12 @@ async fn lenses_hints_hover_and_diagnostics_from_a_real_failing_build() {
 #[tokio::test]
 async fn a_build_still_being_recorded_shows_a_running_lens() {
     let ws = Workspace::with_record(FAILING);
-    // Cut the log in the middle of step 5 and mark the record live (our own pid is alive).
-    let log = std::fs::read_to_string(&ws.log).unwrap();
-    let cut = log.find("#9 ERROR").unwrap();
-    std::fs::write(&ws.log, &log[..cut]).unwrap();
-    let meta_path = ws.log.with_file_name("meta.json");
-    let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
-    meta["finished"] = Value::Null;
-    meta["exit_code"] = Value::Null;
-    meta["recorder_pid"] = json!(std::process::id());
-    std::fs::write(&meta_path, meta.to_string()).unwrap();
-
+    ws.make_live();
     let mut c = start(&ws, json!({})).await;
     let uri = open_file(&mut c, &ws.dockerfile, "dockerfile").await;
     let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
     let running = lenses.as_array().unwrap().iter().find(|l| l["range"]["start"]["line"] == 4).unwrap();
     assert!(running["command"]["title"].as_str().unwrap().starts_with("● running"), "{running}");
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else if entry.file_name() != "summary.json" {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// The bundled example's records carry image-history snapshots (`image.json`, taken by `record` against

@@ -133,20 +133,6 @@ async fn events_for_files_the_server_writes_itself_change_nothing() {
     assert_eq!(refreshes, 1);
 }
 
-/// A live record cut in the middle of step 5/6: our own pid is its recorder.
-fn make_live(ws: &Workspace) -> String {
-    let log = std::fs::read_to_string(&ws.log).unwrap();
-    let cut = log.find("#9 ERROR").unwrap();
-    std::fs::write(&ws.log, &log[..cut]).unwrap();
-    let meta_path = ws.log.with_file_name("meta.json");
-    let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
-    meta["finished"] = Value::Null;
-    meta["exit_code"] = Value::Null;
-    meta["recorder_pid"] = json!(std::process::id());
-    std::fs::write(&meta_path, meta.to_string()).unwrap();
-    log[cut..].to_string()
-}
-
 fn append(path: &std::path::Path, bytes: &str) {
     let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
     f.write_all(bytes.as_bytes()).unwrap();
@@ -155,7 +141,7 @@ fn append(path: &std::path::Path, bytes: &str) {
 #[tokio::test]
 async fn a_growing_log_updates_the_running_lens_through_the_client_watch() {
     let ws = Workspace::with_record(FAILING);
-    let rest = make_live(&ws);
+    let rest = ws.make_live();
     let mut c = start(&ws, json!({"workspace": refreshable(dynamic())})).await;
     let uri = open_dockerfile(&mut c, &ws).await;
     assert!(lens_at(&mut c, &uri, 4).await.starts_with("● running"));
@@ -170,7 +156,7 @@ async fn a_growing_log_updates_the_running_lens_through_the_client_watch() {
 #[tokio::test]
 async fn without_dynamic_registration_the_server_watches_with_notify() {
     let ws = Workspace::with_record(FAILING);
-    let rest = make_live(&ws);
+    let rest = ws.make_live();
     let mut c = start(&ws, json!({"workspace": refreshable(json!({}))})).await;
     let uri = open_dockerfile(&mut c, &ws).await;
     assert!(lens_at(&mut c, &uri, 4).await.starts_with("● running"));

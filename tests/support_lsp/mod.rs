@@ -235,4 +235,32 @@ impl Workspace {
     pub fn options(&self) -> Value {
         json!({"storePath": self.store})
     }
+
+    /// Makes the record live: its log cut in the middle of step 5 (before `#9 ERROR`), its recorder our
+    /// own (alive) pid. Returns the cut-off rest of the log, to append later.
+    pub fn make_live(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap();
+        let cut = log.find("#9 ERROR").unwrap();
+        std::fs::write(&self.log, &log[..cut]).unwrap();
+        let meta_path = self.log.with_file_name("meta.json");
+        let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+        meta["finished"] = Value::Null;
+        meta["exit_code"] = Value::Null;
+        meta["recorder_pid"] = json!(std::process::id());
+        std::fs::write(&meta_path, meta.to_string()).unwrap();
+        log[cut..].to_string()
+    }
+}
+
+/// Copies a fixture folder (e.g. the bundled example with its store) without `summary.json` caches.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if entry.file_name() != "summary.json" {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
