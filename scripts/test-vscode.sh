@@ -103,8 +103,11 @@ cleanup() {
     cp -r "$WORK/user-data/logs" "$ARTIFACTS/code-server-logs" 2>/dev/null || true
     rm -rf "$WORK"
   fi
-  [ "$rc" -eq 0 ] && log "VS Code e2e passed (artifacts: ${ARTIFACTS#"$BUILDLENS_ROOT"/}/)" ||
+  if [ "$rc" -eq 0 ]; then
+    log "VS Code e2e passed (artifacts: ${ARTIFACTS#"$BUILDLENS_ROOT"/}/)"
+  else
     warn "VS Code e2e FAILED (screenshots and logs: ${ARTIFACTS#"$BUILDLENS_ROOT"/}/)"
+  fi
   exit "$rc"
 }
 
@@ -128,9 +131,6 @@ write_settings() {
   "chat.disableAIFeatures": true
 }
 EOF
-  # binaryPath is machine-overridable: in a remote window (code-server) it is read from the machine's settings.
-  mkdir -p "$WORK/user-data/Machine"
-  cp "$WORK/user-data/User/settings.json" "$WORK/user-data/Machine/settings.json"
 }
 
 start_code_server() {
@@ -175,7 +175,8 @@ main() {
   start_chromium
   log "code-server on :$port (pid $CS_PID), chromium (pid $CHROME_PID); driving it"
   E2E_CDP="http://127.0.0.1:$(head -n1 "$WORK/chromium/DevToolsActivePort")" E2E_URL="http://127.0.0.1:$port" \
-    E2E_FOLDER="$WORK/example" E2E_SHOTS="$ARTIFACTS" NODE_PATH="$CS_DIR/node_modules" \
+    E2E_FOLDER="$WORK/example" E2E_SHOTS="$ARTIFACTS" E2E_USER_SETTINGS="$WORK/user-data/User/settings.json" \
+    NODE_PATH="$CS_DIR/node_modules" \
     timeout -k 10 "$E2E_TIMEOUT" node "$BUILDLENS_ROOT/editors/vscode/test/e2e.cjs" 2>&1 | tee "$ARTIFACTS/e2e.log"
 }
 

@@ -9,6 +9,7 @@
 // prints for the example's three recorded builds.
 "use strict";
 
+const fs = require("fs");
 const path = require("path");
 const { chromium } = require("playwright-core");
 
@@ -21,6 +22,7 @@ const CDP = env("E2E_CDP");
 const URL = env("E2E_URL");
 const FOLDER = env("E2E_FOLDER");
 const SHOTS = env("E2E_SHOTS");
+const USER_SETTINGS = env("E2E_USER_SETTINGS");
 // Lens texts of the example (build #3 is the last one: the toolchain ran 8.1 s, the package step failed).
 const TOOLCHAIN_LINE = "RUN for part in binutils gcc-initial musl gcc-final";
 const TOOLCHAIN_LENS = process.env.E2E_TOOLCHAIN_LENS || "⏱ 8.1s · executed";
@@ -177,6 +179,32 @@ async function assertOpenStepLog() {
   log(`open step log ok: build.log at ${where.pos}, language "${where.lang}"`);
 }
 
+/** A missing binary: one error message with a button that opens the setting. A new window, so the workbench
+ * reads the changed settings file at start (a running code-server window does not watch it). */
+async function assertMissingBinary() {
+  const settings = JSON.parse(fs.readFileSync(USER_SETTINGS, "utf8"));
+  settings["buildlens.binaryPath"] = "/nonexistent/buildlens";
+  fs.writeFileSync(USER_SETTINGS, JSON.stringify(settings, null, 2));
+  const context = page.context();
+  await page.close();
+  page = await context.newPage();
+  await page.setViewportSize({ width: 1600, height: 1000 });
+  await openExample();
+  const toast = page.locator(".notification-toast").filter({ hasText: 'the executable "/nonexistent/buildlens" was not found' });
+  await until("the missing-binary error message", async () => (await toast.count()) > 0, 60000);
+  await screenshot("missing-binary");
+  const count = await toast.count();
+  if (count !== 1) throw new Error(`${count} missing-binary messages, want exactly 1`);
+  await toast.first().getByRole("button", { name: "Open Setting" }).click();
+  await until("the Settings editor on buildlens.binaryPath", async () =>
+    page.$$eval(".settings-editor .setting-item-contents", (els) =>
+      els.some((e) => (e.textContent || "").includes("Binary Path") && [...e.querySelectorAll("input")].some((i) => i.value === "/nonexistent/buildlens")),
+    ),
+  );
+  await screenshot("binary-setting");
+  log("missing binary ok: one message, its button opens the setting");
+}
+
 async function main() {
   const browser = await chromium.connectOverCDP(CDP);
   const context = browser.contexts()[0] || (await browser.newContext());
@@ -192,6 +220,7 @@ async function main() {
     await assertProblems();
     await assertStatusBar();
     await assertOpenStepLog();
+    await assertMissingBinary();
     await screenshot("done");
     log("all VS Code checks passed");
   } catch (e) {
