@@ -80,8 +80,10 @@ async function lenses() {
 async function assertLensAbove(lensText, lineText) {
   const found = await until(`a code lens "${lensText}" above "${lineText}"`, async () => {
     const box = await lineBox(lineText);
-    const lens = (await lenses()).find((l) => l.text.includes(lensText));
-    return box && lens && { box, lens };
+    const all = await lenses();
+    const lens = all.find((l) => l.text.includes(lensText));
+    if (!lens) throw new Error(`lenses shown: ${JSON.stringify(all.map((l) => l.text))}`);
+    return box && { box, lens };
   }, 90000);
   const { box, lens } = found;
   const gap = box.y - lens.bottom;
