@@ -37,7 +37,8 @@ export function serverSettings(): Record<string, unknown> {
 /** Owns the one language client of the window; restarts it when the binary or the log globs change. */
 class Server {
   client: LanguageClient | undefined;
-  private starting: Promise<void> | undefined;
+  /** Restarts run one after another: two quick setting changes must not start two servers. */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly output: vscode.LogOutputChannel) {}
 
@@ -73,10 +74,12 @@ class Server {
     }
   }
 
-  async restart(): Promise<void> {
-    await this.stop();
-    this.starting = this.start();
-    await this.starting;
+  restart(): Promise<void> {
+    this.queue = this.queue
+      .then(() => this.stop())
+      .then(() => this.start())
+      .catch((e) => this.output.appendLine(`buildlens: restart failed: ${e instanceof Error ? e.message : String(e)}`));
+    return this.queue;
   }
 
   async stop(): Promise<void> {
