@@ -156,17 +156,38 @@ async function assertStatusBar() {
   log(`status bar ok: "${item.trim()}"`);
 }
 
-/** `buildlens.openStepLog` from the command palette, cursor in the toolchain step: its log opens at the step. */
-async function assertOpenStepLog() {
-  const box = await lineBox(TOOLCHAIN_LINE);
-  await page.mouse.click(box.x + 200, box.y + box.height / 2);
+/** Runs a command from the palette (F1) by its title. */
+async function runCommand(title) {
   await page.keyboard.press("Escape");
   await page.keyboard.press("F1");
   const input = page.locator(".quick-input-widget input");
   await input.waitFor({ state: "visible", timeout: 10000 });
-  await input.fill(">buildlens: Open the last log of the step");
-  await page.locator(".quick-input-widget .monaco-list-row", { hasText: "Open the last log of the step" }).first().waitFor({ timeout: 10000 });
+  await input.fill(`>${title}`);
+  await page.locator(".quick-input-widget .monaco-list-row", { hasText: title }).first().waitFor({ timeout: 10000 });
   await page.keyboard.press("Enter");
+}
+
+/** `buildlens.recordBuild` offers the command line to edit, prefilled for this Dockerfile (not run here). */
+async function assertRecordPrompt() {
+  const box = await lineBox(TOOLCHAIN_LINE);
+  await page.mouse.click(box.x + 200, box.y + box.height / 2);
+  await runCommand("buildlens: Record a build of this Dockerfile");
+  const value = await until("the record input box", async () => {
+    const title = await page.locator(".quick-input-widget .quick-input-title").textContent().catch(() => "");
+    const v = await page.locator(".quick-input-widget input").inputValue();
+    return title.includes("Record a build") && v;
+  }, 10000);
+  await screenshot("record-prompt");
+  if (!value.endsWith(" record -- docker build -f Dockerfile .")) throw new Error(`record command line "${value}"`);
+  await page.keyboard.press("Escape");
+  log(`record prompt ok: "${value}"`);
+}
+
+/** `buildlens.openStepLog` from the command palette, cursor in the toolchain step: its log opens at the step. */
+async function assertOpenStepLog() {
+  const box = await lineBox(TOOLCHAIN_LINE);
+  await page.mouse.click(box.x + 200, box.y + box.height / 2);
+  await runCommand("buildlens: Open the last log of the step under the cursor");
   const where = await until("build.log to open at the toolchain step (buildlens.openStepLog)", async () => {
     const tab = await page.locator(".tabs-container .tab.active").textContent();
     const items = await page.$$eval(".statusbar-item", (els) => els.map((e) => (e.textContent || "").trim()));
@@ -221,6 +242,7 @@ async function main() {
     await assertHoverTable();
     await assertProblems();
     await assertStatusBar();
+    await assertRecordPrompt();
     await assertOpenStepLog();
     await assertMissingBinary();
     await screenshot("done");
