@@ -135,7 +135,9 @@ EOF
 
 start_code_server() {
   local port="$1"
-  setsid "$CS_DIR/node_modules/.bin/code-server" --config "$WORK/config.yaml" --auth none \
+  # Its own TMPDIR: the extension host's sockets (vscode-ipc-*, vscode-git-*) go away with $WORK.
+  mkdir -p "$WORK/tmp"
+  TMPDIR="$WORK/tmp" setsid "$CS_DIR/node_modules/.bin/code-server" --config "$WORK/config.yaml" --auth none \
     --bind-addr "127.0.0.1:$port" --user-data-dir "$WORK/user-data" --extensions-dir "$WORK/extensions" \
     --disable-telemetry --disable-update-check --disable-workspace-trust --disable-getting-started-override \
     >"$ARTIFACTS/code-server.log" 2>&1 &
