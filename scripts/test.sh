@@ -148,4 +148,5 @@ step "cargo clippy --all-targets -- -D warnings" logged cargo-clippy.log "${BUIL
 # shellcheck disable=SC2046 # cargo_test_env prints NAME=value words for env
 step "cargo test --all-targets --no-fail-fast -- --include-ignored" logged cargo-test.log "${BUILDLENS_TEST_TIMEOUT:-1200}" \
   env $(cargo_test_env) cargo test --all-targets --no-fail-fast -- --include-ignored "$@"
+step "VS Code end to end (code-server + headless Chromium)" logged vscode-e2e.log "${BUILDLENS_VSCODE_E2E_TIMEOUT:-1200}" bash scripts/test-vscode.sh
 [ "$FAILED" -eq 0 ]

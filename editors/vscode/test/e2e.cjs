@@ -1,0 +1,264 @@
+// End-to-end check of the packaged extension in real VS Code (code-server) through headless Chromium.
+// scripts/test-vscode.sh starts code-server (the .vsix installed) and Chromium (remote debugging), then runs:
+//
+//   node e2e.cjs   with E2E_CDP (Chromium's DevTools URL), E2E_URL (code-server), E2E_FOLDER (the example
+//                  copy), E2E_SHOTS (screenshot folder); playwright-core comes from NODE_PATH.
+//
+// Every check waits on a DOM condition with a deadline (no fixed sleeps) and throws a clear message; the
+// exit code is 1 when one fails. What the lenses must say is what `buildlens report fixtures/example/Dockerfile`
+// prints for the example's three recorded builds.
+"use strict";
+
+const fs = require("fs");
+const path = require("path");
+const { chromium } = require("playwright-core");
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const CDP = env("E2E_CDP");
+const URL = env("E2E_URL");
+const FOLDER = env("E2E_FOLDER");
+const SHOTS = env("E2E_SHOTS");
+const USER_SETTINGS = env("E2E_USER_SETTINGS");
+// Lens texts of the example (build #3 is the last one: the toolchain ran 8.1 s, the package step failed).
+const TOOLCHAIN_LINE = "RUN for part in binutils gcc-initial musl gcc-final";
+const TOOLCHAIN_LENS = process.env.E2E_TOOLCHAIN_LENS || "⏱ 8.1s · executed";
+const FAILED_LINE = "RUN sh package/hello/build.sh";
+const FAILED_LENS = "✗ failed (exit 2): make[3]: *** [Makefile:1234: all] Error 2";
+const FAILED_PROBLEM = "make[3]: *** [Makefile:1234: all] Error 2 (exit 2)";
+
+const log = (msg) => console.error(`[e2e ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+let page;
+let shot = 0;
+
+async function screenshot(name) {
+  if (!page) return;
+  shot += 1;
+  const file = path.join(SHOTS, `${String(shot).padStart(2, "0")}-${name}.png`);
+  await page.screenshot({ path: file }).catch((e) => log(`screenshot ${name} failed: ${e.message}`));
+}
+
+/** Polls `probe` (runs in the page or here) until it returns a truthy value; throws `what` after `ms`. */
+async function until(what, probe, ms = 30000) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    try {
+      last = await probe();
+      if (last) return last;
+    } catch (e) {
+      last = e.message;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${ms / 1000}s waiting for ${what}${last ? ` (last: ${String(last).slice(0, 300)})` : ""}`);
+    }
+    await page.waitForTimeout(200); // poll interval of a condition wait, not a synchronisation sleep
+  }
+}
+
+/** The editor's rendered line whose text starts with `text`: its box (page coordinates). */
+async function lineBox(text) {
+  const line = page.locator(".monaco-editor .view-lines .view-line").filter({ hasText: text }).first();
+  if ((await line.count()) === 0) return null;
+  return line.boundingBox();
+}
+
+/** Every code lens of the editor with its text and box. */
+async function lenses() {
+  return page.$$eval(".monaco-editor .contentWidgets .codelens-decoration", (els) =>
+    els.map((e) => {
+      const r = e.getBoundingClientRect();
+      return { text: e.textContent || "", y: r.y, bottom: r.bottom, height: r.height };
+    }),
+  );
+}
+
+/** The lens containing `lensText` sits directly above the line starting with `lineText` (within two lines). */
+async function assertLensAbove(lensText, lineText) {
+  const found = await until(`a code lens "${lensText}" above "${lineText}"`, async () => {
+    const box = await lineBox(lineText);
+    const all = await lenses();
+    const lens = all.find((l) => l.text.includes(lensText));
+    if (!lens) throw new Error(`lenses shown: ${JSON.stringify(all.map((l) => l.text))}`);
+    return box && { box, lens };
+  }, 90000);
+  const { box, lens } = found;
+  const gap = box.y - lens.bottom;
+  if (!(lens.bottom <= box.y + 1 && gap < 2 * box.height)) {
+    throw new Error(`lens "${lens.text}" is not right above "${lineText}": lens ${lens.y}..${lens.bottom}, line at ${box.y}`);
+  }
+  log(`lens ok: "${lens.text}" above "${lineText}"`);
+}
+
+async function openExample() {
+  await page.goto(`${URL}/?folder=${encodeURIComponent(FOLDER)}`);
+  const row = page.locator(".explorer-folders-view .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: /^Dockerfile$/ }) });
+  await until("the Explorer to list Dockerfile", async () => (await row.count()) > 0, 60000);
+  await row.first().click();
+  await until("the Dockerfile to open in an editor", async () => (await lineBox("FROM fixture-base AS sdk")) !== null);
+  log("Dockerfile open");
+}
+
+async function assertHoverTable() {
+  const box = await lineBox(TOOLCHAIN_LINE);
+  if (!box) throw new Error(`line "${TOOLCHAIN_LINE}" is not rendered`);
+  const hover = page.locator(".monaco-hover:not(.hidden)").filter({ has: page.locator("table") });
+  const table = await until("a hover with the history table over the toolchain RUN line", async () => {
+    // Move off and back on, so a hover that closed early is asked for again.
+    await page.mouse.move(box.x + 5, box.y - 200);
+    await page.mouse.move(box.x + 60, box.y + box.height / 2);
+    await hover.first().waitFor({ state: "visible", timeout: 3000 });
+    return hover.first().evaluate((el) => {
+      const t = el.querySelector("table");
+      const head = [...t.querySelectorAll("th")].map((c) => c.textContent.trim());
+      const rows = [...t.querySelectorAll("tbody tr")].map((r) => [...r.querySelectorAll("td")].map((c) => c.textContent.trim()));
+      return { head, rows };
+    });
+  }, 60000);
+  await screenshot("hover-history");
+  const want = ["when", "status", "duration", "cached", "size", "exit"];
+  if (want.some((h) => !table.head.includes(h))) throw new Error(`hover table headers ${JSON.stringify(table.head)}, want ${want}`);
+  if (table.rows.length !== 3) throw new Error(`hover table has ${table.rows.length} rows, want 3 (three recorded builds): ${JSON.stringify(table.rows)}`);
+  if (!table.rows.every((r) => r.includes("executed"))) throw new Error(`hover rows are not all "executed": ${JSON.stringify(table.rows)}`);
+  log(`hover ok: ${JSON.stringify(table.rows)}`);
+  await page.mouse.move(5, 5);
+  await page.keyboard.press("Escape");
+}
+
+async function assertSquiggle() {
+  await until(`an error squiggle on "${FAILED_LINE}"`, async () => {
+    const box = await lineBox(FAILED_LINE);
+    if (!box) return false;
+    const squiggles = await page.$$eval(".monaco-editor .view-overlays .squiggly-error", (els) => els.map((e) => e.getBoundingClientRect().y));
+    return squiggles.some((y) => Math.abs(y - box.y) < box.height / 2);
+  });
+  log("squiggle ok");
+}
+
+async function assertProblems() {
+  await page.keyboard.press("Control+Shift+M");
+  const text = await until("the Problems panel to list the failed step", async () => {
+    const rows = await page.$$eval(".markers-panel .monaco-list-row", (els) => els.map((e) => e.textContent || ""));
+    return rows.find((r) => r.includes(FAILED_PROBLEM) && r.includes("Ln 16,"));
+  });
+  await screenshot("problems");
+  log(`problems ok: ${text.slice(0, 160)}`);
+}
+
+async function assertStatusBar() {
+  const item = await until("the status bar item with the last build", async () =>
+    page.$$eval(".statusbar-item", (els) => els.map((e) => e.textContent || "").find((t) => t.includes("build failed"))),
+  );
+  if (!/build failed \d+(\.\d)?s/.test(item)) throw new Error(`status bar item "${item}" has no duration`);
+  log(`status bar ok: "${item.trim()}"`);
+}
+
+/** Runs a command from the palette (F1) by its title. */
+async function runCommand(title) {
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor({ state: "visible", timeout: 10000 });
+  await input.fill(`>${title}`);
+  await page.locator(".quick-input-widget .monaco-list-row", { hasText: title }).first().waitFor({ timeout: 10000 });
+  await page.keyboard.press("Enter");
+}
+
+/** `buildlens.recordBuild` offers the command line to edit, prefilled for this Dockerfile (not run here). */
+async function assertRecordPrompt() {
+  const box = await lineBox(TOOLCHAIN_LINE);
+  await page.mouse.click(box.x + 200, box.y + box.height / 2);
+  await runCommand("buildlens: Record a build of this Dockerfile");
+  const value = await until("the record input box", async () => {
+    const title = await page.locator(".quick-input-widget .quick-input-title").textContent().catch(() => "");
+    const v = await page.locator(".quick-input-widget input").inputValue();
+    return title.includes("Record a build") && v;
+  }, 10000);
+  await screenshot("record-prompt");
+  if (!value.endsWith(" record -- docker build -f Dockerfile .")) throw new Error(`record command line "${value}"`);
+  await page.keyboard.press("Escape");
+  log(`record prompt ok: "${value}"`);
+}
+
+/** `buildlens.openStepLog` from the command palette, cursor in the toolchain step: its log opens at the step. */
+async function assertOpenStepLog() {
+  const box = await lineBox(TOOLCHAIN_LINE);
+  await page.mouse.click(box.x + 200, box.y + box.height / 2);
+  await runCommand("buildlens: Open the last log of the step under the cursor");
+  const where = await until("build.log to open at the toolchain step (buildlens.openStepLog)", async () => {
+    const tab = await page.locator(".tabs-container .tab.active").textContent();
+    const items = await page.$$eval(".statusbar-item", (els) => els.map((e) => (e.textContent || "").trim()));
+    const pos = items.find((t) => /^Ln \d+, Col \d+/.test(t));
+    const lang = items.find((t) => t === "Build log (buildlens)");
+    return tab && tab.includes("build.log") && pos && lang && { pos, lang };
+  });
+  await screenshot("open-step-log");
+  const line = Number(/^Ln (\d+)/.exec(where.pos)[1]);
+  // The toolchain step's header is log line 40 and its output starts on 42 (build #3's build.log).
+  if (line < 40 || line > 42) throw new Error(`build.log opened at ${where.pos}, want the toolchain step (lines 40-42)`);
+  log(`open step log ok: build.log at ${where.pos}, language "${where.lang}"`);
+}
+
+/** A missing binary: one error message with a button that opens the setting. A new window, so the workbench
+ * reads the changed settings file at start (a running code-server window does not watch it). */
+async function assertMissingBinary() {
+  const settings = JSON.parse(fs.readFileSync(USER_SETTINGS, "utf8"));
+  settings["buildlens.binaryPath"] = "/nonexistent/buildlens";
+  fs.writeFileSync(USER_SETTINGS, JSON.stringify(settings, null, 2));
+  const context = page.context();
+  await page.close();
+  page = await context.newPage();
+  await page.setViewportSize({ width: 1600, height: 1000 });
+  await openExample();
+  const toast = page.locator(".notification-toast").filter({ hasText: 'the executable "/nonexistent/buildlens" was not found' });
+  await until("the missing-binary error message", async () => (await toast.count()) > 0, 60000);
+  await screenshot("missing-binary");
+  const count = await toast.count();
+  if (count !== 1) throw new Error(`${count} missing-binary messages, want exactly 1`);
+  await toast.first().getByRole("button", { name: "Open Setting" }).click();
+  await until("the Settings editor on buildlens.binaryPath", async () =>
+    page.$$eval(".settings-editor .setting-item-contents", (els) =>
+      els.some((e) => (e.textContent || "").includes("Binary Path") && [...e.querySelectorAll("input")].some((i) => i.value === "/nonexistent/buildlens")),
+    ),
+  );
+  await screenshot("binary-setting");
+  log("missing binary ok: one message, its button opens the setting");
+}
+
+async function main() {
+  const browser = await chromium.connectOverCDP(CDP);
+  const context = browser.contexts()[0] || (await browser.newContext());
+  page = await context.newPage();
+  await page.setViewportSize({ width: 1600, height: 1000 });
+  try {
+    await openExample();
+    await assertLensAbove(TOOLCHAIN_LENS, TOOLCHAIN_LINE);
+    await assertLensAbove(FAILED_LENS, FAILED_LINE);
+    await screenshot("lenses");
+    await assertSquiggle();
+    await assertHoverTable();
+    await assertProblems();
+    await assertStatusBar();
+    await assertRecordPrompt();
+    await assertOpenStepLog();
+    await assertMissingBinary();
+    await screenshot("done");
+    log("all VS Code checks passed");
+  } catch (e) {
+    await screenshot("FAILED");
+    throw e;
+  } finally {
+    await browser.close().catch(() => undefined);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(`VS Code e2e FAILED: ${e.message}`);
+    process.exit(1);
+  },
+);
