@@ -21,11 +21,24 @@ type Entry = (Answer, Option<Instant>);
 #[derive(Debug, Clone, Default)]
 pub struct Cache {
     entries: Arc<Mutex<HashMap<String, Entry>>>,
+    /// Failures are not written to stderr (the caller logs them its own way: the language server).
+    quiet: bool,
 }
 
 impl Cache {
     pub fn new() -> Cache {
         Cache::default()
+    }
+
+    /// A cache that leaves logging failures to its caller.
+    pub fn quiet() -> Cache {
+        Cache { quiet: true, ..Cache::default() }
+    }
+
+    /// Drops failures and answers asked by tag (the engine's address changed); histories of ids stay.
+    pub fn forget_transient(&self) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|_, (_, expires)| expires.is_none());
     }
 
     /// The cached answer for `image`, without asking the engine (`None`: not asked yet, or expired).
@@ -55,7 +68,7 @@ impl Cache {
         answer
     }
 
-    /// Keeps `answer`; a failure goes to stderr (the server's log) here, once per expiry.
+    /// Keeps `answer`; a failure goes to stderr here (unless quiet), once per expiry.
     pub fn put(&self, image: &str, answer: Answer) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let by_id = |s: &str| s.starts_with("sha256:") || (s.len() == 12 && s.bytes().all(|b| b.is_ascii_hexdigit()));
@@ -65,7 +78,8 @@ impl Cache {
                     entries.insert(id.to_string(), (answer.clone(), None));
                 }
             }
-            Err(e) => eprintln!("buildlens: no layer sizes for {image}: {e}"),
+            Err(e) if !self.quiet => eprintln!("buildlens: no layer sizes for {image}: {e}"),
+            Err(_) => {}
         }
         let expires = (answer.is_err() || !by_id(image)).then(|| Instant::now() + SHORT);
         entries.insert(image.to_string(), (answer, expires));

@@ -22,8 +22,8 @@ pub use cache::Cache;
 /// Where and how long to ask.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// `unix:///path/docker.sock` (the `buildlens.docker.host` setting); `None`: `$DOCKER_HOST`, else the
-    /// default socket.
+    /// `unix:///path/docker.sock` or `tcp://host:port` (the `buildlens.docker.host` setting); `None`:
+    /// `$DOCKER_HOST`, else the default socket.
     pub host: Option<String>,
     /// Bound for connecting and for each request.
     pub timeout: Duration,
@@ -49,7 +49,7 @@ impl Config {
 /// Why the engine gave no answer. Callers show no sizes and log one line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
-    /// No daemon, a refused connection, an unsupported host scheme, an API too old to negotiate.
+    /// No daemon, a refused connection, an unsupported host scheme (TLS, ssh), an API too old to negotiate.
     #[error("the Docker engine is not available ({0})")]
     Unavailable(String),
     /// The engine answered, but has no such image (removed since the build).
@@ -85,16 +85,19 @@ pub fn history_blocking(config: &Config, image: &str) -> Result<ImageHistory, En
 }
 
 /// Connects to the configured host and negotiates the API version (the engine's, when older than ours).
+/// `unix://` sockets and plain-HTTP `tcp://`/`http://` hosts; TLS (`https://`, `DOCKER_TLS_VERIFY`) and
+/// `ssh://` hosts are not supported (they would need bollard's `ssl`/`ssh` features and their crates).
 async fn connect(config: &Config) -> Result<Docker, EngineError> {
     let host = config.resolved_host();
-    let Some(socket) = host.strip_prefix("unix://") else {
-        // bollard is built with unix sockets only (the fewest features); tcp/ssh hosts get no sizes.
-        return Err(EngineError::Unavailable(format!("{host}: only unix:// hosts are supported")));
-    };
     let secs = config.timeout.as_secs().max(1);
-    let docker = Docker::connect_with_unix(socket, secs, bollard::API_DEFAULT_VERSION)
-        .map_err(|e| EngineError::Unavailable(format!("{host}: {e}")))?
-        .with_timeout(config.timeout);
+    let docker = if let Some(socket) = host.strip_prefix("unix://") {
+        Docker::connect_with_unix(socket, secs, bollard::API_DEFAULT_VERSION)
+    } else if host.starts_with("tcp://") || host.starts_with("http://") {
+        Docker::connect_with_http(&host, secs, bollard::API_DEFAULT_VERSION)
+    } else {
+        return Err(EngineError::Unavailable(format!("{host}: only unix:// and tcp:// (plain HTTP) hosts are supported")));
+    };
+    let docker = docker.map_err(|e| EngineError::Unavailable(format!("{host}: {e}")))?.with_timeout(config.timeout);
     docker.negotiate_version().await.map_err(|e| match classify(e, "") {
         EngineError::Other(msg) | EngineError::NotFound(msg) => EngineError::Unavailable(format!("{host}: {msg}")),
         other => other,

@@ -42,8 +42,11 @@ fn no_socket_is_unavailable_at_once() {
     let e = history_blocking(&quick("unix:///nonexistent/docker.sock"), "x").unwrap_err();
     assert!(matches!(e, EngineError::Unavailable(_)), "{e:?}");
     assert!(start.elapsed() < Duration::from_secs(2));
+    // Port 1: nothing listens there; a refused TCP connection is "unavailable" too.
     let e = history_blocking(&quick("tcp://127.0.0.1:1"), "x").unwrap_err();
-    assert!(matches!(e, EngineError::Unavailable(ref m) if m.contains("unix")), "{e:?}");
+    assert!(matches!(e, EngineError::Unavailable(_)), "{e:?}");
+    let e = history_blocking(&quick("ssh://user@host"), "x").unwrap_err();
+    assert!(matches!(e, EngineError::Unavailable(ref m) if m.contains("only unix:// and tcp://")), "{e:?}");
 }
 
 #[test]
@@ -95,4 +98,17 @@ fn image_of_prefers_the_logged_id() {
     assert_eq!(image_of(&build, &[]).as_deref(), Some("docker.io/library/x:1"));
     build.image = Some(crate::log::ImageRef { id: Some("sha256:1".into()), tags: vec![] });
     assert_eq!(image_of(&build, &["x:2".into()]).as_deref(), Some("sha256:1"));
+}
+
+#[test]
+fn forgetting_transient_answers_keeps_histories_of_ids() {
+    let cache = Cache::quiet();
+    let h =
+        ImageHistory { schema: IMAGE_SCHEMA, image: "app:2".into(), id: Some("sha256:ab".into()), taken: String::new(), layers: vec![] };
+    cache.put("app:2", Ok(std::sync::Arc::new(h)));
+    cache.put("sha256:dead", Err(EngineError::Timeout(Duration::from_secs(2))));
+    cache.forget_transient();
+    assert!(matches!(cache.peek("sha256:ab"), Some(Ok(_))));
+    assert!(cache.peek("app:2").is_none(), "a tag may name another image on another engine");
+    assert!(cache.peek("sha256:dead").is_none(), "failures are asked again");
 }

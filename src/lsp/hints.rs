@@ -35,13 +35,18 @@ pub fn hints(annotated: &Annotated, doc: &Document, enc: Encoding, range: Range,
     out
 }
 
-/// `47m12s`, `47m12s · 1.2 GB`, `cached`, `failed 3m04s (exit 2)`, `running 3m12s…`, `canceled`.
+/// `47m12s`, `47m12s · 1.2 GB`, `executed · 1.2 GB` (no duration logged), `cached`, `failed 3m04s (exit 2)`, `running 3m12s…`, `canceled`.
 pub fn label(run: &StepRun, now: DateTime<Utc>) -> String {
     let dur = view::elapsed_ms(run, now).map(present::duration_ms);
     match (run.status, dur) {
         (StepStatus::Executed, Some(d)) => match view::layer_size(run) {
             Some(size) => format!("{d} · {size}"),
             None => d,
+        },
+        // The classic builder logs no durations: the size alone still says what the step made.
+        (StepStatus::Executed, None) => match view::layer_size(run) {
+            Some(size) => format!("executed · {size}"),
+            None => "executed".to_string(),
         },
         (StepStatus::Error, d) => format!("failed{}{}", d.map(|d| format!(" {d}")).unwrap_or_default(), view::exit_suffix(run)),
         (StepStatus::Running, Some(d)) => format!("running {d}…"),
@@ -78,6 +83,9 @@ mod tests {
         failed.exit_code = Some(2);
         assert_eq!(label(&failed, now()), "failed 3m04s (exit 2)");
         assert_eq!(label(&run(StepStatus::Executed, None), now()), "executed");
+        let mut legacy = run(StepStatus::Executed, None);
+        legacy.size_bytes = Some(2_097_152);
+        assert_eq!(label(&legacy, now()), "executed · 2.1 MB");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod config;
 pub mod diagnostics;
 pub mod documents;
 pub mod encoding;
+pub mod engine_sizes;
 mod features;
 mod guard;
 pub mod hints;

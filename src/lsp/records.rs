@@ -13,6 +13,7 @@ use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::engine_sizes::EngineSizes;
 use crate::analysis::{self, Annotated, RecordedBuild};
 use crate::store::{self, RecordMeta, Store};
 
@@ -30,6 +31,10 @@ pub trait Source: Send + Sync {
     /// The annotation of `text`, the buffer of the Dockerfile at `path`, from the `depth` most recent
     /// records that built it (at least `MIN_RECORDS`).
     fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize) -> Annotated;
+    /// The live engine queries behind the annotations, when the source makes any (`engine_sizes`).
+    fn engine_sizes(&self) -> Option<Arc<EngineSizes>> {
+        None
+    }
 }
 
 /// Progress of one indexing run.
@@ -106,6 +111,8 @@ pub struct StoreSource {
     /// Held for a whole indexing run: a request that arrives meanwhile waits for it, then sees its result.
     indexing: Mutex<()>,
     progress_bytes: u64,
+    /// Layer sizes of records without a snapshot; its epoch is part of the generation.
+    engine: Arc<EngineSizes>,
 }
 
 impl Default for StoreSource {
@@ -121,7 +128,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl StoreSource {
     /// A source that reports progress for indexing runs of at least `bytes` new log bytes.
     pub fn with_progress_threshold(bytes: u64) -> StoreSource {
-        StoreSource { index: Mutex::default(), indexing: Mutex::default(), progress_bytes: bytes }
+        StoreSource { index: Mutex::default(), indexing: Mutex::default(), progress_bytes: bytes, engine: Arc::new(EngineSizes::new()) }
     }
 
     /// Loads `ids`, reporting progress when there is much to read.
@@ -143,7 +150,7 @@ impl StoreSource {
         // never holds every build at once.
         let keep_from = n.saturating_sub(MIN_RECORDS + HELD_SPARE);
         for (i, (id, record)) in ids.iter().zip(&records).enumerate() {
-            let mut entry = record.as_ref().and_then(load_entry);
+            let mut entry = record.as_ref().and_then(|r| load_entry(store, r));
             if i < keep_from {
                 if let Some(e) = entry.as_mut() {
                     e.builds = None;
@@ -166,7 +173,7 @@ impl Source for StoreSource {
         let _running = lock(&self.indexing);
         let ids = lock(&self.index).take_stale(store);
         if ids.is_empty() {
-            return lock(&self.index).generation;
+            return lock(&self.index).generation.wrapping_add(self.engine.epoch());
         }
         let loaded = self.load_all(store, &ids, progress);
         let mut index = lock(&self.index);
@@ -192,7 +199,8 @@ impl Source for StoreSource {
         if changed {
             index.generation = index.generation.wrapping_add(1);
         }
-        index.generation
+        // Both only grow, so the sum moves when records changed or engine answers brought sizes.
+        index.generation.wrapping_add(self.engine.epoch())
     }
 
     fn invalidate(&self, store: &Store, paths: &[PathBuf]) -> bool {
@@ -215,6 +223,10 @@ impl Source for StoreSource {
         lock(&self.index).all_stale = true;
     }
 
+    fn engine_sizes(&self) -> Option<Arc<EngineSizes>> {
+        Some(self.engine.clone())
+    }
+
     fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize) -> Annotated {
         let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let want = depth.max(MIN_RECORDS);
@@ -225,8 +237,10 @@ impl Source for StoreSource {
             builds.extend(held.iter().filter(|b| p.whole || name_applies(b.build.dockerfile.as_deref(), &target)).cloned());
         }
         let mut annotated = analysis::annotate(text, &builds);
-        // Layer sizes from the records' image-history snapshots (a store read, never an engine query).
-        let (known, _) = crate::engine::images::from_store(store, &builds);
+        // Layer sizes from the records' image-history snapshots (a store read), else from the engine answers
+        // already cached (the others are asked for in the background, never here).
+        let (mut known, wanted) = crate::engine::images::from_store(store, &builds);
+        known.extend(self.engine.known(&wanted));
         if !known.is_empty() {
             let images = crate::engine::images::as_build_images(&known);
             analysis::layers::attach_sizes(&mut annotated, &crate::dockerfile::parse(text), &images);
@@ -257,7 +271,7 @@ impl StoreSource {
 
     /// Reads a record's builds again (its summary cache is current: `refresh` indexed it) and holds them.
     fn load_builds(&self, store: &Store, id: &str, want: usize) -> Option<Arc<Vec<RecordedBuild>>> {
-        let entry = load_entry(&store.record(id)?)?;
+        let entry = load_entry(store, &store.record(id)?)?;
         let builds = entry.builds.clone();
         let mut index = lock(&self.index);
         if let Some(e) = index.entries.get_mut(id) {
@@ -300,7 +314,7 @@ fn touched(store_root: &Path, path: &Path) -> Option<Touched> {
 }
 
 /// Indexes one record (reading only the new bytes of a log that grew) and keeps what selection needs.
-fn load_entry(record: &store::Record) -> Option<Entry> {
+fn load_entry(store: &Store, record: &store::Record) -> Option<Entry> {
     let meta = record.meta().map_err(|e| eprintln!("buildlens: skipping record {}: {e:#}", record.id)).ok()?;
     let live = meta.is_live();
     let (summary, _) =
@@ -320,7 +334,9 @@ fn load_entry(record: &store::Record) -> Option<Entry> {
         })
         .collect();
     let dockerfile = meta.dockerfile.as_ref().map(|df| {
-        let full = meta.cwd.as_deref().map_or_else(|| df.clone(), |cwd| cwd.join(df));
+        // Relative to the store's parent, not to `cwd` (store::select::resolve): a store outside the workspace
+        // (`storePath`) or a build run in a subfolder still names its Dockerfile.
+        let full = store::select::resolve(store, df);
         if full.is_absolute() {
             fs::canonicalize(&full).unwrap_or(full)
         } else {
@@ -424,6 +440,31 @@ mod tests {
         check_touched("/s", Some(Touched::All));
         check_touched("/", Some(Touched::All));
         check_touched("/elsewhere/builds/r1/build.log", None);
+    }
+
+    /// `meta.json` paths are relative to the store's parent, whatever the build's `cwd` and wherever the
+    /// store is (`storePath` outside the workspace): the record still names the workspace's Dockerfile.
+    #[test]
+    fn relative_record_paths_resolve_from_the_stores_parent() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().join("ws");
+        fs::create_dir(&ws).unwrap();
+        let df = ws.join("Dockerfile");
+        fs::write(&df, "FROM a\nRUN x\n").unwrap();
+        let store = Store::at(dir.path().join("store"));
+        let r = store.create_record(chrono::Utc::now()).unwrap();
+        fs::write(r.log_path(), "#5 [2/2] RUN x\n#5 DONE 1.0s\n").unwrap();
+        let mut meta = RecordMeta::new(r.id.clone(), store::Source::Record, "2026-11-01T10:00:00Z".into());
+        (meta.cwd, meta.dockerfile) = (Some("ws".into()), Some("ws/Dockerfile".into()));
+        r.write_meta(&meta).unwrap();
+        // Another Dockerfile of the same name elsewhere does not get the build.
+        let other = dir.path().join("other");
+        fs::create_dir(&other).unwrap();
+        let src = StoreSource::default();
+        src.refresh(&store, &|_| {});
+        let runs = |root: &Path, df: &Path| src.annotate(&store, root, df, "FROM a\nRUN x\n", 10).instructions[1].history.len();
+        assert_eq!(runs(&ws, &df), 1);
+        assert_eq!(runs(&other, &other.join("Dockerfile")), 0);
     }
 
     /// The index changes only when told: a record written without an event is not seen (no request stats

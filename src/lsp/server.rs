@@ -14,7 +14,7 @@ use super::config::{ClientSupport, Settings};
 use super::encoding::Encoding;
 use super::lenses::{OpenLog, OPEN_LOG};
 use super::state::Shared;
-use super::{features, guard, refresh, watch, Options};
+use super::{engine_sizes, features, guard, refresh, watch, Options};
 
 /// Parameters of `buildlens/invalidMessage`.
 #[derive(Debug, serde::Deserialize)]
@@ -56,6 +56,7 @@ fn publish_later(client: Client, shared: Arc<Shared>, uri: Uri, version: i32) {
 
 /// Settings changed: the watch may move (store path, log globs), and every result is stale.
 fn settings_changed(client: &Client, shared: &Arc<Shared>) {
+    engine_sizes::apply_settings(shared);
     watch::start(client, shared);
     everything_changed(client, shared);
 }
@@ -95,6 +96,7 @@ impl LanguageServer for Backend {
                 st.settings = settings;
             }
         }
+        engine_sizes::apply_settings(&self.shared);
         let server_info = ServerInfo { name: "buildlens".into(), version: Some(env!("CARGO_PKG_VERSION").into()) };
         Ok(InitializeResult { capabilities: server_capabilities(enc), server_info: Some(server_info), offset_encoding: None })
     }
@@ -102,6 +104,7 @@ impl LanguageServer for Backend {
     async fn initialized(&self, _: InitializedParams) {
         watch::start(&self.client, &self.shared);
         watch::spawn_worker(self.client.clone(), self.shared.clone());
+        engine_sizes::spawn_refresher(self.client.clone(), self.shared.clone());
         let (client, shared) = (self.client.clone(), self.shared.clone());
         refresh::pull_configuration(&self.client, self.shared.clone(), move || settings_changed(&client, &shared));
     }
