@@ -148,4 +148,5 @@ step "cargo clippy --all-targets -- -D warnings" logged cargo-clippy.log "${BUIL
 # shellcheck disable=SC2046 # cargo_test_env prints NAME=value words for env
 step "cargo test --all-targets --no-fail-fast -- --include-ignored" logged cargo-test.log "${BUILDLENS_TEST_TIMEOUT:-1200}" \
   env $(cargo_test_env) cargo test --all-targets --no-fail-fast -- --include-ignored "$@"
+step "Neovim client in real nvim 0.11 + 0.7 (scripts/test-nvim.sh)" logged nvim.log 900 bash scripts/test-nvim.sh
 [ "$FAILED" -eq 0 ]

