@@ -76,3 +76,13 @@ H.wait('the open-log key to open the failed log at line 59', function()
 end, function()
   return { H.current_file(), H.cursor_line() }
 end)
+
+-- A lens run by Neovim itself (vim.lsp.codelens.run on the cursor line): the server's showDocument.
+vim.cmd('buffer ' .. df)
+vim.api.nvim_win_set_cursor(0, { 9, 0 })
+vim.lsp.codelens.run()
+H.wait('codelens.run on line 9 to open the failed log at line 42', function()
+  return H.current_file() == log_path and H.cursor_line() == 42
+end, function()
+  return { H.current_file(), H.cursor_line() }
+end)

@@ -88,8 +88,12 @@ function M.root_dir(path)
 end
 
 local function binary_ok()
-  local exe = M.command()[1]
-  if vim.fn.executable(exe) == 1 then
+  local cmd = M.command()
+  if type(cmd) ~= 'table' then
+    return true -- a function (0.11 `cmd`): the caller knows what it starts
+  end
+  local exe = cmd[1]
+  if type(exe) == 'string' and vim.fn.executable(exe) == 1 then
     return true
   end
   if not notified_missing[exe] then
