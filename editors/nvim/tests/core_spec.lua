@@ -66,14 +66,18 @@ local log_path = H.ws .. '/' .. E.failed_log
 for _, case in ipairs(E.open_log) do
   vim.cmd('buffer ' .. df)
   vim.api.nvim_win_set_cursor(0, { case.dockerfile_line, 0 })
+  buildlens.stats.open_log = nil
   vim.cmd('BuildlensOpenLog')
+  -- 0.11 also gets window/showDocument, which may land first: wait for the answer's handler too.
   H.wait(('open-log from Dockerfile:%d to log line %d'):format(case.dockerfile_line, case.log_line), function()
-    return H.current_file() == log_path and H.cursor_line() == case.log_line
+    return buildlens.stats.open_log and H.current_file() == log_path and H.cursor_line() == case.log_line
   end, function()
-    return { H.current_file(), H.cursor_line() }
+    return { H.current_file(), H.cursor_line(), buildlens.stats.open_log }
   end)
   local text = vim.api.nvim_get_current_line()
   H.eq(case.text, text:sub(1, #case.text), 'log line under the cursor after open-log')
+  -- The server's {uri, range} answer was opened (0.7 has no showDocument: it is the only way there).
+  H.eq('answer', buildlens.stats.open_log, 'open-log followed the command answer')
 end
 
 -- buildlens.debugShell, as a lens or code action runs it (vim.lsp.commands): a terminal running argv in cwd.

@@ -43,10 +43,13 @@ local function run_open_log(client, bufnr, lens)
       warn('openLog failed: ' .. (err.message or vim.inspect(err)))
       return
     end
+    local stats = require('buildlens').stats
     if type(result) == 'table' and result.uri then
-      local line = result.range and result.range.start and result.range.start.line or 0
+      local line = type(result.range) == 'table' and result.range.start and result.range.start.line or 0
+      stats.open_log = 'answer'
       compat.open_at(vim.uri_to_fname(result.uri), line)
     elseif not supports_show_document() and arg.path then
+      stats.open_log = 'offset'
       compat.open_at_offset(arg.path, tonumber(arg.offset) or 0)
     end
     -- Otherwise the server's window/showDocument opens it.
