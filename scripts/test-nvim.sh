@@ -39,7 +39,8 @@ find_nvim_07() {
 }
 
 BIN="${CARGO_TARGET_DIR:-$BUILDLENS_ROOT/target}/debug/buildlens"
-if [ ! -x "$BIN" ]; then
+# Missing, or older than the sources (a stale server would test yesterday's code): build it.
+if [ ! -x "$BIN" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$BIN" -print -quit)" ]; then
   log "building $BIN"
   cargo build --quiet --bin buildlens
 fi
