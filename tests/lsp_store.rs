@@ -73,21 +73,23 @@ async fn the_open_log_command_asks_the_client_to_show_the_step() {
     let ws = Workspace::with_record(FAILING);
     let args = json!({"command": "buildlens.openLog", "arguments": [{"path": ws.log, "offset": 1405}]});
 
+    let at_step = json!({"start": {"line": 39, "character": 0}, "end": {"line": 39, "character": 0}});
+    let target = json!({"uri": file_uri(&ws.log), "range": at_step});
     let mut c = start(&ws, json!({"window": {"showDocument": {"support": true}}})).await;
-    assert_eq!(c.result("workspace/executeCommand", args.clone()).await, Value::Null);
+    assert_eq!(c.result("workspace/executeCommand", args.clone()).await, target);
     let show = c.wait_for(|m| m["method"] == "window/showDocument").await;
     assert_eq!(show["params"]["uri"], file_uri(&ws.log));
     assert_eq!(show["params"]["selection"]["start"]["line"], 39);
 
     // Outside the store: refused quietly.
     let outside = json!({"command": "buildlens.openLog", "arguments": [{"path": ws.dockerfile, "offset": 0}]});
-    c.result("workspace/executeCommand", outside).await;
+    assert_eq!(c.result("workspace/executeCommand", outside).await, Value::Null);
     c.settle(Duration::from_millis(200)).await;
     assert_eq!(c.server_methods(), vec!["window/showDocument"]);
 
-    // A client without showDocument support is not asked.
+    // A client without showDocument support is not asked; it opens the answer itself.
     let mut plain = start(&ws, json!({})).await;
-    plain.result("workspace/executeCommand", args).await;
+    assert_eq!(plain.result("workspace/executeCommand", args).await, target);
     plain.settle(Duration::from_millis(200)).await;
     assert!(plain.server_methods().is_empty());
 }

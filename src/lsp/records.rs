@@ -368,9 +368,15 @@ fn name_applies(loaded: Option<&str>, target: &Path) -> bool {
 
 /// The record's Dockerfile, for a log opened from the store.
 pub fn record_dockerfile(log_path: &Path, root: &Path) -> Option<PathBuf> {
-    let meta: RecordMeta = serde_json::from_slice(&fs::read(log_path.parent()?.join(store::META_FILE)).ok()?).ok()?;
+    let record = log_path.parent()?;
+    let meta: RecordMeta = serde_json::from_slice(&fs::read(record.join(store::META_FILE)).ok()?).ok()?;
     let df = meta.dockerfile?;
-    Some(meta.cwd.as_deref().unwrap_or(root).join(df))
+    // A relative path in meta.json is relative to the store's parent (`store::select::resolve`), never to
+    // the server's own working folder (nor to the record's `cwd`, which is stored the same way).
+    Some(match record.parent().and_then(Path::parent) {
+        Some(store_dir) => store::select::resolve(&Store::at(store_dir), &df),
+        None => root.join(df),
+    })
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -410,6 +416,25 @@ mod tests {
         assert_eq!(line_at(&p, 2), Some(1));
         assert_eq!(line_at(&p, 99), Some(3));
         assert_eq!(line_at(&dir.path().join("gone"), 1), None);
+    }
+
+    #[test]
+    fn record_dockerfile_resolves_relative_paths_at_the_stores_parent() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = dir.path().join("ws/.buildlens/builds/r1");
+        fs::create_dir_all(&record).unwrap();
+        let log = record.join(store::LOG_FILE);
+        let ws = dir.path().join("ws");
+        let check = |cwd: &str, dockerfile: Option<&str>, expect: Option<PathBuf>| {
+            let meta = serde_json::json!({"schema": 1, "id": "r1", "source": "record", "command": ["docker", "build", "."],
+                "cwd": cwd, "started": "2026-11-24T06:55:11Z", "dockerfile": dockerfile});
+            fs::write(record.join(store::META_FILE), meta.to_string()).unwrap();
+            assert_eq!(record_dockerfile(&log, Path::new("/elsewhere")), expect, "{meta}");
+        };
+        check(".", Some("Dockerfile"), Some(ws.join("Dockerfile")));
+        check("sub", Some("sub/x.Dockerfile"), Some(ws.join("sub/x.Dockerfile")));
+        check("/abs", Some("/abs/Dockerfile"), Some(PathBuf::from("/abs/Dockerfile")));
+        check(".", None, None);
     }
 
     #[test]

@@ -211,9 +211,11 @@ impl LanguageServer for Backend {
         let shared = self.shared.clone();
         let target = guard::request("workspace/executeCommand", move || features::open_log(&shared, args)).await?;
         let support = self.shared.lock().support;
+        // The target is also the answer, so a client without showDocument (Neovim 0.7) can open it itself.
+        let answer = target.as_ref().map(|p| serde_json::json!({"uri": p.uri, "range": p.selection}));
         if let Some(params) = target {
             refresh::show_document(&self.client, support, params);
         }
-        Ok(None)
+        Ok(answer)
     }
 }

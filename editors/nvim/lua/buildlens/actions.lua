@@ -1,0 +1,121 @@
+--- The open-log action (`:BuildlensOpenLog`, the open-log key) and the client-side `buildlens.debugShell`
+--- command. Protocol: `buildlens.openLog` takes `[{path, offset}]` and answers with `window/showDocument`
+--- where the client supports it and/or returns `{uri, range}`; `buildlens.debugShell` takes
+--- `[{argv, cwd, title}]` and is run by the client (here in a `:terminal`).
+local compat = require('buildlens.compat')
+
+local M = {}
+
+local OPEN_LOG = 'buildlens.openLog'
+local DEBUG_SHELL = 'buildlens.debugShell'
+
+--- The open-log lens of the instruction under the cursor: the lens on the cursor line, else the nearest
+--- one above it (the cursor may be on a continuation line of the instruction).
+function M.lens_at(lenses, line)
+  local best
+  for _, lens in ipairs(lenses or {}) do
+    local cmd = lens.command
+    local l = lens.range and lens.range.start.line
+    if cmd and cmd.command == OPEN_LOG and l and l <= line and (not best or l > best.range.start.line) then
+      best = lens
+    end
+  end
+  return best
+end
+
+local function supports_show_document()
+  local caps = vim.lsp.protocol.make_client_capabilities()
+  return caps.window and caps.window.showDocument and caps.window.showDocument.support == true
+end
+
+local function warn(msg)
+  vim.notify('buildlens: ' .. msg, vim.log.levels.WARN)
+end
+
+--- Runs `buildlens.openLog` for `lens` and opens what it answers (or, on a client without
+--- showDocument and a server that returns nothing, the log at the lens's byte offset).
+local function run_open_log(client, bufnr, lens)
+  local cmd = lens.command
+  local arg = cmd.arguments and cmd.arguments[1] or {}
+  local params = { command = cmd.command, arguments = cmd.arguments }
+  compat.request(client, 'workspace/executeCommand', params, function(err, result)
+    if err then
+      warn('openLog failed: ' .. (err.message or vim.inspect(err)))
+      return
+    end
+    local stats = require('buildlens').stats
+    if type(result) == 'table' and result.uri then
+      local line = type(result.range) == 'table' and result.range.start and result.range.start.line or 0
+      stats.open_log = 'answer'
+      compat.open_at(vim.uri_to_fname(result.uri), line)
+    elseif not supports_show_document() and arg.path then
+      stats.open_log = 'offset'
+      compat.open_at_offset(arg.path, tonumber(arg.offset) or 0)
+    end
+    -- Otherwise the server's window/showDocument opens it.
+  end, bufnr)
+end
+
+--- Opens the last log of the step under the cursor.
+function M.open_log()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = compat.clients(bufnr)[1]
+  if not client then
+    warn('no buildlens server attached to this buffer')
+    return
+  end
+  local line = vim.api.nvim_win_get_cursor(0)[1] - 1
+  local params = { textDocument = vim.lsp.util.make_text_document_params(bufnr) }
+  compat.request(client, 'textDocument/codeLens', params, function(err, lenses)
+    if err then
+      warn('codeLens failed: ' .. (err.message or vim.inspect(err)))
+      return
+    end
+    local lens = M.lens_at(lenses, line)
+    if not lens then
+      warn('no recorded step on this line')
+      return
+    end
+    run_open_log(client, bufnr, lens)
+  end, bufnr)
+end
+
+--- `buildlens.debugShell`: a new window with a `:terminal` running argv in cwd.
+function M.debug_shell(command)
+  local arg = command and command.arguments and command.arguments[1]
+  if type(arg) ~= 'table' or type(arg.argv) ~= 'table' or #arg.argv == 0 then
+    warn('buildlens.debugShell takes {argv, cwd, title}')
+    return
+  end
+  vim.cmd('botright new')
+  local opts = {}
+  if type(arg.cwd) == 'string' and arg.cwd ~= '' then
+    opts.cwd = arg.cwd
+  end
+  local job
+  if compat.has_011 then
+    job = vim.fn.jobstart(arg.argv, vim.tbl_extend('force', opts, { term = true }))
+  else
+    job = vim.fn.termopen(arg.argv, opts)
+  end
+  if job <= 0 then
+    warn('could not start ' .. tostring(arg.argv[1]))
+    return
+  end
+  if type(arg.title) == 'string' then
+    vim.b.buildlens_title = arg.title
+  end
+  vim.cmd('startinsert')
+  return job
+end
+
+function M.register()
+  vim.lsp.commands[DEBUG_SHELL] = function(command)
+    M.debug_shell(command)
+  end
+  vim.api.nvim_create_user_command('BuildlensOpenLog', function()
+    M.open_log()
+  end, { desc = 'buildlens: open the last log of the step under the cursor' })
+end
+
+return M

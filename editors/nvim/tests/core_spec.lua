@@ -1,0 +1,105 @@
+-- What every supported Neovim (0.7.2 and 0.11) must do: start the server for a Dockerfile and for a
+-- build log in the store, lens texts, diagnostics, hover, go-to-definition from the log, the open-log
+-- action and the client-side `buildlens.debugShell` command.
+local H = require('helpers')
+local E = require('expected')
+local compat = require('buildlens.compat')
+local buildlens = require('buildlens')
+
+buildlens.setup({ binary = H.bin, settings = { historyDepth = 2 } })
+local dockerfile = H.ws .. '/Dockerfile'
+
+-- Dockerfile: filetype, one client rooted at the folder holding .buildlens.
+local df, client = H.open('Dockerfile')
+H.eq('dockerfile', vim.bo[df].filetype, 'filetype of Dockerfile')
+H.eq(H.ws, client.config.root_dir, 'root_dir (the folder holding .buildlens)')
+
+-- Lens texts, as the server sends them ...
+local lenses = H.request(client, 'textDocument/codeLens', { textDocument = { uri = vim.uri_from_bufnr(df) } }, df)
+local titles = H.lens_titles(lenses)
+for line, list in pairs(titles) do
+  titles[line] = vim.tbl_map(E.ago, list)
+end
+H.eq(E.lenses, titles, 'lens titles by Dockerfile line')
+-- ... and as the client holds them after the plugin's refresh (on attach).
+local held = H.wait('code lenses held by the client', function()
+  local got = H.lens_titles(vim.lsp.codelens.get(df))
+  return next(got) and got or nil
+end)
+H.eq(E.lenses[16], held[16], 'lens held by the client on the failed line')
+
+-- Diagnostics: the failed step's line and message.
+local diags = H.wait('diagnostics on the Dockerfile', function()
+  local d = vim.diagnostic.get(df)
+  return #d > 0 and d or nil
+end)
+H.eq(1, #diags, 'number of diagnostics')
+local d = diags[1]
+H.eq(E.diagnostic, { lnum = d.lnum, col = d.col, severity = d.severity, source = d.source, message = d.message }, 'diagnostic')
+
+-- Hover: the history table (historyDepth = 2 from setup{} reached the server).
+local hover = H.request(client, 'textDocument/hover', H.position(df, 15, 4), df)
+H.eq(E.hover_failed, E.ago(H.hover_text(hover)), 'hover on the failed RUN')
+
+-- The server asked for a lens refresh (we advertise refreshSupport and answer it).
+H.wait('a workspace/codeLens/refresh from the server', function()
+  return buildlens.stats.codelens_refresh > 0
+end)
+
+-- Go-to-definition from the recorded log's step headers to the Dockerfile line.
+local log, log_client = H.open(E.failed_log)
+H.eq('buildlens-log', vim.bo[log].filetype, 'filetype of a build.log in the store')
+H.eq(client.id, log_client.id, 'the log shares the Dockerfile client (same root)')
+for _, case in ipairs(E.definitions) do
+  vim.cmd('buffer ' .. log)
+  vim.api.nvim_win_set_cursor(0, { case.log_line, case.col })
+  vim.lsp.buf.definition()
+  H.wait(('definition from log line %d to Dockerfile:%d'):format(case.log_line, case.dockerfile_line), function()
+    return H.current_file() == dockerfile and H.cursor_line() == case.dockerfile_line
+  end, function()
+    return { H.current_file(), H.cursor_line() }
+  end)
+end
+
+-- Open-log: :BuildlensOpenLog on the failed line and on a continuation line of the toolchain RUN.
+local log_path = H.ws .. '/' .. E.failed_log
+for _, case in ipairs(E.open_log) do
+  vim.cmd('buffer ' .. df)
+  vim.api.nvim_win_set_cursor(0, { case.dockerfile_line, 0 })
+  buildlens.stats.open_log = nil
+  vim.cmd('BuildlensOpenLog')
+  -- 0.11 also gets window/showDocument, which may land first: wait for the answer's handler too.
+  H.wait(('open-log from Dockerfile:%d to log line %d'):format(case.dockerfile_line, case.log_line), function()
+    return buildlens.stats.open_log and H.current_file() == log_path and H.cursor_line() == case.log_line
+  end, function()
+    return { H.current_file(), H.cursor_line(), buildlens.stats.open_log }
+  end)
+  local text = vim.api.nvim_get_current_line()
+  H.eq(case.text, text:sub(1, #case.text), 'log line under the cursor after open-log')
+  -- The server's {uri, range} answer was opened (0.7 has no showDocument: it is the only way there).
+  H.eq('answer', buildlens.stats.open_log, 'open-log followed the command answer')
+end
+
+-- buildlens.debugShell, as a lens or code action runs it (vim.lsp.commands): a terminal running argv in cwd.
+local shell_cmd = {
+  title = 'debug shell',
+  command = 'buildlens.debugShell',
+  arguments = { { argv = { 'sh', '-c', 'pwd; echo debug-shell-$((6*7)); exec sleep 60' }, cwd = H.ws, title = 'debug RUN' } },
+}
+H.truthy(vim.lsp.commands['buildlens.debugShell'], 'buildlens.debugShell registered in vim.lsp.commands')
+if compat.has_011 then
+  client:exec_cmd(shell_cmd, { bufnr = df }) -- the path a code lens takes on 0.11
+else
+  vim.lsp.commands['buildlens.debugShell'](shell_cmd, { bufnr = df, client_id = client.id })
+end
+local term = vim.api.nvim_get_current_buf()
+H.eq('terminal', vim.bo[term].buftype, 'buftype of the debug shell buffer')
+local lines = H.wait('the debug shell to print', function()
+  local text = table.concat(vim.api.nvim_buf_get_lines(term, 0, -1, false), '\n')
+  return text:find('debug-shell-42', 1, true) and text or nil
+end, function()
+  return vim.api.nvim_buf_get_lines(term, 0, -1, false)
+end)
+H.contains(H.ws, lines, 'the debug shell runs in cwd')
+H.eq('debug RUN', vim.b[term].buildlens_title, 'debug shell title')
+vim.fn.jobstop(vim.b[term].terminal_job_id)

@@ -1,0 +1,110 @@
+-- Assertions and waits for the specs. Every wait is a vim.wait on a condition with a deadline; a timeout
+-- is a failure that says what was awaited and what was seen last.
+local compat = require('buildlens.compat')
+local H = {}
+
+H.ws = os.getenv('BUILDLENS_WS')
+H.bin = os.getenv('BUILDLENS_BIN')
+H.timeout = tonumber(os.getenv('BUILDLENS_NVIM_WAIT_MS') or '') or 20000
+
+function H.log(...)
+  io.stderr:write(table.concat(vim.tbl_map(tostring, { ... }), ' ') .. '\n')
+end
+
+function H.fail(msg)
+  error(msg, 2)
+end
+
+function H.eq(expected, actual, what)
+  if not vim.deep_equal(expected, actual) then
+    error(('%s:\n  expected: %s\n  actual:   %s'):format(what, vim.inspect(expected), vim.inspect(actual)), 2)
+  end
+end
+
+function H.truthy(value, what)
+  if not value then
+    error(what, 2)
+  end
+  return value
+end
+
+function H.matches(pattern, text, what)
+  if type(text) ~= 'string' or not text:find(pattern) then
+    error(('%s: %s does not match %q'):format(what, vim.inspect(text), pattern), 2)
+  end
+end
+
+function H.contains(needle, text, what)
+  if type(text) ~= 'string' or not text:find(needle, 1, true) then
+    error(('%s: %q not found in:\n%s'):format(what, needle, tostring(text)), 2)
+  end
+end
+
+--- Waits until `cond()` returns a truthy value and returns it; fails naming `what` (and `seen()`).
+function H.wait(what, cond, seen, ms)
+  local value
+  local done = vim.wait(ms or H.timeout, function()
+    local ok, v = pcall(cond)
+    value = ok and v or nil
+    return value ~= nil and value ~= false
+  end, 20)
+  if not done then
+    local last = seen and vim.inspect(seen()) or ''
+    error(('timed out after %d ms waiting for %s %s'):format(ms or H.timeout, what, last), 2)
+  end
+  return value
+end
+
+--- Opens `rel` (relative to the workspace) and waits for the buildlens client to attach.
+function H.open(rel)
+  vim.cmd('edit ' .. vim.fn.fnameescape(H.ws .. '/' .. rel))
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = H.wait('the buildlens client on ' .. rel, function()
+    local c = compat.clients(bufnr)[1]
+    return c and c.initialized ~= false and c or nil
+  end)
+  return bufnr, client
+end
+
+--- A request answered within the deadline; its result (fails on an error response).
+function H.request(client, method, params, bufnr)
+  local resp, err = compat.request_sync(client, method, params, H.timeout, bufnr)
+  H.truthy(resp, ('%s: no response (%s)'):format(method, tostring(err)))
+  H.truthy(not resp.err, ('%s: error %s'):format(method, vim.inspect(resp.err)))
+  return resp.result
+end
+
+function H.position(bufnr, line, col)
+  return { textDocument = { uri = vim.uri_from_bufnr(bufnr) }, position = { line = line, character = col or 0 } }
+end
+
+--- The code lenses of `bufnr` as {[1-based line] = {titles...}} once the server answered.
+function H.lens_titles(lenses)
+  local by_line = {}
+  for _, lens in ipairs(lenses or {}) do
+    if lens.command then
+      local l = lens.range.start.line + 1
+      by_line[l] = by_line[l] or {}
+      table.insert(by_line[l], lens.command.title)
+    end
+  end
+  return by_line
+end
+
+function H.hover_text(result)
+  local c = result and result.contents
+  if type(c) == 'table' then
+    return c.value or c[1] and (c[1].value or c[1]) or ''
+  end
+  return c
+end
+
+function H.current_file()
+  return vim.fn.fnamemodify(vim.api.nvim_buf_get_name(0), ':p')
+end
+
+function H.cursor_line()
+  return vim.api.nvim_win_get_cursor(0)[1]
+end
+
+return H

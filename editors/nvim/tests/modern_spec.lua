@@ -1,0 +1,88 @@
+-- What 0.10+ adds (run on 0.11): inlay hints, lenses drawn as virtual text, the hover window, open-log
+-- through window/showDocument and the key, and on 0.11 the vim.lsp.config entry.
+local H = require('helpers')
+local E = require('expected')
+local compat = require('buildlens.compat')
+
+vim.g.mapleader = ' '
+require('buildlens').setup({ binary = H.bin, settings = { historyDepth = 2 } })
+local df = H.open('Dockerfile')
+
+-- 0.11: a vim.lsp.config entry for users of vim.lsp.enable.
+if compat.has_011 then
+  local entry = vim.lsp.config.buildlens
+  H.truthy(entry, 'vim.lsp.config.buildlens exists')
+  H.eq({ H.bin, 'serve' }, entry.cmd, 'vim.lsp.config cmd')
+  H.eq({ 'dockerfile', 'buildlens-log' }, entry.filetypes, 'vim.lsp.config filetypes')
+  H.eq(2, entry.settings.buildlens.historyDepth, 'vim.lsp.config settings')
+end
+
+-- Inlay hints: enabled by the plugin, labels on the expected lines.
+H.truthy(vim.lsp.inlay_hint.is_enabled({ bufnr = df }), 'inlay hints enabled on the Dockerfile')
+local hints = H.wait('inlay hints', function()
+  local got = vim.lsp.inlay_hint.get({ bufnr = df })
+  return #got > 0 and got or nil
+end)
+local labels = {}
+for _, h in ipairs(hints) do
+  local l = h.inlay_hint.position.line + 1
+  labels[l] = labels[l] or {}
+  local label = h.inlay_hint.label
+  table.insert(labels[l], type(label) == 'string' and label or label[1].value)
+end
+H.eq(E.hints, labels, 'inlay hint labels by Dockerfile line')
+
+-- Lenses drawn: virtual text with the title on the instruction's line.
+local function virt_lines()
+  local out = {}
+  for _, m in ipairs(vim.api.nvim_buf_get_extmarks(df, -1, 0, -1, { details = true })) do
+    for _, chunk in ipairs(m[4].virt_text or {}) do
+      out[m[2] + 1] = (out[m[2] + 1] or '') .. chunk[1]
+    end
+  end
+  return out
+end
+local drawn = H.wait('lens virtual text on line 16', function()
+  local v = virt_lines()
+  return v[16] and v[16]:find(E.lenses[16][1], 1, true) and v or nil
+end, virt_lines)
+H.contains('✓ cached', drawn[5], 'lens drawn on line 5')
+H.matches('^⏱ 8%.1s · executed · %d+[mhd] ago', drawn[9], 'lens drawn on line 9')
+
+-- Hover window: vim.lsp.buf.hover() opens a float with the history table.
+vim.api.nvim_win_set_cursor(0, { 16, 4 })
+vim.lsp.buf.hover()
+local float = H.wait('the hover window', function()
+  for _, win in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_win_get_config(win).relative ~= '' then
+      local text = table.concat(vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(win), 0, -1, false), '\n')
+      if text:find('| when | status |', 1, true) or text:find('when', 1, true) then
+        return text
+      end
+    end
+  end
+end)
+H.contains('failed', float, 'hover window shows the failed run')
+H.contains("'struct sockaddr_ll' has no member named 'sll_protocol'", float, 'hover window shows the last output')
+vim.cmd('fclose!')
+
+-- Open-log through the key (showDocument on 0.10+), from the failed line.
+local log_path = H.ws .. '/' .. E.failed_log
+vim.cmd('buffer ' .. df)
+vim.api.nvim_win_set_cursor(0, { 16, 0 })
+vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('<leader>bl', true, false, true), 'x', false)
+H.wait('the open-log key to open the failed log at line 59', function()
+  return H.current_file() == log_path and H.cursor_line() == 59
+end, function()
+  return { H.current_file(), H.cursor_line() }
+end)
+
+-- A lens run by Neovim itself (vim.lsp.codelens.run on the cursor line): the server's showDocument.
+vim.cmd('buffer ' .. df)
+vim.api.nvim_win_set_cursor(0, { 9, 0 })
+vim.lsp.codelens.run()
+H.wait('codelens.run on line 9 to open the failed log at line 42', function()
+  return H.current_file() == log_path and H.cursor_line() == 42
+end, function()
+  return { H.current_file(), H.cursor_line() }
+end)

