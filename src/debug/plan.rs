@@ -200,7 +200,7 @@ pub fn network_flag(command: &[String]) -> Option<String> {
 }
 
 /// A RUN's command as it would be typed in the shell: the shell form's text, the exec form's JSON.
-fn rerun(ins: &Instruction) -> Option<String> {
+pub(super) fn rerun(ins: &Instruction) -> Option<String> {
     if ins.keyword != "RUN" {
         return None;
     }
