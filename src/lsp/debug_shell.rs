@@ -72,8 +72,9 @@ mod tests {
         }
     }
 
-    const PATHS: Paths<'static> =
-        Paths { exe: Path::new("/bin/buildlens"), dockerfile: Path::new("/ws/Dockerfile"), store: Path::new("/ws/.buildlens"), root: Path::new("/ws") };
+    fn paths() -> Paths<'static> {
+        Paths { exe: Path::new("/bin/buildlens"), dockerfile: Path::new("/ws/Dockerfile"), store: Path::new("/ws/.buildlens"), root: Path::new("/ws") }
+    }
 
     fn lines(range: (u32, u32)) -> Vec<u32> {
         let a = Annotated {
@@ -81,7 +82,7 @@ mod tests {
             problems: vec![],
         };
         let r = Range::new(Position::new(range.0, 3), Position::new(range.1, 0));
-        let found = actions(&a, &PATHS, r).into_iter().map(|a| match a {
+        let found = actions(&a, &paths(), r).into_iter().map(|a| match a {
             CodeActionOrCommand::CodeAction(a) => a.command.unwrap().arguments.unwrap()[0]["argv"][2].as_str().unwrap().to_string(),
             CodeActionOrCommand::Command(_) => panic!("a bare command"),
         });
@@ -99,7 +100,7 @@ mod tests {
 
     #[test]
     fn the_command_carries_argv_cwd_and_title() {
-        let c = command(&PATHS, 4);
+        let c = command(&paths(), 4);
         assert_eq!((c.title.as_str(), c.command.as_str()), (TITLE, DEBUG_SHELL));
         let expect = json!([{"argv": ["/bin/buildlens", "debug", "/ws/Dockerfile:4", "--store", "/ws/.buildlens"], "cwd": "/ws", "title": "buildlens debug Dockerfile:4"}]);
         assert_eq!(json!(c.arguments), expect);
