@@ -98,7 +98,10 @@ fn legacy_runs_the_image_of_the_step_before() {
     let out = debug(store.path(), ctx.path(), &["Dockerfile:5", "--exec", "ls /work"], &[]);
     assert_before_not_after(&out);
     let stderr = text(&out.stderr);
-    assert!(!stderr.contains(&format!("{DOCKER} build")) && stderr.contains(&format!("{DOCKER} run --rm --network=none --entrypoint sh ")), "{stderr}");
+    assert!(
+        !stderr.contains(&format!("{DOCKER} build")) && stderr.contains(&format!("{DOCKER} run --rm --network=none --entrypoint sh ")),
+        "{stderr}"
+    );
 
     // A step that never failed: a clear error before any docker command.
     let never = debug(store.path(), ctx.path(), &["Dockerfile:4", "--exec", "ls /work"], &[]);
@@ -119,9 +122,16 @@ fn no_daemon_is_a_clear_error() {
     let out = debug(&root.join(".buildlens"), &root, &["--exec", "ls"], &[("DOCKER_HOST", &dead)]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains(&format!("no Docker daemon answers at {dead}")) && stderr.contains("start it, or point DOCKER_HOST"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("no Docker daemon answers at {dead}")) && stderr.contains("start it, or point DOCKER_HOST"),
+        "{stderr}"
+    );
     let commands: Vec<&str> = stderr.lines().filter(|l| l.starts_with("$ ")).collect();
-    assert_eq!(commands, vec![format!("$ DOCKER_BUILDKIT=1 {DOCKER} version --format {{{{.Server.Version}}}}")], "nothing ran after the check");
+    assert_eq!(
+        commands,
+        vec![format!("$ DOCKER_BUILDKIT=1 {DOCKER} version --format {{{{.Server.Version}}}}")],
+        "nothing ran after the check"
+    );
     assert!(out.stdout.is_empty());
 }
 

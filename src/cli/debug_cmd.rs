@@ -72,7 +72,11 @@ fn introduce(plan: &plan::Plan, dockerfile: &Path, build: &str, changed: bool, m
     if meta.is_none() && !plan.legacy {
         eprintln!("note: the record has no meta.json; no build args are passed");
     }
-    let how = if plan.legacy { "from the image the step before it committed" } else { "by building the Dockerfile up to the step before it (cache hits)" };
+    let how = if plan.legacy {
+        "from the image the step before it committed"
+    } else {
+        "by building the Dockerfile up to the step before it (cache hits)"
+    };
     eprintln!("buildlens debug: preparing the state before it {how}");
 }
 
@@ -86,7 +90,11 @@ fn execute(docker: &Docker, plan: &plan::Plan, inputs: &plan::Inputs<'_>) -> any
     }
     if let (Some(text), Some(build)) = (&plan.truncated, &plan.build) {
         std::fs::write(inputs.copy, text).with_context(|| format!("cannot write {}", inputs.copy.display()))?;
-        eprintln!("buildlens debug: {} holds the Dockerfile up to line {} (the step before the failing one)", inputs.copy.display(), plan.line - 1);
+        eprintln!(
+            "buildlens debug: {} holds the Dockerfile up to line {} (the step before the failing one)",
+            inputs.copy.display(),
+            plan.line - 1
+        );
         let status = docker.status(build, Stdio::from(std::io::stderr()))?;
         if !status.success() {
             bail!("the debug build failed ({status}): the state before line {} could not be rebuilt; its output is above (a base image that changed, a context file that moved, a build arg from the environment?)", plan.line);
@@ -144,7 +152,10 @@ impl Docker {
         let out = self.output(&["version", "--format", "{{.Server.Version}}"])?;
         if !out.status.success() {
             let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "the default socket".into());
-            bail!("no Docker daemon answers at {host} ({}): start it, or point DOCKER_HOST at the daemon that ran the build", first_line(&out.stderr));
+            bail!(
+                "no Docker daemon answers at {host} ({}): start it, or point DOCKER_HOST at the daemon that ran the build",
+                first_line(&out.stderr)
+            );
         }
         Ok(())
     }

@@ -54,7 +54,8 @@ pub fn choose(df: &Dockerfile, builds: &[RecordedBuild], line: Option<u32>) -> R
         }
     }
     let first_line = df.instructions.get(instruction).map_or(line, |i| i.line);
-    let elsewhere: Vec<String> = failures(df, builds, last).iter().filter_map(|f| df.instructions.get(f.instruction)).map(|i| i.line.to_string()).collect();
+    let elsewhere: Vec<String> =
+        failures(df, builds, last).iter().filter_map(|f| df.instructions.get(f.instruction)).map(|i| i.line.to_string()).collect();
     let hint = if elsewhere.is_empty() {
         String::new()
     } else {
@@ -82,7 +83,9 @@ fn failures(df: &Dockerfile, builds: &[RecordedBuild], b: usize) -> Vec<Failed> 
     let Some(rb) = builds.get(b) else { return Vec::new() };
     let m = mapping::map_build(df, &rb.build);
     let failed = rb.build.steps.iter().zip(&m.steps).enumerate().filter(|(_, (s, _))| s.status == StepStatus::Error);
-    failed.filter_map(|(i, (_, m))| m.as_ref().map(|m| Failed { build: b, step: i, instruction: m.instruction, changed: m.changed })).collect()
+    failed
+        .filter_map(|(i, (_, m))| m.as_ref().map(|m| Failed { build: b, step: i, instruction: m.instruction, changed: m.changed }))
+        .collect()
 }
 
 /// `path/Dockerfile:16` → (`path/Dockerfile`, Some(16)); `path/Dockerfile` → (it, None).

@@ -68,7 +68,14 @@ pub fn tag(line: u32) -> String {
 }
 
 /// The plan for `failed` (from `super::choose`) over the same `df` and `builds`.
-pub fn plan(df: &Dockerfile, text: &str, builds: &[RecordedBuild], failed: Failed, inputs: &Inputs<'_>, opts: &Options) -> Result<Plan, DebugError> {
+pub fn plan(
+    df: &Dockerfile,
+    text: &str,
+    builds: &[RecordedBuild],
+    failed: Failed,
+    inputs: &Inputs<'_>,
+    opts: &Options,
+) -> Result<Plan, DebugError> {
     let ins = df.instructions.get(failed.instruction).ok_or(DebugError::NoInstruction(0))?;
     if ins.keyword == "FROM" || failed.instruction == 0 {
         return Err(DebugError::FromFailed(ins.line));
@@ -119,7 +126,14 @@ fn legacy_image(build: &crate::log::Build, failed: Failed, line: u32, plan: &mut
 }
 
 /// BuildKit: the cut Dockerfile, the base images it needs, and its build.
-fn buildkit_image(df: &Dockerfile, text: &str, failing: usize, inputs: &Inputs<'_>, network: Option<&str>, plan: &mut Plan) -> Result<String, DebugError> {
+fn buildkit_image(
+    df: &Dockerfile,
+    text: &str,
+    failing: usize,
+    inputs: &Inputs<'_>,
+    network: Option<&str>,
+    plan: &mut Plan,
+) -> Result<String, DebugError> {
     let context = inputs.context.as_ref().ok_or(DebugError::NoContext)?;
     let prev = df.instructions.get(failing.saturating_sub(1)).ok_or(DebugError::NoInstruction(0))?;
     let cut = text.get(..prev.span[1]).unwrap_or(text);

@@ -3,8 +3,9 @@
 //! those, and nothing should be shown twice.
 
 use tower_lsp_server::ls_types::{
-    CodeActionProviderCapability, CodeLensOptions, DocumentLinkOptions, ExecuteCommandOptions, HoverProviderCapability, InlayHintServerCapabilities, OneOf, SaveOptions,
-    ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
+    CodeActionProviderCapability, CodeLensOptions, DocumentLinkOptions, ExecuteCommandOptions, HoverProviderCapability,
+    InlayHintServerCapabilities, OneOf, SaveOptions, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind,
+    TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
 };
 
 use super::encoding::Encoding;

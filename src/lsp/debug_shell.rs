@@ -73,7 +73,12 @@ mod tests {
     }
 
     fn paths() -> Paths<'static> {
-        Paths { exe: Path::new("/bin/buildlens"), dockerfile: Path::new("/ws/Dockerfile"), store: Path::new("/ws/.buildlens"), root: Path::new("/ws") }
+        Paths {
+            exe: Path::new("/bin/buildlens"),
+            dockerfile: Path::new("/ws/Dockerfile"),
+            store: Path::new("/ws/.buildlens"),
+            root: Path::new("/ws"),
+        }
     }
 
     fn lines(range: (u32, u32)) -> Vec<u32> {

@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use tower_lsp_server::ls_types::{
-    CodeActionOrCommand, CodeLens, Diagnostic, DiagnosticSeverity, DocumentLink, Hover, HoverContents, InlayHint, Location, MarkupContent, MarkupKind, Position,
-    Range, ShowDocumentParams, Uri,
+    CodeActionOrCommand, CodeLens, Diagnostic, DiagnosticSeverity, DocumentLink, Hover, HoverContents, InlayHint, Location, MarkupContent,
+    MarkupKind, Position, Range, ShowDocumentParams, Uri,
 };
 
 use super::documents::{Document, Kind};
