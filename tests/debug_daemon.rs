@@ -19,6 +19,11 @@ const TAG: &str = "buildlens-debug:5";
 
 /// Records the failing build of a fresh `fixtures/daemon/debug` context into `store`.
 fn record_failing(store: &Path, ctx: &Path, buildkit: bool) {
+    record_failing_with(store, ctx, buildkit, &["."]);
+}
+
+/// The same, with `args` ending the build command (`.`, or `-f Dockerfile <context>`).
+fn record_failing_with(store: &Path, ctx: &Path, buildkit: bool, args: &[&str]) {
     support::require_docker();
     let tag = unique("buildlens-e2e-debug");
     let env: &[(&str, &str)] = if buildkit { &[("DOCKER_BUILDKIT", "1")] } else { &[("DOCKER_BUILDKIT", "0")] };
@@ -26,7 +31,8 @@ fn record_failing(store: &Path, ctx: &Path, buildkit: bool) {
     if buildkit {
         command.push("--progress=plain");
     }
-    command.extend(["-t", &tag, "."]);
+    command.extend(["-t", &tag]);
+    command.extend(args);
     let rec = record(store, ctx, env, &[], &command);
     // The classic builder exits with the step's code (3); docker with BuildKit exits 1.
     let code = if buildkit { 1 } else { 3 };
@@ -109,6 +115,52 @@ fn legacy_runs_the_image_of_the_step_before() {
     assert_eq!(never.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("the step at line 4 never failed in the 1 recorded build(s); the last build failed at line 5"), "{stderr}");
     assert!(never.stdout.is_empty() && !stderr.contains("$ "), "{stderr}");
+}
+
+/// The stage's base image left the daemon after the build: the cut Dockerfile cannot be rebuilt from the
+/// cache, and buildlens says so (and what to do) before building anything.
+#[test]
+#[ignore = "needs the Docker daemon started by scripts/test.sh"]
+fn base_image_gone_is_a_clear_error() {
+    support::require_docker();
+    let base = unique("buildlens-e2e-base");
+    let tagged = run(Command::new(DOCKER).args(["tag", "fixture-base:latest", &base]), Duration::from_secs(30));
+    assert!(tagged.status.success(), "{}", text(&tagged.stderr));
+    let (ctx, store) = (fresh_context("debug"), tempfile::tempdir().unwrap());
+    let dockerfile = ctx.path().join("Dockerfile");
+    let text_df = std::fs::read_to_string(&dockerfile).unwrap().replace("FROM fixture-base", &format!("FROM {base}"));
+    std::fs::write(&dockerfile, text_df).unwrap();
+    record_failing(store.path(), ctx.path(), true);
+    let untagged = run(Command::new(DOCKER).args(["rmi", &base]), Duration::from_secs(30));
+    assert!(untagged.status.success(), "{}", text(&untagged.stderr));
+    let out = debug(store.path(), ctx.path(), &["--exec", "ls /work"], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("the base image {base} is no longer in the daemon")) && stderr.contains(&format!("`docker pull {base}`")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&format!("{DOCKER} build")) && out.stdout.is_empty(), "{stderr}");
+}
+
+/// The recorded build context moved away after the build (the Dockerfile stayed): a clear error.
+#[test]
+#[ignore = "needs the Docker daemon started by scripts/test.sh"]
+fn moved_context_is_a_clear_error() {
+    let (ctx, store) = (fresh_context("debug"), tempfile::tempdir().unwrap());
+    let context = ctx.path().join("context");
+    std::fs::create_dir(&context).unwrap();
+    std::fs::rename(ctx.path().join("nonce.txt"), context.join("nonce.txt")).unwrap();
+    record_failing_with(store.path(), ctx.path(), true, &["-f", "Dockerfile", "context"]);
+    std::fs::rename(&context, ctx.path().join("moved")).unwrap();
+    let out = debug(store.path(), ctx.path(), &["--exec", "ls /work"], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("the build context {} of record", context.display())) && stderr.contains("is gone (moved or deleted)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("$ ") && out.stdout.is_empty(), "{stderr}");
 }
 
 /// No daemon behind DOCKER_HOST: one clear error (what, and what to do), not docker's stack of messages.
