@@ -38,7 +38,7 @@ pub enum DebugError {
     NoImageId { line: u32, k: u32, prev: u32 },
     #[error("{0} records are not supported by `buildlens debug` yet (docker build with BuildKit or the classic builder are)")]
     Unsupported(&'static str),
-    #[error("the record does not say which build context it used (an imported log, or a build run by a script): record the `docker build` with `buildlens record -- docker build …` to debug it")]
+    #[error("the record does not say which build context it used (an imported log, or a build run by a script): record it with `buildlens record -- docker build …` to debug it")]
     NoContext,
 }
 
