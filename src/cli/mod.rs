@@ -1,6 +1,7 @@
 //! The command-line interface: argument parsing and dispatch to the commands. Every command runs the
 //! same core the language server uses, so what an editor shows can be reproduced in a terminal.
 
+mod debug_cmd;
 mod import_cmd;
 mod parse_cmd;
 mod print;
@@ -69,6 +70,26 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Open a shell in the state just before a failed step (default: the failed step of the last build).
+    Debug {
+        /// `Dockerfile[:LINE]` (default: ./Dockerfile, the failed step of its last recorded build).
+        #[arg(value_name = "DOCKERFILE:LINE")]
+        target: Option<String>,
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// The shell to run in the container.
+        #[arg(long, default_value = "sh")]
+        shell: String,
+        /// Run this command (`<shell> -c CMD`) instead of an interactive shell; exit with its exit code.
+        #[arg(long, value_name = "CMD")]
+        exec: Option<String>,
+        /// Keep the debug image (`buildlens-debug:<line>`) instead of removing it when the shell exits.
+        #[arg(long)]
+        keep: bool,
+        /// The docker binary (default: `docker` on PATH).
+        #[arg(long, value_name = "PATH")]
+        docker: Option<PathBuf>,
+    },
     /// Run the language server (LSP over standard input/output).
     Serve {
         /// Accepted for editor clients that pass it; stdio is the only transport.
@@ -97,6 +118,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Parse { log, json, all } => parse_cmd::run(&log, json, all),
         Cmd::Report { dockerfile, store, json } => report_cmd::run(dockerfile, store.as_deref(), json, &cwd),
         Cmd::Builds { store, json } => import_cmd::list(store.as_deref(), json, &cwd),
+        Cmd::Debug { target, store, shell, exec, keep, docker } => {
+            debug_cmd::run(debug_cmd::Args { target, store, shell, exec, keep, docker }, &cwd)
+        }
         Cmd::Serve { .. } => crate::lsp::run_stdio(),
     }
 }

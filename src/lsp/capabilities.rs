@@ -1,10 +1,11 @@
-//! What the server offers: lenses, inlay hints, hover, document links and definition (for logs), the
+//! What the server offers: lenses, code actions (debug shell), inlay hints, hover, document links and definition (for logs), the
 //! `buildlens.openLog` command. No completion, formatting or lint: the usual Dockerfile servers do
 //! those, and nothing should be shown twice.
 
 use tower_lsp_server::ls_types::{
-    CodeLensOptions, DocumentLinkOptions, ExecuteCommandOptions, HoverProviderCapability, InlayHintServerCapabilities, OneOf, SaveOptions,
-    ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
+    CodeActionProviderCapability, CodeLensOptions, DocumentLinkOptions, ExecuteCommandOptions, HoverProviderCapability,
+    InlayHintServerCapabilities, OneOf, SaveOptions, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind,
+    TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
 };
 
 use super::encoding::Encoding;
@@ -21,6 +22,8 @@ pub fn server_capabilities(enc: Encoding) -> ServerCapabilities {
         position_encoding: Some(enc.kind()),
         text_document_sync: Some(TextDocumentSyncCapability::Options(sync)),
         code_lens_provider: Some(CodeLensOptions { resolve_provider: Some(false) }),
+        // `Debug: shell before this step` (its command, buildlens.debugShell, is the client's).
+        code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
         inlay_hint_provider: Some(OneOf::Right(InlayHintServerCapabilities::Options(Default::default()))),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
         document_link_provider: Some(DocumentLinkOptions { resolve_provider: Some(false), work_done_progress_options: Default::default() }),

@@ -8,22 +8,42 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use tower_lsp_server::ls_types::{
-    CodeLens, Diagnostic, DiagnosticSeverity, DocumentLink, Hover, HoverContents, InlayHint, Location, MarkupContent, MarkupKind, Position,
-    Range, ShowDocumentParams, Uri,
+    CodeActionOrCommand, CodeLens, Diagnostic, DiagnosticSeverity, DocumentLink, Hover, HoverContents, InlayHint, Location, MarkupContent,
+    MarkupKind, Position, Range, ShowDocumentParams, Uri,
 };
 
 use super::documents::{Document, Kind};
 use super::encoding::Encoding;
 use super::lenses::OpenLog;
 use super::state::Shared;
-use super::{diagnostics, hints, hover, lenses, log_links, records};
+use super::{debug_shell, diagnostics, hints, hover, lenses, log_links, records};
 
 pub fn code_lens(shared: &Shared, uri: &Uri) -> Option<Vec<CodeLens>> {
     if !shared.lock().settings.code_lens.enabled {
         return None;
     }
     let (_, annotated) = shared.annotated(uri)?;
-    Some(lenses::lenses(&annotated, (shared.clock)()))
+    let mut out = lenses::lenses(&annotated, (shared.clock)());
+    out.extend(with_debug_paths(shared, uri, |paths| debug_shell::lenses(&annotated, paths)).unwrap_or_default());
+    Some(out)
+}
+
+/// Code actions: `Debug: shell before this step` on the failed instructions `range` touches.
+pub fn code_actions(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<CodeActionOrCommand>> {
+    let (_, annotated) = shared.annotated(uri)?;
+    with_debug_paths(shared, uri, |paths| debug_shell::actions(&annotated, paths, range))
+}
+
+/// The paths `buildlens debug` is started with: this binary, the Dockerfile, the store, the root.
+fn with_debug_paths<T>(shared: &Shared, uri: &Uri, f: impl FnOnce(&debug_shell::Paths<'_>) -> T) -> Option<T> {
+    let (store, root) = {
+        let st = shared.lock();
+        (st.store().root().to_path_buf(), st.root.clone())
+    };
+    let store = if store.is_absolute() { store } else { root.join(store) };
+    let exe = std::env::current_exe().ok()?;
+    let dockerfile = uri.to_file_path()?;
+    Some(f(&debug_shell::Paths { exe: &exe, dockerfile: &dockerfile, store: &store, root: &root }))
 }
 
 pub fn inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<InlayHint>> {

@@ -177,6 +177,11 @@ impl LanguageServer for Backend {
         guard::request("textDocument/codeLens", move || features::code_lens(&shared, &uri)).await
     }
 
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let (shared, uri, range) = (self.shared.clone(), params.text_document.uri, params.range);
+        guard::request("textDocument/codeAction", move || features::code_actions(&shared, &uri, range)).await
+    }
+
     async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
         let (shared, uri, range) = (self.shared.clone(), params.text_document.uri, params.range);
         guard::request("textDocument/inlayHint", move || features::inlay_hints(&shared, &uri, range)).await
