@@ -229,7 +229,25 @@ fn deleted(df: &Dockerfile, build: &Build, maps: &[Option<StepMapping>], roots: 
             }
         } else if let Some((_, next)) = after {
             set_root(roots, next.instruction, Why::AfterDeleted);
+        } else {
+            by_position(df, step, roots, dirty);
         }
+    }
+}
+
+/// An unmapped step with no mapped step around it (a one-step stage whose FROM vertex BuildKit printed
+/// for another stage): its stage by name, and its instruction by the position `k` — edited in place when
+/// the stage still has `n` steps, else the first changed after a deletion.
+fn by_position(df: &Dockerfile, step: &crate::log::Step, roots: &mut [Option<Why>], dirty: &mut [Option<usize>]) {
+    let Some(s) = step.stage.as_deref().and_then(|name| df.stage_named(name)) else { return };
+    let counted = df.buildkit_counted(s);
+    let at = step.k.and_then(|k| usize::try_from(k).ok()).unwrap_or(1).saturating_sub(1);
+    let same_size = step.n.and_then(|n| usize::try_from(n).ok()) == Some(counted.len());
+    let target = counted.iter().skip(at).find(|&&i| df.instructions.get(i).is_some_and(|x| is_step(&x.keyword)));
+    match (target, df.stages.get(s)) {
+        (Some(&i), _) => set_root(roots, i, if same_size { Why::Changed } else { Why::AfterDeleted }),
+        (None, Some(st)) => mark_end(dirty, s, st.last.saturating_add(1)),
+        (None, None) => {}
     }
 }
 
@@ -240,7 +258,8 @@ fn mark_end(dirty: &mut [Option<usize>], stage: usize, at: usize) {
 }
 
 /// Instructions no step of the last build maps to, although that build ran their stage past them: new.
-/// Only instructions the build's log shows as steps count (BuildKit prints no ENV, ARG, LABEL… steps).
+/// Only instructions the build's log shows as steps count (BuildKit prints no ENV, ARG, LABEL… steps),
+/// and never a FROM: BuildKit prints one vertex for all stages on the same image.
 fn inserted(df: &Dockerfile, build: &Build, maps: &[Option<StepMapping>], roots: &mut [Option<Why>]) {
     let shows_all = build.steps.iter().filter_map(|s| s.instruction.as_deref()).any(|t| {
         let kw = t.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
@@ -261,7 +280,8 @@ fn inserted(df: &Dockerfile, build: &Build, maps: &[Option<StepMapping>], roots:
             || (build.format == Format::Legacy && mapped.range(stage.last.saturating_add(1)..).next().is_some());
         for &i in &in_stage {
             let later_mapped = mapped.range(i.saturating_add(1)..).any(|j| in_stage.contains(j));
-            if counted.contains(&i) && !mapped.contains(&i) && (later_mapped || reached_end) {
+            let from = df.instructions.get(i).is_some_and(|x| x.keyword == "FROM");
+            if counted.contains(&i) && !from && !mapped.contains(&i) && (later_mapped || reached_end) {
                 set_root(roots, i, Why::Inserted);
             }
         }

@@ -43,6 +43,7 @@ fn duration(line: u32) -> u64 {
 }
 
 /// A BuildKit build of `text`, as its plain log names the steps; `cached` lines came from the cache.
+/// Stages on the same image share one FROM vertex, printed once (as BuildKit does).
 fn build_of(text: &str, format: Format, cached: &[u32]) -> Build {
     let df = dockerfile::parse(text);
     let mut build = Build::new(format, 0);
@@ -52,6 +53,9 @@ fn build_of(text: &str, format: Format, cached: &[u32]) -> Build {
         for (k, &i) in counted.iter().enumerate() {
             let ins = &df.instructions[i];
             let printed = if ins.keyword == "FROM" { "FROM docker.io/library/img".to_string() } else { ins.joined.clone() };
+            if k == 0 && stage.index > 0 && ins.keyword == "FROM" {
+                continue;
+            }
             let mut step = Step::named(format!("[{} {}/{n}] {printed}", stage.buildkit_name(), k + 1));
             (step.stage, step.k, step.n, step.instruction) = (Some(stage.buildkit_name()), Some(k as u32 + 1), Some(n), Some(printed));
             let is_cached = cached.contains(&ins.line);
