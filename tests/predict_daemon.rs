@@ -6,13 +6,12 @@
 mod support;
 mod support_lsp;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use buildlens::analysis::predict::about;
 use serde_json::{json, Value};
-use support::{record, require_docker, run, unique, DOCKER};
+use support::{record, require_docker, unique, DOCKER};
 use support_lsp::{file_uri, TestClient};
 
 const DOCKERFILE: &str = "FROM fixture-base AS tools

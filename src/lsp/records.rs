@@ -243,12 +243,15 @@ impl Source for StoreSource {
     fn last_build(&self, store: &Store, root: &Path, path: &Path) -> Option<RecordedBuild> {
         let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         // Newest first, as `pick` chooses, but without changing which records stay held.
-        let newest: Vec<(String, bool, Option<Arc<Vec<RecordedBuild>>>)> = {
+        let newest: Vec<Picked> = {
             let index = lock(&self.index);
             let applies = index.entries.iter().rev().filter(|(_, e)| entry_applies(e, root, &target));
-            applies.take(MIN_RECORDS).map(|(id, e)| (id.clone(), e.dockerfile.is_some(), e.builds.clone())).collect()
+            applies
+                .take(MIN_RECORDS)
+                .map(|(id, e)| Picked { id: id.clone(), whole: e.dockerfile.is_some(), builds: e.builds.clone() })
+                .collect()
         };
-        newest.into_iter().find_map(|(id, whole, held)| {
+        newest.into_iter().find_map(|Picked { id, whole, builds: held }| {
             let builds = held.or_else(|| load_entry(&store.record(&id)?)?.builds)?;
             builds.iter().rev().find(|b| whole || name_applies(b.build.dockerfile.as_deref(), &target)).cloned()
         })
