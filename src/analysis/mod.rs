@@ -3,6 +3,7 @@
 //! records; the same result feeds `buildlens report`, code lenses, inlay hints, hover and diagnostics.
 
 pub mod layers;
+pub mod predict;
 
 use std::path::PathBuf;
 

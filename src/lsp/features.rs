@@ -2,6 +2,7 @@
 //! state, call a pure renderer, convert. A closed document, a log where a Dockerfile was expected, or a
 //! missing Dockerfile gives `None`.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
 use std::sync::LazyLock;
@@ -16,14 +17,17 @@ use super::documents::{Document, Kind};
 use super::encoding::Encoding;
 use super::lenses::OpenLog;
 use super::state::Shared;
-use super::{debug_shell, diagnostics, hints, hover, lenses, log_links, records};
+use super::{debug_shell, diagnostics, hints, hover, lenses, log_links, rebuild, records};
+use crate::analysis::predict::{self, Prediction};
+use crate::analysis::Annotated;
 
 pub fn code_lens(shared: &Shared, uri: &Uri) -> Option<Vec<CodeLens>> {
     if !shared.lock().settings.code_lens.enabled {
         return None;
     }
-    let (_, annotated) = shared.annotated(uri)?;
+    let (doc, annotated) = shared.annotated(uri)?;
     let mut out = lenses::lenses(&annotated, (shared.clock)());
+    out.extend(rebuild::lens(&prediction(shared, uri, &doc, &annotated)));
     out.extend(with_debug_paths(shared, uri, |paths| debug_shell::lenses(&annotated, paths)).unwrap_or_default());
     Some(out)
 }
@@ -55,7 +59,22 @@ pub fn inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<Inlay
         st.enc
     };
     let (doc, annotated) = shared.annotated(uri)?;
-    Some(hints::hints(&annotated, &doc, enc, range, (shared.clock)()))
+    let mut out = hints::hints(&annotated, &doc, enc, range, (shared.clock)());
+    out.extend(rebuild::hints(&prediction(shared, uri, &doc, &annotated), &doc, enc, range));
+    Some(out)
+}
+
+/// What the buffer's edits will rebuild, against the newest recorded build of this Dockerfile.
+/// COPY/ADD sources changed on disk are not looked at yet (`predict`'s `inputs_changed` stays empty).
+fn prediction(shared: &Shared, uri: &Uri, doc: &Document, annotated: &Annotated) -> Prediction {
+    let (store, root) = {
+        let st = shared.lock();
+        (st.store(), st.root.clone())
+    };
+    let Some(path) = uri.to_file_path() else { return Prediction::default() };
+    let last = shared.source.last_build(&store, &root, &path);
+    let df = crate::dockerfile::parse(&doc.text);
+    predict::predict(&df, annotated, last.as_ref().map(|b| &b.build), &BTreeSet::new())
 }
 
 pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {

@@ -20,6 +20,7 @@ pub mod hover;
 pub mod lenses;
 pub mod log_links;
 pub mod markdown;
+pub mod rebuild;
 pub mod records;
 mod refresh;
 mod server;

@@ -35,6 +35,12 @@ pub trait Source: Send + Sync {
     fn engine_sizes(&self) -> Option<Arc<EngineSizes>> {
         None
     }
+    /// The newest recorded build of the Dockerfile at `path`: what an edit of its buffer is compared with
+    /// (`analysis::predict`). A source that cannot tell says `None`, and nothing is predicted.
+    fn last_build(&self, store: &Store, root: &Path, path: &Path) -> Option<RecordedBuild> {
+        let _ = (store, root, path);
+        None
+    }
 }
 
 /// Progress of one indexing run.
@@ -246,6 +252,23 @@ impl Source for StoreSource {
             analysis::layers::attach_sizes(&mut annotated, &crate::dockerfile::parse(text), &images);
         }
         annotated
+    }
+
+    fn last_build(&self, store: &Store, root: &Path, path: &Path) -> Option<RecordedBuild> {
+        let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        // Newest first, as `pick` chooses, but without changing which records stay held.
+        let newest: Vec<Picked> = {
+            let index = lock(&self.index);
+            let applies = index.entries.iter().rev().filter(|(_, e)| entry_applies(e, root, &target));
+            applies
+                .take(MIN_RECORDS)
+                .map(|(id, e)| Picked { id: id.clone(), whole: e.dockerfile.is_some(), builds: e.builds.clone() })
+                .collect()
+        };
+        newest.into_iter().find_map(|Picked { id, whole, builds: held }| {
+            let builds = held.or_else(|| load_entry(&store.record(&id)?)?.builds)?;
+            builds.iter().rev().find(|b| whole || name_applies(b.build.dockerfile.as_deref(), &target)).cloned()
+        })
     }
 }
 

@@ -210,33 +210,52 @@ fn push_any(out: &mut Vec<Tok>) {
     }
 }
 
+/// Literal chars a clipped name must end with after a wildcard that took blanks: else the wildcard could
+/// swallow the rest of any text that shares the start of the instruction (an edit after a `$VAR` would
+/// go unseen). A variable's value is one word; one that took several must be followed by real text.
+const CLIPPED_TAIL: usize = 8;
+
 /// Wildcard match of all of `text` against `pattern`; with `prefix`, `text` may stop early (a clipped
-/// name). The classic star-backtracking matcher: O(len·len) worst case, no recursion.
+/// name), but not inside a wildcard (see `CLIPPED_TAIL`). The classic star-backtracking matcher:
+/// O(len·len) worst case, no recursion.
 pub(super) fn glob(pattern: &[Tok], text: &[char], prefix: bool) -> bool {
     let (mut p, mut t) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
+    // The last wildcard: its pattern position, where its text starts, where it ends for now.
+    let mut star: Option<(usize, usize, usize)> = None;
+    // Text chars matched literally since the last one a wildcard took.
+    let mut literal = 0usize;
     while t < text.len() {
         match pattern.get(p) {
             Some(Tok::Any) => {
-                star = Some((p, t));
+                star = Some((p, t, t));
                 p += 1;
             }
             Some(Tok::Char(c)) if Some(c) == text.get(t) => {
                 p += 1;
                 t += 1;
+                literal += 1;
             }
             _ => match star {
                 // Let the last wildcard take one more char and retry from there.
-                Some((sp, st)) => {
-                    star = Some((sp, st + 1));
+                Some((sp, from, st)) => {
+                    star = Some((sp, from, st + 1));
                     p = sp + 1;
                     t = st + 1;
+                    literal = 0;
                 }
                 None => return false,
             },
         }
     }
-    prefix || pattern.get(p..).unwrap_or(&[]).iter().all(|t| *t == Tok::Any)
+    let whole = pattern.get(p..).unwrap_or(&[]).iter().all(|t| *t == Tok::Any);
+    let tail_ok = match star {
+        None => true,
+        Some((_, from, to)) => {
+            let took_blanks = text.get(from..to).unwrap_or(&[]).iter().any(|c| c.is_whitespace());
+            literal >= CLIPPED_TAIL || (literal > 0 && !took_blanks)
+        }
+    };
+    whole || (prefix && tail_ok)
 }
 
 /// Dice coefficient of two texts' whitespace-separated words (as multisets), already sorted.
@@ -310,6 +329,13 @@ mod tests {
         assert!(g("a${X", "a", false));
         assert!(g("abc", "ab", true));
         assert!(!g("abc", "abd", true));
+        // A clipped name ends on literal text: a wildcard swallowing the rest proves nothing.
+        assert!(!g("a/$X'; sleep 5; b $X; done", "a/$X'; sleep 2; b $X; done", true));
+        assert!(g("echo $X && make all -j8", "echo 1.2 && make al", true));
+        assert!(g("echo $X && make all -j8", "echo 1.2 && m", true));
+        assert!(!g("echo $X && make all -j8", "echo 1.2", true));
+        assert!(g("echo $X; make all -j8", "echo ab; ma", true));
+        assert!(!g("echo $X; make all -j8", "echo a b; ma", true));
         assert!(g("", "", false));
         assert!(!g("", "x", false));
         assert_eq!(normalize_ref("index.docker.io/library/x:latest"), "x");

@@ -1,0 +1,99 @@
+//! "Will rebuild" before building, in the language server, over the bundled example (three real
+//! recorded builds, `fixtures/example`): unsaved edits of the buffer mark what will rebuild and put the
+//! estimate from the recorded times on the first changed line; undoing the edit clears them.
+
+mod support_lsp;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use support_lsp::{copy_dir, file_uri, TestClient};
+
+/// The example copied to a temporary workspace, a server on it, and the Dockerfile open.
+async fn example() -> (tempfile::TempDir, TestClient, String, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root: PathBuf = tmp.path().canonicalize().unwrap().join("example");
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &root);
+    let mut c = TestClient::start();
+    c.initialize(json!({}), json!({"storePath": root.join(".buildlens"), "docker": {"host": "unix:///nonexistent.sock"}}), &root).await;
+    let text = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let uri = file_uri(&root.join("Dockerfile"));
+    c.open(&uri, "dockerfile", &text).await;
+    (tmp, c, uri, text)
+}
+
+async fn change(c: &mut TestClient, uri: &str, version: i64, changes: Value) {
+    c.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": changes})).await;
+}
+
+/// The 0-based lines with a `will rebuild` hint, and every hint label on `line`.
+async fn will_rebuild(c: &mut TestClient, uri: &str) -> (Vec<i64>, Vec<(i64, String)>) {
+    let all = json!({"start": {"line": 0, "character": 0}, "end": {"line": 99, "character": 0}});
+    let hints = c.result("textDocument/inlayHint", json!({"textDocument": {"uri": uri}, "range": all})).await;
+    let labels: Vec<(i64, String)> = hints
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["position"]["line"].as_i64().unwrap(), h["label"].as_str().unwrap().to_string()))
+        .collect();
+    let lines = labels.iter().filter(|(_, l)| l == "will rebuild").map(|(n, _)| *n).collect();
+    (lines, labels)
+}
+
+/// The estimate lenses: (0-based line, title).
+async fn estimates(c: &mut TestClient, uri: &str) -> Vec<(i64, String)> {
+    let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
+    let titles = lenses
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["range"]["start"]["line"].as_i64().unwrap(), l["command"]["title"].as_str().unwrap().to_string()));
+    titles.filter(|(_, t)| t.contains(" rebuild")).collect()
+}
+
+/// 0-based lines of the example: the toolchain RUN (9-13), the rust RUN, the package RUN (stage sdk), the
+/// final stage's COPY --from=sdk and RUN hello.
+const TOOLCHAIN: i64 = 8;
+const AFTER_IT: [i64; 4] = [13, 15, 18, 19];
+
+#[tokio::test]
+async fn editing_the_toolchain_step_marks_it_and_what_follows_with_the_recorded_time() {
+    let (_tmp, mut c, uri, text) = example().await;
+    assert_eq!(will_rebuild(&mut c, &uri).await.0, Vec::<i64>::new(), "the saved text is what the last build ran");
+    assert_eq!(estimates(&mut c, &uri).await, []);
+
+    // `      sleep 2; \` (line 11) becomes `sleep 5`: a continuation line of the toolchain RUN, unsaved.
+    assert_eq!(text.lines().nth(10), Some("      sleep 2; \\"));
+    let edit = json!([{"range": {"start": {"line": 10, "character": 12}, "end": {"line": 10, "character": 13}}, "text": "5"}]);
+    change(&mut c, &uri, 2, edit).await;
+    let (lines, labels) = will_rebuild(&mut c, &uri).await;
+    assert_eq!(lines, [TOOLCHAIN, AFTER_IT[0], AFTER_IT[1], AFTER_IT[2], AFTER_IT[3]]);
+    // The last-run hint stays, the mark comes after it.
+    let on_toolchain: Vec<&str> = labels.iter().filter(|(l, _)| *l == TOOLCHAIN).map(|(_, s)| s.as_str()).collect();
+    assert_eq!(on_toolchain, ["8.1s", "will rebuild"]);
+    // The records: toolchain 8.1 s, rust 3.1 s, package 0.1 s (it failed last, so its last executed run
+    // of build #2), COPY --from 0.0 s, RUN hello 0.1 s = 11.4 s. The unrelated stage-sdk steps before
+    // the edit (feeds, COPY . .) stay unmarked.
+    assert_eq!(estimates(&mut c, &uri).await, [(TOOLCHAIN, "this edit rebuilds 5 steps, about 11s (last times)".to_string())]);
+
+    // Undo: the buffer is what was built again.
+    let undo = json!([{"range": {"start": {"line": 10, "character": 12}, "end": {"line": 10, "character": 13}}, "text": "2"}]);
+    change(&mut c, &uri, 3, undo).await;
+    assert_eq!(will_rebuild(&mut c, &uri).await.0, Vec::<i64>::new());
+    assert_eq!(estimates(&mut c, &uri).await, []);
+}
+
+#[tokio::test]
+async fn an_inserted_step_and_a_comment_follow_the_buffer() {
+    let (_tmp, mut c, uri, _) = example().await;
+    // A comment and a blank line above the toolchain step: lines move, nothing rebuilds.
+    let at = |line: i64| json!({"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}});
+    change(&mut c, &uri, 2, json!([{"range": at(8), "text": "# the slow one\n\n"}])).await;
+    assert_eq!(will_rebuild(&mut c, &uri).await.0, Vec::<i64>::new());
+    // A new step before it: the new line and everything after it, shifted by the three new lines.
+    change(&mut c, &uri, 3, json!([{"range": at(10), "text": "RUN ./patch.sh\n"}])).await;
+    let (lines, _) = will_rebuild(&mut c, &uri).await;
+    let shifted: Vec<i64> = [TOOLCHAIN].iter().chain(&AFTER_IT).map(|l| l + 3).collect();
+    assert_eq!(lines, [vec![10], shifted].concat());
+    assert_eq!(estimates(&mut c, &uri).await, [(10, "this edit rebuilds 6 steps, about 11s (last times; 1 step unknown)".to_string())]);
+}
