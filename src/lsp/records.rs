@@ -266,7 +266,7 @@ impl Source for StoreSource {
                 .collect()
         };
         newest.into_iter().find_map(|Picked { id, whole, builds: held }| {
-            let builds = held.or_else(|| load_entry(&store.record(&id)?)?.builds)?;
+            let builds = held.or_else(|| load_entry(store, &store.record(&id)?)?.builds)?;
             builds.iter().rev().find(|b| whole || name_applies(b.build.dockerfile.as_deref(), &target)).cloned()
         })
     }
