@@ -103,3 +103,32 @@ end)
 H.contains(H.ws, lines, 'the debug shell runs in cwd')
 H.eq('debug RUN', vim.b[term].buildlens_title, 'debug shell title')
 vim.fn.jobstop(vim.b[term].terminal_job_id)
+
+-- The server's own `Debug: shell before this step` lens on the failed line: its argv is `buildlens debug
+-- <Dockerfile>:16 --store <store>`, run in a terminal. Without a daemon reachable the command still names the
+-- failed step and build before it reaches docker, which is what this checks.
+local debug_lens
+for _, lens in ipairs(lenses) do
+  if lens.command and lens.command.command == 'buildlens.debugShell' then
+    debug_lens = lens
+  end
+end
+H.truthy(debug_lens, 'a buildlens.debugShell lens from the server')
+H.eq(15, debug_lens.range.start.line, 'the debug lens sits on the failed line (16)')
+local dargs = debug_lens.command.arguments[1]
+H.eq({ 'debug', dockerfile .. ':16', '--store' }, { dargs.argv[2], dargs.argv[3], dargs.argv[4] }, 'debug argv')
+vim.env.DOCKER_HOST = 'unix://' .. H.ws .. '/no-docker.sock'
+vim.cmd('buffer ' .. df)
+if compat.has_011 then
+  client:exec_cmd(debug_lens.command, { bufnr = df })
+else
+  vim.lsp.commands['buildlens.debugShell'](debug_lens.command, { bufnr = df, client_id = client.id })
+end
+local dterm = vim.api.nvim_get_current_buf()
+H.eq('terminal', vim.bo[dterm].buftype, 'buftype of the server debug shell buffer')
+H.wait('buildlens debug to name the failed build', function()
+  local text = table.concat(vim.api.nvim_buf_get_lines(dterm, 0, -1, false), '')
+  return text:find(E.failed_build, 1, true) and text or nil
+end, function()
+  return vim.api.nvim_buf_get_lines(dterm, 0, -1, false)
+end)

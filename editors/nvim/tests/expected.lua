@@ -16,7 +16,7 @@ E.lenses = {
   [8] = { '⏱ 0.0s · executed · <ago>' },
   [9] = { '⏱ 8.1s · executed · <ago>' },
   [14] = { '⏱ 3.1s · executed · <ago>' },
-  [16] = { '✗ failed (exit 2): make[3]: *** [Makefile:1234: all] Error 2' },
+  [16] = { '✗ failed (exit 2): make[3]: *** [Makefile:1234: all] Error 2', 'Debug: shell before this step' },
   [19] = { '⏱ 0.0s · executed · 54 B · <ago>' },
   [20] = { '⏱ 0.1s · executed · <ago>' },
 }
