@@ -50,7 +50,7 @@ struct Report<'a> {
 }
 
 /// This Dockerfile first, then the workspace's others, parsed.
-fn candidates(store: &Store, dockerfile: &Path, text: &str) -> Vec<(String, Dockerfile)> {
+pub(super) fn candidates(store: &Store, dockerfile: &Path, text: &str) -> Vec<(String, Dockerfile)> {
     let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut out = vec![(name(dockerfile), dockerfile::parse(text))];
     let me = std::fs::canonicalize(dockerfile).ok();
