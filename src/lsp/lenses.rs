@@ -71,12 +71,14 @@ pub fn title(run: &StepRun, now: DateTime<Utc>) -> String {
 }
 
 /// The title with the cause of a rebuilt step in place of `executed`: `⏱ 6.1s · rebuilt: line 8 COPY
-/// changed inputs`, `⏱ 0.1s · rebuilt: changed inputs` (the root itself), `⏱ 2.0s · first build`.
+/// changed inputs`, `⏱ 0.1s · rebuilt: changed inputs` (the root itself). A first build is no rebuild:
+/// its steps keep `executed`.
 pub fn title_with_cause(run: &StepRun, cause: Option<&StepCause>, now: DateTime<Utc>) -> String {
     let plain = title(run, now);
-    let Some(cause) = cause.filter(|_| run.status == StepStatus::Executed) else { return plain };
+    let Some(cause) = cause.filter(|c| run.status == StepStatus::Executed && c.cause.kind != CauseKind::NoEarlierBuild) else {
+        return plain;
+    };
     let why = match cause.cause.kind {
-        CauseKind::NoEarlierBuild => "first build".to_string(),
         CauseKind::ParentRebuilt => format!("rebuilt: line {} {} {}", cause.cause.root_line, cause.root_keyword, cause.root_kind.short()),
         kind => format!("rebuilt: {}", kind.short()),
     };
@@ -140,6 +142,8 @@ mod tests {
         let c = cause(CauseKind::BuildArgChanged, 9, CauseKind::BuildArgChanged, "RUN");
         assert_eq!(title_with_cause(&r, Some(&c), now()), "⏱ 6.1s · rebuilt: build arg changed");
         assert_eq!(title_with_cause(&r, None, now()), "⏱ 6.1s · executed");
+        let c = cause(CauseKind::NoEarlierBuild, 9, CauseKind::NoEarlierBuild, "RUN");
+        assert_eq!(title_with_cause(&r, Some(&c), now()), "⏱ 6.1s · executed", "a first build is no rebuild");
         let view = InstructionView {
             line: 9,
             end_line: 13,
