@@ -247,3 +247,26 @@ fn the_example_records_name_the_file_that_changed_each_time() {
     assert_eq!(e.at_line(9).unwrap().cause.detail, "line 8 (COPY . .) was not cached: its inputs changed (package/hello/build.sh)");
     assert_eq!(e.at_line(16).map(|s| s.status), Some(StepStatus::Error));
 }
+
+const LEGACY_DF: &str = include_str!("../../fixtures/logs/legacy/legacy28-multistage-cold.Dockerfile");
+const LEGACY_COLD: &str = include_str!("../../fixtures/logs/legacy/legacy28-multistage-cold.log");
+const LEGACY_CACHED: &str = include_str!("../../fixtures/logs/legacy/legacy28-multistage-cached.log");
+
+#[test]
+fn legacy_builds_compare_their_from_image_ids() {
+    let (cold, cached, f) = (build("cold", LEGACY_COLD.as_bytes()), build("cached", LEGACY_CACHED.as_bytes()), facts());
+    check(LEGACY_DF, Some((&cold, &f)), (&cached, &f), &[]);
+    // Nothing changed and every step missed: a pruned cache, rooted at each stage's first step.
+    let e = explain(LEGACY_DF, Some(side(&cached, &f)), side(&cold, &f));
+    assert_eq!(e.at_line(3).map(|s| s.cause.kind), Some(CauseKind::CacheNotUsed), "{e:#?}");
+    assert_eq!(e.at_line(6).map(|s| (s.cause.kind, s.cause.root_line)), Some((CauseKind::ParentRebuilt, 3)));
+    // The same cold build, its first FROM resolved to another image id (` ---> <id>` after the FROM).
+    let moved = build("moved", LEGACY_COLD.replacen(" ---> 02434731010d", " ---> 99999999aaaa", 1).as_bytes());
+    let e = explain(LEGACY_DF, Some(side(&cold, &f)), side(&moved, &f));
+    assert_eq!(
+        e.at_line(2).map(|s| (s.cause.kind, s.cause.detail.as_str())),
+        Some((CauseKind::BaseImageChanged, "the base image changed (02434731010d → 99999999aaaa)")),
+        "{e:#?}"
+    );
+    assert_eq!(e.at_line(3).map(|s| (s.cause.kind, s.cause.root_line)), Some((CauseKind::ParentRebuilt, 2)));
+}
