@@ -142,8 +142,8 @@ mod tests {
         let c = cause(CauseKind::BuildArgChanged, 9, CauseKind::BuildArgChanged, "RUN");
         assert_eq!(title_with_cause(&r, Some(&c), now()), "⏱ 6.1s · rebuilt: build arg changed");
         assert_eq!(title_with_cause(&r, None, now()), "⏱ 6.1s · executed");
-        let c = cause(CauseKind::NoEarlierBuild, 9, CauseKind::NoEarlierBuild, "RUN");
-        assert_eq!(title_with_cause(&r, Some(&c), now()), "⏱ 6.1s · executed", "a first build is no rebuild");
+        let first = cause(CauseKind::NoEarlierBuild, 9, CauseKind::NoEarlierBuild, "RUN");
+        assert_eq!(title_with_cause(&r, Some(&first), now()), "⏱ 6.1s · executed", "a first build is no rebuild");
         let view = InstructionView {
             line: 9,
             end_line: 13,
