@@ -3,6 +3,7 @@
 # daemon: the README's first command reports on it. Run as root; needs no registry.
 #
 #   bash scripts/make-example.sh
+#   BUILDLENS_EXAMPLE_DOCKER_HOST=unix:///tmp/x/docker.sock bash scripts/make-example.sh   # use a running daemon
 #
 # The story the records tell: a cold build; a build after a file under `COPY . .` changed (the slow
 # toolchain step is rebuilt because of it); a build whose package step fails (make ... Error 2).
@@ -22,13 +23,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-apt_install_missing $(daemon_packages)
-docker_start "$state" || die "dockerd did not start (see $state)"
-export DOCKER_HOST="unix://$state/docker.sock"
-docker_import_base
+if [ -n "${BUILDLENS_EXAMPLE_DOCKER_HOST:-}" ]; then
+  # A private daemon already running (scripts/daemon.sh start), with fixture-base imported.
+  export DOCKER_HOST="$BUILDLENS_EXAMPLE_DOCKER_HOST"
+else
+  apt_install_missing $(daemon_packages)
+  docker_start "$state" || die "dockerd did not start (see $state)"
+  export DOCKER_HOST="unix://$state/docker.sock"
+  docker_import_base
+fi
 
 (cd "$BUILDLENS_ROOT" && cargo build --quiet --bin buildlens)
-bin="$BUILDLENS_ROOT/target/debug/buildlens"
+bin="${CARGO_TARGET_DIR:-$BUILDLENS_ROOT/target}/debug/buildlens"
 rm -rf "$example/.buildlens"
 build() {
   (cd "$example" && DOCKER_BUILDKIT=1 "$bin" record --store .buildlens -- /usr/bin/docker build --network=none --progress=plain -t buildlens-example:latest .) || true

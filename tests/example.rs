@@ -54,3 +54,41 @@ fn the_example_report_shows_the_rebuilt_toolchain_and_the_failure() {
     assert!(text.contains("FAILED (exit 2)"), "{text}");
     assert!(text.contains("   9 | RUN for part in binutils"), "{text}");
 }
+
+/// `buildlens explain` names the cause of the toolchain rebuild in one line: the COPY and the file.
+#[test]
+fn explain_names_the_cause_of_the_toolchain_rebuild_in_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let example = tmp.path().join("example");
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &example);
+    let out = Command::new(env!("CARGO_BIN_EXE_buildlens"))
+        .arg("explain")
+        .arg(example.join("Dockerfile"))
+        .env_remove("BUILDLENS_STORE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let toolchain: Vec<&str> = text.lines().filter(|l| l.starts_with("line 9 ")).collect();
+    assert_eq!(toolchain.len(), 1, "{text}");
+    assert!(toolchain[0].contains("RUN for part in binutils"), "{text}");
+    assert!(
+        toolchain[0].ends_with("rebuilt because line 8 (COPY . .) was not cached: its inputs changed (package/hello/build.sh)"),
+        "{text}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_buildlens"))
+        .arg("explain")
+        .arg(example.join("Dockerfile"))
+        .args(["--json", "--expensive-seconds", "5"])
+        .output()
+        .unwrap();
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let step = e["steps"].as_array().unwrap().iter().find(|s| s["line"] == 9).unwrap();
+    assert_eq!(step["status"], "executed");
+    assert_eq!(
+        step["cause"],
+        serde_json::json!({"kind": "parent-rebuilt", "root_line": 8, "detail": "line 8 (COPY . .) was not cached: its inputs changed (package/hello/build.sh)"})
+    );
+    assert_eq!((e["advice"][0]["line"].as_u64(), e["advice"][0]["builds"].as_u64()), (Some(8), Some(2)), "{e:#}");
+}

@@ -2,6 +2,9 @@
 //! say about it (last run, history), or that it changed since the build. Pure: the caller loads the
 //! records; the same result feeds `buildlens report`, code lenses, inlay hints, hover and diagnostics.
 
+pub mod advice;
+pub mod explain;
+pub mod inputs;
 pub mod layers;
 pub mod predict;
 
@@ -95,6 +98,10 @@ pub struct Annotated {
     pub instructions: Vec<InstructionView>,
     /// Mappings dropped for low confidence, Dockerfile problems, and the like.
     pub problems: Vec<String>,
+    /// Why the latest build executed what it did, and advice (`explain`); filled by callers that load
+    /// the records' facts (the language server, `buildlens explain`), not by `annotate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explain: Option<explain::Explained>,
 }
 
 /// Annotates `dockerfile_text` with `builds` (oldest first): every instruction gets the runs of the
@@ -122,7 +129,7 @@ pub fn annotate(dockerfile_text: &str, builds: &[RecordedBuild]) -> Annotated {
         view.last = view.history.last().cloned();
         view.changed_since_build = view.last.as_ref().is_some_and(|l| l.changed_since);
     }
-    Annotated { instructions: views, problems }
+    Annotated { instructions: views, problems, explain: None }
 }
 
 fn view_of(df: &Dockerfile, ins: &dockerfile::Instruction) -> InstructionView {

@@ -2,6 +2,7 @@
 //! same core the language server uses, so what an editor shows can be reproduced in a terminal.
 
 mod debug_cmd;
+mod explain_cmd;
 mod import_cmd;
 mod parse_cmd;
 mod print;
@@ -63,6 +64,25 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Why each step of the last build (or of --to) executed instead of coming from the cache.
+    Explain {
+        /// The Dockerfile (default: ./Dockerfile).
+        dockerfile: Option<PathBuf>,
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// The earlier build to compare with (default: the one before --to).
+        #[arg(long, value_name = "ID")]
+        from: Option<String>,
+        /// The build to explain (default: the latest).
+        #[arg(long, value_name = "ID")]
+        to: Option<String>,
+        /// Machine-readable output (the schema is documented in README.md).
+        #[arg(long)]
+        json: bool,
+        /// Steps taking at least this long are "expensive" for the advice.
+        #[arg(long, value_name = "SECONDS", default_value_t = crate::analysis::advice::DEFAULT_EXPENSIVE_SECONDS)]
+        expensive_seconds: u64,
+    },
     /// List the recorded builds in the store.
     Builds {
         #[arg(long)]
@@ -117,6 +137,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Import { dockerfile, store, logs } => import_cmd::run(store.as_deref(), dockerfile.as_deref(), &logs, &cwd),
         Cmd::Parse { log, json, all } => parse_cmd::run(&log, json, all),
         Cmd::Report { dockerfile, store, json } => report_cmd::run(dockerfile, store.as_deref(), json, &cwd),
+        Cmd::Explain { dockerfile, store, from, to, json, expensive_seconds } => {
+            explain_cmd::run(explain_cmd::Args { dockerfile, store, from, to, json, expensive_seconds }, &cwd)
+        }
         Cmd::Builds { store, json } => import_cmd::list(store.as_deref(), json, &cwd),
         Cmd::Debug { target, store, shell, exec, keep, docker } => {
             debug_cmd::run(debug_cmd::Args { target, store, shell, exec, keep, docker }, &cwd)

@@ -20,6 +20,21 @@ pub struct Settings {
     /// Rows of the hover's history table.
     pub history_depth: usize,
     pub docker: Docker,
+    pub explain: ExplainSettings,
+}
+
+/// `buildlens.explain.*`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ExplainSettings {
+    /// Steps taking at least this long are "expensive" for the advice diagnostic.
+    pub expensive_seconds: u64,
+}
+
+impl Default for ExplainSettings {
+    fn default() -> ExplainSettings {
+        ExplainSettings { expensive_seconds: crate::analysis::advice::DEFAULT_EXPENSIVE_SECONDS }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -50,6 +65,7 @@ impl Default for Settings {
             inlay_hints: Toggle::default(),
             history_depth: 10,
             docker: Docker::default(),
+            explain: ExplainSettings::default(),
         }
     }
 }
@@ -112,6 +128,9 @@ mod tests {
         let s = Settings::from_value(&bare).unwrap();
         assert_eq!(s.log_globs, vec!["**/*.txt"]);
         assert_eq!(s.docker.host.as_deref(), Some("unix:///x"));
+        assert_eq!(s.explain.expensive_seconds, 60);
+        let s = Settings::from_value(&json!({"explain": {"expensiveSeconds": 5}})).unwrap();
+        assert_eq!(s.explain.expensive_seconds, 5);
         assert_eq!(Settings::from_value(&Value::Null), None);
         assert_eq!(Settings::from_value(&json!({"historyDepth": "many"})), None);
     }

@@ -30,7 +30,20 @@ pub fn dockerfile(annotated: &Annotated, doc: &Document, enc: Encoding, locate: 
             out.push(diagnostic(first_line, DiagnosticSeverity::WARNING, view::one_line(warning, 300), None));
         }
     }
+    out.extend(advice(annotated, doc, enc));
     out
+}
+
+/// The advice of `explain` (an expensive step rebuilt because a COPY's files keep changing): information
+/// on the COPY's lines.
+fn advice(annotated: &Annotated, doc: &Document, enc: Encoding) -> Vec<Diagnostic> {
+    let Some(e) = &annotated.explain else { return Vec::new() };
+    let on = |a: &crate::analysis::advice::Advice| {
+        let last = a.end_line.max(a.line).saturating_sub(1);
+        let range = Range::new(Position::new(a.line.saturating_sub(1), 0), Position::new(last, line_len(doc, last, enc)));
+        diagnostic(range, DiagnosticSeverity::INFORMATION, a.message.clone(), None)
+    };
+    e.advice.iter().map(on).collect()
 }
 
 fn failure(run: &StepRun, range: Range, locate: Locate) -> Diagnostic {
@@ -92,7 +105,8 @@ mod tests {
         let mut bad = run(StepStatus::Error, Some(1));
         bad.exit_code = Some(3);
         bad.excerpt = vec!["error: something went wrong in step 3".into()];
-        let ann = Annotated { instructions: vec![view(1, 1, run(StepStatus::Cached, None)), view(2, 3, bad)], problems: vec![] };
+        let ann =
+            Annotated { instructions: vec![view(1, 1, run(StepStatus::Cached, None)), view(2, 3, bad)], problems: vec![], explain: None };
         let ds = dockerfile(&ann, &doc, Encoding::Utf16, &|_, off| Some(off as u32 / 100));
         assert_eq!(ds.len(), 1);
         assert_eq!(ds[0].range, Range::new(Position::new(1, 0), Position::new(2, 3)));
@@ -104,11 +118,29 @@ mod tests {
     }
 
     #[test]
+    fn advice_is_information_on_the_copy() {
+        use crate::analysis::advice::Advice;
+        use crate::analysis::explain::Explained;
+        let doc = Document::new("FROM a\nCOPY . .\nRUN make\n".into(), 1);
+        let a = Advice { line: 2, end_line: 2, expensive_line: 3, builds: 3, of: 3, cost_ms: 1, message: "copy less".into() };
+        let explain = Some(Explained { advice: vec![a], ..Explained::default() });
+        let ds = dockerfile(&Annotated { instructions: vec![], problems: vec![], explain }, &doc, Encoding::Utf16, &|_, _| None);
+        assert_eq!(ds.len(), 1);
+        assert_eq!((ds[0].severity, ds[0].message.as_str()), (Some(DiagnosticSeverity::INFORMATION), "copy less"));
+        assert_eq!(ds[0].range, Range::new(Position::new(1, 0), Position::new(1, 8)));
+    }
+
+    #[test]
     fn warnings_sit_on_the_first_line() {
         let doc = Document::new("RUN a \\\n b\n".into(), 1);
         let mut r = run(StepStatus::Executed, Some(1));
         r.warnings = vec!["Empty continuation line".into()];
-        let ds = dockerfile(&Annotated { instructions: vec![view(1, 2, r)], problems: vec![] }, &doc, Encoding::Utf16, &|_, _| None);
+        let ds = dockerfile(
+            &Annotated { instructions: vec![view(1, 2, r)], problems: vec![], explain: None },
+            &doc,
+            Encoding::Utf16,
+            &|_, _| None,
+        );
         assert_eq!(ds.len(), 1);
         assert_eq!(ds[0].severity, Some(DiagnosticSeverity::WARNING));
         assert_eq!(ds[0].range, Range::new(Position::new(0, 0), Position::new(0, 7)));

@@ -81,7 +81,10 @@ pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {
     let depth = shared.lock().settings.history_depth;
     let (_, annotated) = shared.annotated(uri)?;
     let view = hover::at_line(&annotated.instructions, pos.line)?;
-    let value = hover::markdown(view, (shared.clock)(), depth)?;
+    let mut value = hover::markdown(view, (shared.clock)(), depth)?;
+    if let Some(e) = annotated.explain.as_ref().filter(|e| view.last.as_ref().is_some_and(|l| l.build == e.to)) {
+        value.push_str(&hover::cause_markdown(e, view.line));
+    }
     Some(Hover { contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }), range: None })
 }
 

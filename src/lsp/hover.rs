@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::markdown::{code_block, escape};
 use super::view;
+use crate::analysis::explain::{CauseKind, Explained};
 use crate::analysis::{InstructionView, LayerNote, StepRun};
 use crate::present;
 
@@ -42,6 +43,34 @@ pub fn markdown(view: &InstructionView, now: DateTime<Utc>, depth: usize) -> Opt
         out.push_str(&layer_section(layer, last.size_bytes));
     }
     Some(out)
+}
+
+/// Why the last build ran the instruction at 1-based `line`, with the chain from its root: appended to the
+/// hover. Empty when the explained build did not execute it. Text from the Dockerfile and the context's
+/// file names is escaped.
+pub fn cause_markdown(explained: &Explained, line: u32) -> String {
+    let Some(step) = explained.at_line(line) else { return String::new() };
+    let mut out = String::from("\n**Why it ran**");
+    if let Some(from) = &explained.from {
+        out.push_str(&format!(" (against build {})", escape(from)));
+    }
+    let why = match step.cause.kind {
+        CauseKind::ParentRebuilt => format!("rebuilt because {}", step.cause.detail),
+        CauseKind::NoEarlierBuild => step.cause.detail.clone(),
+        _ => format!("not cached: {}", step.cause.detail),
+    };
+    out.push_str(&format!(": {} `{}`\n\n", escape(&why), step.cause.kind_name()));
+    let chain: Vec<String> = explained
+        .steps
+        .iter()
+        .filter(|s| s.cause.root_line == step.cause.root_line && s.line <= line)
+        .map(|s| format!("line {} {}", s.line, view::one_line(&s.instruction, 60)))
+        .collect();
+    if chain.len() > 1 {
+        out.push_str("Chain, from the first step that missed the cache:\n\n");
+        out.push_str(&code_block(&chain));
+    }
+    out
 }
 
 /// Most recent first, at most `depth` rows; the last run is always in it.
@@ -130,6 +159,36 @@ mod tests {
             "{md}"
         );
         assert!(!md.contains("\n[x](command:evil)"), "CreatedBy stays inside the fence: {md}");
+    }
+
+    #[test]
+    fn the_cause_and_its_chain_are_escaped() {
+        use crate::analysis::explain::{Cause, StepCause};
+        let step = |line: u32, kind, detail: &str, instruction: &str| StepCause {
+            line,
+            end_line: line,
+            keyword: "RUN".into(),
+            instruction: instruction.into(),
+            status: StepStatus::Executed,
+            duration_ms: None,
+            cause: Cause { kind, root_line: 8, detail: detail.into() },
+            root_kind: CauseKind::InputsChanged,
+            root_keyword: "COPY".into(),
+        };
+        let e = Explained {
+            from: Some("b1".into()),
+            to: "b2".into(),
+            steps: vec![
+                step(8, CauseKind::InputsChanged, "its inputs changed ([x](command:y))", "COPY . ."),
+                step(9, CauseKind::ParentRebuilt, "line 8 (COPY . .) was not cached: its inputs changed", "RUN make"),
+            ],
+            advice: vec![],
+        };
+        let md = cause_markdown(&e, 9);
+        assert!(md.starts_with("\n**Why it ran** (against build b1): rebuilt because line 8 \\(COPY \\. \\.\\) was not cached"), "{md}");
+        assert!(md.contains("`parent-rebuilt`") && md.contains("```text\nline 8 COPY . .\nline 9 RUN make\n```"), "{md}");
+        assert!(!cause_markdown(&e, 8).contains("[x](command:y)"), "escaped");
+        assert_eq!(cause_markdown(&e, 10), "");
     }
 
     #[test]

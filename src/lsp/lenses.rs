@@ -6,6 +6,7 @@ use serde_json::json;
 use tower_lsp_server::ls_types::{CodeLens, Command, Position, Range};
 
 use super::view;
+use crate::analysis::explain::{CauseKind, Explained, StepCause};
 use crate::analysis::{Annotated, InstructionView, StepRun};
 use crate::log::StepStatus;
 use crate::present;
@@ -26,15 +27,16 @@ pub struct OpenLog {
 
 /// The lenses of a document.
 pub fn lenses(annotated: &Annotated, now: DateTime<Utc>) -> Vec<CodeLens> {
-    annotated.instructions.iter().flat_map(|view| instruction_lenses(view, now)).collect()
+    annotated.instructions.iter().flat_map(|view| instruction_lenses(view, annotated.explain.as_ref(), now)).collect()
 }
 
-fn instruction_lenses(view: &InstructionView, now: DateTime<Utc>) -> Vec<CodeLens> {
+fn instruction_lenses(view: &InstructionView, explained: Option<&Explained>, now: DateTime<Utc>) -> Vec<CodeLens> {
     let line = view.line.saturating_sub(1);
     let range = Range::new(Position::new(line, 0), Position::new(line, 0));
     let mut out = Vec::new();
     if let Some(run) = &view.last {
-        out.push(CodeLens { range, command: Some(open_log(title(run, now), run)), data: None });
+        let cause = explained.filter(|e| e.to == run.build).and_then(|e| e.at_line(view.line));
+        out.push(CodeLens { range, command: Some(open_log(title_with_cause(run, cause, now), run)), data: None });
     }
     if view.changed_since_build {
         let command = Command { title: "changed since build".into(), command: String::new(), arguments: None };
@@ -66,6 +68,21 @@ pub fn title(run: &StepRun, now: DateTime<Utc>) -> String {
             None => "● running…".to_string(),
         },
     }
+}
+
+/// The title with the cause of a rebuilt step in place of `executed`: `⏱ 6.1s · rebuilt: line 8 COPY
+/// changed inputs`, `⏱ 0.1s · rebuilt: changed inputs` (the root itself). A first build is no rebuild:
+/// its steps keep `executed`.
+pub fn title_with_cause(run: &StepRun, cause: Option<&StepCause>, now: DateTime<Utc>) -> String {
+    let plain = title(run, now);
+    let Some(cause) = cause.filter(|c| run.status == StepStatus::Executed && c.cause.kind != CauseKind::NoEarlierBuild) else {
+        return plain;
+    };
+    let why = match cause.cause.kind {
+        CauseKind::ParentRebuilt => format!("rebuilt: line {} {} {}", cause.cause.root_line, cause.root_keyword, cause.root_kind.short()),
+        kind => format!("rebuilt: {}", kind.short()),
+    };
+    plain.replacen(" · executed", &format!(" · {why}"), 1)
 }
 
 fn open_log(title: String, run: &StepRun) -> Command {
@@ -105,6 +122,46 @@ mod tests {
     }
 
     #[test]
+    fn rebuilt_steps_say_why_with_the_root_line() {
+        use crate::analysis::explain::Cause;
+        let cause = |kind, root_line, root_kind, root_keyword: &str| StepCause {
+            line: 9,
+            end_line: 13,
+            keyword: "RUN".into(),
+            instruction: "RUN make".into(),
+            status: StepStatus::Executed,
+            duration_ms: Some(6_100),
+            cause: Cause { kind, root_line, detail: String::new() },
+            root_kind,
+            root_keyword: root_keyword.into(),
+        };
+        let mut r = run(StepStatus::Executed, Some(6_100));
+        r.started = None;
+        let c = cause(CauseKind::ParentRebuilt, 8, CauseKind::InputsChanged, "COPY");
+        assert_eq!(title_with_cause(&r, Some(&c), now()), "⏱ 6.1s · rebuilt: line 8 COPY changed inputs");
+        let c = cause(CauseKind::BuildArgChanged, 9, CauseKind::BuildArgChanged, "RUN");
+        assert_eq!(title_with_cause(&r, Some(&c), now()), "⏱ 6.1s · rebuilt: build arg changed");
+        assert_eq!(title_with_cause(&r, None, now()), "⏱ 6.1s · executed");
+        let first = cause(CauseKind::NoEarlierBuild, 9, CauseKind::NoEarlierBuild, "RUN");
+        assert_eq!(title_with_cause(&r, Some(&first), now()), "⏱ 6.1s · executed", "a first build is no rebuild");
+        let view = InstructionView {
+            line: 9,
+            end_line: 13,
+            keyword: "RUN".into(),
+            stage: None,
+            last: Some(r.clone()),
+            history: vec![],
+            changed_since_build: false,
+        };
+        let explained = Explained { from: Some("b0".into()), to: r.build.clone(), steps: vec![c.clone()], advice: vec![] };
+        let ls = lenses(&Annotated { instructions: vec![view.clone()], problems: vec![], explain: Some(explained.clone()) }, now());
+        assert_eq!(ls[0].command.as_ref().unwrap().title, "⏱ 6.1s · rebuilt: build arg changed");
+        let other = Explained { to: "another build".into(), ..explained };
+        let ls = lenses(&Annotated { instructions: vec![view], problems: vec![], explain: Some(other) }, now());
+        assert_eq!(ls[0].command.as_ref().unwrap().title, "⏱ 6.1s · executed", "a cause of another build is not this run's");
+    }
+
+    #[test]
     fn lens_opens_the_log_at_the_step_and_flags_changes() {
         let view = InstructionView {
             line: 5,
@@ -115,7 +172,7 @@ mod tests {
             history: vec![],
             changed_since_build: true,
         };
-        let ls = lenses(&Annotated { instructions: vec![view], problems: vec![] }, now());
+        let ls = lenses(&Annotated { instructions: vec![view], problems: vec![], explain: None }, now());
         assert_eq!(ls.len(), 2);
         assert_eq!(ls[0].range.start, Position::new(4, 0));
         let cmd = ls[0].command.as_ref().unwrap();

@@ -14,6 +14,8 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::engine_sizes::EngineSizes;
+use crate::analysis::explain::{self, Explained, Side};
+use crate::analysis::inputs::BuildFacts;
 use crate::analysis::{self, Annotated, RecordedBuild};
 use crate::store::{self, RecordMeta, Store};
 
@@ -39,6 +41,12 @@ pub trait Source: Send + Sync {
     /// (`analysis::predict`). A source that cannot tell says `None`, and nothing is predicted.
     fn last_build(&self, store: &Store, root: &Path, path: &Path) -> Option<RecordedBuild> {
         let _ = (store, root, path);
+        None
+    }
+    /// Why the latest build of the Dockerfile at `path` executed its steps, and the advice of the recent
+    /// builds (`expensive_ms`: the advice threshold; `depth` as for `annotate`, so both read the same
+    /// records). `None` by default (a source without records).
+    fn explain(&self, _store: &Store, _root: &Path, _path: &Path, _text: &str, _depth: usize, _expensive_ms: u64) -> Option<Explained> {
         None
     }
 }
@@ -234,14 +242,7 @@ impl Source for StoreSource {
     }
 
     fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize) -> Annotated {
-        let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let want = depth.max(MIN_RECORDS);
-        let picked = self.pick(root, &target, want);
-        let mut builds: Vec<RecordedBuild> = Vec::new();
-        for p in picked.into_iter().rev() {
-            let Some(held) = p.builds.or_else(|| self.load_builds(store, &p.id, want)) else { continue };
-            builds.extend(held.iter().filter(|b| p.whole || name_applies(b.build.dockerfile.as_deref(), &target)).cloned());
-        }
+        let builds = self.builds_of(store, root, path, depth.max(MIN_RECORDS));
         let mut annotated = analysis::annotate(text, &builds);
         // Layer sizes from the records' image-history snapshots (a store read), else from the engine answers
         // already cached (the others are asked for in the background, never here).
@@ -270,9 +271,43 @@ impl Source for StoreSource {
             builds.iter().rev().find(|b| whole || name_applies(b.build.dockerfile.as_deref(), &target)).cloned()
         })
     }
+
+    fn explain(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize, expensive_ms: u64) -> Option<Explained> {
+        let mut builds = self.builds_of(store, root, path, depth.max(MIN_RECORDS));
+        builds.drain(..builds.len().saturating_sub(analysis::advice::RECENT_BUILDS + 1));
+        let n = builds.len();
+        let facts: Vec<BuildFacts> = builds.iter().enumerate().map(|(i, b)| self.facts(store, &b.id, i + 2 >= n)).collect();
+        let sides: Vec<Side<'_>> = builds.iter().zip(&facts).map(|(build, facts)| Side { build, facts }).collect();
+        explain::explain_latest(text, &sides, expensive_ms)
+    }
 }
 
 impl StoreSource {
+    /// The builds of the newest `want` records that built the Dockerfile at `path`, oldest first.
+    fn builds_of(&self, store: &Store, root: &Path, path: &Path, want: usize) -> Vec<RecordedBuild> {
+        let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let picked = self.pick(root, &target, want);
+        let mut builds: Vec<RecordedBuild> = Vec::new();
+        for p in picked.into_iter().rev() {
+            let Some(held) = p.builds.or_else(|| self.load_builds(store, &p.id, want)) else { continue };
+            builds.extend(held.iter().filter(|b| p.whole || name_applies(b.build.dockerfile.as_deref(), &target)).cloned());
+        }
+        builds
+    }
+
+    /// The facts of a build: its record's command line from the index; `inputs.json` (a store read) only
+    /// when `inputs` (the last two builds: older ones need no file lists).
+    fn facts(&self, store: &Store, build_id: &str, inputs: bool) -> BuildFacts {
+        let id = build_id.split('#').next().unwrap_or(build_id);
+        let meta = lock(&self.index).entries.get(id).map(|e| e.meta.clone());
+        BuildFacts {
+            build_args: meta.as_ref().map(|m| m.build_args.clone()).unwrap_or_default(),
+            no_cache: meta.as_ref().is_some_and(|m| m.no_cache),
+            tool: meta.map(|m| m.tool).unwrap_or_default(),
+            inputs: if inputs { store.record(id).and_then(|r| r.inputs()) } else { None },
+        }
+    }
+
     /// The newest `want` records that built `target`, newest first, with their builds when held.
     /// `whole`: the record names this Dockerfile, so all its builds count (else each build by the name
     /// its builder loaded).

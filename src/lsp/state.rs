@@ -75,13 +75,14 @@ impl Shared {
     /// The open Dockerfile at `uri` and its analysis, computed (blocking: reads the store) when the
     /// buffer or the store changed since the last one. `None` for a closed document or a log.
     pub fn annotated(&self, uri: &Uri) -> Option<(Document, Arc<Annotated>)> {
-        let (doc, store, root, depth, cached) = {
+        let (doc, store, root, depth, cached, expensive_s) = {
             let st = self.lock();
             let (kind, doc) = st.docs.get(uri)?;
             if kind != Kind::Dockerfile {
                 return None;
             }
-            (doc, st.store(), st.root.clone(), st.settings.history_depth, st.analyses.get(uri).cloned())
+            let expensive_s = st.settings.explain.expensive_seconds;
+            (doc, st.store(), st.root.clone(), st.settings.history_depth, st.analyses.get(uri).cloned(), expensive_s)
         };
         let generation = self.source.refresh(&store, &|_| {});
         if let Some((v, g, a)) = cached {
@@ -90,7 +91,9 @@ impl Shared {
             }
         }
         let path = uri.to_file_path()?.into_owned();
-        let annotated = Arc::new(self.source.annotate(&store, &root, &path, &doc.text, depth));
+        let mut annotated = self.source.annotate(&store, &root, &path, &doc.text, depth);
+        annotated.explain = self.source.explain(&store, &root, &path, &doc.text, depth, expensive_s.saturating_mul(1000));
+        let annotated = Arc::new(annotated);
         let mut st = self.lock();
         if st.docs.version(uri) == Some(doc.version) {
             st.analyses.insert(uri.clone(), (doc.version, generation, annotated.clone()));

@@ -8,6 +8,7 @@
 //! was captured.
 
 pub mod args;
+pub mod inputs;
 mod signals;
 mod tee;
 
@@ -47,10 +48,13 @@ pub fn run(store: &Store, req: &RecordRequest) -> Result<Recorded> {
     record.write_meta(&meta)?;
     let log = File::create(record.log_path()).with_context(|| format!("creating {}", record.log_path().display()))?;
 
+    // Before the command starts (the files as this build reads them), on its own thread.
+    let taking = inputs::start(meta_path(&meta.dockerfile, store), meta_path(&meta.context, store));
     let forwarding = signals::install();
     let mut child = match spawn(&req.command, &req.cwd, forwarding.terminal()) {
         Ok(child) => child,
         Err(e) => {
+            drop(taking);
             // Nothing ran: leave no empty record behind (the folder was made by us a moment ago).
             let _ = std::fs::remove_dir_all(&record.dir);
             return Err(e);
@@ -61,6 +65,7 @@ pub fn run(store: &Store, req: &RecordRequest) -> Result<Recorded> {
     let status = child.wait().context("waiting for the build command")?;
     pumps.join();
     drop(forwarding);
+    taking.finish(&record);
 
     let (code, signal) = exit_of(&status);
     finish_meta(&record, &mut meta, code, signal)?;
@@ -106,6 +111,11 @@ fn spawn(command: &[String], cwd: &Path, terminal: bool) -> Result<std::process:
 fn exit_of(status: &std::process::ExitStatus) -> (Option<i32>, Option<i32>) {
     use std::os::unix::process::ExitStatusExt;
     (status.code(), status.signal())
+}
+
+/// A path of `meta.json` (relative to the workspace root after `relativize`) as a real path.
+fn meta_path(path: &Option<PathBuf>, store: &Store) -> Option<PathBuf> {
+    path.as_deref().map(|p| crate::store::select::resolve(store, p))
 }
 
 fn absolute(cwd: &Path, path: &Path) -> PathBuf {

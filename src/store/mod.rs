@@ -27,6 +27,8 @@ pub const META_FILE: &str = "meta.json";
 pub const SUMMARY_FILE: &str = "summary.json";
 /// The image's history, taken by `record` right after a successful build.
 pub const IMAGE_FILE: &str = "image.json";
+/// The Dockerfile, `.dockerignore` and context manifest as they were when `record` started the build.
+pub const INPUTS_FILE: &str = "inputs.json";
 
 /// An opened store.
 #[derive(Debug, Clone)]
@@ -64,6 +66,27 @@ impl Record {
     /// Writes `image.json` (atomically).
     pub fn write_image(&self, history: &crate::analysis::layers::ImageHistory) -> Result<()> {
         write_atomic(&self.image_path(), &serde_json::to_vec_pretty(history)?)
+    }
+
+    /// What `record` kept of the build's inputs, if it did (older records and imports have none).
+    pub fn inputs(&self) -> Option<crate::analysis::inputs::Inputs> {
+        serde_json::from_slice(&fs::read(self.dir.join(INPUTS_FILE)).ok()?).ok()
+    }
+
+    /// Writes `inputs.json` (atomically).
+    pub fn write_inputs(&self, inputs: &crate::analysis::inputs::Inputs) -> Result<()> {
+        write_atomic(&self.dir.join(INPUTS_FILE), &serde_json::to_vec(inputs)?)
+    }
+
+    /// The facts `explain` compares: the recorded command line and `inputs.json`.
+    pub fn facts(&self) -> crate::analysis::inputs::BuildFacts {
+        let meta = self.meta().ok();
+        crate::analysis::inputs::BuildFacts {
+            build_args: meta.as_ref().map(|m| m.build_args.clone()).unwrap_or_default(),
+            no_cache: meta.as_ref().is_some_and(|m| m.no_cache),
+            tool: meta.map(|m| m.tool).unwrap_or_default(),
+            inputs: self.inputs(),
+        }
     }
 
     /// Reads `meta.json`.
