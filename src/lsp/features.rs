@@ -15,6 +15,7 @@ use tower_lsp_server::ls_types::{
 use super::documents::{Document, Kind};
 use super::encoding::Encoding;
 use super::lenses::OpenLog;
+use super::rendered::{self, RenderKey};
 use super::state::Shared;
 use super::{diagnostics, hints, hover, lenses, log_links, records};
 
@@ -22,8 +23,15 @@ pub fn code_lens(shared: &Shared, uri: &Uri) -> Option<Vec<CodeLens>> {
     if !shared.lock().settings.code_lens.enabled {
         return None;
     }
-    let (_, annotated) = shared.annotated(uri)?;
-    Some(lenses::lenses(&annotated, (shared.clock)()))
+    let (doc, annotated) = shared.annotated(uri)?;
+    let now = (shared.clock)();
+    let key = RenderKey::new(&annotated, doc.version, now);
+    if let Some(cached) = shared.lock().renders.get(uri, &key, |r| r.lenses.clone()) {
+        return Some(cached);
+    }
+    let rendered = lenses::lenses(&annotated, now);
+    shared.lock().renders.put(uri, key, |r| r.lenses = Some(rendered.clone()));
+    Some(rendered)
 }
 
 pub fn inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<InlayHint>> {
@@ -35,14 +43,37 @@ pub fn inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<Inlay
         st.enc
     };
     let (doc, annotated) = shared.annotated(uri)?;
-    Some(hints::hints(&annotated, &doc, enc, range, (shared.clock)()))
+    let now = (shared.clock)();
+    let key = RenderKey::new(&annotated, doc.version, now);
+    // (The lock guard must be gone before rendering: bind the lookup first.)
+    let cached = shared.lock().renders.get(uri, &key, |r| r.hints.as_ref().map(|h| rendered::hints_in(h, range)));
+    if cached.is_some() {
+        return cached;
+    }
+    let all = hints::hints(&annotated, &doc, enc, rendered::everything(), now);
+    let out = rendered::hints_in(&all, range);
+    shared.lock().renders.put(uri, key, |r| r.hints = Some(all));
+    Some(out)
 }
 
 pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {
     let depth = shared.lock().settings.history_depth;
-    let (_, annotated) = shared.annotated(uri)?;
+    let (doc, annotated) = shared.annotated(uri)?;
     let view = hover::at_line(&annotated.instructions, pos.line)?;
-    let value = hover::markdown(view, (shared.clock)(), depth)?;
+    let index = annotated.instructions.iter().position(|v| std::ptr::eq(v, view))?;
+    let now = (shared.clock)();
+    let key = RenderKey::new(&annotated, doc.version, now);
+    let cached = shared.lock().renders.get(uri, &key, |r| r.hovers.get(&(index, depth)).cloned());
+    let value = match cached {
+        Some(hit) => hit,
+        None => {
+            let md = hover::markdown(view, now, depth);
+            shared.lock().renders.put(uri, key, |r| {
+                r.hovers.insert((index, depth), md.clone());
+            });
+            md
+        }
+    }?;
     Some(Hover { contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }), range: None })
 }
 

@@ -106,6 +106,8 @@ pub struct StoreSource {
     /// Held for a whole indexing run: a request that arrives meanwhile waits for it, then sees its result.
     indexing: Mutex<()>,
     progress_bytes: u64,
+    /// Mappings by build shape, for the Dockerfile text analysed last (`analysis::shapes`).
+    mappings: Mutex<analysis::MappingCache>,
 }
 
 impl Default for StoreSource {
@@ -121,7 +123,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl StoreSource {
     /// A source that reports progress for indexing runs of at least `bytes` new log bytes.
     pub fn with_progress_threshold(bytes: u64) -> StoreSource {
-        StoreSource { index: Mutex::default(), indexing: Mutex::default(), progress_bytes: bytes }
+        StoreSource { index: Mutex::default(), indexing: Mutex::default(), progress_bytes: bytes, mappings: Mutex::default() }
     }
 
     /// Loads `ids`, reporting progress when there is much to read.
@@ -131,19 +133,24 @@ impl StoreSource {
             ids.iter().map(|id| index.entries.get(id).map_or(0, |e| e.log_len)).collect()
         };
         let records: Vec<Option<store::Record>> = ids.iter().map(|id| store.record(id)).collect();
-        let size = |r: &Option<store::Record>| r.as_ref().and_then(|r| fs::metadata(r.log_path()).ok()).map_or(0, |m| m.len());
-        let bytes: u64 = records.iter().zip(&known).map(|(r, k)| size(r).saturating_sub(*k)).sum();
-        let report = bytes > 0 && bytes >= self.progress_bytes;
         let n = ids.len();
+        // Ids sort by time: only the newest are parsed (and keep their parsed builds) now. Older records
+        // that name their Dockerfile are indexed from `meta.json` and the log's size alone, and parsed
+        // when an analysis picks them (`load_builds`): a start-up over a large store reads no summaries
+        // it does not need, and never holds every build at once.
+        let keep_from = n.saturating_sub(MIN_RECORDS + HELD_SPARE);
+        let size = |r: &Option<store::Record>| r.as_ref().and_then(|r| fs::metadata(r.log_path()).ok()).map_or(0, |m| m.len());
+        let bytes: u64 = records.iter().zip(&known).skip(keep_from).map(|(r, k)| size(r).saturating_sub(*k)).sum();
+        let report = bytes > 0 && bytes >= self.progress_bytes;
         if report {
             progress(Indexing::Begin { records: n, bytes });
         }
         let mut out = Vec::with_capacity(n);
-        // Ids sort by time: only the newest keep their parsed builds, so a full re-index of a large store
-        // never holds every build at once.
-        let keep_from = n.saturating_sub(MIN_RECORDS + HELD_SPARE);
         for (i, (id, record)) in ids.iter().zip(&records).enumerate() {
-            let mut entry = record.as_ref().and_then(load_entry);
+            let mut entry = if i < keep_from { record.as_ref().and_then(light_entry) } else { None };
+            if entry.is_none() {
+                entry = record.as_ref().and_then(load_entry);
+            }
             if i < keep_from {
                 if let Some(e) = entry.as_mut() {
                     e.builds = None;
@@ -219,19 +226,44 @@ impl Source for StoreSource {
         let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let want = depth.max(MIN_RECORDS);
         let picked = self.pick(root, &target, want);
-        let mut builds: Vec<RecordedBuild> = Vec::new();
+        let mut held: Vec<(bool, Arc<Vec<RecordedBuild>>)> = Vec::new();
         for p in picked.into_iter().rev() {
-            let Some(held) = p.builds.or_else(|| self.load_builds(store, &p.id, want)) else { continue };
-            builds.extend(held.iter().filter(|b| p.whole || name_applies(b.build.dockerfile.as_deref(), &target)).cloned());
+            let Some(builds) = p.builds.or_else(|| self.load_builds(store, &p.id, want)) else { continue };
+            held.push((p.whole, builds));
         }
-        let mut annotated = analysis::annotate(text, &builds);
+        // Borrowed, not cloned: the held builds are shared with the index.
+        let target = target.as_path();
+        let builds: Vec<&RecordedBuild> = held
+            .iter()
+            .flat_map(|(whole, builds)| builds.iter().filter(move |b| *whole || name_applies(b.build.dockerfile.as_deref(), target)))
+            .collect();
+        let mut annotated = {
+            let mut cache = lock(&self.mappings);
+            // One open Dockerfile text at a time keeps its mappings (they are a few per distinct build shape).
+            cache.keep_only(analysis::shapes::text_print(text));
+            analysis::annotate_with(text, &builds, &mut cache)
+        };
         // Layer sizes from the records' image-history snapshots (a store read, never an engine query).
-        let (known, _) = crate::engine::images::from_store(store, &builds);
+        let slim: Vec<RecordedBuild> = builds.iter().map(|b| without_steps(b)).collect();
+        let (known, _) = crate::engine::images::from_store(store, &slim);
         if !known.is_empty() {
             let images = crate::engine::images::as_build_images(&known);
             analysis::layers::attach_sizes(&mut annotated, &crate::dockerfile::parse(text), &images);
         }
+        compact(&mut annotated);
         annotated
+    }
+}
+
+/// Keeps of each instruction's older runs only what the hover table shows: their output excerpts and
+/// layer notes go (the last run keeps everything: lenses, hover and diagnostics read it).
+fn compact(annotated: &mut Annotated) {
+    for view in &mut annotated.instructions {
+        let older = view.history.len().saturating_sub(1);
+        for run in view.history.iter_mut().take(older) {
+            run.excerpt = Vec::new();
+            run.layer = None;
+        }
     }
 }
 
@@ -268,6 +300,25 @@ impl StoreSource {
     }
 }
 
+/// A build's identity, result and image without its steps: what the image-snapshot lookup reads.
+fn without_steps(rb: &RecordedBuild) -> RecordedBuild {
+    let b = &rb.build;
+    let build = crate::log::Build {
+        format: b.format,
+        started: b.started.clone(),
+        finished: b.finished.clone(),
+        result: b.result,
+        error: None,
+        problems: Vec::new(),
+        steps: Vec::new(),
+        span: b.span,
+        dockerfile: b.dockerfile.clone(),
+        image: b.image.clone(),
+        job: b.job.clone(),
+    };
+    RecordedBuild { id: rb.id.clone(), started: rb.started.clone(), build, log_path: rb.log_path.clone(), live: rb.live }
+}
+
 /// A record chosen for an annotation.
 struct Picked {
     id: String,
@@ -299,6 +350,23 @@ fn touched(store_root: &Path, path: &Path) -> Option<Touched> {
     }
 }
 
+/// The index entry of a record that names its Dockerfile, from its `meta.json` and its log's size only
+/// (no summary read, nothing parsed); `None` when the record does not name one (selection then needs the
+/// names its builds loaded) or cannot be read.
+fn light_entry(record: &store::Record) -> Option<Entry> {
+    let meta = record.meta().ok()?;
+    let dockerfile = record_dockerfile_path(&meta)?;
+    let log_len = fs::metadata(record.log_path()).ok()?.len();
+    Some(Entry { meta, dockerfile: Some(dockerfile), loaded: Vec::new(), log_len, builds: None })
+}
+
+/// The record's Dockerfile: relative to the build's working folder, canonical where it exists.
+fn record_dockerfile_path(meta: &RecordMeta) -> Option<PathBuf> {
+    let df = meta.dockerfile.as_ref()?;
+    let full = meta.cwd.as_deref().map_or_else(|| df.clone(), |cwd| cwd.join(df));
+    Some(if full.is_absolute() { fs::canonicalize(&full).unwrap_or(full) } else { full })
+}
+
 /// Indexes one record (reading only the new bytes of a log that grew) and keeps what selection needs.
 fn load_entry(record: &store::Record) -> Option<Entry> {
     let meta = record.meta().map_err(|e| eprintln!("buildlens: skipping record {}: {e:#}", record.id)).ok()?;
@@ -319,14 +387,7 @@ fn load_entry(record: &store::Record) -> Option<Entry> {
             live,
         })
         .collect();
-    let dockerfile = meta.dockerfile.as_ref().map(|df| {
-        let full = meta.cwd.as_deref().map_or_else(|| df.clone(), |cwd| cwd.join(df));
-        if full.is_absolute() {
-            fs::canonicalize(&full).unwrap_or(full)
-        } else {
-            full
-        }
-    });
+    let dockerfile = record_dockerfile_path(&meta);
     let loaded = builds.iter().map(|b| b.build.dockerfile.clone()).collect();
     Some(Entry { meta, dockerfile, loaded, log_len: summary.log_len, builds: Some(Arc::new(builds)) })
 }
@@ -405,6 +466,46 @@ mod tests {
         let a = src.annotate(&store, dir.path(), &dir.path().join("Dockerfile"), "FROM a\n", 10);
         assert!(a.instructions.iter().all(|i| i.last.is_none()));
         assert_eq!(src.refresh(&store, &|_| {}), g);
+    }
+
+    /// Only the newest records are parsed at start-up; older ones that name their Dockerfile are indexed
+    /// from their metadata and parsed when an analysis needs them (here: a history of 20 builds).
+    #[test]
+    fn older_records_are_parsed_only_when_an_analysis_picks_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let df = root.join("Dockerfile");
+        fs::write(&df, "FROM a\nRUN x\n").unwrap();
+        let store = Store::at(root.join("st"));
+        let start: chrono::DateTime<chrono::Utc> = "2026-11-01T10:00:00Z".parse().unwrap();
+        let records: Vec<store::Record> = (0..40)
+            .map(|i| {
+                let t = start + chrono::Duration::minutes(i);
+                let r = store.create_record(t).unwrap();
+                fs::write(r.log_path(), format!("#5 [2/2] RUN x\n#5 DONE {i}.0s\n")).unwrap();
+                let mut meta = RecordMeta::new(r.id.clone(), store::Source::Import, t.to_rfc3339());
+                meta.finished = Some(t.to_rfc3339());
+                meta.dockerfile = Some(df.clone());
+                r.write_meta(&meta).unwrap();
+                r
+            })
+            .collect();
+        let src = StoreSource::default();
+        src.refresh(&store, &|_| {});
+        let parsed = |range: std::ops::Range<usize>| records[range].iter().filter(|r| r.summary_path().is_file()).count();
+        assert_eq!(parsed(0..12), 0, "old records are not read at start-up");
+        assert_eq!(parsed(12..40), 28);
+        let a = src.annotate(&store, &root, &df, "FROM a\nRUN x\n", 25);
+        let history = &a.instructions[1].history;
+        assert_eq!(history.len(), 25);
+        assert_eq!(history.last().and_then(|r| r.duration_ms), Some(39_000));
+        assert_eq!(history.first().and_then(|r| r.duration_ms), Some(15_000));
+        assert_eq!(parsed(0..12), 0);
+        assert!(history[..24].iter().all(|r| r.excerpt.is_empty()), "older runs are compact");
+        // A deeper history reaches records that were only indexed: they are parsed now, and only they.
+        let a = src.annotate(&store, &root, &df, "FROM a\nRUN x\n", 35);
+        assert_eq!(a.instructions[1].history.first().and_then(|r| r.duration_ms), Some(5_000));
+        assert_eq!((parsed(0..5), parsed(5..12)), (0, 7));
     }
 
     fn check_touched(path: &str, expect: Option<Touched>) {

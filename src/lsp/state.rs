@@ -10,6 +10,7 @@ use tower_lsp_server::ls_types::Uri;
 use super::config::{ClientSupport, Settings};
 use super::documents::{Document, Documents, Kind};
 use super::encoding::Encoding;
+use super::rendered::Renders;
 use super::watch::Watching;
 use super::{Clock, Source};
 use crate::analysis::Annotated;
@@ -25,6 +26,8 @@ pub struct State {
     pub root: PathBuf,
     /// Analysis of each open Dockerfile: (version, store generation, result).
     analyses: HashMap<Uri, (i32, u64, Arc<Annotated>)>,
+    /// Lenses, hints and hovers rendered from those analyses (`rendered`).
+    pub renders: Renders,
 }
 
 impl State {
@@ -48,6 +51,7 @@ impl State {
 
     pub fn forget(&mut self, uri: &Uri) {
         self.analyses.remove(uri);
+        self.renders.forget(uri);
     }
 }
 

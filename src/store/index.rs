@@ -42,12 +42,10 @@ pub enum Indexed {
 /// replaced). `complete` says whether the log has stopped growing.
 pub fn summary(record: &Record, complete: bool) -> Result<(Summary, Indexed)> {
     let log_len = std::fs::metadata(record.log_path()).with_context(|| format!("reading {}", record.log_path().display()))?.len();
-    let cached = read_cache(record);
-    if let Some(c) = &cached {
-        if c.log_len == log_len && (c.complete || !complete) {
-            return Ok((c.clone(), Indexed::Cached));
-        }
-    }
+    let cached = match read_cache(record) {
+        Some(c) if c.log_len == log_len && (c.complete || !complete) => return Ok((c, Indexed::Cached)),
+        other => other,
+    };
     let resumable = cached.filter(|c| !c.complete && c.log_len <= log_len).and_then(|c| LogParser::resume(&c.checkpoint));
     let (parser, how) = match resumable {
         Some(p) => {
