@@ -15,6 +15,7 @@ use tower_lsp_server::ls_types::{
 use super::documents::{Document, Kind};
 use super::encoding::Encoding;
 use super::lenses::OpenLog;
+use super::log_globs::LogGlobs;
 use super::rendered::{self, RenderKey};
 use super::state::Shared;
 use super::{diagnostics, hints, hover, lenses, log_links, records};
@@ -170,11 +171,16 @@ pub fn definition(shared: &Shared, uri: &Uri, pos: Position) -> Option<Location>
     Some(target(&view, hit.target))
 }
 
-/// `buildlens.openLog`: the log at the step, for `window/showDocument`. Only logs inside the store.
+/// `buildlens.openLog`: the log at the step, for `window/showDocument`. Only logs inside the store or
+/// matched by `buildlens.logGlobs`.
 pub fn open_log(shared: &Shared, args: OpenLog) -> Option<ShowDocumentParams> {
-    let store_root = fs::canonicalize(shared.lock().store().root()).ok()?;
+    let (store_root, globs) = {
+        let st = shared.lock();
+        (st.store().root().to_path_buf(), LogGlobs { root: st.root.clone(), globs: st.settings.log_globs.clone() })
+    };
+    let store_root = fs::canonicalize(store_root).ok()?;
     let path = fs::canonicalize(&args.path).ok()?;
-    if !path.starts_with(&store_root) {
+    if !path.starts_with(&store_root) && !globs.matches(&path, &store_root) {
         return None;
     }
     let line = args.line.map(|l| l.saturating_sub(1)).or_else(|| records::line_at(&path, args.offset))?;

@@ -16,6 +16,7 @@ mod guard;
 pub mod hints;
 pub mod hover;
 pub mod lenses;
+mod log_globs;
 pub mod log_links;
 pub mod markdown;
 pub mod records;

@@ -13,6 +13,8 @@ use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::log_globs;
+pub use super::log_globs::LogGlobs;
 use crate::analysis::{self, Annotated, RecordedBuild};
 use crate::store::{self, RecordMeta, Store};
 
@@ -27,6 +29,9 @@ pub trait Source: Send + Sync {
     fn invalidate(&self, store: &Store, paths: &[PathBuf]) -> bool;
     /// Marks every record stale (a watch was just set up, and events may have been missed before).
     fn invalidate_all(&self);
+    /// The `buildlens.logGlobs` setting: logs outside the store that count as records. A change marks
+    /// everything stale.
+    fn set_log_globs(&self, _globs: LogGlobs) {}
     /// The annotation of `text`, the buffer of the Dockerfile at `path`, from the `depth` most recent
     /// records that built it (at least `MIN_RECORDS`).
     fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize) -> Annotated;
@@ -50,6 +55,8 @@ pub const PROGRESS_BYTES: u64 = 8 << 20;
 
 /// What the index keeps of one readable record.
 struct Entry {
+    /// Sorts by time: the record id, or a globbed log's modification time in the same form.
+    order: String,
     /// What the entry was read from, to tell a real change from a repeated event.
     meta: RecordMeta,
     /// The record's Dockerfile (canonical where it exists), when the record names one.
@@ -70,6 +77,8 @@ struct Index {
     generation: u64,
     /// Ids whose builds are in memory, least recently used first.
     held: VecDeque<String>,
+    /// Logs outside the store that count as records (`log_globs`).
+    globs: LogGlobs,
 }
 
 impl Index {
@@ -89,13 +98,16 @@ impl Index {
     fn take_stale(&mut self, store: &Store) -> Vec<String> {
         if self.root.as_deref() != Some(store.root()) {
             let generation = self.generation.wrapping_add(1);
-            *self = Index { root: Some(store.root().to_path_buf()), all_stale: true, generation, ..Index::default() };
+            let globs = std::mem::take(&mut self.globs);
+            *self = Index { root: Some(store.root().to_path_buf()), all_stale: true, generation, globs, ..Index::default() };
         }
         let mut ids = std::mem::take(&mut self.stale);
         if std::mem::take(&mut self.all_stale) {
             ids.extend(store.records().into_iter().map(|r| r.id));
+            ids.extend(self.globs.find(store.root()).iter().map(|p| log_globs::key(p)));
             ids.extend(self.entries.keys().cloned());
         }
+        // Records first (by time), then the globbed logs (`log:` sorts after digits).
         ids.into_iter().collect()
     }
 }
@@ -128,6 +140,12 @@ impl StoreSource {
 
     /// Loads `ids`, reporting progress when there is much to read.
     fn load_all(&self, store: &Store, ids: &[String], progress: &dyn Fn(Indexing)) -> Vec<(String, Option<Entry>)> {
+        let (root, globs) = {
+            let index = lock(&self.index);
+            (index.globs.root.clone(), index.globs.clone())
+        };
+        let external: Vec<&String> = ids.iter().filter(|id| id.starts_with(log_globs::KEY_PREFIX)).collect();
+        let ids: Vec<String> = ids.iter().filter(|id| !id.starts_with(log_globs::KEY_PREFIX)).cloned().collect();
         let known: Vec<u64> = {
             let index = lock(&self.index);
             ids.iter().map(|id| index.entries.get(id).map_or(0, |e| e.log_len)).collect()
@@ -163,6 +181,10 @@ impl StoreSource {
         }
         if report {
             progress(Indexing::End);
+        }
+        for key in external {
+            let entry = log_globs::path_of(key).filter(|p| globs.matches(p, store.root())).and_then(|p| external_entry(store, &root, &p));
+            out.push((key.clone(), entry));
         }
         out
     }
@@ -206,6 +228,12 @@ impl Source for StoreSource {
         let mut index = lock(&self.index);
         let mut relevant = false;
         for path in paths {
+            if index.globs.matches(path, store.root()) {
+                let key = log_globs::key(path);
+                index.stale.insert(key);
+                relevant = true;
+                continue;
+            }
             match touched(store.root(), path) {
                 Some(Touched::Record(id)) => {
                     index.stale.insert(id);
@@ -220,6 +248,14 @@ impl Source for StoreSource {
 
     fn invalidate_all(&self) {
         lock(&self.index).all_stale = true;
+    }
+
+    fn set_log_globs(&self, globs: LogGlobs) {
+        let mut index = lock(&self.index);
+        if index.globs != globs {
+            index.globs = globs;
+            index.all_stale = true;
+        }
     }
 
     fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize) -> Annotated {
@@ -273,11 +309,11 @@ impl StoreSource {
     /// its builder loaded).
     fn pick(&self, root: &Path, target: &Path, want: usize) -> Vec<Picked> {
         let mut index = lock(&self.index);
-        let picked: Vec<Picked> = index
-            .entries
-            .iter()
-            .rev()
-            .filter(|(_, e)| entry_applies(e, root, target))
+        let mut applies: Vec<(&String, &Entry)> = index.entries.iter().filter(|(_, e)| entry_applies(e, root, target)).collect();
+        // Newest first; ids sort by time, globbed logs by their modification time in the same form.
+        applies.sort_by(|a, b| b.1.order.cmp(&a.1.order));
+        let picked: Vec<Picked> = applies
+            .into_iter()
             .take(want)
             .map(|(id, e)| Picked { id: id.clone(), whole: e.dockerfile.is_some(), builds: e.builds.clone() })
             .collect();
@@ -289,7 +325,13 @@ impl StoreSource {
 
     /// Reads a record's builds again (its summary cache is current: `refresh` indexed it) and holds them.
     fn load_builds(&self, store: &Store, id: &str, want: usize) -> Option<Arc<Vec<RecordedBuild>>> {
-        let entry = load_entry(&store.record(id)?)?;
+        let entry = match log_globs::path_of(id) {
+            Some(path) => {
+                let root = lock(&self.index).globs.root.clone();
+                external_entry(store, &root, &path)?
+            }
+            None => load_entry(&store.record(id)?)?,
+        };
         let builds = entry.builds.clone();
         let mut index = lock(&self.index);
         if let Some(e) = index.entries.get_mut(id) {
@@ -357,7 +399,7 @@ fn light_entry(record: &store::Record) -> Option<Entry> {
     let meta = record.meta().ok()?;
     let dockerfile = record_dockerfile_path(&meta)?;
     let log_len = fs::metadata(record.log_path()).ok()?.len();
-    Some(Entry { meta, dockerfile: Some(dockerfile), loaded: Vec::new(), log_len, builds: None })
+    Some(Entry { order: record.id.clone(), meta, dockerfile: Some(dockerfile), loaded: Vec::new(), log_len, builds: None })
 }
 
 /// The record's Dockerfile: relative to the build's working folder, canonical where it exists.
@@ -389,7 +431,40 @@ fn load_entry(record: &store::Record) -> Option<Entry> {
         .collect();
     let dockerfile = record_dockerfile_path(&meta);
     let loaded = builds.iter().map(|b| b.build.dockerfile.clone()).collect();
-    Some(Entry { meta, dockerfile, loaded, log_len: summary.log_len, builds: Some(Arc::new(builds)) })
+    Some(Entry { order: record.id.clone(), meta, dockerfile, loaded, log_len: summary.log_len, builds: Some(Arc::new(builds)) })
+}
+
+/// Indexes a log matched by `logGlobs` (read only; its summary is cached inside the store). It counts
+/// as a finished record named by its workspace-relative path, started at its modification time unless
+/// the log says; which Dockerfile it built comes from the name the builder loaded.
+fn external_entry(store: &Store, root: &Path, path: &Path) -> Option<Entry> {
+    let modified: chrono::DateTime<chrono::Utc> = fs::metadata(path).ok()?.modified().ok()?.into();
+    let cache = log_globs::cache_path(store.root(), path);
+    if let Some(dir) = cache.parent() {
+        let _ = fs::create_dir_all(dir);
+    }
+    let (summary, _) =
+        store::index::summary_at(path, &cache, true).map_err(|e| eprintln!("buildlens: skipping {}: {e:#}", path.display())).ok()?;
+    let id = log_globs::display_id(path, root);
+    let several = summary.parsed.builds.len() > 1;
+    let started = modified.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let builds: Vec<RecordedBuild> = summary
+        .parsed
+        .builds
+        .into_iter()
+        .enumerate()
+        .map(|(n, build)| RecordedBuild {
+            id: if several { format!("{id}#{}", n + 1) } else { id.clone() },
+            started: build.started.clone().or_else(|| Some(started.clone())),
+            build,
+            log_path: path.to_path_buf(),
+            live: false,
+        })
+        .collect();
+    let loaded = builds.iter().map(|b| b.build.dockerfile.clone()).collect();
+    let meta = RecordMeta::new(id, store::Source::Import, started);
+    let order = modified.format("%Y%m%dT%H%M%S%.3fZ").to_string();
+    Some(Entry { order, meta, dockerfile: None, loaded, log_len: summary.log_len, builds: Some(Arc::new(builds)) })
 }
 
 /// Whether a record built the Dockerfile at `target` (canonical): the record's Dockerfile when it names
