@@ -20,6 +20,41 @@ use super::rendered::{self, RenderKey};
 use super::state::Shared;
 use super::{diagnostics, hints, hover, lenses, log_links, records};
 
+/// The lenses of `uri` when they are rendered and current (no blocking): `code_lens` otherwise.
+pub fn cached_code_lens(shared: &Shared, uri: &Uri) -> Option<Vec<CodeLens>> {
+    let (doc, annotated) = shared.annotated_if_current(uri)?;
+    let key = RenderKey::new(&annotated, doc.version, (shared.clock)());
+    let st = shared.lock();
+    st.settings.code_lens.enabled.then_some(())?;
+    st.renders.get(uri, &key, |r| r.lenses.clone())
+}
+
+/// The hints of `uri` in `range` when they are rendered and current: `inlay_hints` otherwise.
+pub fn cached_inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<InlayHint>> {
+    let (doc, annotated) = shared.annotated_if_current(uri)?;
+    let key = RenderKey::new(&annotated, doc.version, (shared.clock)());
+    let st = shared.lock();
+    st.settings.inlay_hints.enabled.then_some(())?;
+    st.renders.get(uri, &key, |r| r.hints.as_ref().map(|h| rendered::hints_in(h, range)))
+}
+
+/// The hover at `pos` when it is rendered and current: `Some(None)` is a cached "no hover here".
+pub fn cached_hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Option<Hover>> {
+    let (doc, annotated) = shared.annotated_if_current(uri)?;
+    let key = RenderKey::new(&annotated, doc.version, (shared.clock)());
+    let index =
+        hover::at_line(&annotated.instructions, pos.line).and_then(|v| annotated.instructions.iter().position(|w| std::ptr::eq(v, w)));
+    let st = shared.lock();
+    let depth = st.settings.history_depth;
+    let Some(index) = index else { return Some(None) };
+    let md = st.renders.get(uri, &key, |r| r.hovers.get(&(index, depth)).cloned())?;
+    Some(md.map(markdown_hover))
+}
+
+fn markdown_hover(value: String) -> Hover {
+    Hover { contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }), range: None }
+}
+
 pub fn code_lens(shared: &Shared, uri: &Uri) -> Option<Vec<CodeLens>> {
     if !shared.lock().settings.code_lens.enabled {
         return None;
@@ -75,7 +110,7 @@ pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {
             md
         }
     }?;
-    Some(Hover { contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }), range: None })
+    Some(markdown_hover(value))
 }
 
 /// The diagnostics of an open document at `version`; `None` when the document moved on (a newer

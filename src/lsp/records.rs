@@ -32,6 +32,12 @@ pub trait Source: Send + Sync {
     /// The `buildlens.logGlobs` setting: logs outside the store that count as records. A change marks
     /// everything stale.
     fn set_log_globs(&self, _globs: LogGlobs) {}
+    /// The store generation when it is known to be current without doing anything (no indexing running,
+    /// nothing marked stale): what lets a request answer from cached results without waiting. `None`
+    /// means "call `refresh`".
+    fn current_generation(&self, _store: &Store) -> Option<u64> {
+        None
+    }
     /// The annotation of `text`, the buffer of the Dockerfile at `path`, from the `depth` most recent
     /// records that built it (at least `MIN_RECORDS`).
     fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize) -> Annotated;
@@ -248,6 +254,13 @@ impl Source for StoreSource {
 
     fn invalidate_all(&self) {
         lock(&self.index).all_stale = true;
+    }
+
+    fn current_generation(&self, store: &Store) -> Option<u64> {
+        let _idle = self.indexing.try_lock().ok()?;
+        let index = lock(&self.index);
+        let current = index.root.as_deref() == Some(store.root()) && !index.all_stale && index.stale.is_empty();
+        current.then_some(index.generation)
     }
 
     fn set_log_globs(&self, globs: LogGlobs) {
@@ -581,6 +594,24 @@ mod tests {
         let a = src.annotate(&store, &root, &df, "FROM a\nRUN x\n", 35);
         assert_eq!(a.instructions[1].history.first().and_then(|r| r.duration_ms), Some(5_000));
         assert_eq!((parsed(0..5), parsed(5..12)), (0, 7));
+    }
+
+    /// Cached answers are served without waiting only while nothing is stale.
+    #[test]
+    fn the_generation_is_current_only_when_nothing_is_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path().join("st"));
+        let src = StoreSource::default();
+        assert_eq!(src.current_generation(&store), None, "never indexed");
+        let g = src.refresh(&store, &|_| {});
+        assert_eq!(src.current_generation(&store), Some(g));
+        assert_eq!(src.current_generation(&Store::at(dir.path().join("other"))), None, "another store");
+        assert!(src.invalidate(&store, &[store.root().join("builds/r1/build.log")]));
+        assert_eq!(src.current_generation(&store), None);
+        src.refresh(&store, &|_| {});
+        assert!(src.current_generation(&store).is_some());
+        src.set_log_globs(LogGlobs { root: dir.path().into(), globs: vec!["*.log".into()] });
+        assert_eq!(src.current_generation(&store), None, "new globs: everything is stale");
     }
 
     fn check_touched(path: &str, expect: Option<Touched>) {

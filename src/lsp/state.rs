@@ -103,6 +103,21 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// The open Dockerfile at `uri` and its cached analysis, only when that analysis is current (same
+    /// version, store known current without indexing): never blocks, so a request can answer from it on
+    /// the async runtime. `None`: go the blocking way (`annotated`).
+    pub fn annotated_if_current(&self, uri: &Uri) -> Option<(Document, Arc<Annotated>)> {
+        let st = self.lock();
+        let (kind, doc) = st.docs.get(uri)?;
+        let (version, generation, annotated) = st.analyses.get(uri)?;
+        if kind != Kind::Dockerfile || *version != doc.version {
+            return None;
+        }
+        (self.source.current_generation(&st.store()) == Some(*generation)).then(|| (doc, annotated.clone()))
+    }
+}
+
 /// A minimal glob: `**` (any folders), `*` (within one path segment), `?`. Matches whole paths.
 pub fn glob_match(pattern: &str, path: &Path) -> bool {
     let path = path.to_string_lossy();
