@@ -21,12 +21,12 @@ const FIXED: &str = "#1 [internal] load build definition from Dockerfile\n#1 DON
 #9 0.042 fixed now\n#9 DONE 2.5s\n\n\
 #10 [6/6] RUN echo \"never reached\"\n#10 0.050 never reached\n#10 DONE 0.3s\n";
 
-/// A workspace whose store has no records, with the captured failing build as `ci/logs/build-1.log`
+/// A workspace whose store (with its `.gitignore`) has no records, with the captured failing build as `ci/logs/build-1.log`
 /// (modified an hour ago). The log names its Dockerfile `failing.Dockerfile` (`load build definition
 /// from …`), which is how a log without a record is tied to a Dockerfile.
 fn workspace() -> (Workspace, PathBuf) {
     let mut ws = Workspace::with_record(FAILING);
-    std::fs::remove_dir_all(&ws.store).unwrap();
+    std::fs::remove_dir_all(ws.store.join("builds")).unwrap();
     let named = ws.root().join("failing.Dockerfile");
     std::fs::rename(&ws.dockerfile, &named).unwrap();
     ws.dockerfile = named;

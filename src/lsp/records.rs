@@ -453,7 +453,9 @@ fn load_entry(record: &store::Record) -> Option<Entry> {
 fn external_entry(store: &Store, root: &Path, path: &Path) -> Option<Entry> {
     let modified: chrono::DateTime<chrono::Utc> = fs::metadata(path).ok()?.modified().ok()?.into();
     let cache = log_globs::cache_path(store.root(), path);
-    if let Some(dir) = cache.parent() {
+    // Only inside an existing store (which keeps itself out of git); without one, nothing is cached and
+    // the log is parsed again when needed.
+    if let Some(dir) = cache.parent().filter(|_| store.root().is_dir()) {
         let _ = fs::create_dir_all(dir);
     }
     let (summary, _) =
