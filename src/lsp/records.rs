@@ -616,6 +616,39 @@ mod tests {
         assert_eq!(src.current_generation(&store), None, "new globs: everything is stale");
     }
 
+    /// A globbed log takes its place among the records by its modification time.
+    #[test]
+    fn globbed_logs_sort_among_records_by_modification_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let df = root.join("Dockerfile");
+        let store = Store::at(root.join("st"));
+        let r = store.create_record("2026-11-01T10:00:00Z".parse().unwrap()).unwrap();
+        fs::write(r.log_path(), "#5 [2/2] RUN x\n#5 DONE 1.0s\n").unwrap();
+        let mut meta = RecordMeta::new(r.id.clone(), store::Source::Import, "2026-11-01T10:00:00Z".into());
+        meta.dockerfile = Some(df.clone());
+        r.write_meta(&meta).unwrap();
+        let log = root.join("ci.log");
+        fs::write(&log, "#5 [2/2] RUN x\n#5 DONE 7.0s\n").unwrap();
+        let src = StoreSource::default();
+        src.set_log_globs(LogGlobs { root: root.clone(), globs: vec!["*.log".into()] });
+        let last = |src: &StoreSource| {
+            src.refresh(&store, &|_| {});
+            let a = src.annotate(&store, &root, &df, "FROM a\nRUN x\n", 10);
+            a.instructions[1].last.as_ref().map(|l| (l.build.clone(), l.duration_ms))
+        };
+        assert_eq!(last(&src), Some(("ci.log".to_string(), Some(7_000))), "modified now: newer than the record");
+        let old: std::time::SystemTime =
+            chrono::DateTime::<chrono::Utc>::from(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000)).into();
+        fs::OpenOptions::new().write(true).open(&log).unwrap().set_modified(old).unwrap();
+        assert!(src.invalidate(&store, std::slice::from_ref(&log)));
+        assert_eq!(last(&src), Some((r.id.clone(), Some(1_000))), "modified in 2020: older than the record");
+        let mut beside: Vec<String> =
+            fs::read_dir(&root).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        beside.sort();
+        assert_eq!(beside, ["ci.log", "st"], "nothing written beside the log");
+    }
+
     fn check_touched(path: &str, expect: Option<Touched>) {
         assert_eq!(touched(Path::new("/s"), Path::new(path)), expect, "{path}");
     }
