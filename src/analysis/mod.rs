@@ -7,6 +7,7 @@ pub mod explain;
 pub mod inputs;
 pub mod layers;
 pub mod predict;
+pub mod shapes;
 
 use std::path::PathBuf;
 
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dockerfile::{self, Dockerfile};
 use crate::log::{Build, OutputRange, Step, StepStatus};
-use crate::mapping;
+pub use shapes::MappingCache;
 
 /// One build from the store, as the analysis needs it.
 #[derive(Debug, Clone)]
@@ -107,11 +108,19 @@ pub struct Annotated {
 /// Annotates `dockerfile_text` with `builds` (oldest first): every instruction gets the runs of the
 /// steps that mapped to it. Steps that map nowhere are counted in `problems`, never guessed.
 pub fn annotate(dockerfile_text: &str, builds: &[RecordedBuild]) -> Annotated {
+    let builds: Vec<&RecordedBuild> = builds.iter().collect();
+    annotate_with(dockerfile_text, &builds, &mut MappingCache::default())
+}
+
+/// `annotate` over borrowed builds, mapping each distinct build shape once through `cache` (which the
+/// caller may keep between calls: the language server does, across store changes).
+pub fn annotate_with(dockerfile_text: &str, builds: &[&RecordedBuild], cache: &mut MappingCache) -> Annotated {
     let df = dockerfile::parse(dockerfile_text);
+    let print = shapes::text_print(dockerfile_text);
     let mut views: Vec<InstructionView> = df.instructions.iter().map(|ins| view_of(&df, ins)).collect();
     let mut problems: Vec<String> = df.problems.iter().map(|p| format!("Dockerfile line {}: {}", p.line, p.message)).collect();
     for rb in builds {
-        let mapping = mapping::map_build(&df, &rb.build);
+        let mapping = cache.map(&df, print, &rb.build.steps);
         let unmapped = mapping.problems.iter().filter(|p| p.step.is_some()).count();
         for p in mapping.problems.iter().filter(|p| p.step.is_none()) {
             problems.push(format!("build {}: {}", rb.id, p.message));

@@ -16,20 +16,63 @@ use tower_lsp_server::ls_types::{
 use super::documents::{Document, Kind};
 use super::encoding::Encoding;
 use super::lenses::OpenLog;
+use super::log_globs::LogGlobs;
+use super::rendered::{self, RenderKey};
 use super::state::Shared;
 use super::{debug_shell, diagnostics, hints, hover, lenses, log_links, rebuild, records};
 use crate::analysis::predict::{self, Prediction};
 use crate::analysis::Annotated;
+
+/// The lenses of `uri` when they are rendered and current (no blocking): `code_lens` otherwise.
+pub fn cached_code_lens(shared: &Shared, uri: &Uri) -> Option<Vec<CodeLens>> {
+    let (doc, annotated) = shared.annotated_if_current(uri)?;
+    let key = RenderKey::new(&annotated, doc.version, (shared.clock)());
+    let st = shared.lock();
+    st.settings.code_lens.enabled.then_some(())?;
+    st.renders.get(uri, &key, |r| r.lenses.clone())
+}
+
+/// The hints of `uri` in `range` when they are rendered and current: `inlay_hints` otherwise.
+pub fn cached_inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<InlayHint>> {
+    let (doc, annotated) = shared.annotated_if_current(uri)?;
+    let key = RenderKey::new(&annotated, doc.version, (shared.clock)());
+    let st = shared.lock();
+    st.settings.inlay_hints.enabled.then_some(())?;
+    st.renders.get(uri, &key, |r| r.hints.as_ref().map(|h| rendered::hints_in(h, range)))
+}
+
+/// The hover at `pos` when it is rendered and current: `Some(None)` is a cached "no hover here".
+pub fn cached_hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Option<Hover>> {
+    let (doc, annotated) = shared.annotated_if_current(uri)?;
+    let key = RenderKey::new(&annotated, doc.version, (shared.clock)());
+    let index =
+        hover::at_line(&annotated.instructions, pos.line).and_then(|v| annotated.instructions.iter().position(|w| std::ptr::eq(v, w)));
+    let st = shared.lock();
+    let depth = st.settings.history_depth;
+    let Some(index) = index else { return Some(None) };
+    let md = st.renders.get(uri, &key, |r| r.hovers.get(&(index, depth)).cloned())?;
+    Some(md.map(markdown_hover))
+}
+
+fn markdown_hover(value: String) -> Hover {
+    Hover { contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }), range: None }
+}
 
 pub fn code_lens(shared: &Shared, uri: &Uri) -> Option<Vec<CodeLens>> {
     if !shared.lock().settings.code_lens.enabled {
         return None;
     }
     let (doc, annotated) = shared.annotated(uri)?;
-    let mut out = lenses::lenses(&annotated, (shared.clock)());
-    out.extend(rebuild::lens(&prediction(shared, uri, &doc, &annotated)));
-    out.extend(with_debug_paths(shared, uri, |paths| debug_shell::lenses(&annotated, paths)).unwrap_or_default());
-    Some(out)
+    let now = (shared.clock)();
+    let key = RenderKey::new(&annotated, doc.version, now);
+    if let Some(cached) = shared.lock().renders.get(uri, &key, |r| r.lenses.clone()) {
+        return Some(cached);
+    }
+    let mut rendered = lenses::lenses(&annotated, now);
+    rendered.extend(rebuild::lens(&prediction(shared, uri, &doc, &annotated)));
+    rendered.extend(with_debug_paths(shared, uri, |paths| debug_shell::lenses(&annotated, paths)).unwrap_or_default());
+    shared.lock().renders.put(uri, key, |r| r.lenses = Some(rendered.clone()));
+    Some(rendered)
 }
 
 /// Code actions: `Debug: shell before this step` on the failed instructions `range` touches.
@@ -59,8 +102,17 @@ pub fn inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<Inlay
         st.enc
     };
     let (doc, annotated) = shared.annotated(uri)?;
-    let mut out = hints::hints(&annotated, &doc, enc, range, (shared.clock)());
-    out.extend(rebuild::hints(&prediction(shared, uri, &doc, &annotated), &doc, enc, range));
+    let now = (shared.clock)();
+    let key = RenderKey::new(&annotated, doc.version, now);
+    // (The lock guard must be gone before rendering: bind the lookup first.)
+    let cached = shared.lock().renders.get(uri, &key, |r| r.hints.as_ref().map(|h| rendered::hints_in(h, range)));
+    if cached.is_some() {
+        return cached;
+    }
+    let mut all = hints::hints(&annotated, &doc, enc, rendered::everything(), now);
+    all.extend(rebuild::hints(&prediction(shared, uri, &doc, &annotated), &doc, enc, rendered::everything()));
+    let out = rendered::hints_in(&all, range);
+    shared.lock().renders.put(uri, key, |r| r.hints = Some(all));
     Some(out)
 }
 
@@ -79,13 +131,28 @@ fn prediction(shared: &Shared, uri: &Uri, doc: &Document, annotated: &Annotated)
 
 pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {
     let depth = shared.lock().settings.history_depth;
-    let (_, annotated) = shared.annotated(uri)?;
+    let (doc, annotated) = shared.annotated(uri)?;
     let view = hover::at_line(&annotated.instructions, pos.line)?;
-    let mut value = hover::markdown(view, (shared.clock)(), depth)?;
-    if let Some(e) = annotated.explain.as_ref().filter(|e| view.last.as_ref().is_some_and(|l| l.build == e.to)) {
-        value.push_str(&hover::cause_markdown(e, view.line));
-    }
-    Some(Hover { contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }), range: None })
+    let index = annotated.instructions.iter().position(|v| std::ptr::eq(v, view))?;
+    let now = (shared.clock)();
+    let key = RenderKey::new(&annotated, doc.version, now);
+    let cached = shared.lock().renders.get(uri, &key, |r| r.hovers.get(&(index, depth)).cloned());
+    let value = match cached {
+        Some(hit) => hit,
+        None => {
+            let md = hover::markdown(view, now, depth).map(|mut value| {
+                if let Some(e) = annotated.explain.as_ref().filter(|e| view.last.as_ref().is_some_and(|l| l.build == e.to)) {
+                    value.push_str(&hover::cause_markdown(e, view.line));
+                }
+                value
+            });
+            shared.lock().renders.put(uri, key, |r| {
+                r.hovers.insert((index, depth), md.clone());
+            });
+            md
+        }
+    }?;
+    Some(markdown_hover(value))
 }
 
 /// The diagnostics of an open document at `version`; `None` when the document moved on (a newer
@@ -181,11 +248,16 @@ pub fn definition(shared: &Shared, uri: &Uri, pos: Position) -> Option<Location>
     Some(target(&view, hit.target))
 }
 
-/// `buildlens.openLog`: the log at the step, for `window/showDocument`. Only logs inside the store.
+/// `buildlens.openLog`: the log at the step, for `window/showDocument`. Only logs inside the store or
+/// matched by `buildlens.logGlobs`.
 pub fn open_log(shared: &Shared, args: OpenLog) -> Option<ShowDocumentParams> {
-    let store_root = fs::canonicalize(shared.lock().store().root()).ok()?;
+    let (store_root, globs) = {
+        let st = shared.lock();
+        (st.store().root().to_path_buf(), LogGlobs { root: st.root.clone(), globs: st.settings.log_globs.clone() })
+    };
+    let store_root = fs::canonicalize(store_root).ok()?;
     let path = fs::canonicalize(&args.path).ok()?;
-    if !path.starts_with(&store_root) {
+    if !path.starts_with(&store_root) && !globs.matches(&path, &store_root) {
         return None;
     }
     let line = args.line.map(|l| l.saturating_sub(1)).or_else(|| records::line_at(&path, args.offset))?;

@@ -14,6 +14,15 @@ pub async fn request<T: Send + 'static>(method: &'static str, body: impl FnOnce(
     }
 }
 
+/// Runs a quick, non-blocking request body in place (a cached answer), under `catch_unwind`. `None`
+/// when the body has no answer or panicked (logged): the caller then takes the blocking way.
+pub fn inline<T>(method: &'static str, body: impl FnOnce() -> Option<T>) -> Option<T> {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
+        eprintln!("buildlens: {method} (cached) failed: {}", panic_message(&*panic));
+        None
+    })
+}
+
 /// Runs a notification body in place (no await: document edits must apply in order), under
 /// `catch_unwind`. A panic is logged and the notification dropped.
 pub fn notification(method: &'static str, body: impl FnOnce()) {

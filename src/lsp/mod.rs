@@ -18,11 +18,13 @@ mod guard;
 pub mod hints;
 pub mod hover;
 pub mod lenses;
+mod log_globs;
 pub mod log_links;
 pub mod markdown;
 pub mod rebuild;
 pub mod records;
 mod refresh;
+mod rendered;
 mod server;
 mod state;
 mod transport;
@@ -67,7 +69,20 @@ where
 
 /// `buildlens serve`: LSP over stdin/stdout. stdout carries only protocol messages; logs go to stderr.
 pub fn run_stdio() -> anyhow::Result<i32> {
+    one_malloc_arena();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), Options::default()));
     Ok(0)
+}
+
+/// glibc's malloc gives each thread that allocates its own arena and keeps freed memory in each: with the
+/// blocking pool's threads taking turns at the analysis, that was a third of the server's resident memory
+/// (BENCHMARKS.md). The server's work is one request at a time, so one arena costs no contention.
+fn one_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a tuning parameter of the allocator; it is called before any thread of
+    // the server starts, and a refusal (return 0) leaves the default in place.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
 }

@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::engine_sizes::EngineSizes;
 use crate::analysis::explain::{self, Explained, Side};
 use crate::analysis::inputs::BuildFacts;
+use super::log_globs;
+pub use super::log_globs::LogGlobs;
 use crate::analysis::{self, Annotated, RecordedBuild};
 use crate::store::{self, RecordMeta, Store};
 
@@ -30,6 +32,15 @@ pub trait Source: Send + Sync {
     fn invalidate(&self, store: &Store, paths: &[PathBuf]) -> bool;
     /// Marks every record stale (a watch was just set up, and events may have been missed before).
     fn invalidate_all(&self);
+    /// The `buildlens.logGlobs` setting: logs outside the store that count as records. A change marks
+    /// everything stale.
+    fn set_log_globs(&self, _globs: LogGlobs) {}
+    /// The store generation when it is known to be current without doing anything (no indexing running,
+    /// nothing marked stale): what lets a request answer from cached results without waiting. `None`
+    /// means "call `refresh`".
+    fn current_generation(&self, _store: &Store) -> Option<u64> {
+        None
+    }
     /// The annotation of `text`, the buffer of the Dockerfile at `path`, from the `depth` most recent
     /// records that built it (at least `MIN_RECORDS`).
     fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize) -> Annotated;
@@ -69,6 +80,8 @@ pub const PROGRESS_BYTES: u64 = 8 << 20;
 
 /// What the index keeps of one readable record.
 struct Entry {
+    /// Sorts by time: the record id, or a globbed log's modification time in the same form.
+    order: String,
     /// What the entry was read from, to tell a real change from a repeated event.
     meta: RecordMeta,
     /// The record's Dockerfile (canonical where it exists), when the record names one.
@@ -89,6 +102,8 @@ struct Index {
     generation: u64,
     /// Ids whose builds are in memory, least recently used first.
     held: VecDeque<String>,
+    /// Logs outside the store that count as records (`log_globs`).
+    globs: LogGlobs,
 }
 
 impl Index {
@@ -108,13 +123,16 @@ impl Index {
     fn take_stale(&mut self, store: &Store) -> Vec<String> {
         if self.root.as_deref() != Some(store.root()) {
             let generation = self.generation.wrapping_add(1);
-            *self = Index { root: Some(store.root().to_path_buf()), all_stale: true, generation, ..Index::default() };
+            let globs = std::mem::take(&mut self.globs);
+            *self = Index { root: Some(store.root().to_path_buf()), all_stale: true, generation, globs, ..Index::default() };
         }
         let mut ids = std::mem::take(&mut self.stale);
         if std::mem::take(&mut self.all_stale) {
             ids.extend(store.records().into_iter().map(|r| r.id));
+            ids.extend(self.globs.find(store.root()).iter().map(|p| log_globs::key(p)));
             ids.extend(self.entries.keys().cloned());
         }
+        // Records first (by time), then the globbed logs (`log:` sorts after digits).
         ids.into_iter().collect()
     }
 }
@@ -127,6 +145,8 @@ pub struct StoreSource {
     progress_bytes: u64,
     /// Layer sizes of records without a snapshot; its epoch is part of the generation.
     engine: Arc<EngineSizes>,
+    /// Mappings by build shape, for the Dockerfile text analysed last (`analysis::shapes`).
+    mappings: Mutex<analysis::MappingCache>,
 }
 
 impl Default for StoreSource {
@@ -142,29 +162,46 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl StoreSource {
     /// A source that reports progress for indexing runs of at least `bytes` new log bytes.
     pub fn with_progress_threshold(bytes: u64) -> StoreSource {
-        StoreSource { index: Mutex::default(), indexing: Mutex::default(), progress_bytes: bytes, engine: Arc::new(EngineSizes::new()) }
+        StoreSource {
+            index: Mutex::default(),
+            indexing: Mutex::default(),
+            progress_bytes: bytes,
+            engine: Arc::new(EngineSizes::new()),
+            mappings: Mutex::default(),
+        }
     }
 
     /// Loads `ids`, reporting progress when there is much to read.
     fn load_all(&self, store: &Store, ids: &[String], progress: &dyn Fn(Indexing)) -> Vec<(String, Option<Entry>)> {
+        let (root, globs) = {
+            let index = lock(&self.index);
+            (index.globs.root.clone(), index.globs.clone())
+        };
+        let external: Vec<&String> = ids.iter().filter(|id| id.starts_with(log_globs::KEY_PREFIX)).collect();
+        let ids: Vec<String> = ids.iter().filter(|id| !id.starts_with(log_globs::KEY_PREFIX)).cloned().collect();
         let known: Vec<u64> = {
             let index = lock(&self.index);
             ids.iter().map(|id| index.entries.get(id).map_or(0, |e| e.log_len)).collect()
         };
         let records: Vec<Option<store::Record>> = ids.iter().map(|id| store.record(id)).collect();
-        let size = |r: &Option<store::Record>| r.as_ref().and_then(|r| fs::metadata(r.log_path()).ok()).map_or(0, |m| m.len());
-        let bytes: u64 = records.iter().zip(&known).map(|(r, k)| size(r).saturating_sub(*k)).sum();
-        let report = bytes > 0 && bytes >= self.progress_bytes;
         let n = ids.len();
+        // Ids sort by time: only the newest are parsed (and keep their parsed builds) now. Older records
+        // that name their Dockerfile are indexed from `meta.json` and the log's size alone, and parsed
+        // when an analysis picks them (`load_builds`): a start-up over a large store reads no summaries
+        // it does not need, and never holds every build at once.
+        let keep_from = n.saturating_sub(MIN_RECORDS + HELD_SPARE);
+        let size = |r: &Option<store::Record>| r.as_ref().and_then(|r| fs::metadata(r.log_path()).ok()).map_or(0, |m| m.len());
+        let bytes: u64 = records.iter().zip(&known).skip(keep_from).map(|(r, k)| size(r).saturating_sub(*k)).sum();
+        let report = bytes > 0 && bytes >= self.progress_bytes;
         if report {
             progress(Indexing::Begin { records: n, bytes });
         }
         let mut out = Vec::with_capacity(n);
-        // Ids sort by time: only the newest keep their parsed builds, so a full re-index of a large store
-        // never holds every build at once.
-        let keep_from = n.saturating_sub(MIN_RECORDS + HELD_SPARE);
         for (i, (id, record)) in ids.iter().zip(&records).enumerate() {
-            let mut entry = record.as_ref().and_then(|r| load_entry(store, r));
+            let mut entry = if i < keep_from { record.as_ref().and_then(|r| light_entry(store, r)) } else { None };
+            if entry.is_none() {
+                entry = record.as_ref().and_then(|r| load_entry(store, r));
+            }
             if i < keep_from {
                 if let Some(e) = entry.as_mut() {
                     e.builds = None;
@@ -177,6 +214,10 @@ impl StoreSource {
         }
         if report {
             progress(Indexing::End);
+        }
+        for key in external {
+            let entry = log_globs::path_of(key).filter(|p| globs.matches(p, store.root())).and_then(|p| external_entry(store, &root, &p));
+            out.push((key.clone(), entry));
         }
         out
     }
@@ -221,6 +262,12 @@ impl Source for StoreSource {
         let mut index = lock(&self.index);
         let mut relevant = false;
         for path in paths {
+            if index.globs.matches(path, store.root()) {
+                let key = log_globs::key(path);
+                index.stale.insert(key);
+                relevant = true;
+                continue;
+            }
             match touched(store.root(), path) {
                 Some(Touched::Record(id)) => {
                     index.stale.insert(id);
@@ -241,17 +288,52 @@ impl Source for StoreSource {
         Some(self.engine.clone())
     }
 
+    fn current_generation(&self, store: &Store) -> Option<u64> {
+        let _idle = self.indexing.try_lock().ok()?;
+        let index = lock(&self.index);
+        let current = index.root.as_deref() == Some(store.root()) && !index.all_stale && index.stale.is_empty();
+        current.then_some(index.generation)
+    }
+
+    fn set_log_globs(&self, globs: LogGlobs) {
+        let mut index = lock(&self.index);
+        if index.globs != globs {
+            index.globs = globs;
+            index.all_stale = true;
+        }
+    }
+
     fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize) -> Annotated {
-        let builds = self.builds_of(store, root, path, depth.max(MIN_RECORDS));
-        let mut annotated = analysis::annotate(text, &builds);
+        let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let want = depth.max(MIN_RECORDS);
+        let picked = self.pick(root, &target, want);
+        let mut held: Vec<(bool, Arc<Vec<RecordedBuild>>)> = Vec::new();
+        for p in picked.into_iter().rev() {
+            let Some(builds) = p.builds.or_else(|| self.load_builds(store, &p.id, want)) else { continue };
+            held.push((p.whole, builds));
+        }
+        // Borrowed, not cloned: the held builds are shared with the index.
+        let target = target.as_path();
+        let builds: Vec<&RecordedBuild> = held
+            .iter()
+            .flat_map(|(whole, builds)| builds.iter().filter(move |b| *whole || name_applies(b.build.dockerfile.as_deref(), target)))
+            .collect();
+        let mut annotated = {
+            let mut cache = lock(&self.mappings);
+            // One open Dockerfile text at a time keeps its mappings (they are a few per distinct build shape).
+            cache.keep_only(analysis::shapes::text_print(text));
+            analysis::annotate_with(text, &builds, &mut cache)
+        };
         // Layer sizes from the records' image-history snapshots (a store read), else from the engine answers
         // already cached (the others are asked for in the background, never here).
-        let (mut known, wanted) = crate::engine::images::from_store(store, &builds);
+        let slim: Vec<RecordedBuild> = builds.iter().map(|b| without_steps(b)).collect();
+        let (mut known, wanted) = crate::engine::images::from_store(store, &slim);
         known.extend(self.engine.known(&wanted));
         if !known.is_empty() {
             let images = crate::engine::images::as_build_images(&known);
             analysis::layers::attach_sizes(&mut annotated, &crate::dockerfile::parse(text), &images);
         }
+        compact(&mut annotated);
         annotated
     }
 
@@ -279,6 +361,18 @@ impl Source for StoreSource {
         let facts: Vec<BuildFacts> = builds.iter().enumerate().map(|(i, b)| self.facts(store, &b.id, i + 2 >= n)).collect();
         let sides: Vec<Side<'_>> = builds.iter().zip(&facts).map(|(build, facts)| Side { build, facts }).collect();
         explain::explain_latest(text, &sides, expensive_ms)
+    }
+}
+
+/// Keeps of each instruction's older runs only what the hover table shows: their output excerpts and
+/// layer notes go (the last run keeps everything: lenses, hover and diagnostics read it).
+fn compact(annotated: &mut Annotated) {
+    for view in &mut annotated.instructions {
+        let older = view.history.len().saturating_sub(1);
+        for run in view.history.iter_mut().take(older) {
+            run.excerpt = Vec::new();
+            run.layer = None;
+        }
     }
 }
 
@@ -313,11 +407,11 @@ impl StoreSource {
     /// its builder loaded).
     fn pick(&self, root: &Path, target: &Path, want: usize) -> Vec<Picked> {
         let mut index = lock(&self.index);
-        let picked: Vec<Picked> = index
-            .entries
-            .iter()
-            .rev()
-            .filter(|(_, e)| entry_applies(e, root, target))
+        let mut applies: Vec<(&String, &Entry)> = index.entries.iter().filter(|(_, e)| entry_applies(e, root, target)).collect();
+        // Newest first; ids sort by time, globbed logs by their modification time in the same form.
+        applies.sort_by(|a, b| b.1.order.cmp(&a.1.order));
+        let picked: Vec<Picked> = applies
+            .into_iter()
             .take(want)
             .map(|(id, e)| Picked { id: id.clone(), whole: e.dockerfile.is_some(), builds: e.builds.clone() })
             .collect();
@@ -329,7 +423,13 @@ impl StoreSource {
 
     /// Reads a record's builds again (its summary cache is current: `refresh` indexed it) and holds them.
     fn load_builds(&self, store: &Store, id: &str, want: usize) -> Option<Arc<Vec<RecordedBuild>>> {
-        let entry = load_entry(store, &store.record(id)?)?;
+        let entry = match log_globs::path_of(id) {
+            Some(path) => {
+                let root = lock(&self.index).globs.root.clone();
+                external_entry(store, &root, &path)?
+            }
+            None => load_entry(store, &store.record(id)?)?,
+        };
         let builds = entry.builds.clone();
         let mut index = lock(&self.index);
         if let Some(e) = index.entries.get_mut(id) {
@@ -338,6 +438,25 @@ impl StoreSource {
         index.hold(id, want + HELD_SPARE);
         builds
     }
+}
+
+/// A build's identity, result and image without its steps: what the image-snapshot lookup reads.
+fn without_steps(rb: &RecordedBuild) -> RecordedBuild {
+    let b = &rb.build;
+    let build = crate::log::Build {
+        format: b.format,
+        started: b.started.clone(),
+        finished: b.finished.clone(),
+        result: b.result,
+        error: None,
+        problems: Vec::new(),
+        steps: Vec::new(),
+        span: b.span,
+        dockerfile: b.dockerfile.clone(),
+        image: b.image.clone(),
+        job: b.job.clone(),
+    };
+    RecordedBuild { id: rb.id.clone(), started: rb.started.clone(), build, log_path: rb.log_path.clone(), live: rb.live }
 }
 
 /// A record chosen for an annotation.
@@ -371,6 +490,24 @@ fn touched(store_root: &Path, path: &Path) -> Option<Touched> {
     }
 }
 
+/// The index entry of a record that names its Dockerfile, from its `meta.json` and its log's size only
+/// (no summary read, nothing parsed); `None` when the record does not name one (selection then needs the
+/// names its builds loaded) or cannot be read.
+fn light_entry(store: &Store, record: &store::Record) -> Option<Entry> {
+    let meta = record.meta().ok()?;
+    let dockerfile = record_dockerfile_path(store, &meta)?;
+    let log_len = fs::metadata(record.log_path()).ok()?.len();
+    Some(Entry { order: record.id.clone(), meta, dockerfile: Some(dockerfile), loaded: Vec::new(), log_len, builds: None })
+}
+
+/// The record's Dockerfile, canonical where it exists. A relative path is relative to the store's parent
+/// (`store::select::resolve`), not to `cwd`: a store outside the workspace (`storePath`) or a build run in a
+/// subfolder still names its Dockerfile.
+fn record_dockerfile_path(store: &Store, meta: &RecordMeta) -> Option<PathBuf> {
+    let full = store::select::resolve(store, meta.dockerfile.as_ref()?);
+    Some(if full.is_absolute() { fs::canonicalize(&full).unwrap_or(full) } else { full })
+}
+
 /// Indexes one record (reading only the new bytes of a log that grew) and keeps what selection needs.
 fn load_entry(store: &Store, record: &store::Record) -> Option<Entry> {
     let meta = record.meta().map_err(|e| eprintln!("buildlens: skipping record {}: {e:#}", record.id)).ok()?;
@@ -391,18 +528,44 @@ fn load_entry(store: &Store, record: &store::Record) -> Option<Entry> {
             live,
         })
         .collect();
-    let dockerfile = meta.dockerfile.as_ref().map(|df| {
-        // Relative to the store's parent, not to `cwd` (store::select::resolve): a store outside the workspace
-        // (`storePath`) or a build run in a subfolder still names its Dockerfile.
-        let full = store::select::resolve(store, df);
-        if full.is_absolute() {
-            fs::canonicalize(&full).unwrap_or(full)
-        } else {
-            full
-        }
-    });
+    let dockerfile = record_dockerfile_path(store, &meta);
     let loaded = builds.iter().map(|b| b.build.dockerfile.clone()).collect();
-    Some(Entry { meta, dockerfile, loaded, log_len: summary.log_len, builds: Some(Arc::new(builds)) })
+    Some(Entry { order: record.id.clone(), meta, dockerfile, loaded, log_len: summary.log_len, builds: Some(Arc::new(builds)) })
+}
+
+/// Indexes a log matched by `logGlobs` (read only; its summary is cached inside the store). It counts
+/// as a finished record named by its workspace-relative path, started at its modification time unless
+/// the log says; which Dockerfile it built comes from the name the builder loaded.
+fn external_entry(store: &Store, root: &Path, path: &Path) -> Option<Entry> {
+    let modified: chrono::DateTime<chrono::Utc> = fs::metadata(path).ok()?.modified().ok()?.into();
+    let cache = log_globs::cache_path(store.root(), path);
+    // Only inside an existing store (which keeps itself out of git); without one, nothing is cached and
+    // the log is parsed again when needed.
+    if let Some(dir) = cache.parent().filter(|_| store.root().is_dir()) {
+        let _ = fs::create_dir_all(dir);
+    }
+    let (summary, _) =
+        store::index::summary_at(path, &cache, true).map_err(|e| eprintln!("buildlens: skipping {}: {e:#}", path.display())).ok()?;
+    let id = log_globs::display_id(path, root);
+    let several = summary.parsed.builds.len() > 1;
+    let started = modified.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let builds: Vec<RecordedBuild> = summary
+        .parsed
+        .builds
+        .into_iter()
+        .enumerate()
+        .map(|(n, build)| RecordedBuild {
+            id: if several { format!("{id}#{}", n + 1) } else { id.clone() },
+            started: build.started.clone().or_else(|| Some(started.clone())),
+            build,
+            log_path: path.to_path_buf(),
+            live: false,
+        })
+        .collect();
+    let loaded = builds.iter().map(|b| b.build.dockerfile.clone()).collect();
+    let meta = RecordMeta::new(id, store::Source::Import, started);
+    let order = modified.format("%Y%m%dT%H%M%S%.3fZ").to_string();
+    Some(Entry { order, meta, dockerfile: None, loaded, log_len: summary.log_len, builds: Some(Arc::new(builds)) })
 }
 
 /// Whether a record built the Dockerfile at `target` (canonical): the record's Dockerfile when it names
@@ -504,6 +667,97 @@ mod tests {
         let a = src.annotate(&store, dir.path(), &dir.path().join("Dockerfile"), "FROM a\n", 10);
         assert!(a.instructions.iter().all(|i| i.last.is_none()));
         assert_eq!(src.refresh(&store, &|_| {}), g);
+    }
+
+    /// Only the newest records are parsed at start-up; older ones that name their Dockerfile are indexed
+    /// from their metadata and parsed when an analysis needs them (here: a history of 20 builds).
+    #[test]
+    fn older_records_are_parsed_only_when_an_analysis_picks_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let df = root.join("Dockerfile");
+        fs::write(&df, "FROM a\nRUN x\n").unwrap();
+        let store = Store::at(root.join("st"));
+        let start: chrono::DateTime<chrono::Utc> = "2026-11-01T10:00:00Z".parse().unwrap();
+        let records: Vec<store::Record> = (0..40)
+            .map(|i| {
+                let t = start + chrono::Duration::minutes(i);
+                let r = store.create_record(t).unwrap();
+                fs::write(r.log_path(), format!("#5 [2/2] RUN x\n#5 DONE {i}.0s\n")).unwrap();
+                let mut meta = RecordMeta::new(r.id.clone(), store::Source::Import, t.to_rfc3339());
+                meta.finished = Some(t.to_rfc3339());
+                meta.dockerfile = Some(df.clone());
+                r.write_meta(&meta).unwrap();
+                r
+            })
+            .collect();
+        let src = StoreSource::default();
+        src.refresh(&store, &|_| {});
+        let parsed = |range: std::ops::Range<usize>| records[range].iter().filter(|r| r.summary_path().is_file()).count();
+        assert_eq!(parsed(0..12), 0, "old records are not read at start-up");
+        assert_eq!(parsed(12..40), 28);
+        let a = src.annotate(&store, &root, &df, "FROM a\nRUN x\n", 25);
+        let history = &a.instructions[1].history;
+        assert_eq!(history.len(), 25);
+        assert_eq!(history.last().and_then(|r| r.duration_ms), Some(39_000));
+        assert_eq!(history.first().and_then(|r| r.duration_ms), Some(15_000));
+        assert_eq!(parsed(0..12), 0);
+        assert!(history[..24].iter().all(|r| r.excerpt.is_empty()), "older runs are compact");
+        // A deeper history reaches records that were only indexed: they are parsed now, and only they.
+        let a = src.annotate(&store, &root, &df, "FROM a\nRUN x\n", 35);
+        assert_eq!(a.instructions[1].history.first().and_then(|r| r.duration_ms), Some(5_000));
+        assert_eq!((parsed(0..5), parsed(5..12)), (0, 7));
+    }
+
+    /// Cached answers are served without waiting only while nothing is stale.
+    #[test]
+    fn the_generation_is_current_only_when_nothing_is_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path().join("st"));
+        let src = StoreSource::default();
+        assert_eq!(src.current_generation(&store), None, "never indexed");
+        let g = src.refresh(&store, &|_| {});
+        assert_eq!(src.current_generation(&store), Some(g));
+        assert_eq!(src.current_generation(&Store::at(dir.path().join("other"))), None, "another store");
+        assert!(src.invalidate(&store, &[store.root().join("builds/r1/build.log")]));
+        assert_eq!(src.current_generation(&store), None);
+        src.refresh(&store, &|_| {});
+        assert!(src.current_generation(&store).is_some());
+        src.set_log_globs(LogGlobs { root: dir.path().into(), globs: vec!["*.log".into()] });
+        assert_eq!(src.current_generation(&store), None, "new globs: everything is stale");
+    }
+
+    /// A globbed log takes its place among the records by its modification time.
+    #[test]
+    fn globbed_logs_sort_among_records_by_modification_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let df = root.join("Dockerfile");
+        let store = Store::at(root.join("st"));
+        let r = store.create_record("2026-11-01T10:00:00Z".parse().unwrap()).unwrap();
+        fs::write(r.log_path(), "#5 [2/2] RUN x\n#5 DONE 1.0s\n").unwrap();
+        let mut meta = RecordMeta::new(r.id.clone(), store::Source::Import, "2026-11-01T10:00:00Z".into());
+        meta.dockerfile = Some(df.clone());
+        r.write_meta(&meta).unwrap();
+        let log = root.join("ci.log");
+        fs::write(&log, "#5 [2/2] RUN x\n#5 DONE 7.0s\n").unwrap();
+        let src = StoreSource::default();
+        src.set_log_globs(LogGlobs { root: root.clone(), globs: vec!["*.log".into()] });
+        let last = |src: &StoreSource| {
+            src.refresh(&store, &|_| {});
+            let a = src.annotate(&store, &root, &df, "FROM a\nRUN x\n", 10);
+            a.instructions[1].last.as_ref().map(|l| (l.build.clone(), l.duration_ms))
+        };
+        assert_eq!(last(&src), Some(("ci.log".to_string(), Some(7_000))), "modified now: newer than the record");
+        let old: std::time::SystemTime =
+            chrono::DateTime::<chrono::Utc>::from(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000)).into();
+        fs::OpenOptions::new().write(true).open(&log).unwrap().set_modified(old).unwrap();
+        assert!(src.invalidate(&store, std::slice::from_ref(&log)));
+        assert_eq!(last(&src), Some((r.id.clone(), Some(1_000))), "modified in 2020: older than the record");
+        let mut beside: Vec<String> =
+            fs::read_dir(&root).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        beside.sort();
+        assert_eq!(beside, ["ci.log", "st"], "nothing written beside the log");
     }
 
     fn check_touched(path: &str, expect: Option<Touched>) {

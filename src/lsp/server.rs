@@ -174,6 +174,9 @@ impl LanguageServer for Backend {
 
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
         let (shared, uri) = (self.shared.clone(), params.text_document.uri);
+        if let Some(hit) = guard::inline("textDocument/codeLens", || features::cached_code_lens(&shared, &uri)) {
+            return Ok(Some(hit));
+        }
         guard::request("textDocument/codeLens", move || features::code_lens(&shared, &uri)).await
     }
 
@@ -184,12 +187,18 @@ impl LanguageServer for Backend {
 
     async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
         let (shared, uri, range) = (self.shared.clone(), params.text_document.uri, params.range);
+        if let Some(hit) = guard::inline("textDocument/inlayHint", || features::cached_inlay_hints(&shared, &uri, range)) {
+            return Ok(Some(hit));
+        }
         guard::request("textDocument/inlayHint", move || features::inlay_hints(&shared, &uri, range)).await
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let p = params.text_document_position_params;
         let (shared, uri, pos) = (self.shared.clone(), p.text_document.uri, p.position);
+        if let Some(hit) = guard::inline("textDocument/hover", || features::cached_hover(&shared, &uri, pos)) {
+            return Ok(hit);
+        }
         guard::request("textDocument/hover", move || features::hover(&shared, &uri, pos)).await
     }
 

@@ -10,6 +10,7 @@ use tower_lsp_server::ls_types::Uri;
 use super::config::{ClientSupport, Settings};
 use super::documents::{Document, Documents, Kind};
 use super::encoding::Encoding;
+use super::rendered::Renders;
 use super::watch::Watching;
 use super::{Clock, Source};
 use crate::analysis::Annotated;
@@ -25,6 +26,8 @@ pub struct State {
     pub root: PathBuf,
     /// Analysis of each open Dockerfile: (version, store generation, result).
     analyses: HashMap<Uri, (i32, u64, Arc<Annotated>)>,
+    /// Lenses, hints and hovers rendered from those analyses (`rendered`).
+    pub renders: Renders,
 }
 
 impl State {
@@ -48,6 +51,7 @@ impl State {
 
     pub fn forget(&mut self, uri: &Uri) {
         self.analyses.remove(uri);
+        self.renders.forget(uri);
     }
 }
 
@@ -99,6 +103,21 @@ impl Shared {
             st.analyses.insert(uri.clone(), (doc.version, generation, annotated.clone()));
         }
         Some((doc, annotated))
+    }
+}
+
+impl Shared {
+    /// The open Dockerfile at `uri` and its cached analysis, only when that analysis is current (same
+    /// version, store known current without indexing): never blocks, so a request can answer from it on
+    /// the async runtime. `None`: go the blocking way (`annotated`).
+    pub fn annotated_if_current(&self, uri: &Uri) -> Option<(Document, Arc<Annotated>)> {
+        let st = self.lock();
+        let (kind, doc) = st.docs.get(uri)?;
+        let (version, generation, annotated) = st.analyses.get(uri)?;
+        if kind != Kind::Dockerfile || *version != doc.version {
+            return None;
+        }
+        (self.source.current_generation(&st.store()) == Some(*generation)).then(|| (doc, annotated.clone()))
     }
 }
 

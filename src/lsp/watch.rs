@@ -18,7 +18,7 @@ use tower_lsp_server::ls_types::{
 use tower_lsp_server::{Bounded, Client, NotCancellable, OngoingProgress};
 
 use super::config::ClientSupport;
-use super::records::Indexing;
+use super::records::{Indexing, LogGlobs};
 use super::state::{glob_match, Shared};
 use super::{guard, server};
 
@@ -61,6 +61,7 @@ fn target(shared: &Shared) -> (Target, ClientSupport) {
 /// Starts watching (after `initialized`), or moves the watch after a settings change. Idempotent.
 pub fn start(client: &Client, shared: &Arc<Shared>) {
     let (target, support) = target(shared);
+    shared.source.set_log_globs(LogGlobs { root: target.root.clone(), globs: target.globs.clone() });
     let mut w = shared.watching.lock().unwrap_or_else(|e| e.into_inner());
     if w.target.as_ref() == Some(&target) {
         return;
@@ -250,7 +251,7 @@ fn place(watcher: &mut impl Watcher, store: &Path, current: Option<(PathBuf, boo
 }
 
 /// The folder a glob's fixed part names (`ci/logs/*.txt` → `<root>/ci/logs`).
-fn glob_base(glob: &str, root: &Path) -> Option<PathBuf> {
+pub(super) fn glob_base(glob: &str, root: &Path) -> Option<PathBuf> {
     let fixed: PathBuf = Path::new(glob)
         .components()
         .take_while(|c| !c.as_os_str().to_str().is_some_and(|s| s.contains(['*', '?', '[', '{'])))

@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -41,13 +42,17 @@ pub enum Indexed {
 /// The record's parsed log, from the cache when it is current, else re-indexed (and the cache
 /// replaced). `complete` says whether the log has stopped growing.
 pub fn summary(record: &Record, complete: bool) -> Result<(Summary, Indexed)> {
-    let log_len = std::fs::metadata(record.log_path()).with_context(|| format!("reading {}", record.log_path().display()))?.len();
-    let cached = read_cache(record);
-    if let Some(c) = &cached {
-        if c.log_len == log_len && (c.complete || !complete) {
-            return Ok((c.clone(), Indexed::Cached));
-        }
-    }
+    summary_at(&record.log_path(), &record.summary_path(), complete)
+}
+
+/// `summary` for a log anywhere (read only) whose cache is the file `cache` (a log matched by the
+/// language server's `logGlobs` keeps its cache inside the store, never next to the log).
+pub fn summary_at(log: &Path, cache: &Path, complete: bool) -> Result<(Summary, Indexed)> {
+    let log_len = std::fs::metadata(log).with_context(|| format!("reading {}", log.display()))?.len();
+    let cached = match read_cache(cache) {
+        Some(c) if c.log_len == log_len && (c.complete || !complete) => return Ok((c, Indexed::Cached)),
+        other => other,
+    };
     let resumable = cached.filter(|c| !c.complete && c.log_len <= log_len).and_then(|c| LogParser::resume(&c.checkpoint));
     let (parser, how) = match resumable {
         Some(p) => {
@@ -56,23 +61,23 @@ pub fn summary(record: &Record, complete: bool) -> Result<(Summary, Indexed)> {
         }
         None => (LogParser::new(), Indexed::Full),
     };
-    let summary = read_from(record, parser, log_len, complete)?;
+    let summary = read_from(log, parser, log_len, complete)?;
     if let Ok(json) = serde_json::to_vec(&summary) {
         // A cache that cannot be written (read-only store) only costs a re-parse next time.
-        let _ = write_atomic(&record.summary_path(), &json);
+        let _ = write_atomic(cache, &json);
     }
     Ok((summary, how))
 }
 
-fn read_cache(record: &Record) -> Option<Summary> {
-    let bytes = std::fs::read(record.summary_path()).ok()?;
+fn read_cache(cache: &Path) -> Option<Summary> {
+    let bytes = std::fs::read(cache).ok()?;
     let s: Summary = serde_json::from_slice(&bytes).ok()?;
     (s.format_version == FORMAT_VERSION).then_some(s)
 }
 
 /// Feeds the log from the parser's resume offset up to `log_len`, in chunks over one buffer.
-fn read_from(record: &Record, mut parser: LogParser, log_len: u64, complete: bool) -> Result<Summary> {
-    let mut file = File::open(record.log_path()).with_context(|| format!("opening {}", record.log_path().display()))?;
+fn read_from(log: &Path, mut parser: LogParser, log_len: u64, complete: bool) -> Result<Summary> {
+    let mut file = File::open(log).with_context(|| format!("opening {}", log.display()))?;
     file.seek(SeekFrom::Start(parser.resume_offset()))?;
     let mut remaining = log_len.saturating_sub(parser.resume_offset());
     let mut buf = vec![0u8; 256 * 1024];

@@ -1,0 +1,118 @@
+//! Mapping each distinct build shape once. Most records of one Dockerfile print the same steps (only
+//! statuses, times and output differ), and the mapping reads nothing else: so a mapping is kept by
+//! (fingerprint of the Dockerfile text, fingerprint of the steps' mapping inputs) and reused for every
+//! build with that shape. Pure: the cache is the caller's value, not global state.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use crate::dockerfile::Dockerfile;
+use crate::log::Step;
+use crate::mapping::{self, Mapping};
+
+/// Most mappings kept; beyond it the cache starts over (shapes are few, so this is never reached in
+/// normal use; it only bounds memory against a store of ever-different builds).
+const MAX_ENTRIES: usize = 256;
+
+/// Mappings by (Dockerfile fingerprint, steps fingerprint).
+#[derive(Debug, Default)]
+pub struct MappingCache {
+    entries: HashMap<(u64, u64), Arc<Mapping>>,
+}
+
+impl MappingCache {
+    /// The mapping of `steps` onto `df` (whose text has fingerprint `df_print`, see `text_print`).
+    pub fn map(&mut self, df: &Dockerfile, df_print: u64, steps: &[Step]) -> Arc<Mapping> {
+        let key = (df_print, steps_print(steps));
+        if let Some(m) = self.entries.get(&key) {
+            return m.clone();
+        }
+        if self.entries.len() >= MAX_ENTRIES {
+            self.entries.clear();
+        }
+        let m = Arc::new(mapping::map_steps(df, steps));
+        self.entries.insert(key, m.clone());
+        m
+    }
+
+    /// Forgets the mappings of any other Dockerfile text than `df_print` (the buffer moved on).
+    pub fn keep_only(&mut self, df_print: u64) {
+        self.entries.retain(|(d, _), _| *d == df_print);
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Fingerprint of a Dockerfile's text (the parsed Dockerfile is a function of it).
+pub fn text_print(text: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// Fingerprint of what `mapping::map_steps` reads of each step: its name, stage, platform, service,
+/// positions, printed instruction and the error block's lines. Statuses, times and output are left out.
+pub fn steps_print(steps: &[Step]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    steps.len().hash(&mut h);
+    for s in steps {
+        (&s.name, &s.stage, &s.platform, &s.service).hash(&mut h);
+        (s.k, s.n, s.stage_index, &s.instruction, s.dockerfile_lines).hash(&mut h);
+    }
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::StepStatus;
+
+    fn step(name: &str, k: u32) -> Step {
+        let mut s = Step::named(name);
+        s.k = Some(k);
+        s.n = Some(2);
+        s.instruction = name.split_once("] ").map(|(_, i)| i.to_string());
+        s
+    }
+
+    #[test]
+    fn the_shape_ignores_status_and_output_but_not_names_or_error_lines() {
+        let a = vec![step("[1/2] FROM a", 1), step("[2/2] RUN x", 2)];
+        let mut b = a.clone();
+        b[1].status = StepStatus::Error;
+        b[1].duration_ms = Some(5);
+        b[1].excerpt = vec!["boom".into()];
+        assert_eq!(steps_print(&a), steps_print(&b));
+        b[1].dockerfile_lines = Some([2, 2]);
+        assert_ne!(steps_print(&a), steps_print(&b));
+        let mut c = a.clone();
+        c[1].name = "[2/2] RUN y".into();
+        assert_ne!(steps_print(&a), steps_print(&c));
+        assert_ne!(steps_print(&a), steps_print(&a[..1]));
+    }
+
+    #[test]
+    fn one_mapping_per_shape_and_text() {
+        let text = "FROM a\nRUN x\n";
+        let df = crate::dockerfile::parse(text);
+        let steps = vec![step("[1/2] FROM a", 1), step("[2/2] RUN x", 2)];
+        let mut cache = MappingCache::default();
+        let m1 = cache.map(&df, text_print(text), &steps);
+        let m2 = cache.map(&df, text_print(text), &steps);
+        assert!(Arc::ptr_eq(&m1, &m2));
+        assert_eq!(*m1, mapping::map_steps(&df, &steps));
+        let other = "FROM a\n\nRUN x\n";
+        let m3 = cache.map(&crate::dockerfile::parse(other), text_print(other), &steps);
+        assert_eq!(m3.steps[1].as_ref().map(|m| m.line), Some(3));
+        assert_eq!(cache.len(), 2);
+        cache.keep_only(text_print(other));
+        assert_eq!(cache.len(), 1);
+    }
+}

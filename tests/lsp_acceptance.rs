@@ -1,0 +1,150 @@
+//! Acceptance items of the language server issue not covered elsewhere: diagnostics withdrawn when a
+//! later build of the step succeeds, a lens click showing the log at its step, a burst of edits to a
+//! Dockerfile, a panic in the analysis, lenses and hints turned off. Every wait has a deadline.
+
+mod support_lsp;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use buildlens::analysis::Annotated;
+use buildlens::lsp::{Indexing, Options, Source};
+use buildlens::store::Store;
+use serde_json::{json, Value};
+use support_lsp::{file_uri, TestClient, Workspace, TIMEOUT};
+
+const FAILING: &str = "bk20-plain-failing";
+
+/// A later build of the same Dockerfile where step 5/6 passed.
+const FIXED: &str = "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n\
+#4 [1/6] FROM docker.io/library/fixture-base\n#4 CACHED\n\n\
+#5 [2/6] WORKDIR /work\n#5 CACHED\n\n\
+#7 [3/6] COPY hello.txt .\n#7 CACHED\n\n\
+#8 [4/6] RUN echo \"configuring...\" && cat hello.txt\n#8 CACHED\n\n\
+#9 [5/6] RUN echo \"checking for compiler... no\" >&2 &&     echo \"error: something went wrong in step 3\" >&2 &&     exit 3\n\
+#9 0.042 fixed now\n#9 DONE 2.5s\n\n\
+#10 [6/6] RUN echo \"never reached\"\n#10 0.050 never reached\n#10 DONE 0.3s\n";
+
+async fn start(ws: &Workspace, caps: Value, options: Value) -> (TestClient, String) {
+    let mut c = TestClient::start();
+    c.initialize(caps, options, &ws.root()).await;
+    let uri = file_uri(&ws.dockerfile);
+    c.open(&uri, "dockerfile", &std::fs::read_to_string(&ws.dockerfile).unwrap()).await;
+    (c, uri)
+}
+
+fn errors_on(diags: &[Value], line: i64) -> usize {
+    diags.iter().filter(|d| d["severity"] == 1 && d["range"]["start"]["line"] == line).count()
+}
+
+/// Without any client watching (the server's own `notify` watch), a newer passing record of the same
+/// Dockerfile appears: the error on the failed step's line is withdrawn by a new `publishDiagnostics`.
+#[tokio::test]
+async fn diagnostics_are_cleared_when_a_later_build_of_that_step_succeeds() {
+    let ws = Workspace::with_record(FAILING);
+    let (mut c, uri) = start(&ws, json!({}), ws.options()).await;
+    assert_eq!(errors_on(&c.diagnostics(&uri, 1).await, 4), 1);
+    ws.add_record(FIXED, "2026-11-01T11:00:00Z");
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let m = c
+            .try_wait_for(left, |m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri)
+            .await
+            .expect("the error was not withdrawn in time");
+        assert_eq!(m["params"]["version"], 1);
+        if errors_on(m["params"]["diagnostics"].as_array().unwrap(), 4) == 0 {
+            break;
+        }
+    }
+}
+
+/// The lens's own command, sent back as a client does on a click, shows the log at the failed step.
+#[tokio::test]
+async fn clicking_a_lens_shows_the_log_at_its_step() {
+    let ws = Workspace::with_record(FAILING);
+    let (mut c, uri) = start(&ws, json!({"window": {"showDocument": {"support": true}}}), ws.options()).await;
+    let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
+    let lens = lenses.as_array().unwrap().iter().find(|l| l["range"]["start"]["line"] == 4).unwrap().clone();
+    let command = &lens["command"];
+    let params = json!({"command": command["command"], "arguments": command["arguments"]});
+    c.result("workspace/executeCommand", params).await;
+    let show = c.wait_for(|m| m["method"] == "window/showDocument").await;
+    assert_eq!(show["params"]["uri"], file_uri(&ws.log));
+    assert_eq!(show["params"]["takeFocus"], true);
+    let line = show["params"]["selection"]["start"]["line"].as_u64().unwrap() as usize;
+    let log = std::fs::read_to_string(&ws.log).unwrap();
+    let shown = log.lines().nth(line).unwrap();
+    assert!(shown.starts_with("#9 "), "the failed step's vertex (#9 [5/6]): {shown}");
+}
+
+/// 200 edits to the Dockerfile sent back to back (each inserts a line at the top): the lenses and the
+/// diagnostics and the hover follow the last buffer.
+#[tokio::test]
+async fn a_burst_of_200_edits_leaves_lenses_and_diagnostics_on_the_last_version() {
+    let ws = Workspace::with_record(FAILING);
+    let (mut c, uri) = start(&ws, json!({}), ws.options()).await;
+    c.diagnostics(&uri, 1).await;
+    for v in 2..=201 {
+        let top = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}});
+        let change = json!({"textDocument": {"uri": uri, "version": v}, "contentChanges": [{"range": top, "text": format!("# {v}\n")}]});
+        c.notify("textDocument/didChange", change).await;
+    }
+    let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
+    let failed = lenses.as_array().unwrap().iter().find(|l| l["command"]["title"].as_str().unwrap().starts_with("✗ failed")).unwrap();
+    assert_eq!(failed["range"]["start"]["line"], 204);
+    assert_eq!(errors_on(&c.diagnostics(&uri, 201).await, 204), 1);
+    let hover = json!({"textDocument": {"uri": uri}, "position": {"line": 205, "character": 0}});
+    let md = c.result("textDocument/hover", hover).await;
+    assert!(md["contents"]["value"].as_str().unwrap().contains("| failed |"), "{md}");
+}
+
+/// A source whose analysis panics (a bug, a record nobody expected).
+struct Panicking;
+
+impl Source for Panicking {
+    fn refresh(&self, _: &Store, _: &dyn Fn(Indexing)) -> u64 {
+        0
+    }
+    fn invalidate(&self, _: &Store, _: &[PathBuf]) -> bool {
+        false
+    }
+    fn invalidate_all(&self) {}
+    fn annotate(&self, _: &Store, _: &Path, _: &Path, _: &str, _: usize) -> Annotated {
+        panic!("analysis exploded")
+    }
+}
+
+#[tokio::test]
+async fn a_panic_in_the_analysis_is_an_error_response_and_the_server_keeps_answering() {
+    let ws = Workspace::with_record(FAILING);
+    let mut c = TestClient::start_with(Options { source: Arc::new(Panicking), ..Options::default() });
+    c.initialize(json!({}), ws.options(), &ws.root()).await;
+    let uri = file_uri(&ws.dockerfile);
+    c.open(&uri, "dockerfile", "FROM a\n").await;
+    for _ in 0..2 {
+        let r = c.request("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
+        assert_eq!(r["error"]["code"], -32603, "{r}");
+        assert!(r["error"]["message"].as_str().unwrap().contains("analysis exploded"), "{r}");
+    }
+    let log = file_uri(&ws.log);
+    c.open(&log, "log", &std::fs::read_to_string(&ws.log).unwrap()).await;
+    assert_eq!(c.diagnostics(&log, 1).await.len(), 2, "other documents still work");
+}
+
+#[tokio::test]
+async fn lenses_and_inlay_hints_can_each_be_turned_off() {
+    let ws = Workspace::with_record(FAILING);
+    let all = |uri: &str| json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 99, "character": 0}}});
+    let off = |what: &str| {
+        let mut o = ws.options();
+        o[what] = json!({"enabled": false});
+        o
+    };
+    let (mut c, uri) = start(&ws, json!({}), off("codeLens")).await;
+    assert_eq!(c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await, Value::Null);
+    assert!(!c.result("textDocument/inlayHint", all(&uri)).await.as_array().unwrap().is_empty());
+    let (mut c, uri) = start(&ws, json!({}), off("inlayHints")).await;
+    assert_eq!(c.result("textDocument/inlayHint", all(&uri)).await, Value::Null);
+    assert!(!c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await.as_array().unwrap().is_empty());
+}
