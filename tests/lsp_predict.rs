@@ -70,11 +70,11 @@ async fn editing_the_toolchain_step_marks_it_and_what_follows_with_the_recorded_
     assert_eq!(lines, [TOOLCHAIN, AFTER_IT[0], AFTER_IT[1], AFTER_IT[2], AFTER_IT[3]]);
     // The last-run hint stays, the mark comes after it.
     let on_toolchain: Vec<&str> = labels.iter().filter(|(l, _)| *l == TOOLCHAIN).map(|(_, s)| s.as_str()).collect();
-    assert_eq!(on_toolchain, ["8.1s", "will rebuild"]);
-    // The records: toolchain 8.1 s, rust 3.1 s, package 0.1 s (it failed last, so its last executed run
-    // of build #2), COPY --from 0.0 s, RUN hello 0.1 s = 11.4 s. The unrelated stage-sdk steps before
+    assert_eq!(on_toolchain, ["8.2s", "will rebuild"]);
+    // The records: toolchain 8.2 s, rust 3.2 s, package 0.1 s (it failed last, so its last executed run
+    // of build #2), COPY --from 0.0 s, RUN hello 0.1 s ≈ 11.6 s. The unrelated stage-sdk steps before
     // the edit (feeds, COPY . .) stay unmarked.
-    assert_eq!(estimates(&mut c, &uri).await, [(TOOLCHAIN, "this edit rebuilds 5 steps, about 11s (last times)".to_string())]);
+    assert_eq!(estimates(&mut c, &uri).await, [(TOOLCHAIN, "this edit rebuilds 5 steps, about 12s (last times)".to_string())]);
 
     // Undo: the buffer is what was built again.
     let undo = json!([{"range": {"start": {"line": 10, "character": 12}, "end": {"line": 10, "character": 13}}, "text": "2"}]);
@@ -95,5 +95,5 @@ async fn an_inserted_step_and_a_comment_follow_the_buffer() {
     let (lines, _) = will_rebuild(&mut c, &uri).await;
     let shifted: Vec<i64> = [TOOLCHAIN].iter().chain(&AFTER_IT).map(|l| l + 3).collect();
     assert_eq!(lines, [vec![10], shifted].concat());
-    assert_eq!(estimates(&mut c, &uri).await, [(10, "this edit rebuilds 6 steps, about 11s (last times; 1 step unknown)".to_string())]);
+    assert_eq!(estimates(&mut c, &uri).await, [(10, "this edit rebuilds 6 steps, about 12s (last times; 1 step unknown)".to_string())]);
 }
