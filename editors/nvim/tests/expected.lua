@@ -4,7 +4,7 @@
 -- pin it from outside, so specs normalise it with E.ago().
 local E = {}
 
-E.failed_build = '20261124T065511.046Z-36e6'
+E.failed_build = '20261124T083104.046Z-b5b3'
 E.failed_log = '.buildlens/builds/' .. E.failed_build .. '/build.log'
 
 --- 1-based Dockerfile line -> lens titles.
@@ -13,11 +13,11 @@ E.lenses = {
   [5] = { '✓ cached' },
   [6] = { '✓ cached' },
   [7] = { '✓ cached' },
-  [8] = { '⏱ 0.0s · executed · <ago>' },
-  [9] = { '⏱ 8.1s · executed · <ago>' },
-  [14] = { '⏱ 3.1s · executed · <ago>' },
+  [8] = { '⏱ 0.1s · rebuilt: changed inputs · <ago>' },
+  [9] = { '⏱ 8.2s · rebuilt: line 8 COPY changed inputs · <ago>' },
+  [14] = { '⏱ 3.2s · rebuilt: line 8 COPY changed inputs · <ago>' },
   [16] = { '✗ failed (exit 2): make[3]: *** [Makefile:1234: all] Error 2', 'Debug: shell before this step' },
-  [19] = { '⏱ 0.0s · executed · 54 B · <ago>' },
+  [19] = { '⏱ 0.1s · executed · 54 B · <ago>' },
   [20] = { '⏱ 0.1s · executed · <ago>' },
 }
 
@@ -27,11 +27,11 @@ E.hints = {
   [5] = { 'cached' },
   [6] = { 'cached' },
   [7] = { 'cached' },
-  [8] = { '0.0s' },
-  [9] = { '8.1s' },
-  [14] = { '3.1s' },
+  [8] = { '0.1s' },
+  [9] = { '8.2s' },
+  [14] = { '3.2s' },
   [16] = { 'failed (exit 2)' },
-  [19] = { '0.0s · 54 B' },
+  [19] = { '0.1s · 54 B' },
   [20] = { '0.1s' },
 }
 
@@ -59,21 +59,34 @@ E.hover_failed = table.concat({
   ' CC      hello.o',
   '```',
   '',
+  -- The cause (explain), escaped as all text from records is.
+  '**Why it ran** (against build 20261124T083052\\.049Z\\-06c0): rebuilt because line 8 \\(COPY \\. \\.\\) was not '
+    .. 'cached\\: its inputs changed \\(package\\/hello\\/build\\.sh\\) `parent-rebuilt`',
+  '',
+  'Chain, from the first step that missed the cache:',
+  '',
+  '```text',
+  'line 8 COPY . .',
+  'line 9 RUN for part in binutils gcc-initial musl gcc-final; do echo…',
+  'line 14 RUN echo "building rust for mipsel-unknown-linux-musl" && sl…',
+  'line 16 RUN sh package/hello/build.sh',
+  '```',
+  '',
 }, '\n')
 
 E.diagnostic = { lnum = 15, col = 0, severity = 1, source = 'buildlens', message = 'make[3]: *** [Makefile:1234: all] Error 2 (exit 2)' }
 
 --- Log line (1-based) -> the Dockerfile line its step header links to (in the failed build's log).
 E.definitions = {
-  { log_line = 57, col = 6, dockerfile_line = 16 }, -- `#12 [sdk 8/8] RUN sh package/hello/build.sh`
-  { log_line = 40, col = 6, dockerfile_line = 9 }, -- `#10 [sdk 6/8] RUN for part in binutils ...`
-  { log_line = 65, col = 4, dockerfile_line = 16 }, -- ` > [sdk 8/8] RUN sh package/hello/build.sh:`
+  { log_line = 61, col = 6, dockerfile_line = 16 }, -- `#12 [sdk 8/8] RUN sh package/hello/build.sh`
+  { log_line = 44, col = 6, dockerfile_line = 9 }, -- `#10 [sdk 6/8] RUN for part in binutils ...`
+  { log_line = 69, col = 4, dockerfile_line = 16 }, -- ` > [sdk 8/8] RUN sh package/hello/build.sh:`
 }
 
 --- Dockerfile line -> where open-log lands in the failed build's log (the step's first output line).
 E.open_log = {
-  { dockerfile_line = 16, log_line = 59, text = '#12 0.058 hello.c:12:5' },
-  { dockerfile_line = 11, log_line = 42, text = "#10 0.063 make[2]: Entering directory '/openwrt/toolchain/binutils'" },
+  { dockerfile_line = 16, log_line = 63, text = '#12 0.344 hello.c:12:5' },
+  { dockerfile_line = 11, log_line = 46, text = "#10 0.194 make[2]: Entering directory '/openwrt/toolchain/binutils'" },
 }
 
 function E.ago(text)

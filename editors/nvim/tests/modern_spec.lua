@@ -47,7 +47,7 @@ local drawn = H.wait('lens virtual text on line 16', function()
   return v[16] and v[16]:find(E.lenses[16][1], 1, true) and v or nil
 end, virt_lines)
 H.contains('✓ cached', drawn[5], 'lens drawn on line 5')
-H.matches('^⏱ 8%.1s · executed · %d+[mhd] ago', drawn[9], 'lens drawn on line 9')
+H.matches('^⏱ 8%.2s · rebuilt: line 8 COPY changed inputs · %d+[mhd] ago', drawn[9], 'lens drawn on line 9')
 
 -- Hover window: vim.lsp.buf.hover() opens a float with the history table.
 vim.api.nvim_win_set_cursor(0, { 16, 4 })
@@ -71,8 +71,8 @@ local log_path = H.ws .. '/' .. E.failed_log
 vim.cmd('buffer ' .. df)
 vim.api.nvim_win_set_cursor(0, { 16, 0 })
 vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('<leader>bl', true, false, true), 'x', false)
-H.wait('the open-log key to open the failed log at line 59', function()
-  return H.current_file() == log_path and H.cursor_line() == 59
+H.wait('the open-log key to open the failed log at line ' .. E.open_log[1].log_line, function()
+  return H.current_file() == log_path and H.cursor_line() == E.open_log[1].log_line
 end, function()
   return { H.current_file(), H.cursor_line() }
 end)
@@ -81,8 +81,8 @@ end)
 vim.cmd('buffer ' .. df)
 vim.api.nvim_win_set_cursor(0, { 9, 0 })
 vim.lsp.codelens.run()
-H.wait('codelens.run on line 9 to open the failed log at line 42', function()
-  return H.current_file() == log_path and H.cursor_line() == 42
+H.wait('codelens.run on line 9 to open the failed log at line ' .. E.open_log[2].log_line, function()
+  return H.current_file() == log_path and H.cursor_line() == E.open_log[2].log_line
 end, function()
   return { H.current_file(), H.cursor_line() }
 end)
