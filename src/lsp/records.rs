@@ -14,10 +14,10 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::engine_sizes::EngineSizes;
-use crate::analysis::explain::{self, Explained, Side};
-use crate::analysis::inputs::BuildFacts;
 use super::log_globs;
 pub use super::log_globs::LogGlobs;
+use crate::analysis::explain::{self, Explained, Side};
+use crate::analysis::inputs::BuildFacts;
 use crate::analysis::{self, Annotated, RecordedBuild};
 use crate::store::{self, RecordMeta, Store};
 
