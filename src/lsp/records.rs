@@ -292,7 +292,7 @@ impl Source for StoreSource {
         let _idle = self.indexing.try_lock().ok()?;
         let index = lock(&self.index);
         let current = index.root.as_deref() == Some(store.root()) && !index.all_stale && index.stale.is_empty();
-        current.then_some(index.generation)
+        current.then_some(index.generation.wrapping_add(self.engine.epoch()))
     }
 
     fn set_log_globs(&self, globs: LogGlobs) {
