@@ -13,10 +13,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::inputs::{self, BuildFacts};
+use super::shapes::{self, MappingCache};
 use super::RecordedBuild;
 use crate::dockerfile::{self, Base, Dockerfile};
 use crate::log::{Build, StepStatus};
-use crate::mapping;
 
 /// Why a step executed instead of coming from the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,11 +126,12 @@ impl RunAt {
 }
 
 /// The runs of one build per instruction index of today's Dockerfile.
-fn runs_of(df: &Dockerfile, build: &Build, facts: &BuildFacts) -> Vec<Option<RunAt>> {
+fn runs_of(df: &Dockerfile, df_print: u64, build: &Build, facts: &BuildFacts, caches: &mut Caches<'_>) -> Vec<Option<RunAt>> {
     let mut out: Vec<Option<RunAt>> = vec![None; df.instructions.len()];
-    let snap = facts.inputs.as_ref().and_then(|i| i.dockerfile.as_deref()).map(dockerfile::parse);
-    let snap_map = snap.as_ref().map(|s| mapping::map_build(s, build));
-    let mapped = mapping::map_build(df, build);
+    let snap_text = facts.inputs.as_ref().and_then(|i| i.dockerfile.as_deref());
+    let snap = snap_text.map(dockerfile::parse);
+    let snap_map = snap.as_ref().zip(snap_text).map(|(s, t)| caches.snapshots.map(s, shapes::text_print(t), &build.steps));
+    let mapped = caches.today.map(df, df_print, &build.steps);
     for (i, (step, m)) in build.steps.iter().zip(&mapped.steps).enumerate() {
         let Some(m) = m else { continue };
         let snapshot = snap.as_ref().zip(snap_map.as_ref()).and_then(|(s, sm)| {
@@ -182,8 +183,23 @@ struct Ctx<'a> {
 
 /// Explains the latest build's executed steps against the previous build, on today's Dockerfile text.
 pub fn explain(dockerfile_text: &str, previous: Option<Side<'_>>, latest: Side<'_>) -> Explained {
+    let (mut today, mut snapshots) = (MappingCache::default(), MappingCache::default());
+    explain_with(dockerfile_text, previous, latest, &mut Caches { today: &mut today, snapshots: &mut snapshots })
+}
+
+/// The mapping caches `explain_with` maps builds through: onto today's text (the same cache `annotate_with`
+/// fills, so an analysis maps each build shape once) and onto the records' own Dockerfile snapshots (stable
+/// across edits of the buffer).
+pub struct Caches<'a> {
+    pub today: &'a mut MappingCache,
+    pub snapshots: &'a mut MappingCache,
+}
+
+/// `explain` through the caller's mapping caches.
+pub fn explain_with(dockerfile_text: &str, previous: Option<Side<'_>>, latest: Side<'_>, caches: &mut Caches<'_>) -> Explained {
     let df = dockerfile::parse(dockerfile_text);
-    let latest_runs = runs_of(&df, &latest.build.build, latest.facts);
+    let df_print = shapes::text_print(dockerfile_text);
+    let latest_runs = runs_of(&df, df_print, &latest.build.build, latest.facts, caches);
     let base = Explained { from: previous.map(|p| p.build.id.clone()), to: latest.build.id.clone(), ..Explained::default() };
     let Some(prev) = previous else {
         let cause = |i: usize, _: &[Option<Cause>]| Some(own(i, &df, CauseKind::NoEarlierBuild, "no earlier build to compare with".into()));
@@ -195,7 +211,7 @@ pub fn explain(dockerfile_text: &str, previous: Option<Side<'_>>, latest: Side<'
     }
     let mut ctx = Ctx {
         df: &df,
-        prev: runs_of(&df, &prev.build.build, prev.facts),
+        prev: runs_of(&df, df_print, &prev.build.build, prev.facts, caches),
         latest: latest_runs,
         latest_side: latest,
         prev_side: prev,
@@ -462,13 +478,22 @@ fn short_id(id: &str) -> String {
 /// The latest of `sides` (oldest first) explained against the one before it, with the advice drawn from
 /// each of the recent builds explained against its predecessor. `None` when there is no build.
 pub fn explain_latest(dockerfile_text: &str, sides: &[Side<'_>], expensive_ms: u64) -> Option<Explained> {
+    let (mut today, mut snapshots) = (MappingCache::default(), MappingCache::default());
+    explain_latest_with(dockerfile_text, sides, expensive_ms, &mut Caches { today: &mut today, snapshots: &mut snapshots })
+}
+
+/// `explain_latest` through the caller's mapping caches.
+pub fn explain_latest_with(dockerfile_text: &str, sides: &[Side<'_>], expensive_ms: u64, caches: &mut Caches<'_>) -> Option<Explained> {
     let latest = *sides.last()?;
     let first = sides.len().saturating_sub(super::advice::RECENT_BUILDS + 1);
     let mut history: Vec<Explained> = Vec::new();
     for i in first.max(1)..sides.len() {
-        history.push(explain(dockerfile_text, sides.get(i - 1).copied(), *sides.get(i)?));
+        history.push(explain_with(dockerfile_text, sides.get(i - 1).copied(), *sides.get(i)?, caches));
     }
-    let mut out = history.pop().unwrap_or_else(|| explain(dockerfile_text, None, latest));
+    let mut out = match history.pop() {
+        Some(last) => last,
+        None => explain_with(dockerfile_text, None, latest, caches),
+    };
     let advice_history: Vec<Explained> = history.into_iter().chain(std::iter::once(out.clone())).collect();
     out.advice = super::advice::advise(&advice_history, expensive_ms);
     Some(out)

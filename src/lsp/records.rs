@@ -147,6 +147,8 @@ pub struct StoreSource {
     engine: Arc<EngineSizes>,
     /// Mappings by build shape, for the Dockerfile text analysed last (`analysis::shapes`).
     mappings: Mutex<analysis::MappingCache>,
+    /// Mappings of builds onto their records' own Dockerfile snapshots (`explain`; they never change).
+    snapshot_mappings: Mutex<analysis::MappingCache>,
 }
 
 impl Default for StoreSource {
@@ -168,6 +170,7 @@ impl StoreSource {
             progress_bytes: bytes,
             engine: Arc::new(EngineSizes::new()),
             mappings: Mutex::default(),
+            snapshot_mappings: Mutex::default(),
         }
     }
 
@@ -304,20 +307,8 @@ impl Source for StoreSource {
     }
 
     fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize) -> Annotated {
-        let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let want = depth.max(MIN_RECORDS);
-        let picked = self.pick(root, &target, want);
-        let mut held: Vec<(bool, Arc<Vec<RecordedBuild>>)> = Vec::new();
-        for p in picked.into_iter().rev() {
-            let Some(builds) = p.builds.or_else(|| self.load_builds(store, &p.id, want)) else { continue };
-            held.push((p.whole, builds));
-        }
-        // Borrowed, not cloned: the held builds are shared with the index.
-        let target = target.as_path();
-        let builds: Vec<&RecordedBuild> = held
-            .iter()
-            .flat_map(|(whole, builds)| builds.iter().filter(move |b| *whole || name_applies(b.build.dockerfile.as_deref(), target)))
-            .collect();
+        let (target, held) = self.held_builds(store, root, path, depth.max(MIN_RECORDS));
+        let builds = applying(&held, &target);
         let mut annotated = {
             let mut cache = lock(&self.mappings);
             // One open Dockerfile text at a time keeps its mappings (they are a few per distinct build shape).
@@ -355,13 +346,25 @@ impl Source for StoreSource {
     }
 
     fn explain(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize, expensive_ms: u64) -> Option<Explained> {
-        let mut builds = self.builds_of(store, root, path, depth.max(MIN_RECORDS));
+        let (target, held) = self.held_builds(store, root, path, depth.max(MIN_RECORDS));
+        let mut builds = applying(&held, &target);
         builds.drain(..builds.len().saturating_sub(analysis::advice::RECENT_BUILDS + 1));
         let n = builds.len();
         let facts: Vec<BuildFacts> = builds.iter().enumerate().map(|(i, b)| self.facts(store, &b.id, i + 2 >= n)).collect();
         let sides: Vec<Side<'_>> = builds.iter().zip(&facts).map(|(build, facts)| Side { build, facts }).collect();
-        explain::explain_latest(text, &sides, expensive_ms)
+        // Through the same mapping cache as `annotate` (the same text: its build shapes are mapped already).
+        let mut today = lock(&self.mappings);
+        let mut snapshots = lock(&self.snapshot_mappings);
+        let mut caches = explain::Caches { today: &mut today, snapshots: &mut snapshots };
+        explain::explain_latest_with(text, &sides, expensive_ms, &mut caches)
     }
+}
+
+/// The builds of `held` that built `target`, borrowed, not cloned (they are shared with the index).
+fn applying<'a>(held: &'a [(bool, Arc<Vec<RecordedBuild>>)], target: &'a Path) -> Vec<&'a RecordedBuild> {
+    held.iter()
+        .flat_map(|(whole, builds)| builds.iter().filter(move |b| *whole || name_applies(b.build.dockerfile.as_deref(), target)))
+        .collect()
 }
 
 /// Keeps of each instruction's older runs only what the hover table shows: their output excerpts and
@@ -377,16 +380,17 @@ fn compact(annotated: &mut Annotated) {
 }
 
 impl StoreSource {
-    /// The builds of the newest `want` records that built the Dockerfile at `path`, oldest first.
-    fn builds_of(&self, store: &Store, root: &Path, path: &Path, want: usize) -> Vec<RecordedBuild> {
+    /// The held builds of the newest `want` records that built the Dockerfile at `path` (canonical: the
+    /// first value), oldest first; `true` when the record names that Dockerfile (all its builds count).
+    fn held_builds(&self, store: &Store, root: &Path, path: &Path, want: usize) -> (PathBuf, Vec<(bool, Arc<Vec<RecordedBuild>>)>) {
         let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let picked = self.pick(root, &target, want);
-        let mut builds: Vec<RecordedBuild> = Vec::new();
+        let mut held: Vec<(bool, Arc<Vec<RecordedBuild>>)> = Vec::new();
         for p in picked.into_iter().rev() {
-            let Some(held) = p.builds.or_else(|| self.load_builds(store, &p.id, want)) else { continue };
-            builds.extend(held.iter().filter(|b| p.whole || name_applies(b.build.dockerfile.as_deref(), &target)).cloned());
+            let Some(builds) = p.builds.or_else(|| self.load_builds(store, &p.id, want)) else { continue };
+            held.push((p.whole, builds));
         }
-        builds
+        (target, held)
     }
 
     /// The facts of a build: its record's command line from the index; `inputs.json` (a store read) only
