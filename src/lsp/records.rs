@@ -360,8 +360,11 @@ impl Source for StoreSource {
     }
 }
 
+/// A record's held builds; `true` when the record names the Dockerfile (all its builds count).
+type Held = (bool, Arc<Vec<RecordedBuild>>);
+
 /// The builds of `held` that built `target`, borrowed, not cloned (they are shared with the index).
-fn applying<'a>(held: &'a [(bool, Arc<Vec<RecordedBuild>>)], target: &'a Path) -> Vec<&'a RecordedBuild> {
+fn applying<'a>(held: &'a [Held], target: &'a Path) -> Vec<&'a RecordedBuild> {
     held.iter()
         .flat_map(|(whole, builds)| builds.iter().filter(move |b| *whole || name_applies(b.build.dockerfile.as_deref(), target)))
         .collect()
@@ -382,10 +385,10 @@ fn compact(annotated: &mut Annotated) {
 impl StoreSource {
     /// The held builds of the newest `want` records that built the Dockerfile at `path` (canonical: the
     /// first value), oldest first; `true` when the record names that Dockerfile (all its builds count).
-    fn held_builds(&self, store: &Store, root: &Path, path: &Path, want: usize) -> (PathBuf, Vec<(bool, Arc<Vec<RecordedBuild>>)>) {
+    fn held_builds(&self, store: &Store, root: &Path, path: &Path, want: usize) -> (PathBuf, Vec<Held>) {
         let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let picked = self.pick(root, &target, want);
-        let mut held: Vec<(bool, Arc<Vec<RecordedBuild>>)> = Vec::new();
+        let mut held: Vec<Held> = Vec::new();
         for p in picked.into_iter().rev() {
             let Some(builds) = p.builds.or_else(|| self.load_builds(store, &p.id, want)) else { continue };
             held.push((p.whole, builds));
