@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Value};
-use support_lsp::{copy_dir, example_as_last_built, file_uri, TestClient};
+use support_lsp::{copy_dir, file_uri, TestClient};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -50,7 +50,6 @@ async fn copies_whose_files_changed_on_disk_will_rebuild() {
     let tmp = tempfile::tempdir().unwrap();
     let root: PathBuf = tmp.path().canonicalize().unwrap().join("example");
     copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &root);
-    example_as_last_built(&root);
     let mut c = TestClient::start();
     let caps = json!({"workspace": {"inlayHint": {"refreshSupport": true}, "codeLens": {"refreshSupport": true}}});
     c.initialize(caps, json!({"storePath": root.join(".buildlens"), "docker": {"host": "unix:///nonexistent.sock"}}), &root).await;

@@ -7,14 +7,13 @@ mod support_lsp;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use support_lsp::{copy_dir, example_as_last_built, file_uri, TestClient};
+use support_lsp::{copy_dir, file_uri, TestClient};
 
 /// The example copied to a temporary workspace, a server on it, and the Dockerfile open.
 async fn example() -> (tempfile::TempDir, TestClient, String, String) {
     let tmp = tempfile::tempdir().unwrap();
     let root: PathBuf = tmp.path().canonicalize().unwrap().join("example");
     copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &root);
-    example_as_last_built(&root);
     let mut c = TestClient::start();
     c.initialize(json!({}), json!({"storePath": root.join(".buildlens"), "docker": {"host": "unix:///nonexistent.sock"}}), &root).await;
     let text = std::fs::read_to_string(root.join("Dockerfile")).unwrap();

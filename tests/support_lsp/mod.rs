@@ -264,14 +264,3 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
-
-/// Puts the bundled example's context (copied to `root`) in the state its last recorded build saw:
-/// `scripts/make-example.sh` changes `hello.sh` and flips `FAIL` in `build.sh` before the last two builds,
-/// and the checked-in files are those of the first. Without this, `package/` differs in size from the
-/// last build's manifest and `COPY . .` is (rightly) predicted to rebuild.
-pub fn example_as_last_built(root: &Path) {
-    std::fs::write(root.join("package/hello/hello.sh"), "#!/bin/sh\necho \"hello from the mipsel toolchain (v2)\"\n").unwrap();
-    let build = root.join("package/hello/build.sh");
-    let text = std::fs::read_to_string(&build).unwrap();
-    std::fs::write(&build, text.replace("\nFAIL=0\n", "\nFAIL=1\n")).unwrap();
-}
