@@ -23,8 +23,11 @@ use crate::analysis::inputs::{self, Inputs};
 use crate::dockerfile::Dockerfile;
 use crate::store::{select, Store};
 
-/// The shortest time between the starts of two walks.
+/// The shortest time between the starts of two walks of one context.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(2);
+/// Records whose comparison is kept (one per open Dockerfile, in practice): several Dockerfiles open at
+/// once must not take turns walking and refreshing each other.
+const KEPT: usize = 8;
 
 /// The server's view of the last build's context (one per `StoreSource`).
 #[derive(Default)]
@@ -38,19 +41,26 @@ pub struct ContextInputs {
 
 #[derive(Default)]
 struct Inner {
-    target: Option<Target>,
+    /// Least recently used first.
+    targets: Vec<Target>,
+}
+
+/// A record whose context is compared, what it recorded, and the last walk of its context.
+struct Target {
+    record: String,
+    /// The context folder and the recorded inputs; `None`: the record has no manifest (or no context).
+    recorded: Option<(PathBuf, Arc<Inputs>)>,
+    now: Option<Arc<Inputs>>,
     walking: bool,
     /// A walk was asked for while one ran.
     again: bool,
     last_start: Option<Instant>,
 }
 
-/// The record whose context is compared, what it recorded, and the last walk of its context.
-struct Target {
-    record: String,
-    /// The context folder and the recorded inputs; `None`: the record has no manifest (or no context).
-    recorded: Option<(PathBuf, Arc<Inputs>)>,
-    now: Option<Arc<Inputs>>,
+impl Inner {
+    fn target(&mut self, record: &str) -> Option<&mut Target> {
+        self.targets.iter_mut().find(|t| t.record == record)
+    }
 }
 
 fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
@@ -69,82 +79,90 @@ impl ContextInputs {
     pub fn changed_lines(self: &Arc<Self>, store: &Store, build_id: &str, df: &Dockerfile) -> BTreeSet<u32> {
         let record = build_id.split('#').next().unwrap_or(build_id);
         {
-            let inner = lock(&self.inner);
-            if let Some(t) = inner.target.as_ref().filter(|t| t.record == record) {
-                return match (&t.recorded, &t.now) {
+            let mut inner = lock(&self.inner);
+            if let Some(i) = inner.targets.iter().position(|t| t.record == record) {
+                let t = inner.targets.remove(i);
+                let lines = match (&t.recorded, &t.now) {
                     (Some((_, recorded)), Some(now)) => inputs::changed_copies(df, recorded, now),
                     _ => BTreeSet::new(),
                 };
+                inner.targets.push(t);
+                return lines;
             }
         }
         let recorded = recorded(store, record);
         let walk = recorded.is_some();
-        lock(&self.inner).target = Some(Target { record: record.to_string(), recorded, now: None });
+        {
+            let mut inner = lock(&self.inner);
+            if inner.target(record).is_none() {
+                let t = Target { record: record.to_string(), recorded, now: None, walking: false, again: false, last_start: None };
+                inner.targets.push(t);
+                let extra = inner.targets.len().saturating_sub(KEPT);
+                inner.targets.drain(..extra);
+            }
+        }
         if walk {
-            self.rewalk();
+            self.walk(record);
         }
         BTreeSet::new()
     }
 
-    /// Walks the context again (a document was saved), unless nothing is compared yet.
+    /// Walks every compared context again (a document was saved).
     pub fn rewalk(self: &Arc<Self>) {
+        let records: Vec<String> = lock(&self.inner).targets.iter().filter(|t| t.recorded.is_some()).map(|t| t.record.clone()).collect();
+        for record in records {
+            self.walk(&record);
+        }
+    }
+
+    /// Starts walking the context of `record`'s build, or asks the running walk to go again.
+    fn walk(self: &Arc<Self>, record: &str) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         {
             let mut inner = lock(&self.inner);
-            if inner.target.as_ref().and_then(|t| t.recorded.as_ref()).is_none() {
+            let Some(t) = inner.target(record).filter(|t| t.recorded.is_some()) else { return };
+            if t.walking {
+                t.again = true;
                 return;
             }
-            if inner.walking {
-                inner.again = true;
-                return;
-            }
-            inner.walking = true;
+            t.walking = true;
         }
-        let this = self.clone();
-        runtime.spawn(async move { this.run().await });
+        let (this, record) = (self.clone(), record.to_string());
+        runtime.spawn(async move { this.run(record).await });
     }
 
     /// Walks until no walk was asked for meanwhile, each at least [`MIN_INTERVAL`] after the last.
-    async fn run(self: Arc<Self>) {
+    async fn run(self: Arc<Self>, record: String) {
         loop {
             let (context, at) = {
                 let mut inner = lock(&self.inner);
-                inner.again = false;
-                let context = inner.target.as_ref().and_then(|t| t.recorded.as_ref()).map(|(c, _)| c.clone());
-                let Some(context) = context else {
-                    inner.walking = false;
+                let Some(t) = inner.target(&record) else { return };
+                t.again = false;
+                let Some(context) = t.recorded.as_ref().map(|(c, _)| c.clone()) else {
+                    t.walking = false;
                     return;
                 };
-                (context, inner.last_start.map(|t| t + MIN_INTERVAL))
+                (context, t.last_start.map(|s| s + MIN_INTERVAL))
             };
             if let Some(at) = at {
                 tokio::time::sleep_until(at.into()).await;
             }
-            lock(&self.inner).last_start = Some(Instant::now());
-            let walked = context.clone();
-            let Ok(now) = tokio::task::spawn_blocking(move || crate::record::inputs::take(None, Some(&walked))).await else {
-                lock(&self.inner).walking = false;
-                return;
-            };
-            if self.settle(&context, now) {
+            if let Some(t) = lock(&self.inner).target(&record) {
+                t.last_start = Some(Instant::now());
+            }
+            let now = tokio::task::spawn_blocking(move || crate::record::inputs::take(None, Some(&context))).await.ok();
+            let mut inner = lock(&self.inner);
+            let Some(t) = inner.target(&record) else { return };
+            if let Some(now) = now.filter(|now| t.now.as_deref() != Some(now)) {
+                t.now = Some(Arc::new(now));
                 self.epoch.fetch_add(1, Ordering::AcqRel);
                 self.wake.notify_one();
             }
-            let mut inner = lock(&self.inner);
-            if !inner.again {
-                inner.walking = false;
+            if !std::mem::take(&mut t.again) {
+                t.walking = false;
                 return;
             }
         }
-    }
-
-    /// Keeps a walk of `context` (unless the target moved meanwhile). True: the manifest is another one.
-    fn settle(&self, context: &PathBuf, now: Inputs) -> bool {
-        let mut inner = lock(&self.inner);
-        let Some(t) = inner.target.as_mut().filter(|t| t.recorded.as_ref().is_some_and(|(c, _)| c == context)) else { return false };
-        let other = t.now.as_deref() != Some(&now);
-        t.now = Some(Arc::new(now));
-        other
     }
 }
 
@@ -188,6 +206,6 @@ mod tests {
         assert!(context.changed_lines(&store, "20260101T000000.000Z-0000", &df).is_empty());
         context.rewalk();
         let inner = lock(&context.inner);
-        assert!(!inner.walking && inner.target.as_ref().is_some_and(|t| t.recorded.is_none()));
+        assert!(inner.targets.len() == 1 && !inner.targets[0].walking && inner.targets[0].recorded.is_none());
     }
 }
