@@ -48,8 +48,8 @@ struct Inner {
 /// A record whose context is compared, what it recorded, and the last walk of its context.
 struct Target {
     record: String,
-    /// The context folder and the recorded inputs; `None`: the record has no manifest (or no context).
-    recorded: Option<(PathBuf, Arc<Inputs>)>,
+    /// The context folder and the recorded inputs (with a manifest).
+    recorded: (PathBuf, Arc<Inputs>),
     now: Option<Arc<Inputs>>,
     walking: bool,
     /// A walk was asked for while one ran.
@@ -74,24 +74,22 @@ impl ContextInputs {
 
     /// The 1-based lines of the COPY/ADD instructions of `df` whose files changed on disk since the build
     /// `build_id` (a record id, `#n` for one of several builds in its log). Reads the record's
-    /// `inputs.json` once per record; walks the context in the background, so the first answer for a
-    /// record is empty.
+    /// `inputs.json` once per record that has one; walks the context in the background, so the first
+    /// answer for a record is empty.
     pub fn changed_lines(self: &Arc<Self>, store: &Store, build_id: &str, df: &Dockerfile) -> BTreeSet<u32> {
         let record = build_id.split('#').next().unwrap_or(build_id);
         {
             let mut inner = lock(&self.inner);
             if let Some(i) = inner.targets.iter().position(|t| t.record == record) {
                 let t = inner.targets.remove(i);
-                let lines = match (&t.recorded, &t.now) {
-                    (Some((_, recorded)), Some(now)) => inputs::changed_copies(df, recorded, now),
-                    _ => BTreeSet::new(),
-                };
+                let lines = t.now.as_ref().map(|now| inputs::changed_copies(df, &t.recorded.1, now)).unwrap_or_default();
                 inner.targets.push(t);
                 return lines;
             }
         }
-        let recorded = recorded(store, record);
-        let walk = recorded.is_some();
+        // A record without a manifest is not kept: `record` writes `inputs.json` when the build ends, so a
+        // build still running may have one later (an absent file is one failed open per rendering).
+        let Some(recorded) = recorded(store, record) else { return BTreeSet::new() };
         {
             let mut inner = lock(&self.inner);
             if inner.target(record).is_none() {
@@ -101,15 +99,13 @@ impl ContextInputs {
                 inner.targets.drain(..extra);
             }
         }
-        if walk {
-            self.walk(record);
-        }
+        self.walk(record);
         BTreeSet::new()
     }
 
     /// Walks every compared context again (a document was saved).
     pub fn rewalk(self: &Arc<Self>) {
-        let records: Vec<String> = lock(&self.inner).targets.iter().filter(|t| t.recorded.is_some()).map(|t| t.record.clone()).collect();
+        let records: Vec<String> = lock(&self.inner).targets.iter().map(|t| t.record.clone()).collect();
         for record in records {
             self.walk(&record);
         }
@@ -120,7 +116,7 @@ impl ContextInputs {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         {
             let mut inner = lock(&self.inner);
-            let Some(t) = inner.target(record).filter(|t| t.recorded.is_some()) else { return };
+            let Some(t) = inner.target(record) else { return };
             if t.walking {
                 t.again = true;
                 return;
@@ -138,11 +134,7 @@ impl ContextInputs {
                 let mut inner = lock(&self.inner);
                 let Some(t) = inner.target(&record) else { return };
                 t.again = false;
-                let Some(context) = t.recorded.as_ref().map(|(c, _)| c.clone()) else {
-                    t.walking = false;
-                    return;
-                };
-                (context, t.last_start.map(|s| s + MIN_INTERVAL))
+                (t.recorded.0.clone(), t.last_start.map(|s| s + MIN_INTERVAL))
             };
             if let Some(at) = at {
                 tokio::time::sleep_until(at.into()).await;
@@ -206,6 +198,6 @@ mod tests {
         assert!(context.changed_lines(&store, "20260101T000000.000Z-0000", &df).is_empty());
         context.rewalk();
         let inner = lock(&context.inner);
-        assert!(inner.targets.len() == 1 && !inner.targets[0].walking && inner.targets[0].recorded.is_none());
+        assert!(inner.targets.is_empty(), "nothing to compare, nothing kept");
     }
 }
