@@ -2,13 +2,13 @@
 //! bounded manifest of the build context) and the pure comparisons `explain` makes with them: which
 //! files under a COPY's sources changed, which build args changed, which image a FROM resolved to.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::dockerfile::{Form, Instruction};
+use crate::dockerfile::{Dockerfile, Form, Instruction};
 use crate::log::Step;
 
 /// Version of the `inputs.json` layout.
@@ -108,13 +108,40 @@ fn clean(path: &str) -> String {
 /// The files under `sources` that were added, removed or changed (size or mtime) between two manifests;
 /// `None` when either has no manifest. A truncated manifest's missing files do not count as removed.
 pub fn changed_under(before: &Inputs, after: &Inputs, sources: &[String]) -> Option<Vec<String>> {
+    changed_by(before, after, sources, |o, f| o.size != f.size || o.mtime_ns != f.mtime_ns)
+}
+
+/// As [`changed_under`], but a file counts as changed only when added, removed or of another size: what
+/// proves a content change without a content hash. The builders' COPY cache ignores mtimes (BuildKit
+/// checksums contents; the classic builder since Docker 1.8), so a prediction from a mere mtime (a fresh
+/// checkout, `touch`) would be a guess; a same-size edit is missed until `inputs.json` records hashes.
+pub fn changed_in_size(before: &Inputs, after: &Inputs, sources: &[String]) -> Option<Vec<String>> {
+    changed_by(before, after, sources, |o, f| o.size != f.size)
+}
+
+/// The 1-based first lines of the COPY/ADD instructions of `df` (not `--from` copies) with files under
+/// their sources [`changed_in_size`] between `recorded` and `now`: `predict`'s `inputs_changed`.
+pub fn changed_copies(df: &Dockerfile, recorded: &Inputs, now: &Inputs) -> BTreeSet<u32> {
+    let copies = df
+        .instructions
+        .iter()
+        .filter(|i| i.onbuild.is_none() && matches!(i.keyword.as_str(), "COPY" | "ADD") && !i.flags.iter().any(|f| f.name == "from"));
+    copies.filter(|i| changed_in_size(recorded, now, &copy_sources(i)).is_some_and(|files| !files.is_empty())).map(|i| i.line).collect()
+}
+
+fn changed_by(
+    before: &Inputs,
+    after: &Inputs,
+    sources: &[String],
+    differs: impl Fn(&FileEntry, &FileEntry) -> bool,
+) -> Option<Vec<String>> {
     let (a, b) = (before.manifest.as_ref()?, after.manifest.as_ref()?);
     let old: HashMap<&str, &FileEntry> = a.files.iter().map(|f| (f.path.as_str(), f)).collect();
     let new: HashMap<&str, &FileEntry> = b.files.iter().map(|f| (f.path.as_str(), f)).collect();
     let under = |p: &str| sources.iter().any(|s| covers(s, p));
     let mut out: Vec<String> = Vec::new();
     for f in &b.files {
-        let changed = old.get(f.path.as_str()).is_none_or(|o| o.size != f.size || o.mtime_ns != f.mtime_ns);
+        let changed = old.get(f.path.as_str()).is_none_or(|o| differs(o, f));
         // A file a truncated earlier manifest may simply not have listed is not evidence.
         let known_before = !a.truncated || old.contains_key(f.path.as_str());
         if changed && known_before && under(&f.path) {
@@ -256,6 +283,23 @@ mod tests {
         assert_eq!(changed_under(&a, &b, &["package".into()]).unwrap(), vec!["package/hello/build.sh"]);
         assert_eq!(changed_under(&a, &b, &["package/*/build.sh".into()]).unwrap(), vec!["package/hello/build.sh"]);
         assert_eq!(changed_under(&a, &Inputs::default(), &[String::new()]), None);
+    }
+
+    #[test]
+    fn copies_whose_files_changed_in_size() {
+        let df = crate::dockerfile::parse(
+            "FROM a AS b\nCOPY feeds.conf ./\nCOPY . .\nADD pkg/ /p/\nFROM a\nCOPY --from=b /x /x\nONBUILD COPY . .\n",
+        );
+        let a = with(vec![entry("feeds.conf", 1, 1), entry("pkg/build.sh", 10, 1), entry("README", 3, 1)]);
+        let check = |files: Vec<FileEntry>, expect: &[u32]| {
+            assert_eq!(changed_copies(&df, &a, &with(files.clone())).into_iter().collect::<Vec<_>>(), expect, "{files:?}");
+        };
+        check(vec![entry("feeds.conf", 1, 9), entry("pkg/build.sh", 10, 9), entry("README", 3, 9)], &[]);
+        check(vec![entry("feeds.conf", 1, 1), entry("pkg/build.sh", 11, 1), entry("README", 3, 1)], &[3, 4]);
+        check(vec![entry("feeds.conf", 2, 1), entry("pkg/build.sh", 10, 1), entry("README", 3, 1)], &[2, 3]);
+        check(vec![entry("feeds.conf", 1, 1), entry("pkg/build.sh", 10, 1)], &[3]);
+        check(vec![entry("feeds.conf", 1, 1), entry("pkg/build.sh", 10, 1), entry("README", 3, 1), entry("new", 0, 1)], &[3]);
+        assert!(changed_copies(&df, &a, &Inputs::default()).is_empty(), "no manifest, no evidence");
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! state, call a pure renderer, convert. A closed document, a log where a Dockerfile was expected, or a
 //! missing Dockerfile gives `None`.
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
 use std::sync::LazyLock;
@@ -116,8 +115,8 @@ pub fn inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<Inlay
     Some(out)
 }
 
-/// What the buffer's edits will rebuild, against the newest recorded build of this Dockerfile.
-/// COPY/ADD sources changed on disk are not looked at yet (`predict`'s `inputs_changed` stays empty).
+/// What the buffer's edits will rebuild, against the newest recorded build of this Dockerfile, and the
+/// COPY/ADD steps whose files changed on disk since (`context_inputs`: the last walk, never one now).
 fn prediction(shared: &Shared, uri: &Uri, doc: &Document, annotated: &Annotated) -> Prediction {
     let (store, root) = {
         let st = shared.lock();
@@ -126,7 +125,9 @@ fn prediction(shared: &Shared, uri: &Uri, doc: &Document, annotated: &Annotated)
     let Some(path) = uri.to_file_path() else { return Prediction::default() };
     let last = shared.source.last_build(&store, &root, &path);
     let df = crate::dockerfile::parse(&doc.text);
-    predict::predict(&df, annotated, last.as_ref().map(|b| &b.build), &BTreeSet::new())
+    let on_disk = shared.source.context_inputs().zip(last.as_ref());
+    let inputs_changed = on_disk.map(|(context, last)| context.changed_lines(&store, &last.id, &df)).unwrap_or_default();
+    predict::predict(&df, annotated, last.as_ref().map(|b| &b.build), &inputs_changed)
 }
 
 pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {

@@ -8,6 +8,7 @@
 
 mod capabilities;
 pub mod config;
+pub mod context_inputs;
 pub mod debug_shell;
 pub mod diagnostics;
 pub mod documents;

@@ -13,6 +13,7 @@ use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::context_inputs::ContextInputs;
 use super::engine_sizes::EngineSizes;
 use super::log_globs;
 pub use super::log_globs::LogGlobs;
@@ -46,6 +47,11 @@ pub trait Source: Send + Sync {
     fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize) -> Annotated;
     /// The live engine queries behind the annotations, when the source makes any (`engine_sizes`).
     fn engine_sizes(&self) -> Option<Arc<EngineSizes>> {
+        None
+    }
+    /// The build context on disk against the last build's manifest (`context_inputs`), when the source
+    /// compares them.
+    fn context_inputs(&self) -> Option<Arc<ContextInputs>> {
         None
     }
     /// The newest recorded build of the Dockerfile at `path`: what an edit of its buffer is compared with
@@ -145,6 +151,8 @@ pub struct StoreSource {
     progress_bytes: u64,
     /// Layer sizes of records without a snapshot; its epoch is part of the generation.
     engine: Arc<EngineSizes>,
+    /// The last build's context on disk; its epoch is part of the generation too.
+    context: Arc<ContextInputs>,
     /// Mappings by build shape, for the Dockerfile text analysed last (`analysis::shapes`).
     mappings: Mutex<analysis::MappingCache>,
     /// Mappings of builds onto their records' own Dockerfile snapshots (`explain`; they never change).
@@ -162,6 +170,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl StoreSource {
+    /// The store generation as analyses see it. All three only grow, so the sum moves when records
+    /// changed, engine answers brought sizes, or a walk of the context found changes.
+    fn with_epochs(&self, generation: u64) -> u64 {
+        generation.wrapping_add(self.engine.epoch()).wrapping_add(self.context.epoch())
+    }
+
     /// A source that reports progress for indexing runs of at least `bytes` new log bytes.
     pub fn with_progress_threshold(bytes: u64) -> StoreSource {
         StoreSource {
@@ -169,6 +183,7 @@ impl StoreSource {
             indexing: Mutex::default(),
             progress_bytes: bytes,
             engine: Arc::new(EngineSizes::new()),
+            context: Arc::default(),
             mappings: Mutex::default(),
             snapshot_mappings: Mutex::default(),
         }
@@ -231,7 +246,7 @@ impl Source for StoreSource {
         let _running = lock(&self.indexing);
         let ids = lock(&self.index).take_stale(store);
         if ids.is_empty() {
-            return lock(&self.index).generation.wrapping_add(self.engine.epoch());
+            return self.with_epochs(lock(&self.index).generation);
         }
         let loaded = self.load_all(store, &ids, progress);
         let mut index = lock(&self.index);
@@ -257,8 +272,7 @@ impl Source for StoreSource {
         if changed {
             index.generation = index.generation.wrapping_add(1);
         }
-        // Both only grow, so the sum moves when records changed or engine answers brought sizes.
-        index.generation.wrapping_add(self.engine.epoch())
+        self.with_epochs(index.generation)
     }
 
     fn invalidate(&self, store: &Store, paths: &[PathBuf]) -> bool {
@@ -291,11 +305,15 @@ impl Source for StoreSource {
         Some(self.engine.clone())
     }
 
+    fn context_inputs(&self) -> Option<Arc<ContextInputs>> {
+        Some(self.context.clone())
+    }
+
     fn current_generation(&self, store: &Store) -> Option<u64> {
         let _idle = self.indexing.try_lock().ok()?;
         let index = lock(&self.index);
         let current = index.root.as_deref() == Some(store.root()) && !index.all_stale && index.stale.is_empty();
-        current.then_some(index.generation.wrapping_add(self.engine.epoch()))
+        current.then_some(self.with_epochs(index.generation))
     }
 
     fn set_log_globs(&self, globs: LogGlobs) {

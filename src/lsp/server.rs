@@ -14,7 +14,7 @@ use super::config::{ClientSupport, Settings};
 use super::encoding::Encoding;
 use super::lenses::{OpenLog, OPEN_LOG};
 use super::state::Shared;
-use super::{engine_sizes, features, guard, refresh, watch, Options};
+use super::{context_inputs, engine_sizes, features, guard, refresh, watch, Options};
 
 /// Parameters of `buildlens/invalidMessage`.
 #[derive(Debug, serde::Deserialize)]
@@ -105,6 +105,7 @@ impl LanguageServer for Backend {
         watch::start(&self.client, &self.shared);
         watch::spawn_worker(self.client.clone(), self.shared.clone());
         engine_sizes::spawn_refresher(self.client.clone(), self.shared.clone());
+        context_inputs::spawn_refresher(self.client.clone(), self.shared.clone());
         let (client, shared) = (self.client.clone(), self.shared.clone());
         refresh::pull_configuration(&self.client, self.shared.clone(), move || settings_changed(&client, &shared));
     }
@@ -142,6 +143,7 @@ impl LanguageServer for Backend {
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
         let uri = params.text_document.uri;
+        guard::notification("textDocument/didSave", || context_inputs::saved(&self.shared));
         if let Some(version) = self.shared.lock().docs.version(&uri) {
             self.publish_later(uri, version);
         }
