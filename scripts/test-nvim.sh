@@ -58,7 +58,10 @@ run_spec() {
   chmod 700 "$dir/runtime"
   cp -r "$BUILDLENS_ROOT/fixtures/example" "$dir/ws"
   local name
-  for name in Containerfile app.Dockerfile app.dockerfile; do cp "$dir/ws/Dockerfile" "$dir/ws/$name"; done
+  # Other Dockerfile names for the filetype checks, beside the workspace, not in it: a new file in the example's
+  # build context is a change under `COPY . .` (the server would rightly predict a rebuild).
+  mkdir -p "$dir/names"
+  for name in Containerfile app.Dockerfile app.dockerfile; do cp "$dir/ws/Dockerfile" "$dir/names/$name"; done
   printf '\n==> %s %s\n' "$label" "$(basename "$spec")" >&2
   XDG_CONFIG_HOME="$dir/config" XDG_DATA_HOME="$dir/data" XDG_STATE_HOME="$dir/state" \
     XDG_CACHE_HOME="$dir/cache" XDG_RUNTIME_DIR="$dir/runtime" \

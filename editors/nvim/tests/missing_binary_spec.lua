@@ -25,14 +25,14 @@ H.contains('not found', err, 'the error says the binary is missing')
 H.contains('setup{ binary', err, 'the error says how to set the path')
 H.eq(0, #compat.clients(), 'no buildlens client started')
 -- A second buffer does not repeat the error.
-vim.cmd('edit ' .. vim.fn.fnameescape(H.ws .. '/' .. 'Containerfile'))
+vim.cmd('edit ' .. vim.fn.fnameescape(H.ws .. '/../names/Containerfile'))
 H.eq('dockerfile', vim.bo.filetype, 'Containerfile is a dockerfile')
 local errors = vim.tbl_filter(function(m)
   return m.level == vim.log.levels.ERROR
 end, messages)
 H.eq(1, #errors, 'the missing-binary error is given once')
 for _, name in ipairs({ 'app.Dockerfile', 'app.dockerfile' }) do
-  vim.cmd('edit ' .. vim.fn.fnameescape(H.ws .. '/' .. name))
+  vim.cmd('edit ' .. vim.fn.fnameescape(H.ws .. '/../names/' .. name))
   H.eq('dockerfile', vim.bo.filetype, name .. ' is a dockerfile')
 end
 vim.cmd('BuildlensOpenLog')
