@@ -7,19 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
-use support_lsp::{file_uri, TestClient, Workspace, CAPTURED, TIMEOUT};
-
-const FAILING: &str = "bk20-plain-failing";
-
-/// A later build of the same Dockerfile where step 5/6 passed (BuildKit plain, v0.8 shape).
-const FIXED: &str = "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n\
-#4 [1/6] FROM docker.io/library/fixture-base\n#4 CACHED\n\n\
-#5 [2/6] WORKDIR /work\n#5 CACHED\n\n\
-#7 [3/6] COPY hello.txt .\n#7 CACHED\n\n\
-#8 [4/6] RUN echo \"configuring...\" && cat hello.txt\n#8 CACHED\n\n\
-#9 [5/6] RUN echo \"checking for compiler... no\" >&2 &&     echo \"error: something went wrong in step 3\" >&2 &&     exit 3\n\
-#9 0.042 fixed now\n#9 DONE 2.5s\n\n\
-#10 [6/6] RUN echo \"never reached\"\n#10 0.050 never reached\n#10 DONE 0.3s\n";
+use support_lsp::{file_uri, TestClient, Workspace, CAPTURED, FAILING, FIXED, TIMEOUT};
 
 /// A workspace whose store (with its `.gitignore`) has no records, with the captured failing build as `ci/logs/build-1.log`
 /// (modified an hour ago). The log names its Dockerfile `failing.Dockerfile` (`load build definition

@@ -15,6 +15,19 @@ use tokio::sync::mpsc;
 
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A captured BuildKit build (fixtures/logs/plain) that fails at step 5/6.
+pub const FAILING: &str = "bk20-plain-failing";
+
+/// A later build of the captured failing build's Dockerfile where step 5/6 passed.
+pub const FIXED: &str = "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n\
+#4 [1/6] FROM docker.io/library/fixture-base\n#4 CACHED\n\n\
+#5 [2/6] WORKDIR /work\n#5 CACHED\n\n\
+#7 [3/6] COPY hello.txt .\n#7 CACHED\n\n\
+#8 [4/6] RUN echo \"configuring...\" && cat hello.txt\n#8 CACHED\n\n\
+#9 [5/6] RUN echo \"checking for compiler... no\" >&2 &&     echo \"error: something went wrong in step 3\" >&2 &&     exit 3\n\
+#9 0.042 fixed now\n#9 DONE 2.5s\n\n\
+#10 [6/6] RUN echo \"never reached\"\n#10 0.050 never reached\n#10 DONE 0.3s\n";
+
 pub struct TestClient {
     input: DuplexStream,
     messages: mpsc::UnboundedReceiver<Value>,
