@@ -372,7 +372,7 @@ fn self_cause(ctx: &Ctx<'_>, i: usize) -> Cause {
             own(i, df, CauseKind::CacheNotUsed, "its cache entry was not found (pruned, or built elsewhere)".into())
         };
     }
-    let (a, b) = (ctx.prev_side.facts.inputs.as_ref(), ctx.latest_side.facts.inputs.as_ref());
+    let (a, b) = (ctx.prev_side.facts.inputs.as_deref(), ctx.latest_side.facts.inputs.as_deref());
     let files = a.zip(b).and_then(|(a, b)| inputs::changed_under(a, b, &inputs::copy_sources(ins)));
     match files {
         Some(list) if !list.is_empty() => {

@@ -65,11 +65,11 @@ fn the_example_toolchain_was_rebuilt_because_copy_dot_missed() {
 fn manifests_name_the_changed_files() {
     let (b1, b2) = (build("b1", B1), build("b2", B2));
     let before = BuildFacts {
-        inputs: Some(manifest(&[("feeds.conf", 1), ("package/hello/hello.sh", 1), ("package/hello/build.sh", 1)])),
+        inputs: Some(std::sync::Arc::new(manifest(&[("feeds.conf", 1), ("package/hello/hello.sh", 1), ("package/hello/build.sh", 1)]))),
         ..facts()
     };
     let after = BuildFacts {
-        inputs: Some(manifest(&[("feeds.conf", 1), ("package/hello/hello.sh", 2), ("package/hello/build.sh", 1)])),
+        inputs: Some(std::sync::Arc::new(manifest(&[("feeds.conf", 1), ("package/hello/hello.sh", 2), ("package/hello/build.sh", 1)]))),
         ..facts()
     };
     let e = explain(EXAMPLE, Some(side(&b1, &before)), side(&b2, &after));
@@ -179,8 +179,10 @@ fn a_new_base_image_digest_is_the_root() {
 #[test]
 fn an_edited_instruction_in_the_snapshot_is_the_root() {
     let (a, b) = (build("a", &arg_log("1", 6, "a")), build("b", &arg_log("1", 4, "a")));
-    let snap =
-        |text: &str| BuildFacts { inputs: Some(Inputs { schema: 1, dockerfile: Some(text.into()), ..Inputs::default() }), ..facts() };
+    let snap = |text: &str| BuildFacts {
+        inputs: Some(std::sync::Arc::new(Inputs { schema: 1, dockerfile: Some(text.into()), ..Inputs::default() })),
+        ..facts()
+    };
     let before = snap(&ARG_DF.replace("RUN echo $RELEASE", "RUN echo $RELEASE # old"));
     let after = snap(ARG_DF);
     let e = check(ARG_DF, Some((&a, &before)), (&b, &after), &["5 InstructionChanged 5", "6 ParentRebuilt 5"]);
@@ -234,7 +236,7 @@ const I2: &str = include_str!("../../fixtures/example/.buildlens/builds/20261124
 const I3: &str = include_str!("../../fixtures/example/.buildlens/builds/20261124T083104.046Z-b5b3/inputs.json");
 
 fn recorded(inputs: &str) -> BuildFacts {
-    BuildFacts { inputs: Some(serde_json::from_str(inputs).expect("inputs.json of the example")), ..facts() }
+    BuildFacts { inputs: Some(std::sync::Arc::new(serde_json::from_str(inputs).expect("inputs.json of the example"))), ..facts() }
 }
 
 #[test]

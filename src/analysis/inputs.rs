@@ -51,7 +51,8 @@ pub struct BuildFacts {
     pub no_cache: bool,
     /// `docker-build`, `buildx-build`, `podman-build`, … (empty: unknown, e.g. an import).
     pub tool: String,
-    pub inputs: Option<Inputs>,
+    /// Shared: a record's `inputs.json` does not change once written, so readers may cache it.
+    pub inputs: Option<std::sync::Arc<Inputs>>,
 }
 
 /// The build args whose value differs between two builds: name → (before, after).

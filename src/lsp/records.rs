@@ -18,7 +18,7 @@ use super::engine_sizes::EngineSizes;
 use super::log_globs;
 pub use super::log_globs::LogGlobs;
 use crate::analysis::explain::{self, Explained, Side};
-use crate::analysis::inputs::BuildFacts;
+use crate::analysis::inputs::{BuildFacts, Inputs};
 use crate::analysis::{self, Annotated, RecordedBuild};
 use crate::store::{self, RecordMeta, Store};
 
@@ -81,6 +81,8 @@ pub enum Indexing {
 pub const MIN_RECORDS: usize = 20;
 /// Records whose parsed builds stay in memory beyond those of the last annotation.
 const HELD_SPARE: usize = 8;
+/// How many records' `inputs.json` the server keeps parsed (explain reads the last two builds').
+const INPUTS_HELD: usize = 4;
 /// Indexing runs with at least this many new log bytes report progress.
 pub const PROGRESS_BYTES: u64 = 8 << 20;
 
@@ -157,6 +159,9 @@ pub struct StoreSource {
     mappings: Mutex<analysis::MappingCache>,
     /// Mappings of builds onto their records' own Dockerfile snapshots (`explain`; they never change).
     snapshot_mappings: Mutex<analysis::MappingCache>,
+    /// The `inputs.json` of the last records `explain` read (written once, when a build ends; a context
+    /// manifest can be megabytes, so it is not parsed again on every edit).
+    inputs: Mutex<Vec<(String, Arc<Inputs>)>>,
 }
 
 impl Default for StoreSource {
@@ -186,6 +191,7 @@ impl StoreSource {
             context: Arc::default(),
             mappings: Mutex::default(),
             snapshot_mappings: Mutex::default(),
+            inputs: Mutex::default(),
         }
     }
 
@@ -414,6 +420,20 @@ impl StoreSource {
         (target, held)
     }
 
+    /// A record's `inputs.json`, from the small cache of the last ones read.
+    fn inputs_of(&self, store: &Store, id: &str) -> Option<Arc<Inputs>> {
+        if let Some((_, hit)) = lock(&self.inputs).iter().find(|(k, _)| k == id) {
+            return Some(hit.clone());
+        }
+        let read = Arc::new(store.record(id)?.inputs()?);
+        let mut cache = lock(&self.inputs);
+        if cache.len() >= INPUTS_HELD {
+            cache.remove(0);
+        }
+        cache.push((id.to_string(), read.clone()));
+        Some(read)
+    }
+
     /// The facts of a build: its record's command line from the index; `inputs.json` (a store read) only
     /// when `inputs` (the last two builds: older ones need no file lists).
     fn facts(&self, store: &Store, build_id: &str, inputs: bool) -> BuildFacts {
@@ -423,7 +443,7 @@ impl StoreSource {
             build_args: meta.as_ref().map(|m| m.build_args.clone()).unwrap_or_default(),
             no_cache: meta.as_ref().is_some_and(|m| m.no_cache),
             tool: meta.map(|m| m.tool).unwrap_or_default(),
-            inputs: if inputs { store.record(id).and_then(|r| r.inputs()) } else { None },
+            inputs: if inputs { self.inputs_of(store, id) } else { None },
         }
     }
 

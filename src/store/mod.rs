@@ -85,7 +85,7 @@ impl Record {
             build_args: meta.as_ref().map(|m| m.build_args.clone()).unwrap_or_default(),
             no_cache: meta.as_ref().is_some_and(|m| m.no_cache),
             tool: meta.map(|m| m.tool).unwrap_or_default(),
-            inputs: self.inputs(),
+            inputs: self.inputs().map(std::sync::Arc::new),
         }
     }
 
