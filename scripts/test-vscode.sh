@@ -114,6 +114,7 @@ cleanup() {
 write_settings() {
   local bin="$1"
   mkdir -p "$WORK/user-data/User"
+  # gpuAcceleration off: the terminal draws with DOM rows, so the test can read what the debug shell printed.
   cat >"$WORK/user-data/User/settings.json" <<EOF
 {
   "buildlens.binaryPath": "$bin",
@@ -128,6 +129,7 @@ write_settings() {
   "editor.codeLens": true,
   "editor.hover.delay": 150,
   "window.restoreWindows": "none",
+  "terminal.integrated.gpuAcceleration": "off",
   "chat.disableAIFeatures": true
 }
 EOF

@@ -117,14 +117,9 @@ function debugShell(arg: DebugShellArgs | undefined): void {
     void vscode.window.showErrorMessage("buildlens.debugShell takes {argv: string[], cwd, title}.");
     return;
   }
-  const terminal = vscode.window.createTerminal({
-    name: arg.title || "buildlens debug",
-    cwd: arg.cwd || workspaceRoot(),
-    shellPath: arg.argv[0],
-    shellArgs: arg.argv.slice(1),
-    env: storeEnv(),
-  });
-  terminal.show();
+  // Typed into a shell, not run as the terminal's process: the command stays visible and editable, and when
+  // `buildlens debug` stops with an error (no daemon, a moved context) its message stays on screen.
+  runInTerminal(arg.title || "buildlens debug", arg.argv.map(shellQuote).join(" "), arg.cwd || workspaceRoot());
 }
 
 export function registerCommands(context: vscode.ExtensionContext, getClient: () => LanguageClient | undefined): void {

@@ -228,6 +228,31 @@ async function assertMissingBinary() {
   log("missing binary ok: one message, its button opens the setting");
 }
 
+/** The failed step's `Debug: shell before this step` lens runs `buildlens.debugShell`: an integrated terminal
+ * named after the server's command (`buildlens debug Dockerfile:16`) opens. The command itself needs a daemon
+ * and the recorded context; here only the terminal is checked. */
+async function assertDebugShell() {
+  // Open-log replaced the Dockerfile's tab: open the Dockerfile again from the Explorer.
+  const row = page.locator(".explorer-folders-view .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: /^Dockerfile$/ }) });
+  await row.first().click();
+  await until("the Dockerfile to open again", async () => (await lineBox("FROM fixture-base AS sdk")) !== null);
+  const link = page.locator(".monaco-editor .contentWidgets .codelens-decoration a", { hasText: "Debug: shell before this step" });
+  await until("the debug lens on the failed step", async () => (await link.count()) > 0);
+  await link.first().click();
+  const title = await until("a terminal named after the debug command", async () =>
+    page.$$eval(".part.panel .terminal-tabs-entry, .part.panel .single-terminal-tab, .part.panel .terminal-tab, .part.panel .monaco-icon-label", (els) =>
+      els.map((e) => e.textContent || "").find((t) => t.includes("buildlens debug Dockerfile:16")),
+    ),
+  );
+  // The command runs in that terminal's shell: `buildlens debug` names the failed step and its build before it
+  // needs the daemon (without one it stops there, and its message stays on screen).
+  const shown = await until("buildlens debug to name the failed build in the terminal", async () =>
+    page.$$eval(".part.panel .xterm-rows", (els) => els.map((e) => e.textContent || "").find((t) => t.includes("failed in build 20261124T083104.046Z-b5b3"))),
+  );
+  await screenshot("debug-shell");
+  log(`debug shell ok: terminal "${title.trim()}" shows "${shown.trim().slice(0, 120)}…"`);
+}
+
 async function main() {
   const browser = await chromium.connectOverCDP(CDP);
   const context = browser.contexts()[0] || (await browser.newContext());
@@ -244,6 +269,7 @@ async function main() {
     await assertStatusBar();
     await assertRecordPrompt();
     await assertOpenStepLog();
+    await assertDebugShell();
     await assertMissingBinary();
     await screenshot("done");
     log("all VS Code checks passed");
