@@ -78,18 +78,20 @@ async function lenses() {
 
 /** The lens containing `lensText` sits directly above the line starting with `lineText` (within two lines). */
 async function assertLensAbove(lensText, lineText) {
-  const found = await until(`a code lens "${lensText}" above "${lineText}"`, async () => {
+  // Geometry is checked inside the wait: a refresh (new sizes, the context walk) re-renders the lenses, and a
+  // lens being laid out again measures 0..0 for a moment.
+  const { lens } = await until(`a code lens "${lensText}" right above "${lineText}"`, async () => {
     const box = await lineBox(lineText);
     const all = await lenses();
     const lens = all.find((l) => l.text.includes(lensText));
     if (!lens) throw new Error(`lenses shown: ${JSON.stringify(all.map((l) => l.text))}`);
-    return box && { box, lens };
+    if (!box) return null;
+    const gap = box.y - lens.bottom;
+    if (!(lens.height > 0 && lens.bottom <= box.y + 1 && gap < 2 * box.height)) {
+      throw new Error(`lens "${lens.text}" is not right above "${lineText}": lens ${lens.y}..${lens.bottom}, line at ${box.y}`);
+    }
+    return { box, lens };
   }, 90000);
-  const { box, lens } = found;
-  const gap = box.y - lens.bottom;
-  if (!(lens.bottom <= box.y + 1 && gap < 2 * box.height)) {
-    throw new Error(`lens "${lens.text}" is not right above "${lineText}": lens ${lens.y}..${lens.bottom}, line at ${box.y}`);
-  }
   log(`lens ok: "${lens.text}" above "${lineText}"`);
 }
 
