@@ -4,8 +4,9 @@
 //! changed clones a cached answer instead of rendering again.
 //!
 //! The key is the analysis itself (the `Arc` a document version + store generation produced, see
-//! `Shared::annotated`), the document version and the clock truncated to the second: titles say "2h ago"
-//! and a live step's running time, whose finest unit shown is the second's tenth only under a minute.
+//! `Shared::annotated`), the document version and the clock: truncated to the second while a step is
+//! live (its lens counts the running time), else to the minute, the finest unit of "2h ago" (a title may
+//! say "5m ago" up to a minute late; re-rendering every second was the codeLens p99).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,7 +26,8 @@ pub struct RenderKey {
 
 impl RenderKey {
     pub fn new(analysis: &Arc<Annotated>, version: i32, now: DateTime<Utc>) -> RenderKey {
-        RenderKey { analysis: analysis.clone(), version, second: now.timestamp() }
+        let unit = if analysis.instructions.iter().any(|v| v.last.as_ref().is_some_and(|r| r.live)) { 1 } else { 60 };
+        RenderKey { analysis: analysis.clone(), version, second: now.timestamp().div_euclid(unit) * unit }
     }
 
     fn same(&self, other: &RenderKey) -> bool {
@@ -121,6 +123,27 @@ mod tests {
         assert_eq!(r.get(&uri, &key(&a, 1, 1), lenses), None, "a new key drops the old answers");
         r.forget(&uri);
         assert_eq!(r.get(&uri, &key(&a, 1, 1), |r| Some(r.hovers.len())), None);
+    }
+
+    #[test]
+    fn the_clock_counts_in_minutes_unless_a_step_is_live() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let (t1, t2, t3) = (at("2026-11-24T10:00:01Z"), at("2026-11-24T10:00:59Z"), at("2026-11-24T10:01:00Z"));
+        let done = Arc::new(Annotated::default());
+        assert!(RenderKey::new(&done, 1, t1).same(&RenderKey::new(&done, 1, t2)), "\"2h ago\" moves by the minute");
+        assert!(!RenderKey::new(&done, 1, t2).same(&RenderKey::new(&done, 1, t3)));
+        let run = crate::analysis::StepRun { live: true, ..serde_json::from_value(serde_json::json!({"build": "b", "started": null, "status": "running", "duration_ms": null, "cached": false, "exit_code": null, "error": null, "excerpt": [], "output": {"start": 0, "end": 0, "lines": 0}})).unwrap() };
+        let view = crate::analysis::InstructionView {
+            line: 1,
+            end_line: 1,
+            keyword: "RUN".into(),
+            stage: None,
+            last: Some(run),
+            history: Vec::new(),
+            changed_since_build: false,
+        };
+        let live = Arc::new(Annotated { instructions: vec![view], ..Annotated::default() });
+        assert!(!RenderKey::new(&live, 1, t1).same(&RenderKey::new(&live, 1, t2)), "a running step's time moves by the second");
     }
 
     #[test]
