@@ -553,26 +553,30 @@ fn record_dockerfile_path(store: &Store, meta: &RecordMeta) -> Option<PathBuf> {
     Some(if full.is_absolute() { fs::canonicalize(&full).unwrap_or(full) } else { full })
 }
 
+/// The builds of one log as records: `id`, or `id#n` when the log holds several; a build that does not say
+/// when it started gets `started` (the record's, or the log's modification time).
+fn recorded(builds: Vec<crate::log::Build>, id: &str, started: &str, log_path: &Path, live: bool) -> Vec<RecordedBuild> {
+    let several = builds.len() > 1;
+    builds
+        .into_iter()
+        .enumerate()
+        .map(|(n, build)| RecordedBuild {
+            id: if several { format!("{id}#{}", n + 1) } else { id.to_string() },
+            started: build.started.clone().or_else(|| Some(started.to_string())),
+            build,
+            log_path: log_path.to_path_buf(),
+            live,
+        })
+        .collect()
+}
+
 /// Indexes one record (reading only the new bytes of a log that grew) and keeps what selection needs.
 fn load_entry(store: &Store, record: &store::Record) -> Option<Entry> {
     let meta = record.meta().map_err(|e| eprintln!("buildlens: skipping record {}: {e:#}", record.id)).ok()?;
     let live = meta.is_live();
     let (summary, _) =
         store::index::summary(record, !live).map_err(|e| eprintln!("buildlens: skipping record {}: {e:#}", record.id)).ok()?;
-    let several = summary.parsed.builds.len() > 1;
-    let builds: Vec<RecordedBuild> = summary
-        .parsed
-        .builds
-        .into_iter()
-        .enumerate()
-        .map(|(n, build)| RecordedBuild {
-            id: if several { format!("{}#{}", record.id, n + 1) } else { record.id.clone() },
-            started: build.started.clone().or_else(|| Some(meta.started.clone())),
-            build,
-            log_path: record.log_path(),
-            live,
-        })
-        .collect();
+    let builds = recorded(summary.parsed.builds, &record.id, &meta.started, &record.log_path(), live);
     let dockerfile = record_dockerfile_path(store, &meta);
     let loaded = builds.iter().map(|b| b.build.dockerfile.clone()).collect();
     Some(Entry { order: record.id.clone(), meta, dockerfile, loaded, log_len: summary.log_len, builds: Some(Arc::new(builds)) })
@@ -592,21 +596,8 @@ fn external_entry(store: &Store, root: &Path, path: &Path) -> Option<Entry> {
     let (summary, _) =
         store::index::summary_at(path, &cache, true).map_err(|e| eprintln!("buildlens: skipping {}: {e:#}", path.display())).ok()?;
     let id = log_globs::display_id(path, root);
-    let several = summary.parsed.builds.len() > 1;
     let started = modified.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let builds: Vec<RecordedBuild> = summary
-        .parsed
-        .builds
-        .into_iter()
-        .enumerate()
-        .map(|(n, build)| RecordedBuild {
-            id: if several { format!("{id}#{}", n + 1) } else { id.clone() },
-            started: build.started.clone().or_else(|| Some(started.clone())),
-            build,
-            log_path: path.to_path_buf(),
-            live: false,
-        })
-        .collect();
+    let builds = recorded(summary.parsed.builds, &id, &started, path, false);
     let loaded = builds.iter().map(|b| b.build.dockerfile.clone()).collect();
     let meta = RecordMeta::new(id, store::Source::Import, started);
     let order = modified.format("%Y%m%dT%H%M%S%.3fZ").to_string();
