@@ -28,6 +28,7 @@ mod refresh;
 mod rendered;
 mod server;
 mod state;
+mod stdio;
 mod transport;
 pub mod view;
 mod watch;
@@ -69,10 +70,19 @@ where
 }
 
 /// `buildlens serve`: LSP over stdin/stdout. stdout carries only protocol messages; logs go to stderr.
+///
+/// One thread runs the protocol (reading, answering from cached renderings, writing): a request crosses no
+/// thread on its way in or out. Analysis and indexing run on the blocking pool (`guard::request`).
 pub fn run_stdio() -> anyhow::Result<i32> {
     one_malloc_arena();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), Options::default()));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let (input, output) = stdio::streams();
+        serve(input, output, Options::default()).await
+    });
+    // A read of a terminal on the blocking pool cannot be cancelled: after `exit`, wait a moment for work
+    // in flight, not for a key press.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     Ok(0)
 }
 

@@ -1,0 +1,126 @@
+//! The server's stdin and stdout as async streams without the blocking pool. tokio's `stdin()` and
+//! `stdout()` do every read and write on a blocking-pool thread, two thread hand-offs per message; when
+//! the editor gives the server a pipe (most clients) or a socket (libuv's clients: VS Code, Neovim), the
+//! descriptor is put in non-blocking mode and driven by the reactor instead. Anything else (a terminal,
+//! a file) keeps tokio's blocking streams.
+//!
+//! Only protocol messages ever go to stdout (logs go to stderr), so nothing else in the process writes to
+//! the descriptor whose mode this changes.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+pub type Input = Box<dyn AsyncRead + Unpin + Send>;
+pub type Output = Box<dyn AsyncWrite + Unpin + Send>;
+
+/// What a standard descriptor is.
+#[derive(Debug, PartialEq, Eq)]
+enum Kind {
+    Pipe,
+    Socket,
+    Other,
+}
+
+/// stdin and stdout for the server. Must run inside the runtime (the reactor registers the descriptors).
+pub fn streams() -> (Input, Output) {
+    (input(), output())
+}
+
+fn input() -> Input {
+    let stdin = std::io::stdin();
+    let owned = match kind(stdin.as_fd()) {
+        Kind::Other => None,
+        kind => stdin.as_fd().try_clone_to_owned().ok().map(|fd| (kind, fd)),
+    };
+    match owned.map(|(kind, fd)| reader(kind, fd)) {
+        Some(Ok(stream)) => stream,
+        Some(Err(e)) => {
+            eprintln!("buildlens: stdin stays on the blocking pool ({e})");
+            Box::new(tokio::io::stdin())
+        }
+        None => Box::new(tokio::io::stdin()),
+    }
+}
+
+fn output() -> Output {
+    let stdout = std::io::stdout();
+    let owned = match kind(stdout.as_fd()) {
+        Kind::Other => None,
+        kind => stdout.as_fd().try_clone_to_owned().ok().map(|fd| (kind, fd)),
+    };
+    match owned.map(|(kind, fd)| writer(kind, fd)) {
+        Some(Ok(stream)) => stream,
+        Some(Err(e)) => {
+            eprintln!("buildlens: stdout stays on the blocking pool ({e})");
+            Box::new(tokio::io::stdout())
+        }
+        None => Box::new(tokio::io::stdout()),
+    }
+}
+
+fn reader(kind: Kind, fd: OwnedFd) -> std::io::Result<Input> {
+    Ok(match kind {
+        Kind::Pipe => Box::new(tokio::net::unix::pipe::Receiver::from_owned_fd(fd)?),
+        _ => Box::new(socket(fd)?),
+    })
+}
+
+fn writer(kind: Kind, fd: OwnedFd) -> std::io::Result<Output> {
+    Ok(match kind {
+        Kind::Pipe => Box::new(tokio::net::unix::pipe::Sender::from_owned_fd(fd)?),
+        _ => Box::new(socket(fd)?),
+    })
+}
+
+fn socket(fd: OwnedFd) -> std::io::Result<tokio::net::UnixStream> {
+    let stream = std::os::unix::net::UnixStream::from(fd);
+    stream.set_nonblocking(true)?;
+    tokio::net::UnixStream::from_std(stream)
+}
+
+fn kind(fd: BorrowedFd<'_>) -> Kind {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(file) = fd.try_clone_to_owned().map(std::fs::File::from) else { return Kind::Other };
+    match file.metadata().map(|m| m.file_type()) {
+        Ok(t) if t.is_fifo() => Kind::Pipe,
+        Ok(t) if t.is_socket() && is_unix_stream(fd) => Kind::Socket,
+        _ => Kind::Other,
+    }
+}
+
+/// A Unix-domain stream socket (what a socketpair is); a TCP socket on stdin keeps the blocking way.
+fn is_unix_stream(fd: BorrowedFd<'_>) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let mut ty: libc::c_int = 0;
+    let mut ty_len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: both calls only write into the buffers passed with their sizes; `fd` is open for the
+    // duration of the borrow.
+    let (named, typed) = unsafe {
+        (
+            libc::getsockname(fd.as_raw_fd(), (&mut addr as *mut libc::sockaddr_storage).cast(), &mut len),
+            libc::getsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_TYPE, (&mut ty as *mut libc::c_int).cast(), &mut ty_len),
+        )
+    };
+    named == 0 && typed == 0 && i32::from(addr.ss_family) == libc::AF_UNIX && ty == libc::SOCK_STREAM
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_of_descriptors() {
+        let (r, w) = std::io::pipe().unwrap();
+        assert_eq!(kind(r.as_fd()), Kind::Pipe);
+        assert_eq!(kind(w.as_fd()), Kind::Pipe);
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        assert_eq!(kind(a.as_fd()), Kind::Socket);
+        let (d, _e) = std::os::unix::net::UnixDatagram::pair().unwrap();
+        assert_eq!(kind(d.as_fd()), Kind::Other);
+        let file = std::fs::File::open("Cargo.toml").unwrap();
+        assert_eq!(kind(file.as_fd()), Kind::Other);
+    }
+}
