@@ -131,9 +131,17 @@ fn over_unix_socket_pairs() {
     let (_tmp, example) = example();
     let (input, server_in) = UnixStream::pair().unwrap();
     let (output, server_out) = UnixStream::pair().unwrap();
+    // Copies of the server's ends (same open file descriptions), as a wrapper that started it would hold.
+    let kept = [server_in.try_clone().unwrap(), server_out.try_clone().unwrap()];
     let mut child =
         serve(&example).stdin(Stdio::from(OwnedFd::from(server_in))).stdout(Stdio::from(OwnedFd::from(server_out))).spawn().unwrap();
     session(&example, &mut child, input, output);
+    for end in &kept {
+        use std::os::fd::AsRawFd;
+        // SAFETY: F_GETFL only reads the flags of a descriptor this test owns.
+        let flags = unsafe { libc::fcntl(end.as_raw_fd(), libc::F_GETFL) };
+        assert_eq!(flags & libc::O_NONBLOCK, 0, "the server left its stdio non-blocking");
+    }
 }
 
 #[test]

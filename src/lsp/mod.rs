@@ -76,6 +76,7 @@ where
 pub fn run_stdio() -> anyhow::Result<i32> {
     one_malloc_arena();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let _modes = stdio::SavedModes::save();
     runtime.block_on(async {
         let (input, output) = stdio::streams();
         serve(input, output, Options::default()).await

@@ -14,6 +14,30 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub type Input = Box<dyn AsyncRead + Unpin + Send>;
 pub type Output = Box<dyn AsyncWrite + Unpin + Send>;
 
+/// The file status flags of stdin and stdout as the server found them, put back when dropped: the
+/// descriptions may be shared with the process that started the server (a wrapper script that goes on
+/// reading its stdin), and non-blocking mode must not outlive the server.
+pub struct SavedModes([Option<libc::c_int>; 2]);
+
+impl SavedModes {
+    pub fn save() -> SavedModes {
+        // SAFETY: F_GETFL only reads the flags of descriptors 0 and 1 (-1 if closed).
+        let get = |fd| Some(unsafe { libc::fcntl(fd, libc::F_GETFL) }).filter(|&f| f >= 0);
+        SavedModes([get(0), get(1)])
+    }
+}
+
+impl Drop for SavedModes {
+    fn drop(&mut self) {
+        for (fd, flags) in self.0.iter().enumerate() {
+            if let Some(flags) = flags {
+                // SAFETY: F_SETFL only sets status flags the descriptor had when the server started.
+                unsafe { libc::fcntl(fd as libc::c_int, libc::F_SETFL, *flags) };
+            }
+        }
+    }
+}
+
 /// What a standard descriptor is.
 #[derive(Debug, PartialEq, Eq)]
 enum Kind {
