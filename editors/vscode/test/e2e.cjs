@@ -247,11 +247,15 @@ async function assertDebugShell() {
     ),
   );
   // The command runs in that terminal's shell: `buildlens debug` names the failed step and its build before it
-  // needs the daemon (without one it stops there, and its message stays on screen).
+  // needs the daemon (without one it stops there, and its message stays on screen). xterm puts only the visible
+  // rows in the DOM, and with a daemon the debug build's output scrolls that first line out of a small panel:
+  // the panel is maximized while it is read.
+  await runCommand("View: Toggle Maximized Panel");
   const shown = await until("buildlens debug to name the failed build in the terminal", async () =>
     page.$$eval(".part.panel .xterm-rows", (els) => els.map((e) => e.textContent || "").find((t) => t.includes("failed in build 20261124T083104.046Z-b5b3"))),
   );
   await screenshot("debug-shell");
+  await runCommand("View: Toggle Maximized Panel");
   log(`debug shell ok: terminal "${title.trim()}" shows "${shown.trim().slice(0, 120)}…"`);
 }
 
