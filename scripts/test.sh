@@ -33,6 +33,7 @@ STATE="$(mktemp -d /tmp/buildlens-test.XXXXXX)" # the daemon's folder: never sha
 SUITE_START=$(date +%s)
 RESULTS=()
 FAILED=0
+STEP_LOG=""
 CURRENT_STEP="" # "name|start" while a step runs: an interrupted step is reported too
 
 # `step NAME CMD...`: runs CMD in this shell (so exports stay), times it, records ok/FAIL, never aborts.
@@ -42,9 +43,10 @@ step() {
   printf '\n==> %s\n' "$name" >&2
   start=$(date +%s)
   CURRENT_STEP="$name|$start"
+  STEP_LOG=""
   "$@" || rc=$?
   CURRENT_STEP=""
-  RESULTS+=("$([ "$rc" -eq 0 ] && echo ok || echo FAIL)|$name|$(($(date +%s) - start))")
+  RESULTS+=("$([ "$rc" -eq 0 ] && echo ok || echo FAIL)|$name|$(($(date +%s) - start))|$STEP_LOG")
   [ "$rc" -eq 0 ] || FAILED=1
   return 0
 }
@@ -55,6 +57,7 @@ step() {
 STEP_GROUP=""
 logged() {
   local file="$ARTIFACTS/$1" limit="$2" rc=0
+  STEP_LOG="$file"
   shift 2
   timeout -k 30 "$limit" "$@" > >(tee "$file") 2>&1 &
   STEP_GROUP=$!
@@ -111,12 +114,23 @@ test_totals() {
     }' "$ARTIFACTS/cargo-test.log" 2>/dev/null || true
 }
 
+# Why a step failed, in the summary (the last lines of a CI log are often all one sees): its log's last
+# lines that say FAILED, error or panicked, else its last lines.
+failure_lines() {
+  [ -s "${1:-}" ] || return 0
+  local why
+  why="$(grep -aE 'FAILED|[Ee]rror|panicked|timed out' "$1" | tail -n 4 || true)"
+  [ -n "$why" ] || why="$(tail -n 4 "$1")"
+  printf '%s\n' "$why" | cut -c1-200 | sed 's/^/        | /'
+}
+
 summary() {
-  local rc=$1 line status name secs
+  local rc=$1 line status name secs file
   printf '\n==================== buildlens test summary ====================\n'
   for line in "${RESULTS[@]}"; do
-    IFS='|' read -r status name secs <<<"$line"
+    IFS='|' read -r status name secs file <<<"$line"
     printf '  %-5s %-62s %5ss\n' "$status" "$name" "$secs"
+    [ "$status" = ok ] || failure_lines "$file"
   done
   [ -f "$ARTIFACTS/cargo-test.log" ] && test_totals
   printf '  logs: %s\n' "${ARTIFACTS#"$BUILDLENS_ROOT"/}/"
@@ -128,7 +142,7 @@ on_exit() {
   trap - EXIT INT TERM
   [ "$rc" -eq 0 ] && [ "$FAILED" -ne 0 ] && rc=1
   if [ -n "$CURRENT_STEP" ]; then
-    RESULTS+=("STOP|${CURRENT_STEP%|*} (interrupted)|$(($(date +%s) - ${CURRENT_STEP##*|}))")
+    RESULTS+=("STOP|${CURRENT_STEP%|*} (interrupted)|$(($(date +%s) - ${CURRENT_STEP##*|}))|$STEP_LOG")
     CURRENT_STEP=""
   fi
   stop_step_group

@@ -231,8 +231,9 @@ async function assertMissingBinary() {
 }
 
 /** The failed step's `Debug: shell before this step` lens runs `buildlens.debugShell`: an integrated terminal
- * named after the server's command (`buildlens debug Dockerfile:16`) opens. The command itself needs a daemon
- * and the recorded context; here only the terminal is checked. */
+ * named after the server's command (`buildlens debug Dockerfile:16`) opens and the command runs in it. What
+ * follows depends on the docker CLI the terminal's shell finds (a debug build and a shell, or an error): here
+ * the terminal and the command's first words are checked. */
 async function assertDebugShell() {
   // Open-log replaced the Dockerfile's tab: open the Dockerfile again from the Explorer.
   const row = page.locator(".explorer-folders-view .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: /^Dockerfile$/ }) });
@@ -248,14 +249,15 @@ async function assertDebugShell() {
   );
   // The command runs in that terminal's shell: `buildlens debug` names the failed step and its build before it
   // needs the daemon (without one it stops there, and its message stays on screen). xterm puts only the visible
-  // rows in the DOM, and with a daemon the debug build's output scrolls that first line out of a small panel:
-  // the panel is maximized while it is read.
-  await runCommand("View: Toggle Maximized Panel");
-  const shown = await until("buildlens debug to name the failed build in the terminal", async () =>
-    page.$$eval(".part.panel .xterm-rows", (els) => els.map((e) => e.textContent || "").find((t) => t.includes("failed in build 20261124T083104.046Z-b5b3"))),
-  );
+  // rows in the DOM, and with a daemon the debug build's output (then the debug shell) scrolls that first line
+  // away: each probe scrolls the terminal to its top, where xterm then stays while more output comes.
+  const shown = await until("buildlens debug to name the failed build in the terminal", async () => {
+    await runCommand("Terminal: Scroll to Top");
+    return page.$$eval(".part.panel .xterm-rows", (els) => els.map((e) => e.textContent || "").find((t) => t.includes("failed in build 20261124T083104.046Z-b5b3")));
+  });
   await screenshot("debug-shell");
-  await runCommand("View: Toggle Maximized Panel");
+  // code-server keeps terminals across page loads: the debug build or shell must not follow into the next check.
+  await runCommand("Terminal: Kill All Terminals");
   log(`debug shell ok: terminal "${title.trim()}" shows "${shown.trim().slice(0, 120)}…"`);
 }
 
