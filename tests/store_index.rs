@@ -17,6 +17,11 @@ fn new_record(store: &Store, log: &str) -> buildlens::store::Record {
     record
 }
 
+fn cached_checkpoint(record: &buildlens::store::Record) -> serde_json::Value {
+    let cached: serde_json::Value = serde_json::from_slice(&fs::read(record.summary_path()).unwrap()).unwrap();
+    cached["checkpoint"].clone()
+}
+
 #[test]
 fn a_growing_log_is_read_from_where_indexing_stopped() {
     let dir = tempfile::tempdir().unwrap();
@@ -25,6 +30,7 @@ fn a_growing_log_is_read_from_where_indexing_stopped() {
     let (first, how) = index::summary(&record, false).unwrap();
     assert_eq!(how, Indexed::Full);
     assert_eq!(first.log_len, FIRST.len() as u64);
+    assert!(cached_checkpoint(&record).is_object(), "a growing log's cache keeps the parser state");
 
     fs::OpenOptions::new().append(true).open(record.log_path()).unwrap().write_all(SECOND.as_bytes()).unwrap();
     let (grown, how) = index::summary(&record, true).unwrap();
@@ -32,6 +38,7 @@ fn a_growing_log_is_read_from_where_indexing_stopped() {
     let whole = buildlens::log::parse_bytes(format!("{FIRST}{SECOND}").as_bytes());
     assert_eq!(grown.parsed, whole, "resumed indexing gives the same result as a full parse");
 
+    assert!(cached_checkpoint(&record).is_null(), "a complete log's cache drops the parser state");
     let (_, how) = index::summary(&record, true).unwrap();
     assert_eq!(how, Indexed::Cached);
     assert_eq!(fs::read_to_string(record.log_path()).unwrap(), format!("{FIRST}{SECOND}"), "the log is never rewritten");

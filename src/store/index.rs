@@ -24,7 +24,9 @@ pub struct Summary {
     /// Whether the log was complete (the recorder had finished) when indexed.
     pub complete: bool,
     pub parsed: ParsedLog,
-    /// Parser state at the last complete line, to resume a growing log.
+    /// Parser state at the last complete line, to resume a growing log; null once the log is complete
+    /// (it will not grow, and the state of a long build is tens of kilobytes).
+    #[serde(default)]
     pub checkpoint: serde_json::Value,
 }
 
@@ -90,7 +92,7 @@ fn read_from(log: &Path, mut parser: LogParser, log_len: u64, complete: bool) ->
         parser.feed(&buf[..n]);
         remaining -= n as u64;
     }
-    let checkpoint = parser.checkpoint();
+    let checkpoint = if complete { serde_json::Value::Null } else { parser.checkpoint() };
     let parsed = if complete { parser.finish() } else { parser.snapshot() };
     Ok(Summary { format_version: FORMAT_VERSION, log_len, complete, parsed, checkpoint })
 }
