@@ -8,6 +8,7 @@ pub mod cli;
 pub mod debug;
 pub mod dockerfile;
 pub mod engine;
+pub mod glob;
 pub mod log;
 pub mod lsp;
 pub mod mapping;

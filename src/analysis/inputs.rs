@@ -9,6 +9,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::dockerfile::{Dockerfile, Form, Instruction};
+use crate::glob::{self, Glob};
 use crate::log::Step;
 
 /// Version of the `inputs.json` layout.
@@ -165,14 +166,8 @@ fn covers(source: &str, path: &str) -> bool {
         return true;
     }
     if source.contains(['*', '?', '[']) {
-        let mut prefix = String::new();
-        for part in path.split('/') {
-            prefix = if prefix.is_empty() { part.to_string() } else { format!("{prefix}/{part}") };
-            if glob(source.as_bytes(), prefix.as_bytes()) {
-                return true;
-            }
-        }
-        return false;
+        let glob = Glob::new(source);
+        return glob::prefixes(path).any(|prefix| glob.is_match(prefix));
     }
     path == source || path.strip_prefix(source).is_some_and(|rest| rest.starts_with('/'))
 }
@@ -193,16 +188,8 @@ pub fn list_names(names: &[String], max: usize) -> String {
 pub fn ignored(patterns: &[(bool, String)], path: &str) -> bool {
     let mut out = false;
     for (negated, pattern) in patterns {
-        let mut prefix = String::new();
-        let mut hit = false;
-        for part in path.split('/') {
-            prefix = if prefix.is_empty() { part.to_string() } else { format!("{prefix}/{part}") };
-            if glob(pattern.as_bytes(), prefix.as_bytes()) {
-                hit = true;
-                break;
-            }
-        }
-        if hit {
+        let glob = Glob::new(pattern);
+        if glob::prefixes(path).any(|prefix| glob.is_match(prefix)) {
             out = !negated;
         }
     }
@@ -223,27 +210,6 @@ pub fn ignore_patterns(text: &str) -> Vec<(bool, String)> {
         }
     }
     out
-}
-
-/// `**` (any folders), `*` and `?` (within one segment), `[...]` taken literally as one character class
-/// is rare in practice and matched as `?`.
-fn glob(p: &[u8], s: &[u8]) -> bool {
-    match p {
-        [] => s.is_empty(),
-        [b'*', b'*', b'/', rest @ ..] => {
-            glob(rest, s) || s.iter().enumerate().any(|(i, c)| *c == b'/' && glob(rest, s.get(i + 1..).unwrap_or(&[])))
-        }
-        [b'*', b'*', rest @ ..] => (0..=s.len()).any(|i| glob(rest, s.get(i..).unwrap_or(&[]))),
-        [b'*', rest @ ..] => {
-            (0..=s.len()).take_while(|&i| i == 0 || s.get(i - 1) != Some(&b'/')).any(|i| glob(rest, s.get(i..).unwrap_or(&[])))
-        }
-        [b'[', rest @ ..] => match rest.iter().position(|&c| c == b']') {
-            Some(end) => s.first().is_some_and(|c| *c != b'/') && glob(rest.get(end + 1..).unwrap_or(&[]), s.get(1..).unwrap_or(&[])),
-            None => s.first() == Some(&b'[') && glob(rest, s.get(1..).unwrap_or(&[])),
-        },
-        [b'?', rest @ ..] => s.first().is_some_and(|c| *c != b'/') && glob(rest, s.get(1..).unwrap_or(&[])),
-        [c, rest @ ..] => s.first() == Some(c) && glob(rest, s.get(1..).unwrap_or(&[])),
-    }
 }
 
 #[cfg(test)]

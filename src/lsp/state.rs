@@ -121,40 +121,7 @@ impl Shared {
     }
 }
 
-/// A minimal glob: `**` (any folders), `*` (within one path segment), `?`. Matches whole paths.
+/// Whether the whole `path` matches the glob `pattern` (`crate::glob`).
 pub fn glob_match(pattern: &str, path: &Path) -> bool {
-    let path = path.to_string_lossy();
-    matches(pattern.as_bytes(), path.as_bytes())
-}
-
-fn matches(p: &[u8], s: &[u8]) -> bool {
-    match p {
-        [] => s.is_empty(),
-        [b'*', b'*', b'/', rest @ ..] => matches(rest, s) || s.iter().enumerate().any(|(i, c)| *c == b'/' && matches(rest, &s[i + 1..])),
-        [b'*', b'*', rest @ ..] => (0..=s.len()).any(|i| matches(rest, &s[i..])),
-        [b'*', rest @ ..] => (0..=s.len()).take_while(|&i| i == 0 || s[i - 1] != b'/').any(|i| matches(rest, &s[i..])),
-        [b'?', rest @ ..] => s.first().is_some_and(|c| *c != b'/') && matches(rest, &s[1..]),
-        [c, rest @ ..] => s.first() == Some(c) && matches(rest, &s[1..]),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn check(pattern: &str, path: &str, expect: bool) {
-        assert_eq!(glob_match(pattern, Path::new(path)), expect, "{pattern} vs {path}");
-    }
-
-    #[test]
-    fn globs() {
-        check("**/*.log", "ci/x/build.log", true);
-        check("**/*.log", "build.log", true);
-        check("ci/*.txt", "ci/a.txt", true);
-        check("ci/*.txt", "ci/sub/a.txt", false);
-        check("logs/**", "logs/a/b", true);
-        check("a?c", "abc", true);
-        check("a?c", "a/c", false);
-        check("*.log", "x.logs", false);
-    }
+    crate::glob::matches(pattern, &path.to_string_lossy())
 }
