@@ -92,3 +92,46 @@ fn explain_names_the_cause_of_the_toolchain_rebuild_in_one_line() {
     );
     assert_eq!((e["advice"][0]["line"].as_u64(), e["advice"][0]["builds"].as_u64()), (Some(8), Some(2)), "{e:#}");
 }
+
+/// A relative `--store` is taken from the folder the command was typed in, not from the Dockerfile's.
+#[test]
+fn a_relative_store_is_taken_from_the_current_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &tmp.path().join("example"));
+    for command in ["report", "explain"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_buildlens"))
+            .args([command, "example/Dockerfile", "--store", "example/.buildlens", "--json"])
+            .current_dir(tmp.path())
+            .env_remove("BUILDLENS_STORE")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{command}: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+        let r: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{command}: {e}: {stdout}"));
+        let found = if command == "report" { r["builds"] == 3 } else { r["from"].is_string() };
+        assert!(found, "{command} read the store: {stdout}");
+    }
+}
+
+/// Output into a closed pipe (`buildlens report | head -1`) ends the command quietly with the status of a
+/// SIGPIPE, not with an error message or a panic.
+#[test]
+fn a_closed_reader_ends_output_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &tmp.path().join("example"));
+    for args in
+        [vec!["report"], vec!["builds"], vec!["builds", "--json"], vec!["parse", ".buildlens/builds/20261124T083104.046Z-b5b3/build.log"]]
+    {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        drop(theirs);
+        let out = Command::new(env!("CARGO_BIN_EXE_buildlens"))
+            .args(&args)
+            .current_dir(tmp.path().join("example"))
+            .env_remove("BUILDLENS_STORE")
+            .stdout(std::process::Stdio::from(std::os::fd::OwnedFd::from(ours)))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stderr.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

@@ -32,13 +32,13 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     })?;
     let text = String::from_utf8_lossy(&text).into_owned();
     let dir = dockerfile.parent().unwrap_or(cwd);
-    let store = Store::locate(args.store.as_deref(), dir);
+    let store = Store::locate_for(args.store.as_deref(), cwd, dir);
     let df = dockerfile::parse(&text);
     let candidates = super::report_cmd::candidates(&store, &dockerfile, &text);
     let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
     let belongs = |build: &crate::log::Build| mapping::best_match(&names, build).is_some_and(|(i, _)| i == 0);
     let (builds, _) = select::builds_for(&store, &dockerfile, &belongs);
-    let failed = debug::choose(&df, &builds, line).map_err(|e| explain(e, &dockerfile, &store))?;
+    let failed = debug::choose(&df, &builds, line).map_err(|e| explain_choice(e, path, &dockerfile, &store))?;
     let rb = &builds[failed.build];
     let meta = store.record(rb.id.split('#').next().unwrap_or(&rb.id)).and_then(|r| r.meta().ok());
     let context = meta.as_ref().and_then(|m| m.context.as_ref()).map(|c| select::resolve(&store, c));
@@ -54,6 +54,16 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     introduce(&plan, &dockerfile, &rb.id, failed.changed, meta.as_ref());
     let docker = Docker { bin: args.docker.unwrap_or_else(|| PathBuf::from("docker")), env: plan.env.clone() };
     execute(&docker, &plan, &inputs)
+}
+
+/// `explain`, plus the command to try, with the Dockerfile's path as the user gave it.
+fn explain_choice(e: DebugError, typed: &str, dockerfile: &Path, store: &Store) -> anyhow::Error {
+    let next = match (&e, e.suggested_line()) {
+        (_, Some(line)) => format!(": `buildlens debug {typed}:{line}`"),
+        (DebugError::LastDidNotFail { .. }, _) => format!(" (`buildlens debug {typed}:LINE`)"),
+        _ => String::new(),
+    };
+    anyhow::anyhow!("{}{next}", explain(e, dockerfile, store))
 }
 
 /// Adds where to look to the planner's errors.

@@ -34,7 +34,7 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     let text = String::from_utf8_lossy(&text);
     let dir = dockerfile.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(cwd);
     let dir = if dir.is_absolute() { dir.to_path_buf() } else { cwd.join(dir) };
-    let store = Store::locate(args.store.as_deref(), &dir);
+    let store = Store::locate_for(args.store.as_deref(), cwd, &dir);
     let candidates = super::report_cmd::candidates(&store, &dockerfile, &text);
     let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
     let belongs = |build: &crate::log::Build| mapping::best_match(&names, build).is_some_and(|(i, _)| i == 0);

@@ -16,7 +16,7 @@ pub fn run(store: Option<&Path>, dockerfile: Option<&Path>, logs: &[PathBuf], cw
         match import_one(&store, dockerfile, log, cwd) {
             Ok((record, parsed)) => {
                 imported += 1;
-                println!("imported {} as {}: {}", log.display(), record.id, describe(&parsed));
+                writeln!(std::io::stdout(), "imported {} as {}: {}", log.display(), record.id, describe(&parsed))?;
             }
             Err(e) => eprintln!("buildlens: {}: {e:#}", log.display()),
         }
@@ -76,13 +76,14 @@ pub fn list(store: Option<&Path>, json: bool, cwd: &Path) -> Result<i32> {
             .iter()
             .map(|(r, m, p)| serde_json::json!({"id": r.id, "log": r.log_path(), "meta": m, "builds": p.as_ref().map(|p| &p.builds)}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&items)?)?;
         return Ok(0);
     }
+    let mut out = std::io::stdout().lock();
     for (record, meta, parsed) in &rows {
         let cmd = meta.as_ref().map(|m| m.command.join(" ")).unwrap_or_default();
         let what = parsed.as_ref().map(describe).unwrap_or_else(|| "unreadable".into());
-        println!("{}  {}  {}", record.id, what, cmd);
+        writeln!(out, "{}  {}  {}", record.id, what, cmd)?;
     }
     Ok(0)
 }

@@ -37,15 +37,19 @@ enum Cmd {
     },
     /// Add existing build logs (CI artifacts, pasted logs; `-` reads standard input) to the store.
     Import {
+        /// The Dockerfile the logs' builds used (recorded with them; default: matched by their steps).
         #[arg(long)]
         dockerfile: Option<PathBuf>,
+        /// Store folder (default: $BUILDLENS_STORE, else .buildlens at the workspace root).
         #[arg(long)]
         store: Option<PathBuf>,
+        /// Log files to import; `-` reads one from standard input.
         #[arg(required = true, value_name = "LOG")]
         logs: Vec<PathBuf>,
     },
     /// Print the builds found in a log: steps, status, durations, errors (`-` reads standard input).
     Parse {
+        /// The log file; `-` reads standard input.
         log: PathBuf,
         /// Machine-readable output (the schema is documented in README.md).
         #[arg(long)]
@@ -58,6 +62,8 @@ enum Cmd {
     Report {
         /// The Dockerfile (default: ./Dockerfile).
         dockerfile: Option<PathBuf>,
+        /// Store folder, relative to the current one (default: $BUILDLENS_STORE, else .buildlens at the
+        /// workspace root above the Dockerfile).
         #[arg(long)]
         store: Option<PathBuf>,
         /// Machine-readable output (the schema is documented in README.md).
@@ -68,6 +74,8 @@ enum Cmd {
     Explain {
         /// The Dockerfile (default: ./Dockerfile).
         dockerfile: Option<PathBuf>,
+        /// Store folder, relative to the current one (default: $BUILDLENS_STORE, else .buildlens at the
+        /// workspace root above the Dockerfile).
         #[arg(long)]
         store: Option<PathBuf>,
         /// The earlier build to compare with (default: the one before --to).
@@ -85,8 +93,10 @@ enum Cmd {
     },
     /// List the recorded builds in the store.
     Builds {
+        /// Store folder (default: $BUILDLENS_STORE, else .buildlens at the workspace root).
         #[arg(long)]
         store: Option<PathBuf>,
+        /// Machine-readable output: an array of {id, log, meta, builds} (README.md).
         #[arg(long)]
         json: bool,
     },
@@ -95,6 +105,8 @@ enum Cmd {
         /// `Dockerfile[:LINE]` (default: ./Dockerfile, the failed step of its last recorded build).
         #[arg(value_name = "DOCKERFILE:LINE")]
         target: Option<String>,
+        /// Store folder, relative to the current one (default: $BUILDLENS_STORE, else .buildlens at the
+        /// workspace root above the Dockerfile).
         #[arg(long)]
         store: Option<PathBuf>,
         /// The shell to run in the container.
@@ -123,11 +135,18 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // The reader went away (`buildlens report | head`): stop quietly, with the status of a process
+        // that SIGPIPE ended, as other command-line tools do.
+        Err(e) if is_broken_pipe(&e) => 141,
         Err(e) => {
             eprintln!("buildlens: {e:#}");
             1
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {

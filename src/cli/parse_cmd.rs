@@ -1,6 +1,7 @@
 //! `buildlens parse LOG [--json]`.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -16,7 +17,7 @@ pub fn run(log: &Path, json: bool, all: bool) -> anyhow::Result<i32> {
         parse_reader(file)
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&parsed)?);
+        writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&parsed)?)?;
     } else {
         print::parsed_log(&mut std::io::stdout().lock(), &parsed, all)?;
     }

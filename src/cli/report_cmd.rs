@@ -21,7 +21,7 @@ pub fn run(dockerfile: Option<PathBuf>, store: Option<&Path>, json: bool, cwd: &
     })?;
     let text = String::from_utf8_lossy(&text);
     let dir = dockerfile.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(cwd);
-    let store = Store::locate(store, &absolute(cwd, dir));
+    let store = Store::locate_for(store, cwd, &absolute(cwd, dir));
     let candidates = candidates(&store, &dockerfile, &text);
     let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
     // A record that names no Dockerfile belongs to the workspace Dockerfile its text matches best.

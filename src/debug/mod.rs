@@ -26,12 +26,14 @@ pub enum DebugError {
     NoRecord,
     #[error("line {0} is not inside an instruction of the Dockerfile")]
     NoInstruction(u32),
-    #[error("the last recorded build ({build}) {how}: nothing failed to step into; give the line of a step that failed in an earlier build (`buildlens debug Dockerfile:LINE`)")]
+    #[error(
+        "the last recorded build ({build}) {how}: nothing failed to step into; give the line of a step that failed in an earlier build"
+    )]
     LastDidNotFail { build: String, how: &'static str },
     #[error("the last recorded build ({0}) failed, but no failed step maps to a line of today's Dockerfile (see `buildlens report`)")]
     Unmapped(String),
-    #[error("the step at line {line} never failed in the {builds} recorded build(s){hint}")]
-    NeverFailed { line: u32, builds: usize, hint: String },
+    #[error("the step at line {line} never failed in the {builds} recorded build(s){}", failed_elsewhere(.failed))]
+    NeverFailed { line: u32, builds: usize, failed: Vec<u32> },
     #[error("the failed step at line {0} is a FROM (the base image or its ONBUILD triggers): there is no state before it to step into")]
     FromFailed(u32),
     #[error("the failed step at line {line} is step {k} of a classic-builder log, and the log has no image id ` ---> <id>` for step {prev}: the state before it is unknown; run the build again with `buildlens record`")]
@@ -54,14 +56,27 @@ pub fn choose(df: &Dockerfile, builds: &[RecordedBuild], line: Option<u32>) -> R
         }
     }
     let first_line = df.instructions.get(instruction).map_or(line, |i| i.line);
-    let elsewhere: Vec<String> =
-        failures(df, builds, last).iter().filter_map(|f| df.instructions.get(f.instruction)).map(|i| i.line.to_string()).collect();
-    let hint = if elsewhere.is_empty() {
-        String::new()
-    } else {
-        format!("; the last build failed at line {}: `buildlens debug Dockerfile:{}`", elsewhere.join(", "), elsewhere[0])
-    };
-    Err(DebugError::NeverFailed { line: first_line, builds: builds.len(), hint })
+    let failed = failures(df, builds, last).iter().filter_map(|f| df.instructions.get(f.instruction)).map(|i| i.line).collect();
+    Err(DebugError::NeverFailed { line: first_line, builds: builds.len(), failed })
+}
+
+/// `; the last build failed at line 3, 7`, or nothing.
+fn failed_elsewhere(lines: &[u32]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<String> = lines.iter().map(u32::to_string).collect();
+    format!("; the last build failed at line {}", lines.join(", "))
+}
+
+impl DebugError {
+    /// The line worth trying instead, if the error knows one (`buildlens debug <path>:<line>`).
+    pub fn suggested_line(&self) -> Option<u32> {
+        match self {
+            DebugError::NeverFailed { failed, .. } => failed.first().copied(),
+            _ => None,
+        }
+    }
 }
 
 fn failed_in_last(df: &Dockerfile, builds: &[RecordedBuild], last: usize) -> Result<Failed, DebugError> {

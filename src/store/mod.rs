@@ -106,11 +106,20 @@ impl Store {
     /// The store to use: `explicit` (`--store`), else `$BUILDLENS_STORE`, else `.buildlens` at the
     /// workspace root found from `cwd` (the nearest folder with a `.buildlens` or `.git`, else `cwd`).
     pub fn locate(explicit: Option<&Path>, cwd: &Path) -> Store {
-        let root = explicit
-            .map(Path::to_path_buf)
-            .or_else(|| std::env::var_os("BUILDLENS_STORE").filter(|v| !v.is_empty()).map(PathBuf::from))
-            .unwrap_or_else(|| workspace_root(cwd).join(DEFAULT_DIR));
-        let root = if root.is_absolute() { root } else { cwd.join(root) };
+        Store::locate_for(explicit, cwd, cwd)
+    }
+
+    /// `locate` for a command about a file elsewhere (`report path/to/Dockerfile`): a relative `--store` or
+    /// `$BUILDLENS_STORE` is taken from `cwd`, where it was typed, but the workspace is searched from
+    /// `search_from` (the file's folder).
+    pub fn locate_for(explicit: Option<&Path>, cwd: &Path, search_from: &Path) -> Store {
+        let given =
+            explicit.map(Path::to_path_buf).or_else(|| std::env::var_os("BUILDLENS_STORE").filter(|v| !v.is_empty()).map(PathBuf::from));
+        let root = match given {
+            Some(root) if root.is_absolute() => root,
+            Some(root) => cwd.join(root),
+            None => workspace_root(search_from).join(DEFAULT_DIR),
+        };
         Store { root }
     }
 
@@ -223,9 +232,13 @@ mod tests {
         fs::create_dir_all(dir.path().join("ws/sub")).unwrap();
         let s = Store::locate(Some(Path::new("st")), &dir.path().join("ws/sub"));
         assert_eq!(s.root(), dir.path().join("ws/sub/st"));
+        let s = Store::locate_for(Some(Path::new("st")), dir.path(), &dir.path().join("ws/sub"));
+        assert_eq!(s.root(), dir.path().join("st"), "a relative --store is taken from where it was typed");
         if std::env::var_os("BUILDLENS_STORE").is_none() {
             let s = Store::locate(None, &dir.path().join("ws/sub"));
             assert_eq!(s.root(), dir.path().join("ws/.buildlens"));
+            let s = Store::locate_for(None, dir.path(), &dir.path().join("ws/sub"));
+            assert_eq!(s.root(), dir.path().join("ws/.buildlens"), "the workspace is searched from the file's folder");
         }
     }
 }
