@@ -19,6 +19,7 @@ M.defaults = {
     inlayHints = { enabled = true },
     historyDepth = 10,
     docker = { host = nil },
+    explain = { expensiveSeconds = 60 },
   },
   --- Filetype given to `.buildlens/builds/*/build.log`.
   log_filetype = 'buildlens-log',
