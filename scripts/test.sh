@@ -119,7 +119,7 @@ test_totals() {
 failure_lines() {
   [ -s "${1:-}" ] || return 0
   local why
-  why="$(grep -aE 'FAILED|[Ee]rror|panicked|timed out' "$1" | tail -n 4 || true)"
+  why="$(grep -aE 'FAILED|[Ee]rror|panicked|timed out' "$1" | grep -avE ' \.\.\. ok$' | tail -n 4 || true)"
   [ -n "$why" ] || why="$(tail -n 4 "$1")"
   printf '%s\n' "$why" | cut -c1-200 | sed 's/^/        | /'
 }

@@ -119,9 +119,18 @@ fn a_relative_store_is_taken_from_the_current_folder() {
 fn a_closed_reader_ends_output_quietly() {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &tmp.path().join("example"));
-    for args in
-        [vec!["report"], vec!["builds"], vec!["builds", "--json"], vec!["parse", ".buildlens/builds/20261124T083104.046Z-b5b3/build.log"]]
-    {
+    let log = ".buildlens/builds/20261124T083104.046Z-b5b3/build.log";
+    let commands = [
+        vec!["report"],
+        vec!["report", "--json"],
+        vec!["explain"],
+        vec!["explain", "--json"],
+        vec!["builds"],
+        vec!["builds", "--json"],
+        vec!["parse", log],
+        vec!["parse", "--json", log],
+    ];
+    for args in commands {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
         drop(theirs);
         let out = Command::new(env!("CARGO_BIN_EXE_buildlens"))

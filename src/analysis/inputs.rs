@@ -9,7 +9,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::dockerfile::{Dockerfile, Form, Instruction};
-use crate::glob::{self, Glob};
+use crate::glob::Glob;
 use crate::log::Step;
 
 /// Version of the `inputs.json` layout.
@@ -166,8 +166,7 @@ fn covers(source: &str, path: &str) -> bool {
         return true;
     }
     if source.contains(['*', '?', '[']) {
-        let glob = Glob::new(source);
-        return glob::prefixes(path).any(|prefix| glob.is_match(prefix));
+        return Glob::new(source).covers(path);
     }
     path == source || path.strip_prefix(source).is_some_and(|rest| rest.starts_with('/'))
 }
@@ -188,8 +187,7 @@ pub fn list_names(names: &[String], max: usize) -> String {
 pub fn ignored(patterns: &[(bool, String)], path: &str) -> bool {
     let mut out = false;
     for (negated, pattern) in patterns {
-        let glob = Glob::new(pattern);
-        if glob::prefixes(path).any(|prefix| glob.is_match(prefix)) {
+        if Glob::new(pattern).covers(path) {
             out = !negated;
         }
     }

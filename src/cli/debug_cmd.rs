@@ -56,14 +56,14 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     execute(&docker, &plan, &inputs)
 }
 
-/// `explain`, plus the command to try, with the Dockerfile's path as the user gave it.
+/// `explain`, plus the command to try, with the Dockerfile's path as the user gave it (quoted for a shell).
 fn explain_choice(e: DebugError, typed: &str, dockerfile: &Path, store: &Store) -> anyhow::Error {
     let next = match (&e, e.suggested_line()) {
-        (_, Some(line)) => format!(": `buildlens debug {typed}:{line}`"),
-        (DebugError::LastDidNotFail { .. }, _) => format!(" (`buildlens debug {typed}:LINE`)"),
+        (_, Some(line)) => format!(": `buildlens debug {}`", shell_quote(&format!("{typed}:{line}"))),
+        (DebugError::LastDidNotFail { .. }, _) => format!(" (`buildlens debug {}`)", shell_quote(&format!("{typed}:LINE"))),
         _ => String::new(),
     };
-    anyhow::anyhow!("{}{next}", explain(e, dockerfile, store))
+    anyhow::anyhow!("{}: {e}{next} (store {})", dockerfile.display(), store.root().display())
 }
 
 /// Adds where to look to the planner's errors.
