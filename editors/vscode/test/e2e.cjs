@@ -250,7 +250,8 @@ async function assertDebugShell() {
   // The command runs in that terminal's shell: `buildlens debug` names the failed step and its build before it
   // needs the daemon (without one it stops there, and its message stays on screen). xterm puts only the visible
   // rows in the DOM, and with a daemon the debug build's output (then the debug shell) scrolls that first line
-  // away: each probe scrolls the terminal to its top, where xterm then stays while more output comes.
+  // away: each probe scrolls the terminal to its top and reads the rows. New output may scroll it back down
+  // before the read; once the output stops (a prompt, or the debug shell waiting), a probe sees the top.
   const shown = await until("buildlens debug to name the failed build in the terminal", async () => {
     await runCommand("Terminal: Scroll to Top");
     return page.$$eval(".part.panel .xterm-rows", (els) => els.map((e) => e.textContent || "").find((t) => t.includes("failed in build 20261124T083104.046Z-b5b3")));
