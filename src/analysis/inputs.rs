@@ -140,7 +140,8 @@ fn changed_by(
     let (a, b) = (before.manifest.as_ref()?, after.manifest.as_ref()?);
     let old: HashMap<&str, &FileEntry> = a.files.iter().map(|f| (f.path.as_str(), f)).collect();
     let new: HashMap<&str, &FileEntry> = b.files.iter().map(|f| (f.path.as_str(), f)).collect();
-    let under = |p: &str| sources.iter().any(|s| covers(s, p));
+    let sources: Vec<CopySource> = sources.iter().map(|s| CopySource::new(s)).collect();
+    let under = |p: &str| sources.iter().any(|s| s.covers(p));
     let mut out: Vec<String> = Vec::new();
     for f in &b.files {
         let changed = old.get(f.path.as_str()).is_none_or(|o| differs(o, f));
@@ -153,22 +154,38 @@ fn changed_by(
     for f in a.files.iter().filter(|f| !new.contains_key(f.path.as_str()) && !b.truncated && under(&f.path)) {
         out.push(format!("{} (removed)", f.path));
     }
-    if before.dockerignore != after.dockerignore && sources.iter().any(String::is_empty) {
+    if before.dockerignore != after.dockerignore && sources.iter().any(|s| matches!(s, CopySource::Everything)) {
         out.push(".dockerignore".into());
     }
     Some(out)
 }
 
-/// A COPY source covers a context path: the path itself, anything under it, or a glob match of the path
-/// or one of its parent folders.
-fn covers(source: &str, path: &str) -> bool {
-    if source.is_empty() {
-        return true;
+/// A COPY source, compiled once for the files it is checked against.
+enum CopySource<'a> {
+    /// `.`: the whole context.
+    Everything,
+    Pattern(Glob),
+    Path(&'a str),
+}
+
+impl<'a> CopySource<'a> {
+    fn new(source: &'a str) -> CopySource<'a> {
+        match source {
+            "" => CopySource::Everything,
+            s if s.contains(['*', '?', '[']) => CopySource::Pattern(Glob::new(s)),
+            s => CopySource::Path(s),
+        }
     }
-    if source.contains(['*', '?', '[']) {
-        return Glob::new(source).covers(path);
+
+    /// Covers a context path: the path itself, anything under it, or a glob match of the path or one of
+    /// its parent folders.
+    fn covers(&self, path: &str) -> bool {
+        match self {
+            CopySource::Everything => true,
+            CopySource::Pattern(glob) => glob.covers(path),
+            CopySource::Path(s) => path == *s || path.strip_prefix(s).is_some_and(|rest| rest.starts_with('/')),
+        }
     }
-    path == source || path.strip_prefix(source).is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// `a, b, c and 4 more`.
@@ -184,18 +201,18 @@ pub fn list_names(names: &[String], max: usize) -> String {
 
 /// Whether `.dockerignore` (its text) excludes `path` (context-relative, `/`-separated): the last matching
 /// pattern wins, `!` re-includes, a pattern that matches a folder excludes what is under it.
-pub fn ignored(patterns: &[(bool, String)], path: &str) -> bool {
+pub fn ignored(patterns: &[(bool, Glob)], path: &str) -> bool {
     let mut out = false;
-    for (negated, pattern) in patterns {
-        if Glob::new(pattern).covers(path) {
+    for (negated, glob) in patterns {
+        if glob.covers(path) {
             out = !negated;
         }
     }
     out
 }
 
-/// The patterns of a `.dockerignore`: `(negated, cleaned pattern)`, comments and blank lines dropped.
-pub fn ignore_patterns(text: &str) -> Vec<(bool, String)> {
+/// The patterns of a `.dockerignore`, compiled: `(negated, pattern)`, comments and blank lines dropped.
+pub fn ignore_patterns(text: &str) -> Vec<(bool, Glob)> {
     let mut out = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
         let (negated, pattern) = match line.strip_prefix('!') {
@@ -204,7 +221,7 @@ pub fn ignore_patterns(text: &str) -> Vec<(bool, String)> {
         };
         let pattern = clean(pattern);
         if !pattern.is_empty() {
-            out.push((negated, pattern));
+            out.push((negated, Glob::new(&pattern)));
         }
     }
     out

@@ -52,35 +52,22 @@ pub fn streams() -> (Input, Output) {
 }
 
 fn input() -> Input {
-    let stdin = std::io::stdin();
-    let owned = match kind(stdin.as_fd()) {
-        Kind::Other => None,
-        kind => stdin.as_fd().try_clone_to_owned().ok().map(|fd| (kind, fd)),
-    };
-    match owned.map(|(kind, fd)| reader(kind, fd)) {
-        Some(Ok(stream)) => stream,
-        Some(Err(e)) => {
-            eprintln!("buildlens: stdin stays on the blocking pool ({e})");
-            Box::new(tokio::io::stdin())
-        }
-        None => Box::new(tokio::io::stdin()),
-    }
+    on_reactor(std::io::stdin().as_fd(), "stdin", reader).unwrap_or_else(|| Box::new(tokio::io::stdin()))
 }
 
 fn output() -> Output {
-    let stdout = std::io::stdout();
-    let owned = match kind(stdout.as_fd()) {
-        Kind::Other => None,
-        kind => stdout.as_fd().try_clone_to_owned().ok().map(|fd| (kind, fd)),
+    on_reactor(std::io::stdout().as_fd(), "stdout", writer).unwrap_or_else(|| Box::new(tokio::io::stdout()))
+}
+
+/// `fd` (a copy of it) as a reactor-driven stream made by `make`, when it is a pipe or a Unix socket;
+/// `None` (the blocking pool) otherwise or when that fails (said on stderr).
+fn on_reactor<T>(fd: BorrowedFd<'_>, name: &str, make: fn(Kind, OwnedFd) -> std::io::Result<T>) -> Option<T> {
+    let kind = match kind(fd) {
+        Kind::Other => return None,
+        kind => kind,
     };
-    match owned.map(|(kind, fd)| writer(kind, fd)) {
-        Some(Ok(stream)) => stream,
-        Some(Err(e)) => {
-            eprintln!("buildlens: stdout stays on the blocking pool ({e})");
-            Box::new(tokio::io::stdout())
-        }
-        None => Box::new(tokio::io::stdout()),
-    }
+    let made = fd.try_clone_to_owned().and_then(|owned| make(kind, owned));
+    made.map_err(|e| eprintln!("buildlens: {name} stays on the blocking pool ({e})")).ok()
 }
 
 fn reader(kind: Kind, fd: OwnedFd) -> std::io::Result<Input> {

@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::analysis::inputs::{self, FileEntry, Inputs, Manifest, INPUTS_SCHEMA};
+use crate::glob::Glob;
 use crate::store::Record;
 
 /// Files listed at most; a larger context gives a truncated manifest.
@@ -60,7 +61,7 @@ fn read_small(path: &Path) -> Option<String> {
 
 /// The context's files, not following symlinks, skipping what `.dockerignore` excludes (a folder it
 /// excludes is not entered unless a `!` pattern could re-include something under it).
-pub fn walk(root: &Path, patterns: &[(bool, String)], max_files: usize, max_time: Duration) -> Manifest {
+pub fn walk(root: &Path, patterns: &[(bool, Glob)], max_files: usize, max_time: Duration) -> Manifest {
     let started = Instant::now();
     let has_exceptions = patterns.iter().any(|(negated, _)| *negated);
     let mut files = Vec::new();
