@@ -418,6 +418,17 @@ fn generate(seed: u64) -> (Generated, Style, Wrap) {
     let wrap = [Wrap::None, Wrap::Crlf, Wrap::GithubActions, Wrap::Act, Wrap::SshErr, Wrap::GoDate, Wrap::PowerShellUtf16, Wrap::Ansi]
         [rng.below(8) as usize];
     let mut g = Generated { text: vec!["$ ./build.sh".into()], truth: Vec::new() };
+    if matches!(style, Style::Plain) && rng.chance(30) {
+        // docker/setup-buildx-action boots the builder first: not a build of the Dockerfile
+        for l in [
+            "#1 [internal] booting buildkit",
+            "#1 pulling image moby/buildkit:buildx-stable-1",
+            "#1 pulling image moby/buildkit:buildx-stable-1 1.2s done",
+            "#1 DONE 3.0s",
+        ] {
+            g.text.push(l.into());
+        }
+    }
     let builds = 1 + rng.below(2);
     for b in 0..builds {
         let ending = if b + 1 < builds {
@@ -468,7 +479,18 @@ fn counter_and_parser_agree_with_generated_logs() {
         let tally = counter::count(&bytes);
         let counted: Vec<_> = tally.builds.iter().map(|b| b.steps.clone()).collect();
         counter_wrong.extend(compare(&what, &g.truth, &counted, "generator").into_iter().map(|l| l.replace("the parser", "the counter")));
-        let bad = compare(&what, &g.truth, &parser_steps(&parse_bytes(&bytes)), "generator");
+        let parsed = parse_bytes(&bytes);
+        let mut bad = compare(&what, &g.truth, &parser_steps(&parsed), "generator");
+        if parsed.builds.len() > 1 {
+            let empty = parsed.builds.iter().filter(|b| !b.steps.iter().any(|s| s.k.is_some())).count();
+            if empty > 0 {
+                bad.push(format!("{what}: {empty} of the parser's {} builds have no Dockerfile step", parsed.builds.len()));
+            }
+        }
+        if let (false, Some(dir)) = (bad.is_empty(), std::env::var_os("BUILDLENS_COUNTER_DUMP")) {
+            // to look at a failing log: BUILDLENS_COUNTER_DUMP=/tmp/x cargo test --test corpus_counter generated
+            let _ = std::fs::write(Path::new(&dir).join(format!("seed-{seed}.log")), &bytes);
+        }
         let group = parser_wrong.entry(format!("{style:?} + {wrap:?}")).or_default();
         group.0 += 1;
         if !bad.is_empty() {

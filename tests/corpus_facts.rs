@@ -70,6 +70,8 @@ struct StepFacts {
     changed: Option<bool>,
     /// The error block's `>>>` lines (`Dockerfile:N`), as printed.
     error_lines: Option<[u32; 2]>,
+    /// How many output lines the step printed (`#N <seconds> …`), where counted.
+    output_lines: Option<u64>,
     #[allow(dead_code)]
     note: Option<String>,
 }
@@ -260,6 +262,9 @@ fn check_steps(at: &str, want: &BuildFacts, got: &Build, bad: &mut Vec<String>) 
         let text = collapse(s.instruction.as_deref().unwrap_or(&s.name));
         if !text.starts_with(&collapse(&w.text)) {
             bad.push(format!("{at}: instruction starting `{}` expected, parser says `{text}`", w.text));
+        }
+        if w.output_lines.is_some_and(|n| n != s.output.lines) {
+            bad.push(format!("{at}: {} output lines expected, parser says {}", w.output_lines.unwrap_or_default(), s.output.lines));
         }
         if w.error_lines.is_some() && s.dockerfile_lines != w.error_lines {
             bad.push(format!("{at}: error-block lines {:?} expected, parser says {:?}", w.error_lines, s.dockerfile_lines));
