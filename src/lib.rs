@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod compose;
 pub mod debug;
 pub mod dockerfile;
 pub mod engine;

@@ -24,6 +24,7 @@ pub mod log_links;
 pub mod markdown;
 pub mod rebuild;
 pub mod records;
+mod services;
 mod refresh;
 mod rendered;
 mod server;
