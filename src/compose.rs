@@ -114,7 +114,9 @@ impl Reader {
             self.close(out);
             match key_value(body) {
                 Some((name, v)) if indent == service_indent && v.is_empty() => self.open(name),
-                Some((_, v)) if v.starts_with('{') => out.problems.push(format!("line {number}: a service written in flow style is not read")),
+                Some((_, v)) if v.starts_with('{') => {
+                    out.problems.push(format!("line {number}: a service written in flow style is not read"))
+                }
                 _ => out.problems.push(format!("line {number}: expected a service name")),
             }
             return;

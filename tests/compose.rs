@@ -51,7 +51,11 @@ fn numbered(text: &str) -> Vec<Vec<Numbered>> {
         }
         if ["FROM", "RUN", "COPY", "ADD", "WORKDIR"].contains(&keyword) && !from_stage {
             let stage = names.last().cloned().flatten();
-            let printed = if keyword == "FROM" { format!("FROM docker.io/library/{}", line[5..].split(' ').next().unwrap()) } else { line.to_string() };
+            let printed = if keyword == "FROM" {
+                format!("FROM docker.io/library/{}", line[5..].split(' ').next().unwrap())
+            } else {
+                line.to_string()
+            };
             stages.last_mut().unwrap().push((stage, printed, i as u32 + 1));
         }
     }
@@ -61,7 +65,9 @@ fn numbered(text: &str) -> Vec<Vec<Numbered>> {
 /// The bake log of `services`, their steps interleaved round-robin; returns the log and, per service,
 /// the Dockerfile line of each step with the duration (ms) and status the log gives it.
 fn bake_log(services: &[Service]) -> (String, BTreeMap<&'static str, BTreeMap<u32, (u64, &'static str)>>) {
-    let mut log = String::from("#0 building with \"default\" instance using docker driver\n\n#1 [internal] load local bake definitions\n#1 DONE 0.0s\n\n");
+    let mut log = String::from(
+        "#0 building with \"default\" instance using docker driver\n\n#1 [internal] load local bake definitions\n#1 DONE 0.0s\n\n",
+    );
     let mut vertex = 2;
     let mut queues: Vec<Vec<String>> = Vec::new();
     let mut expect = BTreeMap::new();
@@ -260,7 +266,8 @@ fn three_services_one_failed_two_on_one_dockerfile_found_in_a_parent_folder() {
 fn a_compose_file_given_on_the_command_line_and_a_broken_one_that_falls_back() {
     let services = two();
     let (log, expect) = bake_log(&services);
-    let ws = workspace(&services, Some(("ops/stack.yml", TWO_COMPOSE.replace("./web", "../web").replace("./services", "../services").as_str())));
+    let ws =
+        workspace(&services, Some(("ops/stack.yml", TWO_COMPOSE.replace("./web", "../web").replace("./services", "../services").as_str())));
     import(ws.path(), &log);
     check_each_service(ws.path(), &services, &expect, &["--compose", "ops/stack.yml"]);
     // Unreadable as YAML where it matters: a problem line, and each service matched on its own.

@@ -13,10 +13,7 @@ fn b(name: &str, context: &str, dockerfile: &str) -> (String, String, String) {
 #[test]
 fn string_and_mapping_builds_and_services_without_build() {
     let text = "\u{feff}version: \"3.9\"\r\nservices:\r\n  db:\r\n    image: postgres:16\r\n    ports:\r\n      - \"5432:5432\"\r\n  web:\r\n    build: ./web   # the site\r\n    depends_on:\r\n      db:\r\n        condition: service_healthy\r\n  api:\r\n    build:\r\n      context: .\r\n      dockerfile: docker/api.Dockerfile\r\n      args:\r\n        X: 1\r\n    environment:\r\n      build: not-this\r\n  'worker':\r\n    build: { context: \"./jobs\", dockerfile: Jobfile }\r\nvolumes:\r\n  data:\r\n";
-    assert_eq!(
-        builds(text),
-        [b("web", "./web", "Dockerfile"), b("api", ".", "docker/api.Dockerfile"), b("worker", "./jobs", "Jobfile")]
-    );
+    assert_eq!(builds(text), [b("web", "./web", "Dockerfile"), b("api", ".", "docker/api.Dockerfile"), b("worker", "./jobs", "Jobfile")]);
     assert!(parse(text).problems.is_empty(), "{:?}", parse(text).problems);
 }
 

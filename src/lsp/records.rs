@@ -16,14 +16,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::context_inputs::ContextInputs;
 use super::engine_sizes::EngineSizes;
 use super::log_globs;
-use super::services;
-use crate::store::compose::ComposeInfo;
-use std::borrow::Cow;
 pub use super::log_globs::LogGlobs;
+use super::services;
 use crate::analysis::explain::{self, Explained, Side};
 use crate::analysis::inputs::{BuildFacts, Inputs};
 use crate::analysis::{self, Annotated, RecordedBuild};
+use crate::store::compose::ComposeInfo;
 use crate::store::{self, RecordMeta, Store};
+use std::borrow::Cow;
 
 /// Produces the analysis of a document. The server holds one; `StoreSource` is the real one.
 pub trait Source: Send + Sync {
@@ -367,10 +367,7 @@ impl Source for StoreSource {
         let newest: Vec<Picked> = {
             let index = lock(&self.index);
             let applies = index.entries.iter().rev().filter(|(_, e)| entry_applies(e, root, &target));
-            applies
-                .take(MIN_RECORDS)
-                .map(|(id, e)| picked(root, id, e, &target))
-                .collect()
+            applies.take(MIN_RECORDS).map(|(id, e)| picked(root, id, e, &target)).collect()
         };
         let compose = services::compose_for(store, path);
         let fallback = services::Fallback::new(root, path, None);
@@ -406,7 +403,12 @@ type Held = (bool, Option<Vec<String>>, Arc<Vec<RecordedBuild>>);
 /// The builds of `held` that built `target`, borrowed, not cloned (they are shared with the index),
 /// except compose builds: those keep only the steps of the services that built `target` (`services`;
 /// `fallback` decides when neither the record nor the compose file says).
-fn applying<'a>(held: &'a [Held], target: &'a Path, compose: Option<&ComposeInfo>, fallback: &services::Fallback<'_>) -> Vec<Cow<'a, RecordedBuild>> {
+fn applying<'a>(
+    held: &'a [Held],
+    target: &'a Path,
+    compose: Option<&ComposeInfo>,
+    fallback: &services::Fallback<'_>,
+) -> Vec<Cow<'a, RecordedBuild>> {
     let mut out = Vec::new();
     for (whole, listed, builds) in held {
         for b in builds.iter().filter(|b| *whole || services::loaded_names(&b.build).iter().any(|n| name_applies(n.as_deref(), target))) {

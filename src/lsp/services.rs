@@ -9,10 +9,10 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use crate::analysis::RecordedBuild;
-use crate::mapping;
-use crate::store::compose::{self, Belongs, ComposeInfo};
 use crate::dockerfile::Dockerfile;
 use crate::log::Build;
+use crate::mapping;
+use crate::store::compose::{self, Belongs, ComposeInfo};
 use crate::store::{select, RecordMeta, Store};
 
 /// The workspace's Dockerfiles (the open one first, with its buffer's text), read on first use.
@@ -106,7 +106,11 @@ mod tests {
     fn every_service_names_the_dockerfile_it_loaded() {
         let mut build = Build::new(crate::log::Format::BuildkitPlain, 0);
         build.dockerfile = Some("Dockerfile".into());
-        for name in ["[web internal] load build definition from Dockerfile", "[api internal] load build definition from api.Dockerfile", "[api 1/2] FROM a"] {
+        for name in [
+            "[web internal] load build definition from Dockerfile",
+            "[api internal] load build definition from api.Dockerfile",
+            "[api 1/2] FROM a",
+        ] {
             build.steps.push(Step::named(name));
         }
         assert_eq!(loaded_names(&build), [Some("Dockerfile".to_string()), Some("api.Dockerfile".to_string())]);

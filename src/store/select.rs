@@ -37,7 +37,8 @@ pub fn builds_for(
         };
         let Some(decide) = record_decides(store, &meta, &target) else { continue };
         let live = meta.is_live();
-        let by_record = |build: &crate::log::Build| decide.clone().unwrap_or_else(|| super::compose::belongs(build, compose.as_ref(), belongs));
+        let by_record =
+            |build: &crate::log::Build| decide.clone().unwrap_or_else(|| super::compose::belongs(build, compose.as_ref(), belongs));
         match index::summary(&record, !live) {
             Ok((summary, _)) => push_builds(&mut out, &record, &meta, summary.parsed.builds, &by_record, live),
             Err(e) => problems.push(format!("skipped record {}: {e:#}", record.id)),
