@@ -62,9 +62,12 @@ fn numbered(text: &str) -> Vec<Vec<Numbered>> {
     stages
 }
 
+/// Per service, per Dockerfile line: the (duration in ms, status) its step has in the log.
+type Expected = BTreeMap<&'static str, BTreeMap<u32, (u64, &'static str)>>;
+
 /// The bake log of `services`, their steps interleaved round-robin; returns the log and, per service,
 /// the Dockerfile line of each step with the duration (ms) and status the log gives it.
-fn bake_log(services: &[Service]) -> (String, BTreeMap<&'static str, BTreeMap<u32, (u64, &'static str)>>) {
+fn bake_log(services: &[Service]) -> (String, Expected) {
     let mut log = String::from(
         "#0 building with \"default\" instance using docker driver\n\n#1 [internal] load local bake definitions\n#1 DONE 0.0s\n\n",
     );
@@ -209,7 +212,7 @@ fn two() -> Vec<Service> {
 
 const TWO_COMPOSE: &str = "services:\n  db:\n    image: postgres:16\n  web:\n    build: ./web\n  api:\n    build:\n      context: ./services\n      dockerfile: api/api.Dockerfile\n";
 
-fn check_each_service(ws: &Path, services: &[Service], expect: &BTreeMap<&str, BTreeMap<u32, (u64, &str)>>, extra: &[&str]) {
+fn check_each_service(ws: &Path, services: &[Service], expect: &Expected, extra: &[&str]) {
     for s in services {
         let want = as_report(&expect[s.name]);
         let (got, problems) = report(ws, s.dockerfile, extra);

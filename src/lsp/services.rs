@@ -82,7 +82,7 @@ pub fn scoped<'a>(
 ) -> Option<Cow<'a, RecordedBuild>> {
     let by_text = |b: &Build| if mapping::services(&b.steps).is_empty() { Belongs::Whole } else { fallback.belongs(b) };
     let belongs = match services {
-        Some(s) if s.is_empty() => Belongs::No,
+        Some([]) => Belongs::No,
         Some(s) => Belongs::Services(s.to_vec()),
         None => compose::belongs(&rb.build, compose, &by_text),
     };
