@@ -1,6 +1,6 @@
 //! buildlens: puts what happened in recorded Docker builds onto the Dockerfile lines that caused it.
 //!
-//! The crate is a pure core (`log`, `dockerfile`, `mapping`, `analysis`, `present`) plus the edges that do I/O (`store`, `record`, `cli`).
+//! The crate is a pure core (`log`, `dockerfile`, `mapping`, `analysis`, `compose`, `present`) plus the edges that do I/O (`store`, `record`, `cli`).
 //! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod analysis;
