@@ -10,7 +10,6 @@ use anyhow::{bail, Context};
 
 use crate::debug::{self, plan, DebugError};
 use crate::dockerfile::{self, Dockerfile};
-use crate::mapping;
 use crate::store::{select, RecordMeta, Store};
 
 /// The command line of `buildlens debug`.
@@ -36,8 +35,7 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     let df = dockerfile::parse(&text);
     let candidates = super::report_cmd::candidates(&store, &dockerfile, &text);
     let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
-    let belongs = |build: &crate::log::Build| mapping::best_match(&names, build).is_some_and(|(i, _)| i == 0);
-    let (builds, _) = select::builds_for(&store, &dockerfile, &belongs);
+    let (builds, _) = select::builds_for(&store, &dockerfile, None, &select::by_text(&names));
     let failed = debug::choose(&df, &builds, line).map_err(|e| explain_choice(e, path, &dockerfile, &store))?;
     let rb = &builds[failed.build];
     let meta = store.record(rb.id.split('#').next().unwrap_or(&rb.id)).and_then(|r| r.meta().ok());

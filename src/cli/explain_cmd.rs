@@ -12,7 +12,6 @@ use crate::analysis::inputs::BuildFacts;
 use crate::analysis::RecordedBuild;
 use crate::dockerfile::Dockerfile;
 use crate::log::StepStatus;
-use crate::mapping;
 use crate::present;
 use crate::store::{select, Store};
 
@@ -37,8 +36,7 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     let store = Store::locate_for(args.store.as_deref(), cwd, &dir);
     let candidates = super::report_cmd::candidates(&store, &dockerfile, &text);
     let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
-    let belongs = |build: &crate::log::Build| mapping::best_match(&names, build).is_some_and(|(i, _)| i == 0);
-    let (builds, _) = select::builds_for(&store, &dockerfile, &belongs);
+    let (builds, _) = select::builds_for(&store, &dockerfile, None, &select::by_text(&names));
     let explained = explain_builds(&store, &text, &builds, &args)?;
     let mut out = std::io::stdout().lock();
     match explained {

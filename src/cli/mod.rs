@@ -66,6 +66,10 @@ enum Cmd {
         /// workspace root above the Dockerfile).
         #[arg(long)]
         store: Option<PathBuf>,
+        /// The compose file that says which services built this Dockerfile (default: `compose.yaml`,
+        /// `docker-compose.yml`, … beside the Dockerfile or in a parent folder up to the workspace root).
+        #[arg(long, value_name = "FILE")]
+        compose: Option<PathBuf>,
         /// Machine-readable output (the schema is documented in README.md).
         #[arg(long)]
         json: bool,
@@ -160,7 +164,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Record { dockerfile, store, command } => record_cmd::run(store.as_deref(), dockerfile, command, &cwd),
         Cmd::Import { dockerfile, store, logs } => import_cmd::run(store.as_deref(), dockerfile.as_deref(), &logs, &cwd),
         Cmd::Parse { log, json, all } => parse_cmd::run(&log, json, all),
-        Cmd::Report { dockerfile, store, json } => report_cmd::run(dockerfile, store.as_deref(), json, &cwd),
+        Cmd::Report { dockerfile, store, compose, json } => report_cmd::run(dockerfile, store.as_deref(), compose.as_deref(), json, &cwd),
         Cmd::Explain { dockerfile, store, from, to, json, expensive_seconds } => {
             explain_cmd::run(explain_cmd::Args { dockerfile, store, from, to, json, expensive_seconds }, &cwd)
         }

@@ -10,11 +10,10 @@ use crate::analysis::{self, layers, Annotated, InstructionView, RecordedBuild, S
 use crate::dockerfile::{self, Dockerfile};
 use crate::engine::{self, images};
 use crate::log::{BuildResult, StepStatus};
-use crate::mapping;
 use crate::present;
 use crate::store::{select, Store};
 
-pub fn run(dockerfile: Option<PathBuf>, store: Option<&Path>, json: bool, cwd: &Path) -> anyhow::Result<i32> {
+pub fn run(dockerfile: Option<PathBuf>, store: Option<&Path>, compose: Option<&Path>, json: bool, cwd: &Path) -> anyhow::Result<i32> {
     let dockerfile = dockerfile.unwrap_or_else(|| cwd.join("Dockerfile"));
     let text = std::fs::read(&dockerfile).with_context(|| {
         format!("cannot read the Dockerfile {} (give its path: `buildlens report path/to/Dockerfile`)", dockerfile.display())
@@ -24,9 +23,9 @@ pub fn run(dockerfile: Option<PathBuf>, store: Option<&Path>, json: bool, cwd: &
     let store = Store::locate_for(store, cwd, &absolute(cwd, dir));
     let candidates = candidates(&store, &dockerfile, &text);
     let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
-    // A record that names no Dockerfile belongs to the workspace Dockerfile its text matches best.
-    let belongs = |build: &crate::log::Build| mapping::best_match(&names, build).is_some_and(|(i, _)| i == 0);
-    let (builds, mut problems) = select::builds_for(&store, &dockerfile, &belongs);
+    // A record that names no Dockerfile belongs to the workspace Dockerfile its text matches best; a
+    // compose build's services each to theirs (the compose file's word first).
+    let (builds, mut problems) = select::builds_for(&store, &dockerfile, compose, &select::by_text(&names));
     let mut annotated = analysis::annotate(&text, &builds);
     annotated.problems.append(&mut problems);
     let known = known_images(&store, &builds);
@@ -51,19 +50,7 @@ struct Report<'a> {
 
 /// This Dockerfile first, then the workspace's others, parsed.
 pub(super) fn candidates(store: &Store, dockerfile: &Path, text: &str) -> Vec<(String, Dockerfile)> {
-    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut out = vec![(name(dockerfile), dockerfile::parse(text))];
-    let me = std::fs::canonicalize(dockerfile).ok();
-    let root = store.root().parent().unwrap_or(store.root());
-    for other in select::workspace_dockerfiles(root) {
-        if std::fs::canonicalize(&other).ok() == me {
-            continue;
-        }
-        if let Ok(t) = std::fs::read_to_string(&other) {
-            out.push((name(&other), dockerfile::parse(&t)));
-        }
-    }
-    out
+    select::candidates(store.root().parent().unwrap_or(store.root()), dockerfile, text)
 }
 
 /// The image histories of the builds: snapshots first, a live query (bounded, cached) for the others.

@@ -27,6 +27,7 @@ pub mod records;
 mod refresh;
 mod rendered;
 mod server;
+mod services;
 mod state;
 mod stdio;
 mod transport;

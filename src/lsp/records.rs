@@ -17,10 +17,13 @@ use super::context_inputs::ContextInputs;
 use super::engine_sizes::EngineSizes;
 use super::log_globs;
 pub use super::log_globs::LogGlobs;
+use super::services;
 use crate::analysis::explain::{self, Explained, Side};
 use crate::analysis::inputs::{BuildFacts, Inputs};
 use crate::analysis::{self, Annotated, RecordedBuild};
+use crate::store::compose::ComposeInfo;
 use crate::store::{self, RecordMeta, Store};
+use std::borrow::Cow;
 
 /// Produces the analysis of a document. The server holds one; `StoreSource` is the real one.
 pub trait Source: Send + Sync {
@@ -94,7 +97,7 @@ struct Entry {
     meta: RecordMeta,
     /// The record's Dockerfile (canonical where it exists), when the record names one.
     dockerfile: Option<PathBuf>,
-    /// Per build in the log: the Dockerfile name the builder loaded.
+    /// Per build in the log: the Dockerfile names the builder loaded (one per service of a compose build).
     loaded: Vec<Option<String>>,
     log_len: u64,
     /// The parsed builds, while held (see `Index::hold`).
@@ -332,13 +335,19 @@ impl Source for StoreSource {
 
     fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize) -> Annotated {
         let (target, held) = self.held_builds(store, root, path, depth.max(MIN_RECORDS));
-        let builds = applying(&held, &target);
+        let compose = services::compose_for(store, path);
+        let fallback = services::Fallback::new(root, path, Some(text));
+        let owned = applying(&held, &target, compose.as_ref(), &fallback);
+        let builds: Vec<&RecordedBuild> = owned.iter().map(|b| b.as_ref()).collect();
         let mut annotated = {
             let mut cache = lock(&self.mappings);
             // One open Dockerfile text at a time keeps its mappings (they are a few per distinct build shape).
             cache.keep_only(analysis::shapes::text_print(text));
             analysis::annotate_with(text, &builds, &mut cache)
         };
+        if let Some(c) = &compose {
+            annotated.problems.extend(c.problems.iter().cloned());
+        }
         // Layer sizes from the records' image-history snapshots (a store read), else from the engine answers
         // already cached (the others are asked for in the background, never here).
         let slim: Vec<RecordedBuild> = builds.iter().map(|b| without_steps(b)).collect();
@@ -358,20 +367,23 @@ impl Source for StoreSource {
         let newest: Vec<Picked> = {
             let index = lock(&self.index);
             let applies = index.entries.iter().rev().filter(|(_, e)| entry_applies(e, root, &target));
-            applies
-                .take(MIN_RECORDS)
-                .map(|(id, e)| Picked { id: id.clone(), whole: e.dockerfile.is_some(), builds: e.builds.clone() })
-                .collect()
+            applies.take(MIN_RECORDS).map(|(id, e)| picked(root, id, e, &target)).collect()
         };
-        newest.into_iter().find_map(|Picked { id, whole, builds: held }| {
+        let compose = services::compose_for(store, path);
+        let fallback = services::Fallback::new(root, path, None);
+        newest.into_iter().find_map(|Picked { id, whole, services, builds: held }| {
             let builds = held.or_else(|| load_entry(store, &store.record(&id)?)?.builds)?;
-            builds.iter().rev().find(|b| whole || name_applies(b.build.dockerfile.as_deref(), &target)).cloned()
+            let held = [(whole, services, builds)];
+            applying(&held, &target, compose.as_ref(), &fallback).pop().map(std::borrow::Cow::into_owned)
         })
     }
 
     fn explain(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize, expensive_ms: u64) -> Option<Explained> {
         let (target, held) = self.held_builds(store, root, path, depth.max(MIN_RECORDS));
-        let mut builds = applying(&held, &target);
+        let compose = services::compose_for(store, path);
+        let fallback = services::Fallback::new(root, path, Some(text));
+        let owned = applying(&held, &target, compose.as_ref(), &fallback);
+        let mut builds: Vec<&RecordedBuild> = owned.iter().map(|b| b.as_ref()).collect();
         builds.drain(..builds.len().saturating_sub(analysis::advice::RECENT_BUILDS + 1));
         let n = builds.len();
         let facts: Vec<BuildFacts> = builds.iter().enumerate().map(|(i, b)| self.facts(store, &b.id, i + 2 >= n)).collect();
@@ -384,14 +396,32 @@ impl Source for StoreSource {
     }
 }
 
-/// A record's held builds; `true` when the record names the Dockerfile (all its builds count).
-type Held = (bool, Arc<Vec<RecordedBuild>>);
+/// A record's held builds; `true` when the record names the Dockerfile (all its builds count); the
+/// services of its compose build that built it, when the record lists them.
+type Held = (bool, Option<Vec<String>>, Arc<Vec<RecordedBuild>>);
 
-/// The builds of `held` that built `target`, borrowed, not cloned (they are shared with the index).
-fn applying<'a>(held: &'a [Held], target: &'a Path) -> Vec<&'a RecordedBuild> {
-    held.iter()
-        .flat_map(|(whole, builds)| builds.iter().filter(move |b| *whole || name_applies(b.build.dockerfile.as_deref(), target)))
-        .collect()
+/// The builds of `held` that built `target`, borrowed, not cloned (they are shared with the index),
+/// except compose builds: those keep only the steps of the services that built `target` (`services`;
+/// `fallback` decides when neither the record nor the compose file says).
+fn applying<'a>(
+    held: &'a [Held],
+    target: &'a Path,
+    compose: Option<&ComposeInfo>,
+    fallback: &services::Fallback<'_>,
+) -> Vec<Cow<'a, RecordedBuild>> {
+    let mut out = Vec::new();
+    for (whole, listed, builds) in held {
+        for b in builds.iter().filter(|b| *whole || services::loaded_names(&b.build).iter().any(|n| name_applies(n.as_deref(), target))) {
+            out.extend(services::scoped(b, listed.as_deref(), compose, fallback));
+        }
+    }
+    out
+}
+
+/// A record chosen for `target`: whether all its builds count, and its services that built `target`.
+fn picked(root: &Path, id: &str, e: &Entry, target: &Path) -> Picked {
+    let services = services::record_services(root, &e.meta, target);
+    Picked { id: id.to_string(), whole: e.dockerfile.is_some() || services.is_some(), services, builds: e.builds.clone() }
 }
 
 /// Keeps of each instruction's older runs only what the hover table shows: their output excerpts and
@@ -415,7 +445,7 @@ impl StoreSource {
         let mut held: Vec<Held> = Vec::new();
         for p in picked.into_iter().rev() {
             let Some(builds) = p.builds.or_else(|| self.load_builds(store, &p.id, want)) else { continue };
-            held.push((p.whole, builds));
+            held.push((p.whole, p.services, builds));
         }
         (target, held)
     }
@@ -455,11 +485,7 @@ impl StoreSource {
         let mut applies: Vec<(&String, &Entry)> = index.entries.iter().filter(|(_, e)| entry_applies(e, root, target)).collect();
         // Newest first; ids sort by time, globbed logs by their modification time in the same form.
         applies.sort_by(|a, b| b.1.order.cmp(&a.1.order));
-        let picked: Vec<Picked> = applies
-            .into_iter()
-            .take(want)
-            .map(|(id, e)| Picked { id: id.clone(), whole: e.dockerfile.is_some(), builds: e.builds.clone() })
-            .collect();
+        let picked: Vec<Picked> = applies.into_iter().take(want).map(|(id, e)| picked(root, id, e, target)).collect();
         for Picked { id, .. } in picked.iter().rev() {
             index.hold(id, want + HELD_SPARE);
         }
@@ -508,6 +534,7 @@ fn without_steps(rb: &RecordedBuild) -> RecordedBuild {
 struct Picked {
     id: String,
     whole: bool,
+    services: Option<Vec<String>>,
     builds: Option<Arc<Vec<RecordedBuild>>>,
 }
 
@@ -578,7 +605,7 @@ fn load_entry(store: &Store, record: &store::Record) -> Option<Entry> {
         store::index::summary(record, !live).map_err(|e| eprintln!("buildlens: skipping record {}: {e:#}", record.id)).ok()?;
     let builds = recorded(summary.parsed.builds, &record.id, &meta.started, &record.log_path(), live);
     let dockerfile = record_dockerfile_path(store, &meta);
-    let loaded = builds.iter().map(|b| b.build.dockerfile.clone()).collect();
+    let loaded = builds.iter().flat_map(|b| services::loaded_names(&b.build)).collect();
     Some(Entry { order: record.id.clone(), meta, dockerfile, loaded, log_len: summary.log_len, builds: Some(Arc::new(builds)) })
 }
 
@@ -598,7 +625,7 @@ fn external_entry(store: &Store, root: &Path, path: &Path) -> Option<Entry> {
     let id = log_globs::display_id(path, root);
     let started = modified.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let builds = recorded(summary.parsed.builds, &id, &started, path, false);
-    let loaded = builds.iter().map(|b| b.build.dockerfile.clone()).collect();
+    let loaded = builds.iter().flat_map(|b| services::loaded_names(&b.build)).collect();
     let meta = RecordMeta::new(id, store::Source::Import, started);
     let order = modified.format("%Y%m%dT%H%M%S%.3fZ").to_string();
     Some(Entry { order, meta, dockerfile: None, loaded, log_len: summary.log_len, builds: Some(Arc::new(builds)) })
@@ -608,6 +635,9 @@ fn external_entry(store: &Store, root: &Path, path: &Path) -> Option<Entry> {
 /// one (relative to the build's working folder, else the workspace root), else the file name a build
 /// loaded, else `Dockerfile`.
 fn entry_applies(e: &Entry, root: &Path, target: &Path) -> bool {
+    if !e.meta.services.is_empty() {
+        return e.meta.services.iter().any(|s| same_file(&root.join(&s.dockerfile), target));
+    }
     match &e.dockerfile {
         Some(df) if df.is_absolute() => df == target,
         Some(df) => same_file(&root.join(df), target),

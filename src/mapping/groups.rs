@@ -93,11 +93,15 @@ pub(super) struct Group {
     pub dups: Vec<(usize, usize)>,
 }
 
-/// Groups the instruction steps of a build; BuildKit `ONBUILD` trigger steps are returned apart.
-pub(super) fn group(steps: &[Step]) -> (Vec<Group>, Vec<(usize, Recorded)>) {
+/// Groups the instruction steps of a build that `keep` lets through; BuildKit `ONBUILD` trigger steps are
+/// returned apart.
+pub(super) fn group(steps: &[Step], keep: &dyn Fn(&Step) -> bool) -> (Vec<Group>, Vec<(usize, Recorded)>) {
     let mut groups: Vec<Group> = Vec::new();
     let mut triggers = Vec::new();
     for (i, step) in steps.iter().enumerate() {
+        if !keep(step) {
+            continue;
+        }
         let Some(r) = recorded(step) else { continue };
         if r.numbering == Numbering::Buildkit && r.text.trim_start().to_ascii_uppercase().starts_with("ONBUILD ") {
             triggers.push((i, r));
@@ -165,7 +169,7 @@ mod tests {
             "Step 1/2 : FROM a",
         ];
         let steps: Vec<Step> = names.iter().map(|n| Step::named(*n)).collect();
-        let (groups, triggers) = group(&steps);
+        let (groups, triggers) = group(&steps, &|_| true);
         let shape: Vec<(Numbering, Vec<usize>, usize)> =
             groups.iter().map(|g| (g.numbering, g.steps.iter().map(|s| s.0).collect(), g.dups.len())).collect();
         assert_eq!(shape, [(Numbering::Buildkit, vec![1, 0], 1), (Numbering::Buildkit, vec![2], 0), (Numbering::Legacy, vec![5], 0)]);

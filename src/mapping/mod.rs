@@ -11,12 +11,14 @@
 mod align;
 mod groups;
 mod resolve;
+mod services;
 mod text;
 
 use serde::Serialize;
 
 use crate::dockerfile::Dockerfile;
 use crate::log::{Build, Step};
+pub use services::{keep_services, services, services_matching_first};
 
 /// Mappings with less confidence than this are dropped (and counted as problems).
 pub const MIN_CONFIDENCE: f64 = 0.5;
@@ -83,24 +85,39 @@ pub fn map_build(df: &Dockerfile, build: &Build) -> Mapping {
 
 /// Maps steps (of one build) onto `df`.
 pub fn map_steps(df: &Dockerfile, steps: &[Step]) -> Mapping {
+    map_steps_of(df, steps, None)
+}
+
+/// Maps the steps of a build onto `df`; with `services`, only the steps of those compose services (and
+/// the steps that name no service): the others are another Dockerfile's, left unmapped and unlisted.
+/// The steps of each compose service are matched on their own: a service whose steps mostly match
+/// nothing here maps nothing, whatever the other services do.
+pub fn map_steps_of(df: &Dockerfile, steps: &[Step], services: Option<&[String]>) -> Mapping {
+    let in_scope = |s: &Step| services::in_scope(s, services);
     let mut out: Vec<Option<StepMapping>> = vec![None; steps.len()];
-    let (groups, triggers) = groups::group(steps);
+    let (groups, triggers) = groups::group(steps, &in_scope);
     for g in &groups {
         resolve::group(df, g, &mut out);
     }
     resolve::triggers(df, &triggers, &mut out);
     resolve::error_lines(df, steps, &mut out);
     resolve::copy_from_images(df, steps, &mut out);
+    for (slot, step) in out.iter_mut().zip(steps) {
+        if !in_scope(step) {
+            *slot = None;
+        }
+    }
     finish(steps, &groups, out)
 }
 
-/// Applies the build-level gate and the confidence threshold; lists what did not map.
+/// Applies the build-level (per compose service) gate and the confidence threshold; lists what did not map.
 fn finish(steps: &[Step], groups: &[groups::Group], mut out: Vec<Option<StepMapping>>) -> Mapping {
     let counted: Vec<usize> = groups.iter().flat_map(|g| g.steps.iter().map(|(i, _)| *i)).collect();
     let strong = counted.iter().filter(|&&i| out.get(i).and_then(|m| m.as_ref()).is_some_and(|m| !m.changed)).count();
     let score = if counted.is_empty() { 0.0 } else { strong as f64 / counted.len() as f64 };
     let mut problems = Vec::new();
-    if !counted.is_empty() && score < MIN_SCORE {
+    let left_out = services::gate(steps, groups, &mut out, &mut problems);
+    if left_out.is_none() && !counted.is_empty() && score < MIN_SCORE {
         let message = format!("the build does not match this Dockerfile: {strong} of {} steps match", counted.len());
         problems.push(Problem { step: None, message });
         return Mapping { steps: vec![None; steps.len()], problems, score };
@@ -111,7 +128,7 @@ fn finish(steps: &[Step], groups: &[groups::Group], mut out: Vec<Option<StepMapp
             problems.push(Problem { step: Some(i), message: "mapping dropped: confidence too low".into() });
         }
     }
-    for g in groups {
+    for g in groups.iter().filter(|g| left_out.as_ref().is_none_or(|l| !l.contains(&g.lane.1))) {
         for (i, _) in &g.steps {
             if out.get(*i).is_some_and(Option::is_none) {
                 let name = steps.get(*i).map_or("", |s| s.name.as_str());

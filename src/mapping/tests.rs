@@ -148,3 +148,33 @@ fn best_match_picks_the_right_file() {
     build.steps = vec![step("[1/2] FROM docker.io/library/zzz")];
     assert_eq!(best_match(&[("a", &a), ("b", &b)], &build), None);
 }
+
+/// Compose: two services print the same stage name (`base`); only the service whose steps match this
+/// file maps, the other is left out as a whole (not spread over the lines that happen to look alike).
+#[test]
+fn compose_services_are_gated_each_on_its_own() {
+    let web = "FROM alpine AS base\nWORKDIR /app\nRUN echo web\nCOPY site /srv\nRUN make site\n";
+    let names = [
+        "[web base 1/5] FROM docker.io/library/alpine",
+        "[api base 1/5] FROM docker.io/library/alpine",
+        "[web base 2/5] WORKDIR /app",
+        "[api base 2/5] RUN pip install -r req.txt",
+        "[web base 3/5] RUN echo web",
+        "[api base 3/5] COPY app /app",
+        "[web base 4/5] COPY site /srv",
+        "[api base 4/5] RUN echo api",
+        "[web base 5/5] RUN make site",
+        "[api base 5/5] RUN python -m compileall /app",
+    ];
+    let df = dockerfile::parse(web);
+    let steps: Vec<Step> = names.iter().map(|n| step(n)).collect();
+    let m = map_steps(&df, &steps);
+    let lines: Vec<Option<u32>> = m.steps.iter().map(|s| s.as_ref().map(|s| s.line)).collect();
+    assert_eq!(lines, [Some(1), None, Some(2), None, Some(3), None, Some(4), None, Some(5), None]);
+    assert!(m.problems.iter().any(|p| p.step.is_none() && p.message.contains("service `api` left out")), "{:?}", m.problems);
+    // Told which services built it, the others are not even looked at (no problem about them).
+    let only_web = map_steps_of(&df, &steps, Some(&["web".to_string()]));
+    assert_eq!(only_web.steps, m.steps);
+    assert!(only_web.problems.is_empty(), "{:?}", only_web.problems);
+    assert_eq!(services(&steps), ["web", "api"]);
+}

@@ -20,6 +20,9 @@ pub struct Invocation {
     pub build_args: Vec<(String, Option<String>)>,
     pub no_cache: bool,
     pub target: Option<String>,
+    /// `docker compose -f FILE build`: the compose files named (resolved), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compose_files: Vec<PathBuf>,
 }
 
 /// Options of `docker build` / `buildx build` / `podman build` that take a value, so the context
@@ -104,7 +107,11 @@ pub fn parse(argv: &[String], cwd: &Path) -> Invocation {
         return Invocation { tool: tool_name(&words), ..Invocation::default() };
     };
     let mut inv = Invocation { tool: tool.to_string(), ..Invocation::default() };
-    if tool == "compose-build" || tool == "act" {
+    if tool == "compose-build" {
+        inv.compose_files = compose_files(&words, cwd);
+        return inv;
+    }
+    if tool == "act" {
         return inv;
     }
     let mut context = None;
@@ -126,6 +133,27 @@ pub fn parse(argv: &[String], cwd: &Path) -> Invocation {
     }
     inv.context = context;
     inv
+}
+
+/// `-f FILE`, `--file FILE`, `--file=FILE` before the `build` word of a compose command.
+fn compose_files(words: &[&str], cwd: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut i = 1;
+    while let Some(&word) = words.get(i) {
+        if word == "build" {
+            break;
+        }
+        let value = match word {
+            "-f" | "--file" => {
+                i += 1;
+                words.get(i).copied()
+            }
+            _ => word.strip_prefix("--file="),
+        };
+        out.extend(value.map(|v| resolve(cwd, v)));
+        i += 1;
+    }
+    out
 }
 
 /// Finds the build subcommand: `docker build`, `docker image build`, `docker buildx build`,
@@ -176,7 +204,9 @@ fn subcommand_words<'a>(args: &[&'a str]) -> Vec<(usize, &'a str)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < args.len() && out.len() < 2 {
-        if GLOBAL_VALUE_FLAGS.contains(&args[i]) && out.is_empty() {
+        // Before the subcommand, or between `compose` and its own subcommand (`compose -f x.yml build`).
+        let global = out.is_empty() || out.first().is_some_and(|(_, w)| *w == "compose");
+        if GLOBAL_VALUE_FLAGS.contains(&args[i]) && global {
             i += 2;
             continue;
         }
@@ -281,6 +311,9 @@ mod tests {
     #[test]
     fn other_tools() {
         assert_eq!(inv("docker compose build web").tool, "compose-build");
+        let files = inv("docker compose -f deploy/a.yml --file=b.yaml --file /c.yml build web").compose_files;
+        let want: Vec<PathBuf> = ["deploy/a.yml", "b.yaml", "/c.yml"].iter().map(|f| resolve(Path::new("/w"), f)).collect();
+        assert_eq!(files, want);
         assert_eq!(inv("act -j build").tool, "act");
         assert_eq!(inv("make image").tool, "other");
         assert_eq!(inv("docker run x").tool, "other");

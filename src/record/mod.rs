@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-use crate::store::{Record, RecordMeta, Source, Store};
+use crate::store::{Record, RecordMeta, ServiceDockerfile, Source, Store};
 
 /// What `record` was asked to do.
 #[derive(Debug, Clone)]
@@ -75,6 +75,9 @@ pub fn run(store: &Store, req: &RecordRequest) -> Result<Recorded> {
 fn initial_meta(record: &Record, req: &RecordRequest) -> RecordMeta {
     let inv = args::parse(&req.command, &req.cwd);
     let mut meta = RecordMeta::new(record.id.clone(), Source::Record, chrono::Utc::now().to_rfc3339());
+    if inv.tool == "compose-build" && req.dockerfile.is_none() {
+        meta.services = compose_services(&inv.compose_files, &req.cwd);
+    }
     meta.command = req.command.clone();
     meta.cwd = Some(req.cwd.clone());
     meta.dockerfile = req.dockerfile.as_ref().map(|d| absolute(&req.cwd, d)).or(inv.dockerfile);
@@ -86,6 +89,27 @@ fn initial_meta(record: &Record, req: &RecordRequest) -> RecordMeta {
     meta.tool = inv.tool;
     meta.recorder_pid = Some(std::process::id());
     meta
+}
+
+/// Which Dockerfile each service of a compose build builds: from the files given with `-f` (a later file's
+/// service replaces an earlier one's), else the compose file compose itself finds (the current folder,
+/// then its parents).
+fn compose_services(given: &[PathBuf], cwd: &Path) -> Vec<ServiceDockerfile> {
+    let found;
+    let files = if given.is_empty() {
+        found = cwd.ancestors().take(16).find_map(|d| crate::compose::FILE_NAMES.iter().map(|n| d.join(n)).find(|p| p.is_file()));
+        found.as_slice()
+    } else {
+        given
+    };
+    let mut out: Vec<ServiceDockerfile> = Vec::new();
+    for file in files {
+        for (service, dockerfile) in crate::store::compose::service_dockerfiles(file) {
+            out.retain(|s| s.service != service);
+            out.push(ServiceDockerfile { service, dockerfile });
+        }
+    }
+    out
 }
 
 fn finish_meta(record: &Record, meta: &mut RecordMeta, code: Option<i32>, signal: Option<i32>) -> Result<()> {

@@ -51,9 +51,20 @@ pub struct RecordMeta {
     /// The file an import was copied from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imported_from: Option<PathBuf>,
+    /// `record` of a compose build: each service with a `build:` and the Dockerfile it builds, from the
+    /// compose file the command used. A service's steps belong to its Dockerfile only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceDockerfile>,
     /// Pid of the `buildlens record` process while it runs (to tell a live record from an abandoned one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorder_pid: Option<u32>,
+}
+
+/// A compose service and the Dockerfile it builds (workspace-relative where inside it, like `dockerfile`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceDockerfile {
+    pub service: String,
+    pub dockerfile: PathBuf,
 }
 
 impl RecordMeta {
@@ -77,6 +88,7 @@ impl RecordMeta {
             target: None,
             tool: String::new(),
             imported_from: None,
+            services: Vec::new(),
             recorder_pid: None,
         }
     }

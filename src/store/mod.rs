@@ -7,6 +7,7 @@
 //! written outside the store's root; record ids are only ever made here, so a path built from one stays
 //! inside the store.
 
+pub mod compose;
 pub mod index;
 pub mod meta;
 pub mod select;
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-pub use meta::{RecordMeta, Source};
+pub use meta::{RecordMeta, ServiceDockerfile, Source};
 
 /// Folder name of the default store at the workspace root.
 pub const DEFAULT_DIR: &str = ".buildlens";

@@ -6,15 +6,27 @@
 
 use std::path::{Path, PathBuf};
 
+pub use super::compose::Belongs;
 use super::{index, Record, RecordMeta, Store};
 use crate::analysis::RecordedBuild;
+use crate::dockerfile::Dockerfile;
+use crate::mapping;
 
-/// Every build of every record in `store` that belongs to `dockerfile`, oldest first. `belongs` decides
-/// for records that name no Dockerfile (it gets the build; the caller scores the text match).
-pub fn builds_for(store: &Store, dockerfile: &Path, belongs: &dyn Fn(&crate::log::Build) -> bool) -> (Vec<RecordedBuild>, Vec<String>) {
+/// Every build of every record in `store` that belongs to `dockerfile`, oldest first; of a compose
+/// build only the steps of the services that built it. Which: the record's own services or Dockerfile
+/// when it names them, else the compose file (`compose`, else found beside the Dockerfile or above it),
+/// else `belongs` (the caller's text match, per service for compose builds).
+pub fn builds_for(
+    store: &Store,
+    dockerfile: &Path,
+    compose: Option<&Path>,
+    belongs: &dyn Fn(&crate::log::Build) -> Belongs,
+) -> (Vec<RecordedBuild>, Vec<String>) {
     let target = canonical(dockerfile);
+    let root = store.root().parent().unwrap_or(store.root());
+    let compose = super::compose::for_dockerfile(dockerfile, root, compose);
+    let mut problems: Vec<String> = compose.iter().flat_map(|c| c.problems.iter().cloned()).collect();
     let mut out = Vec::new();
-    let mut problems = Vec::new();
     for record in store.records() {
         let meta = match record.meta() {
             Ok(meta) => meta,
@@ -23,17 +35,31 @@ pub fn builds_for(store: &Store, dockerfile: &Path, belongs: &dyn Fn(&crate::log
                 continue;
             }
         };
-        let named = meta.dockerfile.as_ref().map(|d| canonical(&resolve(store, d)));
-        if named.as_ref().is_some_and(|d| *d != target) {
-            continue;
-        }
+        let Some(decide) = record_decides(store, &meta, &target) else { continue };
         let live = meta.is_live();
+        let by_record =
+            |build: &crate::log::Build| decide.clone().unwrap_or_else(|| super::compose::belongs(build, compose.as_ref(), belongs));
         match index::summary(&record, !live) {
-            Ok((summary, _)) => push_builds(&mut out, &record, &meta, summary.parsed.builds, named.is_some(), belongs, live),
+            Ok((summary, _)) => push_builds(&mut out, &record, &meta, summary.parsed.builds, &by_record, live),
             Err(e) => problems.push(format!("skipped record {}: {e:#}", record.id)),
         }
     }
     (out, problems)
+}
+
+/// What the record's metadata decides for `target`: `None` to skip the record, `Some(None)` to decide
+/// per build, `Some(Some(b))` for all its builds.
+fn record_decides(store: &Store, meta: &RecordMeta, target: &Path) -> Option<Option<Belongs>> {
+    if !meta.services.is_empty() {
+        let mine: Vec<String> =
+            meta.services.iter().filter(|s| canonical(&resolve(store, &s.dockerfile)) == target).map(|s| s.service.clone()).collect();
+        return (!mine.is_empty()).then_some(Some(Belongs::Services(mine)));
+    }
+    match meta.dockerfile.as_ref().map(|d| canonical(&resolve(store, d))) {
+        Some(d) if d != target => None,
+        Some(_) => Some(Some(Belongs::Whole)),
+        None => Some(None),
+    }
 }
 
 fn push_builds(
@@ -41,14 +67,15 @@ fn push_builds(
     record: &Record,
     meta: &RecordMeta,
     builds: Vec<crate::log::Build>,
-    named: bool,
-    belongs: &dyn Fn(&crate::log::Build) -> bool,
+    belongs: &dyn Fn(&crate::log::Build) -> Belongs,
     live: bool,
 ) {
     let count = builds.len();
-    for (i, build) in builds.into_iter().enumerate() {
-        if !named && !belongs(&build) {
-            continue;
+    for (i, mut build) in builds.into_iter().enumerate() {
+        match belongs(&build) {
+            Belongs::No => continue,
+            Belongs::Whole => {}
+            Belongs::Services(services) => mapping::keep_services(&mut build, &services),
         }
         let id = if count > 1 { format!("{}#{}", record.id, i + 1) } else { record.id.clone() };
         let started = build.started.clone().or_else(|| Some(meta.started.clone()));
@@ -56,11 +83,41 @@ fn push_builds(
     }
 }
 
+/// The caller's text match: a build belongs to `candidates[0]` (`(file name, parsed)`, the Dockerfile
+/// first, then the workspace's others) when it matches it best; a compose build's services each on
+/// their own.
+pub fn by_text<'a>(candidates: &'a [(&'a str, &'a Dockerfile)]) -> impl Fn(&crate::log::Build) -> Belongs + 'a {
+    move |build| match mapping::services_matching_first(candidates, build) {
+        Some(services) if services.is_empty() => Belongs::No,
+        Some(services) => Belongs::Services(services),
+        None if mapping::best_match(candidates, build).is_some_and(|(i, _)| i == 0) => Belongs::Whole,
+        None => Belongs::No,
+    }
+}
+
+/// `dockerfile` (with `text`) first, then the other Dockerfiles of the workspace at `root`, parsed: the
+/// candidates of `by_text`.
+pub fn candidates(root: &Path, dockerfile: &Path, text: &str) -> Vec<(String, Dockerfile)> {
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut out = vec![(name(dockerfile), crate::dockerfile::parse(text))];
+    let me = std::fs::canonicalize(dockerfile).ok();
+    for other in workspace_dockerfiles(root) {
+        if std::fs::canonicalize(&other).ok() == me {
+            continue;
+        }
+        if let Ok(t) = std::fs::read_to_string(&other) {
+            out.push((name(&other), crate::dockerfile::parse(&t)));
+        }
+    }
+    out
+}
+
 /// Makes the record's paths relative to the workspace root when they lie inside it, so a store keeps
 /// working when the project moves (and can be shipped with it).
 pub fn relativize(store: &Store, meta: &mut RecordMeta) {
     let root = store.root().parent().unwrap_or(store.root()).to_path_buf();
-    for path in [&mut meta.dockerfile, &mut meta.context, &mut meta.cwd].into_iter().flatten() {
+    let services = meta.services.iter_mut().map(|s| &mut s.dockerfile);
+    for path in [&mut meta.dockerfile, &mut meta.context, &mut meta.cwd].into_iter().flatten().chain(services) {
         if let Ok(rel) = path.strip_prefix(&root) {
             *path = if rel.as_os_str().is_empty() { PathBuf::from(".") } else { rel.to_path_buf() };
         }

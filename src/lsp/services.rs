@@ -1,0 +1,118 @@
+//! Compose builds as the server sees them: of a build of several services, an open Dockerfile gets only
+//! the steps of the services that built it. Which: the record's `services` (from `record -- docker
+//! compose build`), else the compose file beside the Dockerfile or above it (`store::compose`); without
+//! either, the text match `report` makes (`store::select::by_text`: each service to the workspace
+//! Dockerfile its steps match best), the workspace's Dockerfiles read only when a build needs it.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use crate::analysis::RecordedBuild;
+use crate::dockerfile::Dockerfile;
+use crate::log::Build;
+use crate::mapping;
+use crate::store::compose::{self, Belongs, ComposeInfo};
+use crate::store::{select, RecordMeta, Store};
+
+/// The workspace's Dockerfiles (the open one first, with its buffer's text), read on first use.
+pub struct Fallback<'a> {
+    root: &'a Path,
+    path: &'a Path,
+    text: Option<&'a str>,
+    candidates: OnceLock<Vec<(String, Dockerfile)>>,
+}
+
+impl<'a> Fallback<'a> {
+    /// `text`: the buffer of the Dockerfile at `path` (`None`: read it from disk).
+    pub fn new(root: &'a Path, path: &'a Path, text: Option<&'a str>) -> Fallback<'a> {
+        Fallback { root, path, text, candidates: OnceLock::new() }
+    }
+
+    fn belongs(&self, build: &Build) -> Belongs {
+        let candidates = self.candidates.get_or_init(|| {
+            let text = self.text.map(str::to_string).or_else(|| std::fs::read_to_string(self.path).ok()).unwrap_or_default();
+            select::candidates(self.root, self.path, &text)
+        });
+        let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
+        let decide = select::by_text(&names);
+        decide(build)
+    }
+}
+
+/// The Dockerfile names a build loaded: one per service of a compose build (`[web internal] load build
+/// definition from web.Dockerfile`), else the build's own (`None`: not printed).
+pub fn loaded_names(build: &Build) -> Vec<Option<String>> {
+    const LOAD: &str = "load build definition from ";
+    let mut out: Vec<Option<String>> = vec![build.dockerfile.clone()];
+    for step in build.steps.iter().filter(|s| s.k.is_none()) {
+        if let Some(name) = step.name.find(LOAD).and_then(|at| step.name.get(at + LOAD.len()..)) {
+            let name = Some(name.trim().to_string());
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
+/// The services of a record's compose build that built `target` (canonical; relative paths are relative
+/// to the workspace `root`); `None` when the record does not list its services.
+pub fn record_services(root: &Path, meta: &RecordMeta, target: &Path) -> Option<Vec<String>> {
+    if meta.services.is_empty() {
+        return None;
+    }
+    let same = |p: &Path| std::fs::canonicalize(p).map_or_else(|_| p == target, |c| c == target);
+    Some(meta.services.iter().filter(|s| same(&root.join(&s.dockerfile))).map(|s| s.service.clone()).collect())
+}
+
+/// The compose file for the Dockerfile at `path` (nothing when there is none).
+pub fn compose_for(store: &Store, path: &Path) -> Option<ComposeInfo> {
+    let root = store.root().parent().unwrap_or(store.root());
+    compose::for_dockerfile(path, root, None)
+}
+
+/// The build as `target` saw it: borrowed when all its steps count, a copy with only its services' steps,
+/// or `None` when none of its services built it.
+pub fn scoped<'a>(
+    rb: &'a RecordedBuild,
+    services: Option<&[String]>,
+    compose: Option<&ComposeInfo>,
+    fallback: &Fallback<'_>,
+) -> Option<Cow<'a, RecordedBuild>> {
+    let by_text = |b: &Build| if mapping::services(&b.steps).is_empty() { Belongs::Whole } else { fallback.belongs(b) };
+    let belongs = match services {
+        Some([]) => Belongs::No,
+        Some(s) => Belongs::Services(s.to_vec()),
+        None => compose::belongs(&rb.build, compose, &by_text),
+    };
+    match belongs {
+        Belongs::No => None,
+        Belongs::Whole => Some(Cow::Borrowed(rb)),
+        Belongs::Services(s) => {
+            let mut owned = rb.clone();
+            mapping::keep_services(&mut owned.build, &s);
+            Some(Cow::Owned(owned))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::Step;
+
+    #[test]
+    fn every_service_names_the_dockerfile_it_loaded() {
+        let mut build = Build::new(crate::log::Format::BuildkitPlain, 0);
+        build.dockerfile = Some("Dockerfile".into());
+        for name in [
+            "[web internal] load build definition from Dockerfile",
+            "[api internal] load build definition from api.Dockerfile",
+            "[api 1/2] FROM a",
+        ] {
+            build.steps.push(Step::named(name));
+        }
+        assert_eq!(loaded_names(&build), [Some("Dockerfile".to_string()), Some("api.Dockerfile".to_string())]);
+    }
+}
