@@ -66,20 +66,63 @@ fn final_text(message: &str) -> String {
     s.to_string()
 }
 
-/// The latest build's check warnings, each on the instruction whose lines hold it.
+/// The latest build's check warnings, each on the instruction whose lines hold it. The line is the
+/// Dockerfile's as it was built: moved by the shift the nearest error-block anchor shows (a failed step's
+/// `>>>` line against where its text is today), and kept only when the instruction there is the one the
+/// warning names (`"ENV key=value" should be used…` needs an ENV).
 pub(super) fn place_warnings(df: &Dockerfile, latest: &RecordedBuild, mapping: &Mapping, views: &mut [InstructionView]) {
     if !belongs(latest, mapping) {
         return;
     }
+    let anchors = anchors(&latest.build.steps, mapping);
     for w in &latest.build.warnings {
-        let Some(view) = df.instruction_at_line(w.line).and_then(|i| views.get_mut(i)) else {
-            continue;
-        };
-        let check = CheckWarning { build: latest.id.clone(), line: w.line, code: w.code.clone(), message: w.message.clone() };
+        let shift = anchors.iter().min_by_key(|(old, _)| old.abs_diff(w.line)).map_or(0, |(_, d)| *d);
+        let Some(line) = u32::try_from(i64::from(w.line) + shift).ok() else { continue };
+        let Some(i) = df.instruction_at_line(line) else { continue };
+        let named = named_keyword(&w.message);
+        let fits = df.instructions.get(i).is_some_and(|ins| named.is_none_or(|k| ins.keyword.eq_ignore_ascii_case(k)));
+        let Some(view) = views.get_mut(i).filter(|_| fits) else { continue };
+        let check = CheckWarning { build: latest.id.clone(), line, code: w.code.clone(), message: w.message.clone() };
         if !view.checks.contains(&check) {
             view.checks.push(check);
         }
     }
+}
+
+/// (line in the built file, today's line minus it) for each mapped step whose error block named its line.
+fn anchors(steps: &[Step], mapping: &Mapping) -> Vec<(u32, i64)> {
+    let pair = |(s, m): (&Step, &Option<crate::mapping::StepMapping>)| {
+        let [old, _] = s.dockerfile_lines?;
+        Some((old, i64::from(m.as_ref()?.line) - i64::from(old)))
+    };
+    steps.iter().zip(&mapping.steps).filter_map(pair).collect()
+}
+
+const KEYWORDS: &[&str] = &[
+    "FROM",
+    "RUN",
+    "CMD",
+    "LABEL",
+    "MAINTAINER",
+    "EXPOSE",
+    "ENV",
+    "ADD",
+    "COPY",
+    "ENTRYPOINT",
+    "VOLUME",
+    "USER",
+    "WORKDIR",
+    "ARG",
+    "ONBUILD",
+    "STOPSIGNAL",
+    "HEALTHCHECK",
+    "SHELL",
+];
+
+/// The first upper-case Dockerfile keyword the message names as a word (`'as' and 'FROM' keywords'`,
+/// `"ENV key=value"`, `recommended for CMD`).
+fn named_keyword(message: &str) -> Option<&'static str> {
+    message.split(|c: char| !c.is_ascii_alphanumeric()).find_map(|word| KEYWORDS.iter().find(|k| **k == word).copied())
 }
 
 #[cfg(test)]

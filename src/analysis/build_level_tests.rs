@@ -78,7 +78,8 @@ fn check_warnings_sit_on_their_instructions_from_the_latest_build_only() {
         }
         s
     };
-    let a = annotate(DOCKERFILE, &[recorded("b1", &list(&[2])), recorded("b2", &list(&[4, 6]))]);
+    let latest = list(&[4]) + " - UndefinedVar: Usage of undefined variable '$X' (line 6)\n";
+    let a = annotate(DOCKERFILE, &[recorded("b1", &list(&[2])), recorded("b2", &latest)]);
     let env = at(&a.instructions, 4);
     assert_eq!(env.checks.len(), 1);
     assert_eq!((env.checks[0].code.as_deref(), env.checks[0].build.as_str()), (Some("LegacyKeyValueFormat"), "b2"));
@@ -146,4 +147,23 @@ fn a_build_of_another_dockerfile_puts_nothing_on_lines() {
     let other = "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n#2 [1/3] FROM docker.io/library/debian\n#2 DONE 0.1s\n\n#4 [3/3] RUN y\n#4 CANCELED\n\n#3 [2/3] RUN apt-get install -y x\n#3 ERROR: process \"x\" did not complete successfully: exit code: 1\n 1 warning found (use docker --debug to expand):\n - LegacyKeyValueFormat: \"ENV key=value\" should be used instead of legacy \"ENV key value\" format (line 4)\nDockerfile:7\n--------------------\n   7 | >>> RUN apt-get install -y x\n--------------------\nERROR: failed to solve: process \"x\" did not complete successfully: exit code: 1\n";
     let a = annotate(DOCKERFILE, &[recorded("b1", other)]);
     assert!(a.instructions.iter().all(|v| v.last.is_none() && v.checks.is_empty()), "{:#?}", a.instructions);
+}
+
+#[test]
+fn warnings_follow_the_lines_moved_since_the_build_and_need_their_keyword() {
+    // Built from a file with three more lines at the top: the failed COPY was line 9, is line 6 today.
+    let today = "FROM alpine AS base\nENV A 1\nENV B 2\nRUN make\nFROM base\nCOPY --from=base /x /y\nCMD run\n";
+    let legacy = |line: u32| {
+        format!(" - LegacyKeyValueFormat: \"ENV key=value\" should be used instead of legacy \"ENV key value\" format (line {line})\n")
+    };
+    let log = format!("#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n#2 [base 1/2] FROM docker.io/library/alpine\n#2 DONE 0.1s\n\n#3 [base 2/2] RUN make\n#3 DONE 1.0s\n\n#4 [stage-1 1/1] COPY --from=base /x /y\n#4 ERROR: failed to calculate checksum: \"/x\": not found\n 3 warnings found (use docker --debug to expand):\n{}{}{}Dockerfile:9\n--------------------\n   9 | >>> COPY --from=base /x /y\n--------------------\nERROR: failed to solve: failed to compute cache key: \"/x\": not found\n", legacy(5), legacy(6), legacy(7));
+    let a = annotate(today, &[recorded("b1", &log)]);
+    assert_eq!(at(&a.instructions, 6).last.as_ref().map(|r| r.status), Some(StepStatus::Error));
+    let lines: Vec<u32> = a.instructions.iter().flat_map(|v| v.checks.iter().map(|c| c.line)).collect();
+    assert_eq!(lines, vec![2, 3], "lines 5 and 6 of the built file are 2 and 3 today; 7 -> 4 is a RUN, not an ENV");
+    // Without an anchor the printed line is taken as is, still only on the instruction it names.
+    let plain = format!("#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n#2 [base 1/2] FROM docker.io/library/alpine\n#2 DONE 0.1s\n\n#3 [base 2/2] RUN make\n#3 DONE 1.0s\n{}{}", legacy(2), legacy(4));
+    let a = annotate(today, &[recorded("b2", &plain)]);
+    let lines: Vec<u32> = a.instructions.iter().flat_map(|v| v.checks.iter().map(|c| c.line)).collect();
+    assert_eq!(lines, vec![2]);
 }
