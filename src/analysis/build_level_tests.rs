@@ -60,7 +60,7 @@ fn a_failed_step_that_mapped_keeps_the_error_to_itself() {
 fn a_later_success_clears_a_build_level_error() {
     let failed = recorded("b1", &snippet(4, "dockerfile parse error on line 4: ENV names can not be blank"));
     let ok = "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n#2 [base 1/2] FROM docker.io/library/nosuch:1\n#2 DONE 0.1s\n\n#3 [base 2/2] RUN make   all\n#3 DONE 1.0s\n";
-    let a = annotate(DOCKERFILE, &[failed.clone()]);
+    let a = annotate(DOCKERFILE, std::slice::from_ref(&failed));
     assert_eq!(at(&a.instructions, 4).last.as_ref().map(|r| r.status), Some(StepStatus::Error));
     let a = annotate(DOCKERFILE, &[failed, recorded("b2", ok)]);
     assert!(at(&a.instructions, 4).last.is_none(), "ENV makes no step: a later build that got past it clears the error");
