@@ -283,9 +283,6 @@ impl Parser {
                 if step.warnings.len() < MAX_WARNINGS {
                     step.warnings.push(text(&rest[6..]));
                 }
-                if let Some(w) = checks::warning(&rest[6..]) {
-                    checks::add(&mut self.build, w);
-                }
                 false
             }
             _ if is_digest(rest) => {

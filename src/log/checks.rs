@@ -57,6 +57,15 @@ pub fn add(build: &mut Build, warning: LineWarning) {
     }
 }
 
+/// Adds the steps' warnings that name a line (`#1 WARN: …`, rawjson's and the Engine API's vertex
+/// warnings carry BuildKit's short form) to the build's.
+pub fn from_steps(build: &mut Build) {
+    let found: Vec<LineWarning> = build.steps.iter().flat_map(|s| &s.warnings).filter_map(|w| warning(w.as_bytes())).collect();
+    for w in found {
+        add(build, w);
+    }
+}
+
 /// The Dockerfile line a final error names: `dockerfile parse error on line 7` / `parse error line 7`,
 /// or `<dockerfile>:7` where `<dockerfile>` is the file the build loaded (`Dockerfile` when unknown).
 pub fn error_line(message: &str, dockerfile: Option<&str>) -> Option<u32> {
@@ -184,6 +193,18 @@ mod tests {
         assert_eq!(lines_and_codes(&b), vec![(3, "FromAsCasing")], "the lineless warning stays on its step only");
         assert_eq!(b.steps[0].warnings.len(), 2);
         assert_eq!(b.error_lines, Some([5, 5]));
+    }
+
+    #[test]
+    fn rawjson_vertex_warnings_name_their_line() {
+        let vertex = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+        let short = "RnJvbUFzQ2FzaW5nOiAnYXMnIGFuZCAnRlJPTScga2V5d29yZHMnIGNhc2luZyBkbyBub3QgbWF0Y2ggKGxpbmUgMSk="; // FromAsCasing: … (line 1)
+        let log = format!(
+            "{{\"vertexes\":[{{\"digest\":\"{vertex}\",\"name\":\"[internal] load build definition from Dockerfile\",\"started\":\"2024-01-01T00:00:00Z\",\"completed\":\"2024-01-01T00:00:01Z\"}}]}}\n{{\"warnings\":[{{\"vertex\":\"{vertex}\",\"level\":1,\"short\":\"{short}\"}}]}}\n"
+        );
+        let b = one_build(&log);
+        assert_eq!(b.format, crate::log::Format::BuildkitRawjson);
+        assert_eq!(lines_and_codes(&b), vec![(1, "FromAsCasing")]);
     }
 
     #[test]
