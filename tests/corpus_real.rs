@@ -110,3 +110,41 @@ fn multiarch_push_build_names_its_stages() {
     assert_eq!(step(&build, "[builder 1/7]").stage.as_deref(), Some("builder"));
     assert_eq!(step(&build, "[production 1/3]").stage.as_deref(), Some("production"));
 }
+
+/// Class 9 of issue 13: the build checks' warnings of a real log, each on its line; the Dockerfile beside
+/// the log was edited after the build (three lines fewer above the failed COPY: `Dockerfile:88` is line 85
+/// today), so the warnings' lines move with it and land on the ENV instructions they name.
+#[test]
+fn build_check_warnings_land_on_their_env_lines_after_edits() {
+    let parsed = parse("bk-desktop-copy-not-found-dockerfile-edited-since.log");
+    let build = parsed.builds.iter().find(|b| b.result == BuildResult::Failed).expect("the failed build");
+    let printed: Vec<(u32, Option<&str>)> = build.warnings.iter().map(|w| (w.line, w.code.as_deref())).collect();
+    let legacy = Some("LegacyKeyValueFormat");
+    assert_eq!(printed, vec![(36, legacy), (80, legacy), (81, legacy), (103, legacy), (104, legacy)], "behind ANSI colour");
+    assert_eq!(build.error_lines, Some([88, 88]));
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/real/bk-desktop-copy-not-found-dockerfile-edited-since.Dockerfile");
+    let text = std::fs::read_to_string(path).unwrap();
+    let rb =
+        buildlens::analysis::RecordedBuild { id: "b".into(), started: None, build: build.clone(), log_path: "/b.log".into(), live: false };
+    let a = buildlens::analysis::annotate(&text, &[rb]);
+    let lines: Vec<u32> = a.instructions.iter().flat_map(|v| v.checks.iter().map(|c| c.line)).collect();
+    assert_eq!(lines, vec![33, 77, 78, 100, 101]);
+    assert!(a.instructions.iter().filter(|v| !v.checks.is_empty()).all(|v| v.keyword == "ENV"));
+    let failed: Vec<u32> =
+        a.instructions.iter().filter(|v| v.last.as_ref().is_some_and(|r| r.status == StepStatus::Error)).map(|v| v.line).collect();
+    assert_eq!(failed, vec![85], "the failure stays on the COPY, not on the old line number");
+}
+
+/// Class 10 of issue 13: each platform's step of a real multi-platform log keeps its own platform, and
+/// the failed build keeps the line of its error block.
+#[test]
+fn multiplatform_steps_keep_their_platform_and_the_error_line() {
+    let parsed = parse("gha-crm-multiplatform-fail.log");
+    let build = parsed.builds.iter().find(|b| b.dockerfile.as_deref() == Some("app.Dockerfile")).expect("the app build");
+    assert_eq!(build.error_lines, Some([44, 44]));
+    for k in 1..=9u32 {
+        let platforms: Vec<_> = build.steps.iter().filter(|s| s.k == Some(k)).filter_map(|s| s.platform.as_deref()).collect();
+        assert!(platforms.contains(&"linux/amd64") && platforms.contains(&"linux/arm64"), "step {k}: {platforms:?}");
+    }
+}

@@ -77,3 +77,43 @@ fn errors_a_user_sees_say_what_to_do() {
     assert_eq!(out.lines().count(), 1, "said in one line: {out}");
     assert!(out.starts_with("not a build log"), "{out}");
 }
+
+/// Issue 13, classes 8 and 9: a build that failed before any step (its base image could not be resolved)
+/// still belongs to the Dockerfile it loaded and shows on the FROM line its error block names; a parse
+/// error without a step lands on its line; build checks' warnings are listed on their lines.
+#[test]
+fn a_failure_before_any_step_and_check_warnings_show_on_their_lines() {
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::create_dir(ws.path().join(".git")).unwrap();
+    std::fs::write(
+        ws.path().join("Dockerfile"),
+        "# syntax=docker/dockerfile:1\nARG TAG=1\nFROM nosuch:${TAG} AS base\nENV A 1\nRUN make\n",
+    )
+    .unwrap();
+    let head = "#0 building with \"default\" instance using docker driver\n\n#1 [internal] load build definition from Dockerfile\n#1 transferring dockerfile: 120B done\n#1 DONE 0.0s\n\n";
+    let unresolved = format!("{head}#2 [internal] load metadata for docker.io/library/nosuch:1\n#2 ERROR: docker.io/library/nosuch:1: not found\n------\n > [internal] load metadata for docker.io/library/nosuch:1:\n------\n 1 warning found (use docker --debug to expand):\n - LegacyKeyValueFormat: \"ENV key=value\" should be used instead of legacy \"ENV key value\" format (line 4)\nDockerfile:3\n--------------------\n   2 |     ARG TAG=1\n   3 | >>> FROM nosuch:${{TAG}} AS base\n   4 |     ENV A 1\n--------------------\nERROR: failed to solve: nosuch:1: failed to resolve source metadata for docker.io/library/nosuch:1: docker.io/library/nosuch:1: not found\n");
+    let log = ws.path().join("unresolved.log");
+    std::fs::write(&log, unresolved).unwrap();
+    let (_, err, code) = run(ws.path(), &["import", log.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let r = report(ws.path(), "Dockerfile");
+    assert_eq!(r["builds"], 1, "the record belongs to the Dockerfile it loaded: {r:#}");
+    let at = |line: u64| r["instructions"].as_array().unwrap().iter().find(|i| i["line"] == line).unwrap().clone();
+    assert_eq!(at(3)["last"]["status"], "error");
+    assert_eq!(at(3)["last"]["error"], "docker.io/library/nosuch:1: not found");
+    assert_eq!(at(4)["checks"][0]["code"], "LegacyKeyValueFormat");
+    let (text, _, _) = run(ws.path(), &["report", "Dockerfile"]);
+    assert!(text.contains("^ FAILED: docker.io/library/nosuch:1: not found"), "{text}");
+    assert!(text.contains("^ warning (line 4, build #1): LegacyKeyValueFormat: \"ENV key=value\""), "{text}");
+
+    let parse_error = format!("{head}Dockerfile:5\n--------------------\n   4 |     ENV A 1\n   5 | >>> RUNN make\n--------------------\nERROR: failed to solve: dockerfile parse error on line 5: unknown instruction: RUNN\n");
+    let log = ws.path().join("parse.log");
+    std::fs::write(&log, parse_error).unwrap();
+    let (_, err, code) = run(ws.path(), &["import", log.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let r = report(ws.path(), "Dockerfile");
+    assert_eq!(r["builds"], 2);
+    let at = |line: u64| r["instructions"].as_array().unwrap().iter().find(|i| i["line"] == line).unwrap().clone();
+    assert_eq!(at(5)["last"]["error"], "dockerfile parse error on line 5: unknown instruction: RUNN");
+    assert!(at(4)["checks"].is_null(), "the latest build ran no checks: the older warning is not shown");
+}

@@ -201,6 +201,7 @@ fn run_of(build: &str) -> crate::analysis::StepRun {
         live: false,
         size_bytes: None,
         layer: None,
+        platforms: Vec::new(),
     }
 }
 

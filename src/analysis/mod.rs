@@ -3,6 +3,7 @@
 //! records; the same result feeds `buildlens report`, code lenses, inlay hints, hover and diagnostics.
 
 pub mod advice;
+mod build_level;
 pub mod explain;
 pub mod inputs;
 pub mod layers;
@@ -62,6 +63,30 @@ pub struct StepRun {
     /// The image-history row behind `size_bytes`, for the hover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<LayerNote>,
+    /// A multi-platform build: what each platform's step did, by platform name (the run itself is the
+    /// worst, then longest, of them, with that step's own output).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<PlatformRun>,
+}
+
+/// One platform's step of a multi-platform build.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformRun {
+    /// `linux/arm64`.
+    pub platform: String,
+    pub status: StepStatus,
+    pub duration_ms: Option<u64>,
+}
+
+/// A build check's warning on an instruction (`LegacyKeyValueFormat`), from the latest build that ran checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckWarning {
+    pub build: String,
+    /// The Dockerfile line the builder named (1-based).
+    pub line: u32,
+    /// The check's name, when the builder gave one.
+    pub code: Option<String>,
+    pub message: String,
 }
 
 /// What the engine's image history says of an instruction's layer.
@@ -91,6 +116,9 @@ pub struct InstructionView {
     pub history: Vec<StepRun>,
     /// The instruction's text changed since the last build that ran it.
     pub changed_since_build: bool,
+    /// Build checks' warnings on this instruction's lines (the latest build's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckWarning>,
 }
 
 /// The analysis of one Dockerfile against the records.
@@ -119,7 +147,7 @@ pub fn annotate_with(dockerfile_text: &str, builds: &[&RecordedBuild], cache: &m
     let print = shapes::text_print(dockerfile_text);
     let mut views: Vec<InstructionView> = df.instructions.iter().map(|ins| view_of(&df, ins)).collect();
     let mut problems: Vec<String> = df.problems.iter().map(|p| format!("Dockerfile line {}: {}", p.line, p.message)).collect();
-    for rb in builds {
+    for (nth, rb) in builds.iter().enumerate() {
         let mapping = cache.map(&df, print, &rb.build.steps);
         let unmapped = mapping.problems.iter().filter(|p| p.step.is_some()).count();
         for p in mapping.problems.iter().filter(|p| p.step.is_none()) {
@@ -130,8 +158,13 @@ pub fn annotate_with(dockerfile_text: &str, builds: &[&RecordedBuild], cache: &m
         }
         for (step, m) in rb.build.steps.iter().zip(&mapping.steps) {
             if let Some(view) = m.as_ref().and_then(|m| views.get_mut(m.instruction).map(|v| (v, m.changed))) {
-                record_run(view.0, run_of(rb, step, view.1));
+                record_run(view.0, run_of(rb, step, view.1), step.platform.as_deref());
             }
+        }
+        if nth + 1 == builds.len() {
+            // Only the latest build's: a line without a step (ENV, a parse error) keeps no old failure.
+            build_level::place_error(&df, rb, &mapping, &mut views);
+            build_level::place_warnings(&df, rb, &mapping, &mut views);
         }
     }
     for view in &mut views {
@@ -151,10 +184,11 @@ fn view_of(df: &Dockerfile, ins: &dockerfile::Instruction) -> InstructionView {
         last: None,
         history: Vec::new(),
         changed_since_build: false,
+        checks: Vec::new(),
     }
 }
 
-fn run_of(rb: &RecordedBuild, step: &Step, changed: bool) -> StepRun {
+pub(crate) fn run_of(rb: &RecordedBuild, step: &Step, changed: bool) -> StepRun {
     StepRun {
         build: rb.id.clone(),
         started: step.started.clone().or_else(|| rb.started.clone()),
@@ -171,26 +205,49 @@ fn run_of(rb: &RecordedBuild, step: &Step, changed: bool) -> StepRun {
         live: rb.live,
         size_bytes: None,
         layer: None,
+        platforms: Vec::new(),
     }
 }
 
 /// Adds a run to an instruction's history. One build can run an instruction more than once (one step
-/// per platform): those merge into one run that keeps the worst status and the longest time.
-fn record_run(view: &mut InstructionView, run: StepRun) {
+/// per platform): those merge into one run, the worst status then the longest time with that step's own
+/// output, and each platform's status and time are kept in `platforms`.
+fn record_run(view: &mut InstructionView, mut run: StepRun, platform: Option<&str>) {
+    let this = platform.map(|p| PlatformRun { platform: p.to_string(), status: run.status, duration_ms: run.duration_ms });
     match view.history.last_mut() {
         Some(prev) if prev.build == run.build => {
-            if severity(run.status) > severity(prev.status) {
-                let longest = prev.duration_ms.max(run.duration_ms);
-                *prev = StepRun { duration_ms: longest, ..run };
-            } else {
-                prev.duration_ms = prev.duration_ms.max(run.duration_ms);
+            if let Some(this) = this {
+                add_platform(&mut prev.platforms, this);
+            }
+            if (severity(run.status), run.duration_ms) > (severity(prev.status), prev.duration_ms) {
+                run.platforms = std::mem::take(&mut prev.platforms);
+                *prev = run;
             }
         }
-        _ => view.history.push(run),
+        _ => {
+            run.platforms = this.into_iter().collect();
+            view.history.push(run);
+        }
     }
 }
 
-fn severity(status: StepStatus) -> u8 {
+/// One entry per platform, sorted by name; a platform seen twice keeps its worst status and longest time.
+fn add_platform(platforms: &mut Vec<PlatformRun>, this: PlatformRun) {
+    match platforms.iter_mut().find(|p| p.platform == this.platform) {
+        Some(p) => {
+            if severity(this.status) > severity(p.status) {
+                p.status = this.status;
+            }
+            p.duration_ms = p.duration_ms.max(this.duration_ms);
+        }
+        None => {
+            platforms.push(this);
+            platforms.sort_by(|a, b| a.platform.cmp(&b.platform));
+        }
+    }
+}
+
+pub(crate) fn severity(status: StepStatus) -> u8 {
     match status {
         StepStatus::Cached => 0,
         StepStatus::Executed => 1,

@@ -123,6 +123,16 @@ fn short_time(rfc3339: &str) -> String {
 
 /// `rank`: the place of this instruction's layer among the largest (0 = the largest).
 fn annotation(out: &mut impl Write, view: &InstructionView, number: &dyn Fn(&str) -> String, rank: Option<usize>) -> std::io::Result<()> {
+    for c in &view.checks {
+        let code = c.code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default();
+        writeln!(
+            out,
+            "     ^ warning (line {}, build {}): {code}{}",
+            c.line,
+            number(&c.build),
+            crate::lsp::view::one_line(&c.message, 300)
+        )?;
+    }
     let Some(last) = &view.last else { return Ok(()) };
     write!(out, "     ^ {} (build {})", summary(last), number(&last.build))?;
     // Metadata instructions (ENV, CMD, ...) make empty history rows, not layers: no "0 B" on them.
@@ -155,16 +165,22 @@ fn annotation(out: &mut impl Write, view: &InstructionView, number: &dyn Fn(&str
 }
 
 /// `executed in 8.1s`, `cached`, `FAILED after 0.2s (exit 2): …`, `running…`.
+/// A multi-platform run says each platform: `executed: amd64 2m10s · arm64 19m32s`, `FAILED (amd64 1.2s ·
+/// arm64 failed 3m04s) …`.
 pub fn summary(run: &StepRun) -> String {
     let time = run.duration_ms.map(present::duration_ms);
+    let platforms = crate::lsp::view::platforms(run);
     match run.status {
         StepStatus::Cached => "cached".to_string(),
+        StepStatus::Executed if platforms.is_some() => format!("executed: {}", platforms.unwrap_or_default()),
         StepStatus::Executed => format!("executed in {}", time.unwrap_or_else(|| "?".into())),
         StepStatus::Running => "running when the log ended".to_string(),
         StepStatus::Canceled => "canceled".to_string(),
         StepStatus::Error => {
             let mut s = "FAILED".to_string();
-            if let Some(t) = time {
+            if let Some(p) = platforms {
+                s += &format!(" ({p})");
+            } else if let Some(t) = time {
                 s += &format!(" after {t}");
             }
             if let Some(code) = run.exit_code {

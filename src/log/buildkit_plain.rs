@@ -8,9 +8,10 @@
 use memchr::memchr_iter;
 use serde::{Deserialize, Serialize};
 
+use super::checks;
 use super::error_block::{self, ErrorBlock, Event};
 use super::line::{End, Fed, Line};
-use super::model::{Build, Format, ImageRef, Problem, Step, StepStatus};
+use super::model::{Build, BuildResult, Format, ImageRef, Problem, Step, StepStatus};
 use super::output::{text, StepOutput};
 use super::step_name;
 
@@ -324,6 +325,10 @@ impl Parser {
             self.continue_line(wrap, line);
             return Fed::Taken;
         }
+        if let Some(w) = checks::listed_warning(line.text) {
+            checks::add(&mut self.build, w);
+            return Fed::Taken;
+        }
         if is_trailer(line.text) {
             return Fed::Taken;
         }
@@ -438,6 +443,9 @@ pub(super) fn close(mut build: Build, outputs: &[StepOutput], snippet: Option<[u
     }
     let all_done = build.steps.iter().all(|s| s.status != StepStatus::Running);
     build.result = error_block::result(&build, ended, all_done);
+    if build.result == BuildResult::Failed {
+        build.error_lines = snippet; // the last snippet is the error's (a --debug warning list prints others before it)
+    }
     build
 }
 

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::buildkit_plain::{close, image_status, parse_duration};
+use super::checks;
 use super::error_block::{self, ErrorBlock, Event};
 use super::line::{End, Fed, Line};
 use super::model::{Build, Format, Step, StepStatus};
@@ -106,6 +107,10 @@ impl Parser {
             return Fed::Taken;
         }
         if t.trim_ascii().is_empty() && !self.ended {
+            return Fed::Taken;
+        }
+        if let Some(w) = checks::listed_warning(t) {
+            checks::add(&mut self.build, w);
             return Fed::Taken;
         }
         Fed::Ignored

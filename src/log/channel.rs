@@ -150,9 +150,16 @@ impl Channel {
     }
 }
 
-/// Rules every format's output keeps. A cached step did not run, so it has no duration (plain logs can
+/// Rules every format's output keeps. A failed build's error names its Dockerfile line where it says one;
+/// a step's warning that names a line (`#1 WARN: FromAsCasing: … (line 3)`, rawjson's and the Engine
+/// API's vertex warnings) is a warning of the build on that line.
+/// A cached step did not run, so it has no duration (plain logs can
 /// print `DONE 0.0s` and later `CACHED` for the same vertex; tty rows print `0.0s`).
 fn normalize(build: &mut Build) {
+    if build.result == super::model::BuildResult::Failed {
+        super::checks::fill_error_lines(build);
+    }
+    super::checks::from_steps(build);
     for step in &mut build.steps {
         if step.status == super::model::StepStatus::Cached {
             step.duration_ms = None;

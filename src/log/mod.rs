@@ -10,6 +10,7 @@
 pub mod buildkit_plain;
 pub mod buildkit_tty;
 pub mod channel;
+pub mod checks;
 pub mod engine_api;
 pub mod error_block;
 pub mod legacy;
@@ -32,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use channel::Channel;
 use line::Line;
 use lines::{Encoding, LineSplitter, RawLine};
-pub use model::{Build, BuildResult, Format, ImageRef, OutputRange, ParsedLog, Problem, Step, StepStatus};
+pub use model::{Build, BuildResult, Format, ImageRef, LineWarning, OutputRange, ParsedLog, Problem, Step, StepStatus};
 
 /// Most channels (act jobs) one log may open; lines of further jobs go to the last one.
 const MAX_CHANNELS: usize = 64;

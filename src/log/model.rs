@@ -195,6 +195,25 @@ pub struct Build {
     /// The CI job that ran it (act `[Workflow/Job]` prefix).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
+    /// First and last Dockerfile line the build's error names (the error block's `>>>` lines, `dockerfile
+    /// parse error on line N`, `Dockerfile:N`), whether or not a step took them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_lines: Option<[u32; 2]>,
+    /// Build checks' warnings that name a Dockerfile line (`- LegacyKeyValueFormat: … (line 12)`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<LineWarning>,
+}
+
+/// A build check's warning on a Dockerfile line, as the builder printed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineWarning {
+    /// 1-based Dockerfile line.
+    pub line: u32,
+    /// The check's name (`LegacyKeyValueFormat`), when the warning has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The warning as printed, without the check's name and the `(line N)` suffix.
+    pub message: String,
 }
 
 impl Build {
@@ -211,6 +230,8 @@ impl Build {
             dockerfile: None,
             image: None,
             job: None,
+            error_lines: None,
+            warnings: Vec::new(),
         }
     }
 }

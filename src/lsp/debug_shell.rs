@@ -69,6 +69,7 @@ mod tests {
             last: status.map(|s| run(s, None)),
             history: vec![],
             changed_since_build: false,
+            checks: Vec::new(),
         }
     }
 

@@ -1,15 +1,17 @@
 //! Diagnostics on a Dockerfile: an error on the lines of each instruction whose last recorded run failed
 //! (the error line and exit code, related information pointing into the log), a warning for each builder
-//! warning. A later successful build of the step makes it the `last` run, which clears the error.
+//! warning, and each build check's warning (its name as code) on the line it names. A later successful build of the step makes it the `last` run, which clears the error.
 
 use std::path::Path;
 
-use tower_lsp_server::ls_types::{Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, Position, Range, Uri};
+use tower_lsp_server::ls_types::{
+    Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Position, Range, Uri,
+};
 
 use super::documents::Document;
 use super::encoding::Encoding;
 use super::view;
-use crate::analysis::{Annotated, InstructionView, StepRun};
+use crate::analysis::{Annotated, CheckWarning, InstructionView, StepRun};
 use crate::log::StepStatus;
 
 pub const SOURCE: &str = "buildlens";
@@ -20,13 +22,14 @@ pub type Locate<'a> = &'a dyn Fn(&Path, u64) -> Option<u32>;
 pub fn dockerfile(annotated: &Annotated, doc: &Document, enc: Encoding, locate: Locate) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for view in &annotated.instructions {
-        let Some(run) = &view.last else { continue };
         let range = instruction_range(view, doc, enc);
+        let first_line = Range::new(range.start, Position::new(range.start.line, line_len(doc, range.start.line, enc)));
+        out.extend(view.checks.iter().map(|c| check(c, doc, enc, first_line)));
+        let Some(run) = &view.last else { continue };
         if run.status == StepStatus::Error {
             out.push(failure(run, range, locate));
         }
         for warning in &run.warnings {
-            let first_line = Range::new(range.start, Position::new(range.start.line, line_len(doc, range.start.line, enc)));
             out.push(diagnostic(first_line, DiagnosticSeverity::WARNING, view::one_line(warning, 300), None));
         }
     }
@@ -44,6 +47,19 @@ fn advice(annotated: &Annotated, doc: &Document, enc: Encoding) -> Vec<Diagnosti
         diagnostic(range, DiagnosticSeverity::INFORMATION, a.message.clone(), None)
     };
     e.advice.iter().map(on).collect()
+}
+
+/// A build check's warning, on the line it names (inside the instruction), with the check's name as code.
+fn check(c: &CheckWarning, doc: &Document, enc: Encoding, first_line: Range) -> Diagnostic {
+    let line = c.line.saturating_sub(1);
+    let range = if line > first_line.start.line && doc.line(line as usize).is_some() {
+        Range::new(Position::new(line, 0), Position::new(line, line_len(doc, line, enc)))
+    } else {
+        first_line
+    };
+    let mut d = diagnostic(range, DiagnosticSeverity::WARNING, view::one_line(&c.message, 300), None);
+    d.code = c.code.clone().map(NumberOrString::String);
+    d
 }
 
 fn failure(run: &StepRun, range: Range, locate: Locate) -> Diagnostic {
@@ -96,7 +112,16 @@ mod tests {
     use crate::lsp::view::fixtures::run;
 
     fn view(line: u32, end_line: u32, r: StepRun) -> InstructionView {
-        InstructionView { line, end_line, keyword: "RUN".into(), stage: None, last: Some(r), history: vec![], changed_since_build: false }
+        InstructionView {
+            line,
+            end_line,
+            keyword: "RUN".into(),
+            stage: None,
+            last: Some(r),
+            history: vec![],
+            changed_since_build: false,
+            checks: vec![],
+        }
     }
 
     #[test]
@@ -128,6 +153,29 @@ mod tests {
         assert_eq!(ds.len(), 1);
         assert_eq!((ds[0].severity, ds[0].message.as_str()), (Some(DiagnosticSeverity::INFORMATION), "copy less"));
         assert_eq!(ds[0].range, Range::new(Position::new(1, 0), Position::new(1, 8)));
+    }
+
+    #[test]
+    fn check_warnings_sit_on_their_line_with_the_check_as_code() {
+        use crate::analysis::CheckWarning;
+        let doc = Document::new("FROM a\nENV A 1\nRUN a \\\n $B\n".into(), 1);
+        let check = |line: u32, code: &str| CheckWarning { build: "b".into(), line, code: Some(code.into()), message: "m".into() };
+        let mut env = view(2, 2, run(StepStatus::Cached, None));
+        env.last = None;
+        env.checks = vec![check(2, "LegacyKeyValueFormat")];
+        let mut run_view = view(3, 4, run(StepStatus::Executed, Some(1)));
+        run_view.checks = vec![check(4, "UndefinedVar")];
+        let ann = Annotated { instructions: vec![env, run_view], problems: vec![], explain: None };
+        let ds = dockerfile(&ann, &doc, Encoding::Utf16, &|_, _| None);
+        let got: Vec<_> = ds.iter().map(|d| (d.range, d.severity, d.code.clone())).collect();
+        let code = |c: &str| Some(NumberOrString::String(c.into()));
+        assert_eq!(
+            got,
+            vec![
+                (Range::new(Position::new(1, 0), Position::new(1, 7)), Some(DiagnosticSeverity::WARNING), code("LegacyKeyValueFormat")),
+                (Range::new(Position::new(3, 0), Position::new(3, 3)), Some(DiagnosticSeverity::WARNING), code("UndefinedVar")),
+            ]
+        );
     }
 
     #[test]

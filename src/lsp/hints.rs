@@ -36,7 +36,13 @@ pub fn hints(annotated: &Annotated, doc: &Document, enc: Encoding, range: Range,
 }
 
 /// `47m12s`, `47m12s · 1.2 GB`, `executed · 1.2 GB` (no duration logged), `cached`, `failed 3m04s (exit 2)`, `running 3m12s…`, `canceled`.
+/// A multi-platform run gives each platform: `amd64 2m10s · arm64 19m32s`, `failed · amd64 1.2s · arm64 failed 3m04s`.
 pub fn label(run: &StepRun, now: DateTime<Utc>) -> String {
+    match (run.status, view::platforms(run)) {
+        (StepStatus::Executed, Some(p)) => return p,
+        (StepStatus::Error, Some(p)) => return format!("failed · {p}{}", view::exit_suffix(run)),
+        _ => {}
+    }
     let dur = view::elapsed_ms(run, now).map(present::duration_ms);
     match (run.status, dur) {
         (StepStatus::Executed, Some(d)) => match view::layer_size(run) {
@@ -69,6 +75,7 @@ mod tests {
             last: Some(r),
             history: vec![],
             changed_since_build: false,
+            checks: Vec::new(),
         }
     }
 
@@ -86,6 +93,15 @@ mod tests {
         let mut legacy = run(StepStatus::Executed, None);
         legacy.size_bytes = Some(2_097_152);
         assert_eq!(label(&legacy, now()), "executed · 2.1 MB");
+    }
+
+    #[test]
+    fn multi_platform_labels() {
+        use crate::lsp::view::fixtures::platforms;
+        let each = [("linux/amd64", StepStatus::Executed, Some(130_000)), ("linux/arm64", StepStatus::Executed, Some(1_172_400))];
+        assert_eq!(label(&platforms(run(StepStatus::Executed, Some(1_172_400)), &each), now()), "amd64 2m10s · arm64 19m32s");
+        let each = [("linux/amd64", StepStatus::Executed, Some(1_000)), ("linux/arm64", StepStatus::Error, Some(3_000))];
+        assert_eq!(label(&platforms(run(StepStatus::Error, Some(3_000)), &each), now()), "failed · amd64 1.0s · arm64 failed 3.0s");
     }
 
     #[test]

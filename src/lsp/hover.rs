@@ -18,7 +18,9 @@ pub fn at_line(instructions: &[InstructionView], line: u32) -> Option<&Instructi
 
 /// The hover Markdown, or `None` when no recorded build ran the instruction.
 pub fn markdown(view: &InstructionView, now: DateTime<Utc>, depth: usize) -> Option<String> {
-    let last = view.last.as_ref()?;
+    let Some(last) = view.last.as_ref() else {
+        return (!view.checks.is_empty()).then(|| format!("**{}**\n{}", escape(&view.keyword), checks(view)));
+    };
     let mut out = format!("**{}**", escape(&view.keyword));
     if let Some(stage) = &view.stage {
         out.push_str(&format!(" · stage {}", escape(stage)));
@@ -35,6 +37,7 @@ pub fn markdown(view: &InstructionView, now: DateTime<Utc>, depth: usize) -> Opt
     for warning in &last.warnings {
         out.push_str(&format!("\n⚠ {}\n", escape(warning)));
     }
+    out.push_str(&checks(view));
     if !last.excerpt.is_empty() {
         out.push_str(&format!("\n**Last output** ({} lines in all)\n\n", last.output.lines));
         out.push_str(&code_block(&last.excerpt));
@@ -43,6 +46,15 @@ pub fn markdown(view: &InstructionView, now: DateTime<Utc>, depth: usize) -> Opt
         out.push_str(&layer_section(layer, last.size_bytes));
     }
     Some(out)
+}
+
+/// Build checks' warnings: `⚠ LegacyKeyValueFormat (line 12): …`, escaped.
+fn checks(view: &InstructionView) -> String {
+    let one = |c: &crate::analysis::CheckWarning| {
+        let code = c.code.as_deref().map(|c| format!("{} ", escape(c))).unwrap_or_default();
+        format!("\n⚠ {code}(line {}): {}\n", c.line, escape(&c.message))
+    };
+    view.checks.iter().map(one).collect()
 }
 
 /// Why the last build ran the instruction at 1-based `line`, with the chain from its root: appended to the
@@ -79,7 +91,8 @@ fn table(view: &InstructionView, last: &StepRun, now: DateTime<Utc>, depth: usiz
     let history: Vec<&StepRun> = if view.history.is_empty() { vec![last] } else { view.history.iter().rev().collect() };
     for run in history.into_iter().take(depth.max(1)) {
         let when = view::ago(run, now).unwrap_or_else(|| "?".into());
-        let dur = view::elapsed_ms(run, now).map(present::duration_ms).unwrap_or_else(|| "–".into());
+        let dur = view::platforms(run).map(|p| escape(&p)).or_else(|| view::elapsed_ms(run, now).map(present::duration_ms));
+        let dur = dur.unwrap_or_else(|| "–".into());
         let cached = if run.cached { "yes" } else { "no" };
         let exit = run.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "–".into());
         let size = run.size_bytes.map(present::size_bytes).unwrap_or_else(|| "–".into());
@@ -127,7 +140,26 @@ mod tests {
             last: Some(bad.clone()),
             history: vec![ok, bad],
             changed_since_build: false,
+            checks: Vec::new(),
         }
+    }
+
+    #[test]
+    fn platforms_in_the_table_and_checks_below_escaped() {
+        use crate::analysis::CheckWarning;
+        use crate::lsp::view::fixtures::platforms;
+        let each = [("linux/amd64", StepStatus::Executed, Some(130_000)), ("linux/arm64", StepStatus::Executed, Some(1_172_400))];
+        let mut view = failing_view();
+        view.last = Some(platforms(run(StepStatus::Executed, Some(1_172_400)), &each));
+        view.history = vec![];
+        let md = markdown(&view, now(), 10).unwrap();
+        assert!(md.contains("| executed | amd64 2m10s · arm64 19m32s |"), "{md}");
+        view.last = None;
+        view.checks =
+            vec![CheckWarning { build: "b".into(), line: 4, code: Some("UndefinedVar".into()), message: "Usage of `$X` <b>".into() }];
+        let md = markdown(&view, now(), 10).expect("checks alone make a hover");
+        assert!(md.contains("⚠ UndefinedVar (line 4): "), "{md}");
+        assert!(!md.contains("<b>") && !md.contains("`$X`"), "escaped: {md}");
     }
 
     #[test]

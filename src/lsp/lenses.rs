@@ -47,11 +47,26 @@ fn instruction_lenses(view: &InstructionView, explained: Option<&Explained>, now
 
 /// `⏱ 47m12s · executed · 1.2 GB · 2h ago` (the layer size when a snapshot knows it), `✓ cached`, `✗ failed after 3m04s (exit 2): <error line>`,
 /// `● running 3m12s…`, `⊘ canceled`.
+/// A multi-platform build gives each platform's time: `⏱ amd64 2m10s · arm64 19m32s · executed`.
 pub fn title(run: &StepRun, now: DateTime<Utc>) -> String {
     let dur = view::elapsed_ms(run, now).map(present::duration_ms);
+    let platforms = view::platforms(run);
+    match (run.status, platforms) {
+        (StepStatus::Cached, _) => "✓ cached".to_string(),
+        (StepStatus::Executed, _) | (StepStatus::Error, None) | (_, None) => single_title(run, dur, now),
+        (StepStatus::Error, Some(p)) => {
+            let why = view::headline(run).map(|h| format!(": {h}")).unwrap_or_default();
+            format!("✗ failed · {p}{}{why}", view::exit_suffix(run))
+        }
+        (_, Some(p)) => format!("{} · {p}", single_title(run, dur, now)),
+    }
+}
+
+fn single_title(run: &StepRun, dur: Option<String>, now: DateTime<Utc>) -> String {
     match run.status {
         StepStatus::Executed => {
-            let mut parts = vec![format!("⏱ {}", dur.as_deref().unwrap_or("?")), "executed".to_string()];
+            let time = view::platforms(run).or(dur);
+            let mut parts = vec![format!("⏱ {}", time.as_deref().unwrap_or("?")), "executed".to_string()];
             parts.extend(view::layer_size(run));
             parts.extend(view::ago(run, now));
             parts.join(" · ")
@@ -122,6 +137,30 @@ mod tests {
     }
 
     #[test]
+    fn multi_platform_titles_give_each_platform() {
+        use crate::lsp::view::fixtures::platforms;
+        let (amd, arm) = ("linux/amd64", "linux/arm64");
+        let mut r = platforms(
+            run(StepStatus::Executed, Some(1_172_400)),
+            &[(amd, StepStatus::Executed, Some(130_000)), (arm, StepStatus::Executed, Some(1_172_400))],
+        );
+        r.started = None;
+        assert_eq!(title(&r, now()), "⏱ amd64 2m10s · arm64 19m32s · executed");
+        let r = platforms(r, &[(amd, StepStatus::Cached, None), (arm, StepStatus::Executed, Some(9_000))]);
+        assert_eq!(title(&r, now()), "⏱ amd64 cached · arm64 9.0s · executed");
+        let mut failed = platforms(
+            run(StepStatus::Error, Some(184_000)),
+            &[(amd, StepStatus::Executed, Some(2_000)), ("linux/arm/v7", StepStatus::Error, Some(184_000))],
+        );
+        failed.exit_code = Some(2);
+        assert_eq!(title(&failed, now()), "✗ failed · amd64 2.0s · arm/v7 failed 3m04s (exit 2)");
+        let both = platforms(run(StepStatus::Error, None), &[(amd, StepStatus::Error, None), (arm, StepStatus::Error, None)]);
+        assert_eq!(title(&both, now()), "✗ failed", "alike platforms without times say nothing more");
+        let one = platforms(run(StepStatus::Executed, Some(400)), &[(arm, StepStatus::Executed, Some(400))]);
+        assert_eq!(title(&one, now()), "⏱ 0.4s · executed · 2h ago");
+    }
+
+    #[test]
     fn rebuilt_steps_say_why_with_the_root_line() {
         use crate::analysis::explain::Cause;
         let cause = |kind, root_line, root_kind, root_keyword: &str| StepCause {
@@ -152,6 +191,7 @@ mod tests {
             last: Some(r.clone()),
             history: vec![],
             changed_since_build: false,
+            checks: Vec::new(),
         };
         let explained = Explained { from: Some("b0".into()), to: r.build.clone(), steps: vec![c.clone()], advice: vec![] };
         let ls = lenses(&Annotated { instructions: vec![view.clone()], problems: vec![], explain: Some(explained.clone()) }, now());
@@ -171,6 +211,7 @@ mod tests {
             last: Some(run(StepStatus::Cached, None)),
             history: vec![],
             changed_since_build: true,
+            checks: Vec::new(),
         };
         let ls = lenses(&Annotated { instructions: vec![view], problems: vec![], explain: None }, now());
         assert_eq!(ls.len(), 2);

@@ -526,6 +526,8 @@ fn without_steps(rb: &RecordedBuild) -> RecordedBuild {
         dockerfile: b.dockerfile.clone(),
         image: b.image.clone(),
         job: b.job.clone(),
+        error_lines: None,
+        warnings: Vec::new(),
     };
     RecordedBuild { id: rb.id.clone(), started: rb.started.clone(), build, log_path: rb.log_path.clone(), live: rb.live }
 }

@@ -141,6 +141,7 @@ mod tests {
             last: Some(run),
             history: Vec::new(),
             changed_since_build: false,
+            checks: Vec::new(),
         };
         let live = Arc::new(Annotated { instructions: vec![view], ..Annotated::default() });
         assert!(!RenderKey::new(&live, 1, t1).same(&RenderKey::new(&live, 1, t2)), "a running step's time moves by the second");

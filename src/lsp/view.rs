@@ -67,6 +67,26 @@ pub fn exit_suffix(run: &StepRun) -> String {
     run.exit_code.map(|c| format!(" (exit {c})")).unwrap_or_default()
 }
 
+/// A multi-platform run, each platform's time or state: `amd64 2m10s · arm64 19m32s`, `amd64 cached ·
+/// arm64 failed 3m04s`; `None` for a run of one platform, or platforms that say the same without times.
+pub fn platforms(run: &StepRun) -> Option<String> {
+    let first = run.platforms.first()?;
+    let alike = run.platforms.iter().all(|p| p.status == first.status && p.duration_ms.is_none());
+    if run.platforms.len() < 2 || alike {
+        return None;
+    }
+    let one = |p: &crate::analysis::PlatformRun| {
+        let name = p.platform.strip_prefix("linux/").unwrap_or(&p.platform);
+        let dur = p.duration_ms.filter(|_| p.status != StepStatus::Cached).map(present::duration_ms);
+        match (p.status, dur) {
+            (StepStatus::Executed, Some(d)) => format!("{name} {d}"),
+            (status, Some(d)) => format!("{name} {} {d}", status_word(status)),
+            (status, None) => format!("{name} {}", status_word(status)),
+        }
+    };
+    Some(run.platforms.iter().map(one).collect::<Vec<_>>().join(" · "))
+}
+
 /// A compact status word for tables and hints.
 pub fn status_word(status: StepStatus) -> &'static str {
     match status {
@@ -103,7 +123,17 @@ pub(crate) mod fixtures {
             live: status == StepStatus::Running,
             size_bytes: None,
             layer: None,
+            platforms: Vec::new(),
         }
+    }
+
+    /// `run` with one entry per platform: `(platform, status, duration)`.
+    pub fn platforms(mut r: StepRun, each: &[(&str, StepStatus, Option<u64>)]) -> StepRun {
+        r.platforms = each
+            .iter()
+            .map(|&(platform, status, duration_ms)| crate::analysis::PlatformRun { platform: platform.into(), status, duration_ms })
+            .collect();
+        r
     }
 
     pub fn now() -> chrono::DateTime<chrono::Utc> {

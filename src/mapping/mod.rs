@@ -157,7 +157,20 @@ pub fn best_match(candidates: &[(&str, &Dockerfile)], build: &Build) -> Option<(
             _ => Some(this),
         };
     }
-    best.filter(|b| b.1 >= MIN_SCORE).map(|b| (b.0, b.1))
+    best.filter(|b| b.1 >= MIN_SCORE).map(|b| (b.0, b.1)).or_else(|| by_error_lines(candidates, build))
+}
+
+/// A build that failed before any step of the Dockerfile ran (an unresolved base image, a parse error)
+/// has no text to match: it belongs to the candidate named like the file it loaded, when that file has
+/// an instruction at the line its error names.
+fn by_error_lines(candidates: &[(&str, &Dockerfile)], build: &Build) -> Option<(usize, f64)> {
+    let [line, _] = build.error_lines?;
+    let loaded = build.dockerfile.as_deref()?;
+    if build.steps.iter().any(Step::is_instruction) {
+        return None;
+    }
+    let fits = |(name, df): &(&str, &Dockerfile)| base_name(name) == base_name(loaded) && df.instruction_at_line(line).is_some();
+    candidates.iter().position(fits).map(|i| (i, 0.0))
 }
 
 fn base_name(path: &str) -> &str {
