@@ -95,7 +95,10 @@ fn is_header(line: &str) -> bool {
 }
 
 /// The prefixes seen in real logs, and where they are.
-fn wrappings() -> Vec<(&'static str, Box<dyn Fn(&str) -> String>)> {
+/// A way to wrap a bare log in a prefix.
+type Wrap = Box<dyn Fn(&str) -> String>;
+
+fn wrappings() -> Vec<(&'static str, Wrap)> {
     vec![
         // Go's log.Printf date: only on the first line of each API chunk (headers, some output lines).
         (
