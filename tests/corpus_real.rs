@@ -148,3 +148,24 @@ fn multiplatform_steps_keep_their_platform_and_the_error_line() {
         assert!(platforms.contains(&"linux/amd64") && platforms.contains(&"linux/arm64"), "step {k}: {platforms:?}");
     }
 }
+
+#[test]
+fn ssh_action_err_prefix_is_learned_and_both_builds_read() {
+    // Every BuildKit line reads `<timestamp> err: #N ...` (drone-ssh hands the remote stderr back).
+    let parsed = parse("gitea-ssh-action-err-prefix-two-sequential-builds.log");
+    assert_eq!(parsed.builds.len(), 2, "{:?}", parsed.problems);
+    let instructions = |b: &Build| b.steps.iter().filter(|s| s.k.is_some()).count();
+    let count = |b: &Build, status| b.steps.iter().filter(|s| s.k.is_some() && s.status == status).count();
+    let backend = &parsed.builds[0];
+    assert_eq!((backend.format, backend.result), (Format::BuildkitPlain, BuildResult::Failed));
+    assert_eq!((instructions(backend), count(backend, StepStatus::Cached)), (11, 9));
+    let failed = step(backend, "[build 9/9] RUN pnpm --filter backend deploy --prod");
+    assert_eq!(failed.status, StepStatus::Error);
+    assert_eq!(failed.exit_code, Some(1));
+    assert_eq!(failed.dockerfile_lines, Some([47, 47]));
+    assert!(backend.error.as_deref().unwrap_or("").starts_with("ERROR: failed to solve:"), "{:?}", backend.error);
+    let frontend = &parsed.builds[1];
+    assert_eq!((frontend.format, frontend.result), (Format::BuildkitPlain, BuildResult::Success));
+    assert_eq!((instructions(frontend), count(frontend, StepStatus::Cached), count(frontend, StepStatus::Executed)), (15, 10, 5));
+    assert_eq!(step(frontend, "[build 8/8] RUN cd frontend && pnpm run build").output.lines, 103);
+}

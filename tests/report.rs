@@ -74,8 +74,10 @@ fn errors_a_user_sees_say_what_to_do() {
     assert!(err.contains("no-such.log") && err.contains("cannot open"), "{err}");
     let (out, _, code) = run(ws.path(), &["parse", fixture("plain/bk20-plain-failing.Dockerfile").to_str().unwrap()]);
     assert_eq!(code, 2, "not a build log");
-    assert_eq!(out.lines().count(), 1, "said in one line: {out}");
     assert!(out.starts_with("not a build log"), "{out}");
+    assert!(out.contains("`Step N/M : `") && out.contains("`#N [..]`"), "names the anchors it looked for: {out}");
+    assert!(out.contains("the log starts with:\n    1: \"FROM "), "shows the first lines: {out}");
+    assert!(out.lines().count() <= 8, "short: {out}");
 }
 
 /// Issue 13, classes 8 and 9: a build that failed before any step (its base image could not be resolved)

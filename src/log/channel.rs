@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::line::{End, Fed, Line};
 use super::model::Build;
+use super::prefix::{Hold, Prefixes};
 use super::{buildkit_plain, buildkit_tty, engine_api, legacy, podman, rawjson};
 
 /// The parser of the build being read.
@@ -81,30 +82,60 @@ pub struct Channel {
     pub job: Option<String>,
     active: Option<Active>,
     done: Vec<Build>,
+    /// Prefixes learned on this channel's lines (absent in checkpoints of older versions).
+    #[serde(default)]
+    prefixes: Prefixes,
 }
 
 impl Channel {
     pub fn new(job: Option<String>) -> Channel {
-        Channel { job, active: None, done: Vec::new() }
+        Channel { job, active: None, done: Vec::new(), prefixes: Prefixes::default() }
     }
 
     pub fn line(&mut self, line: &Line<'_>) {
+        let line = self.prefixes.strip(line);
+        if self.prefixes.holding() {
+            match self.prefixes.hold(&line) {
+                Hold::Kept => {}
+                Hold::Learned => self.replay(0),
+                Hold::Released => self.replay(1),
+            }
+            return;
+        }
+        if !self.read(&line) && self.prefixes.consider(&line) {
+            let stripped = self.prefixes.strip(&line);
+            self.read(&stripped);
+        }
+    }
+
+    /// Reads the held lines from `from` on (the first was read when it made the candidate), each without
+    /// the prefixes learned by now.
+    fn replay(&mut self, from: usize) {
+        let held = self.prefixes.take_held();
+        for h in held.iter().skip(from) {
+            let line = self.prefixes.strip(&h.line());
+            self.read(&line);
+        }
+    }
+
+    /// Gives `line` to the active parser, or starts a build with it. False when nobody used it.
+    fn read(&mut self, line: &Line<'_>) -> bool {
         if let Some(active) = &mut self.active {
             match active.feed(line) {
-                Fed::Taken => return,
+                Fed::Taken => return true,
                 Fed::NewBuild => {
                     self.close(End::NextBuild);
                     self.begin(line);
-                    return;
+                    return true;
                 }
                 Fed::Ignored => {}
             }
         }
-        if let Some(next) = Active::start(line) {
-            self.close(End::NextBuild);
-            self.active = Some(next);
-            self.feed_first(line);
-        }
+        let Some(next) = Active::start(line) else { return false };
+        self.close(End::NextBuild);
+        self.active = Some(next);
+        self.feed_first(line);
+        true
     }
 
     fn begin(&mut self, line: &Line<'_>) {
@@ -131,8 +162,14 @@ impl Channel {
         self.done.push(build);
     }
 
-    /// Builds so far, the open one included as it stands.
+    /// Builds so far, the open one included as it stands (lines held for a prefix candidate read as
+    /// they are).
     pub fn snapshot(&self) -> Vec<Build> {
+        if self.prefixes.holding() {
+            let mut settled = self.clone();
+            settled.replay(1);
+            return settled.snapshot();
+        }
         let mut builds = self.done.clone();
         if let Some(active) = &self.active {
             let mut build = active.snapshot();
@@ -143,8 +180,9 @@ impl Channel {
         builds
     }
 
-    /// All builds; the open one is closed as the log ended.
+    /// All builds; the open one is closed as the log ended (lines still held are read as they are).
     pub fn finish(mut self) -> Vec<Build> {
+        self.replay(1);
         self.close(End::Eof);
         self.done
     }

@@ -5,7 +5,7 @@
 //! grow with the log (offsets and bounded excerpts, never copies of output).
 //!
 //! Pipeline per line: `lines` (split, decode UTF-16) → `unwrap` (CI/terminal wrappers) → the line's
-//! `Channel` (one per act job) → the active format parser.
+//! `Channel` (one per act job) → its learned `prefix`es removed → the active format parser.
 
 pub mod buildkit_plain;
 pub mod buildkit_tty;
@@ -19,6 +19,7 @@ pub mod lines;
 pub mod model;
 pub mod output;
 pub mod podman;
+pub mod prefix;
 pub mod protobuf;
 pub mod rawjson;
 pub mod sequential;
@@ -48,7 +49,14 @@ struct State {
     channels: Vec<Channel>,
     problems: Vec<Problem>,
     lines: u64,
+    /// The log's first lines, escaped and cut, to show when it reads as no build.
+    #[serde(default)]
+    head: Vec<String>,
 }
+
+/// Lines kept in `State::head`, and the characters kept of each.
+const HEAD_LINES: usize = 5;
+const HEAD_CHARS: usize = 100;
 
 /// A streaming log parser: feed chunks in order, take a `snapshot` at any time, `finish` at the end.
 #[derive(Debug)]
@@ -66,7 +74,14 @@ impl Default for LogParser {
 
 impl LogParser {
     pub fn new() -> LogParser {
-        let state = State { encoding: Encoding::Undecided, resume_offset: 0, channels: Vec::new(), problems: Vec::new(), lines: 0 };
+        let state = State {
+            encoding: Encoding::Undecided,
+            resume_offset: 0,
+            channels: Vec::new(),
+            problems: Vec::new(),
+            lines: 0,
+            head: Vec::new(),
+        };
         LogParser { splitter: LineSplitter::new(0, Encoding::Undecided), state, scratch: Vec::new() }
     }
 
@@ -115,6 +130,9 @@ impl LogParser {
 impl State {
     fn line(&mut self, raw: RawLine<'_>, scratch: &mut Vec<u8>) {
         self.lines += 1;
+        if self.head.len() < HEAD_LINES {
+            self.head.push(escape_head(raw.bytes));
+        }
         let u = unwrap::unwrap(raw.bytes, scratch);
         let line = Line { text: u.text, start: raw.start, end: raw.end, time: u.time, chatter: u.chatter, truncated: raw.truncated };
         let channel = self.channel(u.job);
@@ -140,13 +158,40 @@ impl State {
         builds.sort_by_key(|b| b.span[0]);
         let mut problems = self.problems.clone();
         if builds.is_empty() {
-            problems.push(Problem::general(format!(
-                "not a build log: no BuildKit, classic-builder, podman or Engine API build lines in {bytes} bytes ({} lines)",
-                self.lines
-            )));
+            problems.push(Problem::general(self.no_build(bytes)));
         }
         ParsedLog { builds, problems, bytes }
     }
+}
+
+impl State {
+    /// Why a log reads as no build: what was looked for, and how the log starts, for a bug report.
+    fn no_build(&self, bytes: u64) -> String {
+        let mut message = format!(
+            "not a build log: no BuildKit, classic-builder, podman or Engine API build lines in {bytes} bytes ({} lines)\n  \
+             looked for lines starting `#N [..]`, `#0 building with` (BuildKit), `[+] Building` (tty), `Step N/M : ` \
+             (classic), `STEP N/M: `, `[k/n] STEP N/M: ` (podman) or BuildKit/Engine API JSON, after CI, act, compose \
+             or PowerShell wrappers or a prefix repeated before two of them",
+            self.lines
+        );
+        if !self.head.is_empty() {
+            message.push_str("\n  the log starts with:");
+        }
+        for (i, line) in self.head.iter().enumerate() {
+            message.push_str(&format!("\n  {:>3}: {line}", i + 1));
+        }
+        message
+    }
+}
+
+/// A raw line as shown in a problem: escaped (control bytes, invalid UTF-8) and cut to `HEAD_CHARS`.
+fn escape_head(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw.get(..raw.len().min(HEAD_CHARS * 4)).unwrap_or_default());
+    let mut shown: String = text.chars().take(HEAD_CHARS).flat_map(char::escape_debug).collect();
+    if text.chars().count() > HEAD_CHARS || raw.len() > HEAD_CHARS * 4 {
+        shown.push('…');
+    }
+    format!("\"{shown}\"")
 }
 
 fn trim_end_spaces(mut s: &[u8]) -> &[u8] {

@@ -1,0 +1,249 @@
+//! Learned line prefixes: text another tool repeats before the builder's own lines (a Go `log.Printf`
+//! date, an ssh action's `err: `, `[pod-xyz] `, compose v1's `svc_1  | `), found and removed per channel.
+//!
+//! Nothing is listed: a line no parser used, whose first `MAX_PREFIX` bytes hold a builder anchor
+//! (`#N [..]`, `#0 building with`, `Step N/M : `, `STEP N/M: `, `[k/n] STEP`, `[+] Building`) after
+//! some text, makes that text's shape (digit runs and inner space runs collapsed, so dates match) a
+//! candidate. The lines after it are held (bounded) until a second anchored line with the same shape
+//! confirms it; then the held lines are replayed with the prefix removed. A candidate that is not
+//! confirmed in time releases its lines unchanged. Lines without a learned prefix pass unchanged.
+//! Known wrappers (`unwrap`) are removed before: a learned prefix is what follows them.
+
+use memchr::memchr3_iter;
+use serde::{Deserialize, Serialize};
+
+use super::line::Line;
+use super::{buildkit_plain, buildkit_tty, error_block, legacy, podman};
+
+/// Longest prefix looked for before an anchor.
+const MAX_PREFIX: usize = 96;
+/// Anchored lines with the same prefix shape that make it learned.
+const CONFIRM: u8 = 2;
+/// Most prefixes one channel learns (ssh's `out: ` and `err: `, a few compose services).
+const MAX_LEARNED: usize = 8;
+/// Bounds of the lines held while a candidate waits for its confirmation.
+const MAX_HELD_LINES: usize = 256;
+const MAX_HELD_BYTES: usize = 64 * 1024;
+
+/// One element of a prefix's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum Token {
+    /// One or more ASCII digits.
+    Digits,
+    /// One or more spaces (inside the prefix; its trailing spaces are kept as bytes).
+    Spaces,
+    Byte(u8),
+}
+
+type Shape = Vec<Token>;
+
+/// A line held while a candidate waits, owned (the raw line is gone by then).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Held {
+    text: Vec<u8>,
+    start: u64,
+    end: u64,
+    time: Option<Vec<u8>>,
+    chatter: bool,
+    truncated: bool,
+}
+
+impl Held {
+    fn new(line: &Line<'_>) -> Held {
+        Held {
+            text: line.text.to_vec(),
+            start: line.start,
+            end: line.end,
+            time: line.time.map(<[u8]>::to_vec),
+            chatter: line.chatter,
+            truncated: line.truncated,
+        }
+    }
+
+    pub fn line(&self) -> Line<'_> {
+        let time = self.time.as_deref();
+        Line { text: &self.text, start: self.start, end: self.end, time, chatter: self.chatter, truncated: self.truncated }
+    }
+
+    fn size(&self) -> usize {
+        self.text.len().saturating_add(self.time.as_ref().map_or(0, Vec::len))
+    }
+}
+
+/// A prefix seen before one or more anchors, not yet confirmed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Candidate {
+    shape: Shape,
+    hits: u8,
+    /// The anchored line that made the candidate (already read unchanged), then every line after it.
+    held: Vec<Held>,
+    held_bytes: usize,
+    /// Lines are being held (false once the hold overflowed: later hits still count).
+    holding: bool,
+}
+
+/// What `hold` decided for the line it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// Held; nothing to read yet.
+    Kept,
+    /// The candidate is learned: read the held lines again, with `strip`.
+    Learned,
+    /// Too much held: read the held lines (all but the first, already read) unchanged.
+    Released,
+}
+
+/// The prefixes of one channel: learned ones, and the candidate being checked.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Prefixes {
+    learned: Vec<Shape>,
+    candidate: Option<Candidate>,
+}
+
+impl Prefixes {
+    /// `line` without the first learned prefix it carries. Cheap: most lines fail on the first byte.
+    pub fn strip<'a>(&self, line: &Line<'a>) -> Line<'a> {
+        for shape in &self.learned {
+            if let Some(n) = match_len(shape, line.text) {
+                let text = line.text.get(n..).unwrap_or_default();
+                return Line { text, ..*line };
+            }
+        }
+        *line
+    }
+
+    /// Lines are being held for a candidate: the channel hands every line to `hold`.
+    pub fn holding(&self) -> bool {
+        self.candidate.as_ref().is_some_and(|c| c.holding)
+    }
+
+    /// Holds `line` for the candidate and says whether the held lines are to be read now.
+    pub fn hold(&mut self, line: &Line<'_>) -> Hold {
+        let Some(candidate) = &mut self.candidate else { return Hold::Released };
+        let hit = !line.chatter && anchored_after(&candidate.shape, line.text);
+        let held = Held::new(line);
+        candidate.held_bytes = candidate.held_bytes.saturating_add(held.size());
+        candidate.held.push(held);
+        if hit {
+            candidate.hits = candidate.hits.saturating_add(1);
+            if candidate.hits >= CONFIRM {
+                return self.learn();
+            }
+        }
+        if candidate.held.len() >= MAX_HELD_LINES || candidate.held_bytes >= MAX_HELD_BYTES {
+            candidate.holding = false;
+            return Hold::Released;
+        }
+        Hold::Kept
+    }
+
+    /// The held lines, taken out (after `hold` said `Learned` or `Released`, or at the end of the log).
+    pub fn take_held(&mut self) -> Vec<Held> {
+        let Some(candidate) = &mut self.candidate else { return Vec::new() };
+        candidate.holding = false;
+        candidate.held_bytes = 0;
+        std::mem::take(&mut candidate.held)
+    }
+
+    /// A line no parser used: if an anchor follows some text in it, that text becomes (or confirms) the
+    /// candidate. True when this line confirmed it: read it again, with `strip`.
+    pub fn consider(&mut self, line: &Line<'_>) -> bool {
+        if line.chatter || self.learned.len() >= MAX_LEARNED {
+            return false;
+        }
+        let Some(at) = find_anchor(line.text) else { return false };
+        let shape = shape_of(line.text.get(..at).unwrap_or_default());
+        if self.learned.contains(&shape) {
+            return false; // learned, yet not stripped: another learned prefix came first.
+        }
+        if let Some(candidate) = self.candidate.as_mut().filter(|c| c.shape == shape) {
+            candidate.hits = candidate.hits.saturating_add(1);
+            return candidate.hits >= CONFIRM && self.learn() == Hold::Learned;
+        }
+        let held = Held::new(line);
+        let held_bytes = held.size();
+        self.candidate = Some(Candidate { shape, hits: 1, held: vec![held], held_bytes, holding: true });
+        false
+    }
+
+    fn learn(&mut self) -> Hold {
+        let Some(candidate) = &mut self.candidate else { return Hold::Released };
+        if self.learned.len() >= MAX_LEARNED {
+            candidate.holding = false;
+            return Hold::Released;
+        }
+        self.learned.push(candidate.shape.clone());
+        Hold::Learned
+    }
+}
+
+/// The shape of a prefix: digit runs and inner space runs collapsed, trailing spaces kept as bytes.
+fn shape_of(prefix: &[u8]) -> Shape {
+    let trailing = prefix.iter().rev().take_while(|&&b| b == b' ').count();
+    let (inner, tail) = prefix.split_at(prefix.len().saturating_sub(trailing));
+    let mut shape = Vec::new();
+    for &b in inner {
+        let token = match b {
+            b'0'..=b'9' => Token::Digits,
+            b' ' => Token::Spaces,
+            _ => Token::Byte(b),
+        };
+        if !(matches!(token, Token::Digits | Token::Spaces) && shape.last() == Some(&token)) {
+            shape.push(token);
+        }
+    }
+    shape.extend(tail.iter().map(|&b| Token::Byte(b)));
+    shape
+}
+
+/// Length of the prefix of `text` that has `shape`, if it has.
+fn match_len(shape: &[Token], text: &[u8]) -> Option<usize> {
+    let mut i = 0usize;
+    for token in shape {
+        let rest = text.get(i..)?;
+        let n = match token {
+            Token::Digits => rest.iter().take_while(|b| b.is_ascii_digit()).count(),
+            Token::Spaces => rest.iter().take_while(|&&b| b == b' ').count(),
+            Token::Byte(b) => usize::from(rest.first() == Some(b)),
+        };
+        if n == 0 {
+            return None;
+        }
+        i = i.checked_add(n)?;
+    }
+    Some(i)
+}
+
+/// True when `text` carries `shape` and a builder anchor right after it.
+fn anchored_after(shape: &[Token], text: &[u8]) -> bool {
+    match_len(shape, text).and_then(|n| text.get(n..)).is_some_and(is_anchor)
+}
+
+/// Where the first builder anchor in `text` starts, when some text comes before it.
+fn find_anchor(text: &[u8]) -> Option<usize> {
+    let head = text.get(..text.len().min(MAX_PREFIX + 1)).unwrap_or_default();
+    memchr3_iter(b'#', b'S', b'[', head).filter(|&at| at > 0).find(|&at| {
+        // An anchor starts a word: `err: #3`, `11 Step`, `] [2/2] STEP`, never `RUN_Step` or `x#3`.
+        let before = head.get(at - 1).copied().unwrap_or(b' ');
+        !before.is_ascii_alphanumeric() && before != b'_' && text.get(at..).is_some_and(is_anchor)
+    })
+}
+
+/// A line start that only a builder writes: a BuildKit vertex header or status (not its output lines,
+/// which quote anything), a classic-builder or podman step header, a tty frame header.
+fn is_anchor(text: &[u8]) -> bool {
+    let line = Line::synthetic(text, 0, 0);
+    match text.first() {
+        Some(b'#') => {
+            let output = buildkit_plain::split_vertex(text).is_some_and(|(_, rest)| error_block::seconds_end(rest).is_some());
+            !output && buildkit_plain::Parser::starts(&line)
+        }
+        Some(b'S') => legacy::Parser::starts(&line) || podman::Parser::starts(&line),
+        Some(b'[') => podman::Parser::starts(&line) || buildkit_tty::Parser::starts(&line),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+#[path = "prefix_tests.rs"]
+mod tests;
