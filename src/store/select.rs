@@ -46,13 +46,15 @@ fn push_builds(
     live: bool,
 ) {
     let count = builds.len();
+    let built: Option<std::sync::Arc<str>> = record.built_dockerfile().map(Into::into);
     for (i, build) in builds.into_iter().enumerate() {
         if !named && !belongs(&build) {
             continue;
         }
         let id = if count > 1 { format!("{}#{}", record.id, i + 1) } else { record.id.clone() };
         let started = build.started.clone().or_else(|| Some(meta.started.clone()));
-        out.push(RecordedBuild { id, started, build, log_path: record.log_path(), live: live && i + 1 == count });
+        let live = live && i + 1 == count;
+        out.push(RecordedBuild { id, started, build, log_path: record.log_path(), live, built_dockerfile: built.clone() });
     }
 }
 
