@@ -124,3 +124,23 @@ fn names_cut_in_a_tty_frame_are_not_edits() {
     check(df, frame, "RUN stata 'ssc install estout'", "RUN stata 'ssc install esttab'", &[3]);
     check(df, frame, "COPY stata.lic", "COPY stata2.lic", &[2]);
 }
+
+/// BuildKit's plain printer with `PROGRESS_NO_TRUNC=0` cuts names to 72 bytes and adds `...`.
+#[test]
+fn names_the_plain_printer_cut_are_prefixes() {
+    let df = "FROM debian:12\nRUN apt-get update && apt-get install -y --no-install-recommends build-essential curl git\n";
+    let full = "[2/2] RUN apt-get update && apt-get install -y --no-install-recommends build-essential curl git";
+    let cut = format!("{}...", &full[..72]);
+    let log = format!("#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n#2 [1/2] FROM docker.io/library/debian:12\n#2 DONE 0.0s\n\n#3 {cut}\n#3 DONE 1.0s\n");
+    let rb = recorded(log.as_bytes(), None);
+    assert!(rb.build.steps.iter().any(|s| s.clipped && s.name == cut), "{:?}", rb.build.steps);
+    check(df, log.as_bytes(), "\n", "\n", &[]);
+    check(df, log.as_bytes(), "apt-get update", "apt-get -q update", &[2]);
+    // After the cut only the snapshot tells.
+    let text = df.replacen("curl git", "curl", 1);
+    assert_eq!(changed(&text, &recorded(log.as_bytes(), Some(df))).0, [2]);
+    assert_eq!(changed(&text, &recorded(log.as_bytes(), None)).0, Vec::<u32>::new());
+    // The same text uncut is whole: the deletion shows without the snapshot too.
+    let whole = log.replace(&cut, full);
+    assert_eq!(changed(&text, &recorded(whole.as_bytes(), None)).0, [2]);
+}
