@@ -12,7 +12,14 @@ const B3: &[u8] = include_bytes!("../../fixtures/example/.buildlens/builds/20261
 
 fn recorded(log: &[u8], built: Option<&str>) -> RecordedBuild {
     let build = crate::log::parse_bytes(log).builds.into_iter().next().expect("a build in the log");
-    RecordedBuild { id: "b".into(), started: None, build, log_path: PathBuf::from("/b.log"), live: false, built_dockerfile: built.map(Into::into) }
+    RecordedBuild {
+        id: "b".into(),
+        started: None,
+        build,
+        log_path: PathBuf::from("/b.log"),
+        live: false,
+        built_dockerfile: built.map(Into::into),
+    }
 }
 
 /// First lines of the instructions flagged `changed since that build`, and of the prediction's roots.

@@ -344,7 +344,8 @@ mod tests {
         let clipped = |log: &str| -> Vec<bool> { parse_bytes(log.as_bytes()).builds[0].steps.iter().map(|s| s.clipped).collect() };
         assert_eq!(clipped(frame), [false, false, true]);
         // A later frame with the whole name (a wider terminal) shows it was not cut.
-        let wider = format!("{frame}[+] Building 1.1s (3/3) FINISHED\n => [3/3] RUN apk add --no-cache curl bash git openssh-client        0.9s\n");
+        let wider =
+            format!("{frame}[+] Building 1.1s (3/3) FINISHED\n => [3/3] RUN apk add --no-cache curl bash git openssh-client        0.9s\n");
         assert_eq!(clipped(&wider), [false, false, false]);
         // The error block prints the whole name.
         let failed = frame.replace(" => [3/3]", " => ERROR [3/3]")

@@ -563,7 +563,14 @@ fn record_dockerfile_path(store: &Store, meta: &RecordMeta) -> Option<PathBuf> {
 /// The builds of one log as records: `id`, or `id#n` when the log holds several; a build that does not say
 /// when it started gets `started` (the record's, or the log's modification time); `built`: the Dockerfile
 /// as built (`inputs.json`).
-fn recorded(builds: Vec<crate::log::Build>, id: &str, started: &str, log_path: &Path, live: bool, built: Option<&str>) -> Vec<RecordedBuild> {
+fn recorded(
+    builds: Vec<crate::log::Build>,
+    id: &str,
+    started: &str,
+    log_path: &Path,
+    live: bool,
+    built: Option<&str>,
+) -> Vec<RecordedBuild> {
     let built: Option<Arc<str>> = built.map(Into::into);
     let several = builds.len() > 1;
     builds

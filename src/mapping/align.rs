@@ -163,7 +163,8 @@ mod tests {
     /// Aligns `(k, text)` steps with every instruction of `dockerfile`; returns (k, 1-based line, filled).
     fn check(dockerfile: &str, steps: &[(u32, &str)], n: u32, expect: &[(u32, u32, bool)]) {
         let df = dockerfile::parse(dockerfile);
-        let recs: Vec<Rec> = steps.iter().enumerate().map(|(i, (k, t))| Rec { step: i, k: *k, text: t.to_string(), clipped: false }).collect();
+        let recs: Vec<Rec> =
+            steps.iter().enumerate().map(|(i, (k, t))| Rec { step: i, k: *k, text: t.to_string(), clipped: false }).collect();
         let seq: Vec<usize> = (0..df.instructions.len()).collect();
         let got: Vec<(u32, u32, bool)> =
             align(&df, &recs, &seq, Some(n)).iter().map(|p| (recs[p.pos].k, df.instructions[seq[p.j]].line, p.filled)).collect();

@@ -68,7 +68,15 @@ fn podman(step: &Step, name: &str) -> Option<Recorded> {
     let k = group(2).and_then(|g| g.parse().ok()).or(step.k)?;
     let n = group(3).and_then(|g| g.parse().ok()).or(step.n);
     let text = group(4).map(str::to_string).or_else(|| step.instruction.clone())?;
-    Some(Recorded { numbering: Numbering::Podman, stage: stage_index.map(|i| i.to_string()), lane: (None, None), k, n, text, clipped: false })
+    Some(Recorded {
+        numbering: Numbering::Podman,
+        stage: stage_index.map(|i| i.to_string()),
+        lane: (None, None),
+        k,
+        n,
+        text,
+        clipped: false,
+    })
 }
 
 fn buildkit(step: &Step, name: &str) -> Option<Recorded> {
