@@ -1,7 +1,7 @@
 //! What the parsers read from the real logs of other projects (`../shared/corpus/real/`, never copied
 //! into this repository): their step names, `Dockerfile:N` / `>>>` blocks, results and errors. Their
-//! Dockerfiles are other projects' code and are not shipped, so these tests check the reading, not the
-//! mapping onto lines.
+//! Dockerfiles are other projects' code and are not shipped; where the corpus has one beside its log, it
+//! is read from there for the mapping onto lines.
 
 use buildlens::log::{parse_bytes, Build, BuildResult, Format, ParsedLog, StepStatus};
 
@@ -9,6 +9,12 @@ fn parse(name: &str) -> ParsedLog {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real").join(name);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (CI has ../shared beside the repository)", path.display()));
     parse_bytes(&bytes)
+}
+
+/// A Dockerfile kept beside a corpus log (`<log>.<file>`).
+fn beside(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn only_build(parsed: &ParsedLog) -> &Build {
@@ -126,7 +132,7 @@ fn build_check_warnings_land_on_their_env_lines_after_edits() {
         .join("../shared/corpus/real/bk-desktop-copy-not-found-dockerfile-edited-since.Dockerfile");
     let text = std::fs::read_to_string(path).unwrap();
     let rb =
-        buildlens::analysis::RecordedBuild { id: "b".into(), started: None, build: build.clone(), log_path: "/b.log".into(), live: false };
+        buildlens::analysis::RecordedBuild { id: "b".into(), started: None, build: build.clone(), log_path: "/b.log".into(), live: false, built_dockerfile: None };
     let a = buildlens::analysis::annotate(&text, &[rb]);
     let lines: Vec<u32> = a.instructions.iter().flat_map(|v| v.checks.iter().map(|c| c.line)).collect();
     assert_eq!(lines, vec![33, 77, 78, 100, 101]);
@@ -168,4 +174,30 @@ fn ssh_action_err_prefix_is_learned_and_both_builds_read() {
     assert_eq!((frontend.format, frontend.result), (Format::BuildkitPlain, BuildResult::Success));
     assert_eq!((instructions(frontend), count(frontend, StepStatus::Cached), count(frontend, StepStatus::Executed)), (15, 10, 5));
     assert_eq!(step(frontend, "[build 8/8] RUN cd frontend && pnpm run build").output.lines, 103);
+}
+
+#[test]
+fn names_cut_in_a_copied_tty_frame_are_not_changes() {
+    let build = only_build(&parse("tty-final-frame-copied-no-ansi.log")).clone();
+    let cut: Vec<&str> = build.steps.iter().filter(|s| s.clipped).map(|s| s.name.as_str()).collect();
+    assert_eq!(cut.len(), 3, "the FROM, RUN and metadata rows reach the time column: {cut:?}");
+    let dockerfile = beside("tty-final-frame-copied-no-ansi.Dockerfile");
+    let recorded = |built: Option<&str>| buildlens::analysis::RecordedBuild {
+        id: "b".into(),
+        started: None,
+        build: build.clone(),
+        log_path: "/b.log".into(),
+        live: false,
+        built_dockerfile: built.map(Into::into),
+    };
+    for built in [None, Some(dockerfile.as_str())] {
+        let annotated = buildlens::analysis::annotate(&dockerfile, &[recorded(built)]);
+        let placed: Vec<(u32, bool)> =
+            annotated.instructions.iter().filter(|v| v.last.is_some()).map(|v| (v.line, v.changed_since_build)).collect();
+        assert_eq!(placed, [(1, false), (3, false), (4, false)], "snapshot: {}", built.is_some());
+    }
+    // An edit inside the shown part of the cut RUN is seen.
+    let edited = dockerfile.replacen("ssc install estout", "ssc install esttab", 1);
+    let annotated = buildlens::analysis::annotate(&edited, &[recorded(None)]);
+    assert!(annotated.instructions.iter().any(|v| v.line == 4 && v.changed_since_build));
 }

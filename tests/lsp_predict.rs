@@ -97,3 +97,23 @@ async fn an_inserted_step_and_a_comment_follow_the_buffer() {
     assert_eq!(lines, [vec![10], shifted].concat());
     assert_eq!(estimates(&mut c, &uri).await, [(10, "this edit rebuilds 6 steps, about 12s (last times; 1 step unknown)".to_string())]);
 }
+
+/// Issue 14: an append at the end of an instruction (line 7, the toolchain RUN's last line, the rust
+/// RUN's last line) is an edit, though the old text is a prefix of the new one; deleting it again is not.
+#[tokio::test]
+async fn appends_at_the_end_of_an_instruction_are_edits() {
+    let (_tmp, mut c, uri, text) = example().await;
+    let mut version = 1;
+    for (line, append, first) in [(6, " && echo done", 6), (12, " && true", TOOLCHAIN), (14, " && true", 13)] {
+        let end = text.lines().nth(line).unwrap().len();
+        let at = json!({"start": {"line": line, "character": end}, "end": {"line": line, "character": end}});
+        version += 1;
+        change(&mut c, &uri, version, json!([{"range": at, "text": append}])).await;
+        let (lines, _) = will_rebuild(&mut c, &uri).await;
+        assert_eq!(lines.first(), Some(&first), "append on 0-based line {line}: {lines:?}");
+        let added = json!({"start": {"line": line, "character": end}, "end": {"line": line, "character": end + append.len()}});
+        version += 1;
+        change(&mut c, &uri, version, json!([{"range": added, "text": ""}])).await;
+        assert_eq!(will_rebuild(&mut c, &uri).await.0, Vec::<i64>::new(), "undone on 0-based line {line}");
+    }
+}

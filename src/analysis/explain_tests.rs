@@ -14,7 +14,7 @@ const B3: &[u8] = include_bytes!("../../fixtures/example/.buildlens/builds/20261
 fn build(id: &str, log: &[u8]) -> RecordedBuild {
     let parsed = crate::log::parse_bytes(log);
     let build = parsed.builds.into_iter().next().expect("a build in the log");
-    RecordedBuild { id: id.into(), started: None, build, log_path: PathBuf::from("/x/build.log"), live: false }
+    RecordedBuild { id: id.into(), started: None, build, log_path: PathBuf::from("/x/build.log"), live: false, built_dockerfile: None }
 }
 
 fn facts() -> BuildFacts {

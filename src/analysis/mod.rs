@@ -4,6 +4,7 @@
 
 pub mod advice;
 mod build_level;
+pub mod built;
 pub mod explain;
 pub mod inputs;
 pub mod layers;
@@ -30,6 +31,9 @@ pub struct RecordedBuild {
     pub log_path: PathBuf,
     /// The recorder is still writing this log.
     pub live: bool,
+    /// The Dockerfile's text as this build read it (`inputs.json`), when the record kept it: then
+    /// "changed since the build" compares with it rather than with the printed step text (`built`).
+    pub built_dockerfile: Option<std::sync::Arc<str>>,
 }
 
 /// What one recorded build did at one instruction.
@@ -148,7 +152,7 @@ pub fn annotate_with(dockerfile_text: &str, builds: &[&RecordedBuild], cache: &m
     let mut views: Vec<InstructionView> = df.instructions.iter().map(|ins| view_of(&df, ins)).collect();
     let mut problems: Vec<String> = df.problems.iter().map(|p| format!("Dockerfile line {}: {}", p.line, p.message)).collect();
     for (nth, rb) in builds.iter().enumerate() {
-        let mapping = cache.map(&df, print, &rb.build.steps);
+        let mapping = built::map(&df, print, &rb.build.steps, rb.built_dockerfile.as_deref(), cache);
         let unmapped = mapping.problems.iter().filter(|p| p.step.is_some()).count();
         for p in mapping.problems.iter().filter(|p| p.step.is_none()) {
             problems.push(format!("build {}: {}", rb.id, p.message));

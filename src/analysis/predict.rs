@@ -13,10 +13,10 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::{Annotated, InstructionView};
+use super::{built, Annotated, InstructionView, MappingCache, RecordedBuild};
 use crate::dockerfile::{Base, Dockerfile};
 use crate::log::{Build, Format, StepStatus};
-use crate::mapping::{self, StepMapping};
+use crate::mapping::StepMapping;
 
 /// Why an instruction will rebuild.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -118,14 +118,14 @@ pub fn about(ms: u64) -> String {
 }
 
 /// What `df` (today's text, the same `annotated` was made from) will rebuild compared with `last`, the
-/// newest recorded build of this Dockerfile. `inputs_changed`: 1-based first lines of COPY/ADD
+/// newest recorded build of this Dockerfile (its Dockerfile snapshot, when it has one, says what changed). `inputs_changed`: 1-based first lines of COPY/ADD
 /// instructions whose sources changed on disk since that build (the caller checks the context).
-pub fn predict(df: &Dockerfile, annotated: &Annotated, last: Option<&Build>, inputs_changed: &BTreeSet<u32>) -> Prediction {
+pub fn predict(df: &Dockerfile, annotated: &Annotated, last: Option<&RecordedBuild>, inputs_changed: &BTreeSet<u32>) -> Prediction {
     let mut roots: Vec<Option<Why>> = vec![None; df.instructions.len()];
     // Per stage: from which instruction on it rebuilds (`stage.last + 1`: only its result changes).
     let mut dirty: Vec<Option<usize>> = vec![None; df.stages.len()];
-    if let Some(build) = last {
-        against_build(df, build, &mut roots, &mut dirty);
+    if let Some(last) = last {
+        against_build(df, last, &mut roots, &mut dirty);
     }
     for (i, ins) in df.instructions.iter().enumerate() {
         let changed = view_at(annotated, i, ins.line).is_some_and(|v| v.changed_since_build);
@@ -186,8 +186,10 @@ fn propagate(df: &Dockerfile, roots: &[Option<Why>], dirty: &mut [Option<usize>]
 }
 
 /// Roots found by mapping the last build onto today's text: changed, inserted and after-deleted.
-fn against_build(df: &Dockerfile, build: &Build, roots: &mut [Option<Why>], dirty: &mut [Option<usize>]) {
-    let mapping = mapping::map_build(df, build);
+fn against_build(df: &Dockerfile, last: &RecordedBuild, roots: &mut [Option<Why>], dirty: &mut [Option<usize>]) {
+    let build = &last.build;
+    // A cache of its own: the text's fingerprint only keys it, so any constant does.
+    let mapping = built::map(df, 0, &build.steps, last.built_dockerfile.as_deref(), &mut MappingCache::default());
     if mapping.steps.iter().all(Option::is_none) {
         // The build matches today's text too poorly to compare with (or ran nothing).
         return;

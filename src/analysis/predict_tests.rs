@@ -68,7 +68,7 @@ fn build_of(text: &str, format: Format, cached: &[u32]) -> Build {
 }
 
 fn recorded(id: &str, build: Build) -> RecordedBuild {
-    RecordedBuild { id: id.into(), started: None, build, log_path: PathBuf::from("/b.log"), live: false }
+    RecordedBuild { id: id.into(), started: None, build, log_path: PathBuf::from("/b.log"), live: false, built_dockerfile: None }
 }
 
 /// The older build executed every step; the last one took WORKDIR, COPY, tools and rust from the cache.
@@ -79,7 +79,7 @@ fn builds() -> Vec<RecordedBuild> {
 fn predict_for(text: &str, inputs: &[u32], builds: &[RecordedBuild]) -> Prediction {
     let annotated = annotate(text, builds);
     let df = dockerfile::parse(text);
-    predict(&df, &annotated, builds.last().map(|b| &b.build), &inputs.iter().copied().collect::<BTreeSet<u32>>())
+    predict(&df, &annotated, builds.last(), &inputs.iter().copied().collect::<BTreeSet<u32>>())
 }
 
 /// `BASE` with `from` replaced by `to`, predicted: the (line, why) of every rebuild.

@@ -36,6 +36,20 @@ impl MappingCache {
         m
     }
 
+    /// The mapping kept under (`df_print`, `shape`), made by `make` on a miss (a mapping derived from
+    /// others, e.g. `built::map`'s; `shape` must not collide with `steps_print` of plain mappings).
+    pub fn map_with(&mut self, df_print: u64, shape: u64, make: impl FnOnce() -> Mapping) -> Arc<Mapping> {
+        if let Some(m) = self.entries.get(&(df_print, shape)) {
+            return m.clone();
+        }
+        if self.entries.len() >= MAX_ENTRIES {
+            self.entries.clear();
+        }
+        let m = Arc::new(make());
+        self.entries.insert((df_print, shape), m.clone());
+        m
+    }
+
     /// Forgets the mappings of any other Dockerfile text than `df_print` (the buffer moved on).
     pub fn keep_only(&mut self, df_print: u64) {
         self.entries.retain(|(d, _), _| *d == df_print);
@@ -58,13 +72,14 @@ pub fn text_print(text: &str) -> u64 {
 }
 
 /// Fingerprint of what `mapping::map_steps` reads of each step: its name, stage, platform, service,
-/// positions, printed instruction and the error block's lines. Statuses, times and output are left out.
+/// positions, printed instruction (and whether it may be cut) and the error block's lines. Statuses, times and
+/// output are left out.
 pub fn steps_print(steps: &[Step]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     steps.len().hash(&mut h);
     for s in steps {
         (&s.name, &s.stage, &s.platform, &s.service).hash(&mut h);
-        (s.k, s.n, s.stage_index, &s.instruction, s.dockerfile_lines).hash(&mut h);
+        (s.k, s.n, s.stage_index, &s.instruction, s.dockerfile_lines, s.clipped).hash(&mut h);
     }
     h.finish()
 }

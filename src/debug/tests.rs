@@ -17,7 +17,14 @@ const PASSING: &str = "#2 [1/3] FROM docker.io/library/a\n#2 DONE 0.0s\n\n#3 [2/
 fn builds(logs: &[&str]) -> Vec<RecordedBuild> {
     let one = |(i, log): (usize, &&str)| {
         let build = crate::log::parse_bytes(log.as_bytes()).builds.into_iter().next().expect("a build");
-        RecordedBuild { id: format!("b{}", i + 1), started: None, build, log_path: PathBuf::from("/s/build.log"), live: false }
+        RecordedBuild {
+            id: format!("b{}", i + 1),
+            started: None,
+            build,
+            log_path: PathBuf::from("/s/build.log"),
+            live: false,
+            built_dockerfile: None,
+        }
     };
     logs.iter().enumerate().map(one).collect()
 }

@@ -241,6 +241,7 @@ impl Parser {
         }
         let mut step = Step::named(name);
         step_name::apply(&mut step);
+        step.clipped = step_name::cut_by_plain_printer(&step.name);
         step.started = line.time_str().map(rfc3339);
         self.note_dockerfile(&step.name);
         self.build.steps.push(step);
@@ -344,6 +345,7 @@ impl Parser {
                     if step.name.len() < MAX_NAME {
                         step.name.push_str(&text(line.text));
                         step_name::apply(step);
+                        step.clipped = step_name::cut_by_plain_printer(&step.name);
                     }
                 }
             }

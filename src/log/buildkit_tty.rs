@@ -46,6 +46,8 @@ struct Row<'a> {
     status: Option<StepStatus>,
     name: &'a [u8],
     duration_ms: Option<u64>,
+    /// The name reaches the time column (or there is none): it may be cut at the terminal width.
+    full: bool,
 }
 
 impl Parser {
@@ -151,7 +153,7 @@ impl Parser {
 
     fn row(&mut self, r: Row<'_>) {
         let name = text(r.name);
-        let Some(i) = self.step(&name) else { return };
+        let Some(i) = self.step(&name, r.full) else { return };
         self.row = Some(i);
         if let Some(step) = self.build.steps.get_mut(i) {
             step.status = r.status.unwrap_or(StepStatus::Running);
@@ -160,8 +162,9 @@ impl Parser {
     }
 
     /// The step a (possibly truncated) row name belongs to, created on first sight; a longer sighting
-    /// of the name replaces a shorter one.
-    fn step(&mut self, name: &str) -> Option<usize> {
+    /// of the name replaces a shorter one. `full`: this sighting may be cut (a row that reached the time
+    /// column); one sighting of the whole name shows it is not.
+    fn step(&mut self, name: &str, full: bool) -> Option<usize> {
         let found = self
             .build
             .steps
@@ -173,6 +176,9 @@ impl Parser {
                 if name.len() > step.name.len() {
                     step.name = name.to_string();
                     step_name::apply(step);
+                    step.clipped = full;
+                } else if name.len() == step.name.len() {
+                    step.clipped &= full;
                 }
             }
             return Some(i);
@@ -182,6 +188,7 @@ impl Parser {
         }
         let mut step = Step::named(name);
         step_name::apply(&mut step);
+        step.clipped = full;
         if self.build.dockerfile.is_none() {
             self.build.dockerfile = name.split_once("] load build definition from ").map(|(_, f)| f.trim().to_string());
         }
@@ -213,7 +220,7 @@ impl Parser {
         match event {
             Event::Taken => {}
             Event::Vertex(name) => {
-                let i = self.step(&name);
+                let i = self.step(&name, false);
                 self.block_step = i;
                 if let Some(i) = i {
                     if let Some(step) = self.build.steps.get_mut(i) {
@@ -250,6 +257,14 @@ fn same_vertex(known: &str, seen: &str) -> bool {
     short.len() >= MIN_PREFIX && long.starts_with(short)
 }
 
+/// Blanks between a name cut at the terminal width and its time (two, plus a blank the cut left).
+const CUT_GAP: usize = 3;
+
+/// Length of the last word of a row (its time).
+fn duration_len(trimmed: &[u8]) -> usize {
+    trimmed.iter().rev().position(|&b| b == b' ').unwrap_or(trimmed.len())
+}
+
 /// `[+] Building 4.6s (14/14) FINISHED   docker:default` → (46 tenths, finished).
 fn header(t: &[u8]) -> Option<(u64, bool)> {
     let rest = t.strip_prefix(b"[+] Building ")?;
@@ -279,7 +294,11 @@ fn row(t: &[u8]) -> Option<Row<'_>> {
         },
         None => (trimmed, None),
     };
-    (!name.is_empty()).then_some(Row { status, name, duration_ms })
+    // A row is padded to the width before its time (`align`); a cut name ends two columns before the time
+    // (three when the cut left a blank at its end).
+    let blanks = trimmed.len().saturating_sub(name.len()).saturating_sub(duration_len(trimmed));
+    let full = duration_ms.is_none() || blanks <= CUT_GAP;
+    (!name.is_empty()).then_some(Row { status, name, duration_ms, full })
 }
 
 #[cfg(test)]
@@ -322,6 +341,21 @@ mod tests {
             "[+] Building 0.1s (0/1)\n => [1/1] RUN x   0.1s\n[+] Building 2.0s (1/1) FINISHED\n => [1/1] RUN x   2.0s\n[+] Building 0.1s (0/1)\n => [1/1] RUN y   0.1s\n",
             "BuildkitTty Success \"-\"\n  [1/1] RUN x Executed Some(2000) 0 None []\nBuildkitTty Running \"-\"\n  [1/1] RUN y Running Some(100) 0 None []",
         );
+    }
+
+    #[test]
+    fn names_that_reach_the_time_column_may_be_cut() {
+        let frame = "[+] Building 1.0s (3/3) FINISHED\n => [1/3] FROM docker.io/library/alpine:3.19             0.0s\n => [2/3] COPY a.conf /etc/a.conf                          0.1s\n => [3/3] RUN apk add --no-cache curl bash git openssh-c  0.9s\n";
+        let clipped = |log: &str| -> Vec<bool> { parse_bytes(log.as_bytes()).builds[0].steps.iter().map(|s| s.clipped).collect() };
+        assert_eq!(clipped(frame), [false, false, true]);
+        // A later frame with the whole name (a wider terminal) shows it was not cut.
+        let wider =
+            format!("{frame}[+] Building 1.1s (3/3) FINISHED\n => [3/3] RUN apk add --no-cache curl bash git openssh-client        0.9s\n");
+        assert_eq!(clipped(&wider), [false, false, false]);
+        // The error block prints the whole name.
+        let failed = frame.replace(" => [3/3]", " => ERROR [3/3]")
+            + "------\n > [3/3] RUN apk add --no-cache curl bash git openssh-client:\n------\nERROR: failed to solve: exit code: 1\n";
+        assert_eq!(clipped(&failed), [false, false, false]);
     }
 
     #[test]

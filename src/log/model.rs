@@ -112,6 +112,10 @@ pub struct Step {
     /// Warnings the builder attached to this step.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The printed name may be cut short: a tty row that reached the terminal width, or BuildKit's
+    /// `PROGRESS_NO_TRUNC=0` cut (72 bytes + `...`). Only then may the name be a prefix of the instruction.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clipped: bool,
 }
 
 impl Step {
@@ -138,6 +142,7 @@ impl Step {
             image_id: None,
             digest: None,
             warnings: Vec::new(),
+            clipped: false,
         }
     }
 

@@ -79,6 +79,12 @@ fn is_platform(word: &str) -> bool {
     matches!(os, "linux" | "windows" | "darwin" | "freebsd") && arch.is_some_and(|a| !a.is_empty())
 }
 
+/// BuildKit's plain printer with `PROGRESS_NO_TRUNC=0` cuts a vertex name to 72 bytes and adds `...`
+/// (`limitString`, printer.go); a lossy UTF-8 decode of the cut may change the length a little.
+pub fn cut_by_plain_printer(name: &str) -> bool {
+    (72..=80).contains(&name.len()) && name.ends_with("...")
+}
+
 /// Fills a step's name-derived fields from its name.
 pub fn apply(step: &mut Step) {
     let parsed = parse(&step.name);

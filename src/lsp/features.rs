@@ -127,7 +127,7 @@ fn prediction(shared: &Shared, uri: &Uri, doc: &Document, annotated: &Annotated)
     let df = crate::dockerfile::parse(&doc.text);
     let on_disk = shared.source.context_inputs().zip(last.as_ref());
     let inputs_changed = on_disk.map(|(context, last)| context.changed_lines(&store, &last.id, &df)).unwrap_or_default();
-    predict::predict(&df, annotated, last.as_ref().map(|b| &b.build), &inputs_changed)
+    predict::predict(&df, annotated, last.as_ref(), &inputs_changed)
 }
 
 pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {

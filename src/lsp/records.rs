@@ -529,7 +529,14 @@ fn without_steps(rb: &RecordedBuild) -> RecordedBuild {
         error_lines: None,
         warnings: Vec::new(),
     };
-    RecordedBuild { id: rb.id.clone(), started: rb.started.clone(), build, log_path: rb.log_path.clone(), live: rb.live }
+    RecordedBuild {
+        id: rb.id.clone(),
+        started: rb.started.clone(),
+        build,
+        log_path: rb.log_path.clone(),
+        live: rb.live,
+        built_dockerfile: rb.built_dockerfile.clone(),
+    }
 }
 
 /// A record chosen for an annotation.
@@ -583,8 +590,17 @@ fn record_dockerfile_path(store: &Store, meta: &RecordMeta) -> Option<PathBuf> {
 }
 
 /// The builds of one log as records: `id`, or `id#n` when the log holds several; a build that does not say
-/// when it started gets `started` (the record's, or the log's modification time).
-fn recorded(builds: Vec<crate::log::Build>, id: &str, started: &str, log_path: &Path, live: bool) -> Vec<RecordedBuild> {
+/// when it started gets `started` (the record's, or the log's modification time); `built`: the Dockerfile
+/// as built (`inputs.json`).
+fn recorded(
+    builds: Vec<crate::log::Build>,
+    id: &str,
+    started: &str,
+    log_path: &Path,
+    live: bool,
+    built: Option<&str>,
+) -> Vec<RecordedBuild> {
+    let built: Option<Arc<str>> = built.map(Into::into);
     let several = builds.len() > 1;
     builds
         .into_iter()
@@ -595,6 +611,7 @@ fn recorded(builds: Vec<crate::log::Build>, id: &str, started: &str, log_path: &
             build,
             log_path: log_path.to_path_buf(),
             live,
+            built_dockerfile: built.clone(),
         })
         .collect()
 }
@@ -605,7 +622,8 @@ fn load_entry(store: &Store, record: &store::Record) -> Option<Entry> {
     let live = meta.is_live();
     let (summary, _) =
         store::index::summary(record, !live).map_err(|e| eprintln!("buildlens: skipping record {}: {e:#}", record.id)).ok()?;
-    let builds = recorded(summary.parsed.builds, &record.id, &meta.started, &record.log_path(), live);
+    let built = record.built_dockerfile();
+    let builds = recorded(summary.parsed.builds, &record.id, &meta.started, &record.log_path(), live, built.as_deref());
     let dockerfile = record_dockerfile_path(store, &meta);
     let loaded = builds.iter().flat_map(|b| services::loaded_names(&b.build)).collect();
     Some(Entry { order: record.id.clone(), meta, dockerfile, loaded, log_len: summary.log_len, builds: Some(Arc::new(builds)) })
@@ -626,7 +644,7 @@ fn external_entry(store: &Store, root: &Path, path: &Path) -> Option<Entry> {
         store::index::summary_at(path, &cache, true).map_err(|e| eprintln!("buildlens: skipping {}: {e:#}", path.display())).ok()?;
     let id = log_globs::display_id(path, root);
     let started = modified.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let builds = recorded(summary.parsed.builds, &id, &started, path, false);
+    let builds = recorded(summary.parsed.builds, &id, &started, path, false, None);
     let loaded = builds.iter().flat_map(|b| services::loaded_names(&b.build)).collect();
     let meta = RecordMeta::new(id, store::Source::Import, started);
     let order = modified.format("%Y%m%dT%H%M%S%.3fZ").to_string();

@@ -14,6 +14,8 @@ pub(super) struct Rec {
     pub step: usize,
     pub k: u32,
     pub text: String,
+    /// The builder may have cut the text (`Step::clipped`).
+    pub clipped: bool,
 }
 
 /// One aligned pair: `recs[pos]` ↔ instruction `seq[j]`.
@@ -46,7 +48,7 @@ fn similarities(df: &Dockerfile, recs: &[Rec], seq: &[usize]) -> Vec<Vec<Sim>> {
     if recs.len().saturating_mul(seq.len()) > MAX_CELLS {
         return Vec::new();
     }
-    let steps: Vec<text::StepText> = recs.iter().map(|r| text::StepText::new(&r.text)).collect();
+    let steps: Vec<text::StepText> = recs.iter().map(|r| text::StepText::new(&r.text, r.clipped)).collect();
     let instructions: Vec<Option<text::InsText>> = seq.iter().map(|&i| df.instructions.get(i).map(text::InsText::new)).collect();
     steps
         .iter()
@@ -161,7 +163,8 @@ mod tests {
     /// Aligns `(k, text)` steps with every instruction of `dockerfile`; returns (k, 1-based line, filled).
     fn check(dockerfile: &str, steps: &[(u32, &str)], n: u32, expect: &[(u32, u32, bool)]) {
         let df = dockerfile::parse(dockerfile);
-        let recs: Vec<Rec> = steps.iter().enumerate().map(|(i, (k, t))| Rec { step: i, k: *k, text: t.to_string() }).collect();
+        let recs: Vec<Rec> =
+            steps.iter().enumerate().map(|(i, (k, t))| Rec { step: i, k: *k, text: t.to_string(), clipped: false }).collect();
         let seq: Vec<usize> = (0..df.instructions.len()).collect();
         let got: Vec<(u32, u32, bool)> =
             align(&df, &recs, &seq, Some(n)).iter().map(|p| (recs[p.pos].k, df.instructions[seq[p.j]].line, p.filled)).collect();

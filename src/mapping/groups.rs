@@ -31,6 +31,8 @@ pub(super) struct Recorded {
     pub k: u32,
     pub n: Option<u32>,
     pub text: String,
+    /// The builder may have cut the text (`Step::clipped`; never for legacy and podman names).
+    pub clipped: bool,
 }
 
 static LEGACY: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^Step (\d+)(?:/(\d+))? : (.*)$").expect("static regex"));
@@ -56,7 +58,7 @@ fn legacy(step: &Step, name: &str) -> Option<Recorded> {
     let k = group(1).and_then(|g| g.parse().ok()).or(step.k)?;
     let n = group(2).and_then(|g| g.parse().ok()).or(step.n);
     let text = group(3).map(str::to_string).or_else(|| step.instruction.clone())?;
-    Some(Recorded { numbering: Numbering::Legacy, stage: None, lane: (None, None), k, n, text })
+    Some(Recorded { numbering: Numbering::Legacy, stage: None, lane: (None, None), k, n, text, clipped: false })
 }
 
 fn podman(step: &Step, name: &str) -> Option<Recorded> {
@@ -66,7 +68,15 @@ fn podman(step: &Step, name: &str) -> Option<Recorded> {
     let k = group(2).and_then(|g| g.parse().ok()).or(step.k)?;
     let n = group(3).and_then(|g| g.parse().ok()).or(step.n);
     let text = group(4).map(str::to_string).or_else(|| step.instruction.clone())?;
-    Some(Recorded { numbering: Numbering::Podman, stage: stage_index.map(|i| i.to_string()), lane: (None, None), k, n, text })
+    Some(Recorded {
+        numbering: Numbering::Podman,
+        stage: stage_index.map(|i| i.to_string()),
+        lane: (None, None),
+        k,
+        n,
+        text,
+        clipped: false,
+    })
 }
 
 fn buildkit(step: &Step, name: &str) -> Option<Recorded> {
@@ -76,7 +86,7 @@ fn buildkit(step: &Step, name: &str) -> Option<Recorded> {
         let p = step_name::parse(name);
         (p.k, p.n, p.instruction, p.stage, (p.platform, p.service))
     };
-    Some(Recorded { numbering: Numbering::Buildkit, stage, lane, k: k?, n, text: text? })
+    Some(Recorded { numbering: Numbering::Buildkit, stage, lane, k: k?, n, text: text?, clipped: step.clipped })
 }
 
 /// Steps that number together: same numbering, lane and stage. Sorted by `k`; a repeated `k` (the

@@ -15,7 +15,7 @@ const MIN_FIT: f64 = 0.5;
 
 /// Maps one group's steps into `out`.
 pub(super) fn group(df: &Dockerfile, g: &Group, out: &mut [Option<StepMapping>]) {
-    let recs: Vec<Rec> = g.steps.iter().map(|(i, r)| Rec { step: *i, k: r.k, text: r.text.clone() }).collect();
+    let recs: Vec<Rec> = g.steps.iter().map(|(i, r)| Rec { step: *i, k: r.k, text: r.text.clone(), clipped: r.clipped }).collect();
     let preferred = preferred_stage(df, g.numbering, g.stage.as_deref());
     let mut best: Option<(f64, Vec<usize>, Vec<Pair>)> = None;
     for (stage, seq) in candidates(df, g.numbering) {
@@ -131,7 +131,7 @@ pub(super) fn error_lines(df: &Dockerfile, steps: &[Step], out: &mut [Option<Ste
             continue;
         };
         let recorded = super::groups::recorded(step);
-        let sim = recorded.as_ref().map(|r| text::compare(&r.text, ins));
+        let sim = recorded.as_ref().map(|r| text::compare(&r.text, r.clipped, ins));
         let Some(slot) = out.get_mut(i) else { continue };
         let base =
             StepMapping { instruction: at, line: ins.line, end_line: ins.end_line, confidence: 1.0, changed: false, how: How::ErrorLines };

@@ -104,7 +104,14 @@ fn legacy_and_podman() {
 fn env_expansion_clipping_and_triggers() {
     let df = "FROM base\nARG VERSION=1.2\nRUN curl -o /tmp/x https://example.com/releases/$VERSION/tool-${VERSION}.tar.gz\n";
     check(df, &["[2/2] RUN curl -o /tmp/x https://example.com/releases/1.2/tool-1.2.tar.gz"], &[Some((3, false))]);
-    check(df, &["[2/2] RUN curl -o /tmp/x https://example.com/releases/1.2/to"], &[Some((3, false))]);
+    // A cut name is a prefix only where the parser says the builder cut it (a tty row, `...`).
+    let cut = "[2/2] RUN curl -o /tmp/x https://example.com/releases/1.2/to";
+    // (Whole, it differs: a build whose only step differs matches nothing.)
+    check(df, &[cut], &[None]);
+    let mut clipped = step(cut);
+    clipped.clipped = true;
+    let m = map_steps(&dockerfile::parse(df), &[clipped]);
+    assert_eq!(m.steps[0].as_ref().map(|s| (s.line, s.changed, s.how)), Some((3, false, How::Clipped)));
     check(
         df,
         &[

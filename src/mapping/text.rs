@@ -3,7 +3,10 @@
 //! BuildKit prints the keyword upper-cased, the joined text with ENV/ARG values expanded, FROM refs
 //! normalised (`docker.io/library/x:tag`, maybe `@sha256:…`), and the tty display clips long names
 //! (log-formats.md §3). So: whitespace is collapsed, `$VAR` / `${VAR}` / `${VAR:-x}` in the Dockerfile are
-//! wildcards, FROM compares normalised refs, and a long step text that is a prefix of the instruction counts.
+//! wildcards, FROM compares normalised refs (a FROM printed as an image id, podman's `FROM <64 hex> AS x`
+//! for `FROM <stage> AS x`, compares its stage name), and a step text is taken as a prefix of the
+//! instruction only where the parser says the name may be cut (`Step::clipped`: a tty row that reached the
+//! terminal width, BuildKit's `...` cut); plain, legacy and podman names are whole, so an append shows.
 
 use crate::dockerfile::Instruction;
 
@@ -19,7 +22,7 @@ pub(super) struct Sim {
 pub(super) enum SimKind {
     /// Same text (wildcards allowed).
     Same,
-    /// The step text is a long prefix of the instruction's (a clipped tty row).
+    /// The step text is a prefix of the instruction's (a name the builder cut: `Step::clipped`).
     Clipped,
     /// Same keyword, similar arguments: the instruction was edited since the build.
     Similar,
@@ -35,8 +38,8 @@ impl Sim {
     }
 }
 
-/// Shortest step text accepted as a clipped prefix: a tty row keeps at least this much of a long name.
-const MIN_CLIPPED: usize = 40;
+/// Shortest step text accepted as a clipped prefix (of the arguments): shorter ones fit too many lines.
+const MIN_CLIPPED: usize = 16;
 /// Token similarity (Dice, over the arguments) to exceed for "the same instruction, edited".
 pub(super) const MIN_DICE: f64 = 0.5;
 
@@ -58,23 +61,36 @@ pub(super) fn keyword_and_args(text: &str) -> (String, String) {
 /// its stage: preparing both sides once keeps that from allocating per pair).
 pub(super) struct StepText {
     keyword: String,
+    /// The name may be cut short (then a prefix of the instruction counts).
+    clipped: bool,
     chars: Vec<char>,
     words: Vec<String>,
     /// FROM: the normalised image ref and its chars.
     built_ref: String,
     built_ref_chars: Vec<char>,
+    /// FROM: the ref as printed (before normalising), for patterns that spell out a registry.
+    raw_ref_chars: Vec<char>,
+    /// FROM: the `AS name`, lower-cased.
+    stage_name: Option<String>,
 }
 
 impl StepText {
-    pub fn new(text: &str) -> StepText {
+    /// `clipped`: the builder may have cut the text (`Step::clipped`); BuildKit's `...` mark is dropped.
+    pub fn new(text: &str, clipped: bool) -> StepText {
+        let text = if clipped { text.trim_end().strip_suffix("...").unwrap_or(text) } else { text };
         let (keyword, args) = keyword_and_args(text);
-        let built_ref = if keyword == "FROM" { normalize_ref(from_image(&args)) } else { String::new() };
+        let from = keyword == "FROM";
+        let raw_ref = if from { from_image(&args) } else { "" };
+        let built_ref = if from { normalize_ref(raw_ref) } else { String::new() };
         StepText {
             chars: args.chars().collect(),
             words: sorted_words(&args),
             built_ref_chars: built_ref.chars().collect(),
+            raw_ref_chars: raw_ref.chars().collect(),
+            stage_name: if from { stage_name(&args) } else { None },
             built_ref,
             keyword,
+            clipped,
         }
     }
 }
@@ -87,6 +103,8 @@ pub(super) struct InsText {
     /// FROM: the normalised written ref and its pattern.
     written_ref: String,
     written_ref_toks: Vec<Tok>,
+    /// FROM: the `AS name`, lower-cased.
+    stage_name: Option<String>,
 }
 
 impl InsText {
@@ -99,13 +117,14 @@ impl InsText {
             words: sorted_words(&pattern),
             written_ref_toks: tokens(&written_ref),
             written_ref,
+            stage_name: if ins.keyword == "FROM" { stage_name(&pattern) } else { None },
         }
     }
 }
 
-/// Compares step text `text` (`RUN make -j8`) with instruction `ins`.
-pub(super) fn compare(text: &str, ins: &Instruction) -> Sim {
-    compare_prepared(&StepText::new(text), &InsText::new(ins))
+/// Compares step text `text` (`RUN make -j8`, maybe cut short when `clipped`) with instruction `ins`.
+pub(super) fn compare(text: &str, clipped: bool, ins: &Instruction) -> Sim {
+    compare_prepared(&StepText::new(text, clipped), &InsText::new(ins))
 }
 
 /// `compare` on prepared texts.
@@ -119,7 +138,7 @@ pub(super) fn compare_prepared(step: &StepText, ins: &InsText) -> Sim {
     if glob(&ins.toks, &step.chars, false) {
         return Sim { score: 1.0, kind: SimKind::Same };
     }
-    if step.chars.len() >= MIN_CLIPPED && glob(&ins.toks, &step.chars, true) {
+    if step.clipped && step.chars.len() >= MIN_CLIPPED && glob(&ins.toks, &step.chars, true) {
         return Sim { score: 0.9, kind: SimKind::Clipped };
     }
     let d = dice_sorted(&step.words, &ins.words);
@@ -131,8 +150,18 @@ pub(super) fn compare_prepared(step: &StepText, ins: &InsText) -> Sim {
 
 /// FROM: compare the image refs only (flags and `AS name` dropped), normalised on both sides.
 fn compare_from(step: &StepText, ins: &InsText) -> Sim {
-    if glob(&ins.written_ref_toks, &step.built_ref_chars, false) {
+    let same = |prefix: bool| {
+        glob(&ins.written_ref_toks, &step.built_ref_chars, prefix) || glob(&ins.written_ref_toks, &step.raw_ref_chars, prefix)
+    };
+    if same(false) {
         return Sim { score: 1.0, kind: SimKind::Same };
+    }
+    if is_image_id(&step.built_ref) && step.stage_name == ins.stage_name {
+        // Chained by image id (podman): the id says nothing of the text; the stage name must agree.
+        return Sim { score: 1.0, kind: SimKind::Same };
+    }
+    if step.clipped && step.built_ref_chars.len() >= MIN_CLIPPED && same(true) {
+        return Sim { score: 0.9, kind: SimKind::Clipped };
     }
     if repository(&step.built_ref) == repository(&ins.written_ref) && !step.built_ref.is_empty() {
         return Sim { score: 0.75, kind: SimKind::Similar };
@@ -144,6 +173,19 @@ fn sorted_words(s: &str) -> Vec<String> {
     let mut words: Vec<String> = s.split_whitespace().map(String::from).collect();
     words.sort_unstable();
     words
+}
+
+/// `AS name` of FROM arguments, lower-cased (stage names are case-insensitive).
+fn stage_name(args: &str) -> Option<String> {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    let at = words.iter().rposition(|w| w.eq_ignore_ascii_case("as"))?;
+    words.get(at + 1).map(|w| w.to_ascii_lowercase())
+}
+
+/// An image id as a FROM ref: 64 hex digits, maybe after `sha256:`.
+fn is_image_id(r: &str) -> bool {
+    let hex = r.strip_prefix("sha256:").unwrap_or(r);
+    hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The image word of FROM arguments: the first word that is not a `--flag`.
@@ -283,11 +325,23 @@ mod tests {
     use super::*;
     use crate::dockerfile;
 
-    /// Compares a step text with the last instruction of `dockerfile`.
+    /// Compares a whole step text with the last instruction of `dockerfile`.
     fn check(step: &str, dockerfile: &str, kind: SimKind) {
+        check_as(step, false, dockerfile, kind);
+    }
+
+    /// Compares a step text that may be cut (`clipped`) with the last instruction of `dockerfile`.
+    fn check_as(step: &str, clipped: bool, dockerfile: &str, kind: SimKind) {
         let df = dockerfile::parse(dockerfile);
         let ins = df.instructions.last().expect("an instruction");
-        assert_eq!(compare(step, ins).kind, kind, "{step:?} vs {dockerfile:?}");
+        assert_eq!(compare(step, clipped, ins).kind, kind, "{step:?} (clipped: {clipped}) vs {dockerfile:?}");
+    }
+
+    /// A whole step text that is not the text of the last instruction of `dockerfile` (an edit).
+    fn edited(step: &str, dockerfile: &str) {
+        let df = dockerfile::parse(dockerfile);
+        let ins = df.instructions.last().expect("an instruction");
+        assert!(!compare(step, false, ins).same(), "{step:?} vs {dockerfile:?}");
     }
 
     #[test]
@@ -300,13 +354,52 @@ mod tests {
         check("RUN make -j8", "RUN make", SimKind::Similar);
         check("RUN make", "RUN cargo build", SimKind::None);
         check("COPY a b", "RUN a b", SimKind::None);
-        check(
+        check_as(
             "RUN echo \"checking for compiler... no\" >&2 &&     echo \"error: some",
+            true,
             "RUN echo \"checking for compiler... no\" >&2 && \\\n  echo \"error: something\"",
             SimKind::Clipped,
         );
         check("RUN echo a", "RUN echo abc", SimKind::None);
         check("WORKDIR /work", "WORKDIR /src", SimKind::None);
+    }
+
+    /// A whole printed text (plain, legacy, podman, rawjson) that is a prefix of today's is an edit: the
+    /// words appended at the end, however long the text before them.
+    #[test]
+    fn appends_to_whole_names_are_edits() {
+        let long = "RUN echo \"Updating feeds for OpenWrt 23.05\" && sleep 1 && echo \"feeds: packages luci routing\"";
+        let df = "ARG R\nRUN echo \"Updating feeds for OpenWrt $R\" && sleep 1 && echo \"feeds: packages luci routing\"";
+        check(long, df, SimKind::Same);
+        check(long, &format!("{df} && echo done"), SimKind::Similar);
+        check_as(long, true, &format!("{df} && echo done"), SimKind::Clipped);
+        // Continued instructions: the append on the last line, a deletion at the end, an edit at the start.
+        let run = "RUN a --flag  && b --other-flag  && c --last-flag";
+        let written = "RUN a --flag \\\n && b --other-flag \\\n && c --last-flag";
+        check(run, written, SimKind::Same);
+        check(run, &format!("{written} && true"), SimKind::Similar);
+        check(run, "RUN a --flag \\\n && b --other-flag", SimKind::Similar);
+        check(run, &written.replace("RUN a", "RUN z"), SimKind::Similar);
+        check(run, &written.replace("other", "odder"), SimKind::Similar);
+        // Next to a variable: literal text after it must still match to the end.
+        check("RUN echo arm64 done", "ARG TARGETARCH\nRUN echo ${TARGETARCH} done", SimKind::Same);
+        edited("RUN echo arm64 done", "ARG TARGETARCH\nRUN echo ${TARGETARCH} done now");
+        edited("RUN echo arm64 done", "ARG TARGETARCH\nRUN echo ${TARGETARCH} gone");
+        edited("RUN echo arm64 done", "ARG TARGETARCH\nRUN echo -n $TARGETARCH done");
+        check("COPY app-arm64 /usr/bin/app", "ARG TARGETARCH\nCOPY app-$TARGETARCH /usr/bin/app", SimKind::Same);
+        edited("COPY app-arm64 /usr/bin/app", "ARG TARGETARCH\nCOPY app-$TARGETARCH /usr/local/bin/app");
+        check("ENV PATH=/opt/arm64/bin:/usr/bin", "ENV PATH=/opt/${TARGETARCH}/bin:$PATH", SimKind::Same);
+        edited("ENV PATH=/opt/arm64/bin:/usr/bin", "ENV PATH=/opt/${TARGETARCH}/sbin:$PATH");
+        check("RUN curl -fsSL \"https://x/arm64/tool\" -o /t", "RUN curl -fsSL \"https://x/${TARGETARCH}/tool\" -o /t", SimKind::Same);
+    }
+
+    /// BuildKit's `PROGRESS_NO_TRUNC=0` cut: the `...` mark goes, the rest is a prefix.
+    #[test]
+    fn printer_cut_names_are_prefixes() {
+        let written = "RUN apt-get update && apt-get install -y --no-install-recommends build-essential curl git";
+        check_as("RUN apt-get update && apt-get install -y --no-install-recommends buil...", true, written, SimKind::Clipped);
+        check_as("RUN apt-get update && apt-get install -y --no-install-recommends buil...", true, "RUN apt-get update", SimKind::None);
+        check_as("RUN apt-get update && apt-get install -y --no-install-recommends buil...", false, written, SimKind::Similar);
     }
 
     #[test]
@@ -318,6 +411,24 @@ mod tests {
         check("FROM fixture-base AS build", "from fixture-base as build", SimKind::Same);
         check("FROM docker.io/library/alpine", "FROM debian", SimKind::None);
         check("FROM localhost:5000/x:1", "FROM localhost:5000/x:2", SimKind::Similar);
+        let digest = "3f2a4b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f809123";
+        check(&format!("FROM {digest} AS runtime"), "FROM build AS runtime", SimKind::Same);
+        check(&format!("FROM sha256:{digest} AS runtime"), "FROM build AS Runtime", SimKind::Same);
+        check(&format!("FROM {digest} AS runtime"), "FROM build AS final", SimKind::None);
+        check(&format!("FROM {digest}"), "FROM build", SimKind::Same);
+        check(
+            "FROM docker.io/library/golang:1.22-alpine@sha256:0466223b8544fb7d4ff04748acc4d75a608234bf4e79563bff208d2060c0dd79 AS build",
+            "FROM golang:1.22-alpine AS build",
+            SimKind::Same,
+        );
+        check("FROM docker.io/library/golang:1.22-alpine@sha256:0466 AS build", "FROM golang:1.23-alpine AS build", SimKind::Similar);
+        check("FROM docker.io/library/golang:1.22", "ARG GO=1.21\nFROM --platform=$BUILDPLATFORM golang:${GO}", SimKind::Same);
+        check("FROM registry.example.com:5000/team/img:1", "ARG REG\nFROM ${REG}/team/img:1", SimKind::Same);
+        // A ref cut at the terminal width.
+        let cut = "FROM registry.codeocean.com/codeocean/stata:16.0-ubuntu18";
+        check_as(cut, true, "FROM registry.codeocean.com/codeocean/stata:16.0-ubuntu18.04", SimKind::Clipped);
+        check_as(cut, false, "FROM registry.codeocean.com/codeocean/stata:16.0-ubuntu18.04", SimKind::Similar);
+        check_as(cut, true, "FROM registry.codeocean.com/codeocean/stata:17.0-ubuntu18.04", SimKind::Similar);
     }
 
     #[test]

@@ -74,6 +74,15 @@ impl Record {
         serde_json::from_slice(&fs::read(self.dir.join(INPUTS_FILE)).ok()?).ok()
     }
 
+    /// The Dockerfile's text as built, from `inputs.json` (the rest of the file is skipped, not kept).
+    pub fn built_dockerfile(&self) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct DockerfileOnly {
+            dockerfile: Option<String>,
+        }
+        serde_json::from_slice::<DockerfileOnly>(&fs::read(self.dir.join(INPUTS_FILE)).ok()?).ok()?.dockerfile
+    }
+
     /// Writes `inputs.json` (atomically).
     pub fn write_inputs(&self, inputs: &crate::analysis::inputs::Inputs) -> Result<()> {
         write_atomic(&self.dir.join(INPUTS_FILE), &serde_json::to_vec(inputs)?)

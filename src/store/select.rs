@@ -71,6 +71,7 @@ fn push_builds(
     live: bool,
 ) {
     let count = builds.len();
+    let built: Option<std::sync::Arc<str>> = record.built_dockerfile().map(Into::into);
     for (i, mut build) in builds.into_iter().enumerate() {
         match belongs(&build) {
             Belongs::No => continue,
@@ -79,7 +80,8 @@ fn push_builds(
         }
         let id = if count > 1 { format!("{}#{}", record.id, i + 1) } else { record.id.clone() };
         let started = build.started.clone().or_else(|| Some(meta.started.clone()));
-        out.push(RecordedBuild { id, started, build, log_path: record.log_path(), live: live && i + 1 == count });
+        let live = live && i + 1 == count;
+        out.push(RecordedBuild { id, started, build, log_path: record.log_path(), live, built_dockerfile: built.clone() });
     }
 }
 
