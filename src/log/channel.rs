@@ -150,6 +150,16 @@ impl Channel {
     }
 }
 
+/// Whether `build` is a build of a Dockerfile: it has a step of one (`[k/n]`, `Step N/M`, `STEP N/M`), a
+/// failed step, or an error (a build that failed before its first step is still a build). Not so:
+/// setup-buildx-action's `#1 [internal] booting buildkit`, the classic client's DEPRECATED banner and
+/// `Sending build context` in front of a podman build. `LogParser` leaves such builds out of a log
+/// that has a build of a Dockerfile; alone they stay, as all the log holds.
+pub fn builds_a_dockerfile(build: &Build) -> bool {
+    build.error.is_some()
+        || build.steps.iter().any(|s| s.k.is_some() || s.dockerfile_lines.is_some() || s.status == super::model::StepStatus::Error)
+}
+
 /// Rules every format's output keeps. A cached step did not run, so it has no duration (plain logs can
 /// print `DONE 0.0s` and later `CACHED` for the same vertex; tty rows print `0.0s`).
 fn normalize(build: &mut Build) {
