@@ -23,9 +23,9 @@ fn step<'a>(build: &'a Build, name_start: &str) -> &'a buildlens::log::Step {
 #[test]
 fn github_actions_multiplatform_failure_reads_the_dockerfile_block() {
     let parsed = parse("gha-crm-multiplatform-fail.log");
-    // The setup-buildx step boots the builder (`#1 [internal] booting buildkit`) before the real build.
-    assert_eq!(parsed.builds.len(), 2);
-    let build = &parsed.builds[1];
+    // The setup-buildx step boots the builder (`#1 [internal] booting buildkit`) before the real build:
+    // that is no build of a Dockerfile.
+    let build = only_build(&parsed);
     assert_eq!((build.format, build.result), (Format::BuildkitPlain, BuildResult::Failed));
     assert_eq!(build.dockerfile.as_deref(), Some("app.Dockerfile"));
     assert!(build.error.as_deref().unwrap_or("").starts_with("ERROR: failed to build: failed to solve:"), "{:?}", build.error);
@@ -109,4 +109,57 @@ fn multiarch_push_build_names_its_stages() {
     assert_eq!(build.result, BuildResult::Success);
     assert_eq!(step(&build, "[builder 1/7]").stage.as_deref(), Some("builder"));
     assert_eq!(step(&build, "[production 1/3]").stage.as_deref(), Some("production"));
+}
+
+/// `[k/n]` steps of a build.
+fn counted(build: &Build) -> Vec<&buildlens::log::Step> {
+    build.steps.iter().filter(|s| s.k.is_some()).collect()
+}
+
+#[test]
+fn setup_buildx_boot_is_not_a_build() {
+    // .source.txt facts: 1 build (the buildx bootstrap vertex is not a build of the Dockerfile), failed;
+    // 19 [k/n] steps all DONE (0 cached); the error belongs to 'exporting to image' (#27), no step is failed.
+    let build = only_build(&parse("gha-safework-push-401-at-export.log")).clone();
+    assert_eq!((build.format, build.result), (Format::BuildkitPlain, BuildResult::Failed));
+    assert!(build.steps.iter().all(|s| !s.name.contains("booting buildkit")));
+    let steps = counted(&build);
+    assert_eq!(steps.len(), 19);
+    assert!(steps.iter().all(|s| s.status == StepStatus::Executed), "every [k/n] step DONE");
+    let failed: Vec<_> = build.steps.iter().filter(|s| s.status == StepStatus::Error).map(|s| s.name.as_str()).collect();
+    assert_eq!(failed, vec!["exporting to image"]);
+    assert!(build.error.as_deref().unwrap_or("").contains("401 Unauthorized"), "{:?}", build.error);
+}
+
+#[test]
+fn no_real_log_has_a_build_without_a_dockerfile_step_beside_others() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real");
+    let mut logs: Vec<_> = std::fs::read_dir(&dir).expect("corpus/real").flatten().map(|e| e.path()).collect();
+    logs.retain(|p| p.extension().is_some_and(|e| e == "log"));
+    assert!(logs.len() >= 10, "{}", logs.len());
+    for path in logs {
+        let parsed = parse_bytes(&std::fs::read(&path).expect("read"));
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        for build in &parsed.builds {
+            assert!(build.steps.iter().all(|s| !s.name.starts_with("#0")), "{name}: a step #0");
+            if parsed.builds.len() > 1 {
+                assert!(!counted(build).is_empty() || build.error.is_some(), "{name}: a build of 0 steps beside others");
+            }
+        }
+    }
+}
+
+#[test]
+fn masked_vertex_number_is_still_a_step() {
+    // `#*** [production 4/9] RUN apk add --no-cache curl` / `#*** CACHED`: the Gitea runner masked the
+    // secret "22" in the vertex number. .source.txt: production 4/9 (the '#***' one) cached.
+    let parsed = parse("gitea-parallel-two-buildkit-builds-interleaved-masked.log");
+    let masked: Vec<_> = parsed
+        .builds
+        .iter()
+        .flat_map(|b| &b.steps)
+        .filter(|s| s.name == "[production 4/9] RUN apk add --no-cache curl")
+        .map(|s| (s.stage.as_deref(), s.k, s.n, s.status))
+        .collect();
+    assert_eq!(masked, vec![(Some("production"), Some(4), Some(9), StepStatus::Cached)]);
 }
