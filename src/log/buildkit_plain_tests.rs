@@ -170,7 +170,8 @@ fn zero_lines_never_make_a_step_and_keep_their_text() {
     assert_eq!((b.result, b.steps.len()), (BuildResult::Success, 1));
     assert_eq!((b.steps[0].warnings.clone(), b.steps[0].duration_ms), (vec!["no platform given".to_string()], Some(100)));
     // Behind CI timestamps too.
-    let log = "2024-01-01T00:00:00.0000000Z #1 [1/1] RUN x\n2024-01-01T00:00:01.0000000Z #0 0.9 hi\n2024-01-01T00:00:02.0000000Z #1 DONE 1.0s\n";
+    let log =
+        "2024-01-01T00:00:00.0000000Z #1 [1/1] RUN x\n2024-01-01T00:00:01.0000000Z #0 0.9 hi\n2024-01-01T00:00:02.0000000Z #1 DONE 1.0s\n";
     check(log, "build Success \"-\"\n  [1/1] RUN x Executed Some(1000) 1 None None");
 }
 
@@ -201,7 +202,8 @@ fn client_errors_end_the_build_and_never_join_a_header() {
 #[test]
 fn client_error_lines_after_a_finished_build_are_not_its_error() {
     // Another tool's `error:` after the build finished (a later `git push`) is not the build's.
-    let log = "#1 [1/1] RUN x\n#1 DONE 0.1s\n#2 exporting to image\n#2 DONE 0.2s\nerror: pathspec 'x' did not match any file(s) known to git\n";
+    let log =
+        "#1 [1/1] RUN x\n#1 DONE 0.1s\n#2 exporting to image\n#2 DONE 0.2s\nerror: pathspec 'x' did not match any file(s) known to git\n";
     assert_eq!(parse_bytes(log.as_bytes()).builds[0].result, BuildResult::Success);
     let log = "#1 [1/1] RUN x\n#1 DONE 0.1s\nerror: src refspec main does not match any\n";
     assert_eq!(parse_bytes(log.as_bytes()).builds[0].result, BuildResult::Success);

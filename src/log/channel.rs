@@ -195,7 +195,8 @@ mod tests {
 
     #[test]
     fn legacy_preamble_before_a_podman_build_is_no_build() {
-        let podman = "STEP 1/2: FROM alpine:3.19\nSTEP 2/2: RUN echo hi\nhi\nCOMMIT x\n--> abcdef123456\nSuccessfully tagged localhost/x:latest\n";
+        let podman =
+            "STEP 1/2: FROM alpine:3.19\nSTEP 2/2: RUN echo hi\nhi\nCOMMIT x\n--> abcdef123456\nSuccessfully tagged localhost/x:latest\n";
         assert_eq!(builds(&format!("{BANNER}{podman}")), vec![(Format::Podman, BuildResult::Success, 2)]);
         let staged = "[1/2] STEP 1/1: FROM alpine AS a\n--> 111111111111\n[2/2] STEP 1/1: FROM alpine\n[2/2] COMMIT x\n--> 222222222222\n";
         assert_eq!(builds(&format!("{BANNER}{staged}")), vec![(Format::Podman, BuildResult::Success, 2)]);
