@@ -227,6 +227,11 @@ fn masked_vertex_numbers_are_steps_by_name() {
         "#21 [production 3/9] RUN addgroup app\n#21 CACHED\n\n#*** [production 4/9] RUN apk add --no-cache curl\n#*** CACHED\n\n#23 [production 5/9] COPY a b\n#23 DONE 0.2s\n",
         "build Success \"-\"\n  [production 3/9] RUN addgroup app Cached None 0 None None\n  [production 4/9] RUN apk add --no-cache curl Cached None 0 None None\n  [production 5/9] COPY a b Executed Some(200) 0 None None",
     );
+    // A prefix-less vertex name (`FROM <image>` of a `COPY --from=<image>`) after a finished masked step.
+    check(
+        "#*** [1/2] COPY --from=alpine /a /a\n#*** DONE 0.1s\n#*** FROM docker.io/library/alpine:latest\n#*** resolve docker.io/library/alpine:latest done\n#*** DONE 0.2s\n",
+        "build Success \"-\"\n  [1/2] COPY --from=alpine /a /a Executed Some(100) 0 None None\n  FROM docker.io/library/alpine:latest Executed Some(200) 0 None None",
+    );
     // Partly masked (`#1***`), output, an interleave, and the header printed again with its DONE.
     check(
         "#1*** [2/3] RUN make\n#1*** 0.1 cc a.c\n#1*** ...\n\n#7 [3/3] RUN test\n#7 DONE 0.1s\n\n#1*** [2/3] RUN make\n#1*** 2.0 cc b.c\n#1*** ERROR: process \"/bin/sh -c make\" did not complete successfully: exit code: 2\n",

@@ -14,7 +14,8 @@
 //! name printed earlier is that vertex printed again after `#n ...`), else a new step. The printer
 //! prints a vertex's states, rows and output only after its header, with nothing of another vertex in
 //! between (a switch prints `#n ...` and the other's header), so `#*** CACHED` / `DONE` / `ERROR` / output
-//! right after a masked header's lines are that step's. Anywhere else (after a numbered line, or in
+//! right after a masked header's lines are that step's, and a line that is no state after such a step
+//! finished is the next vertex's header (`#*** FROM docker.io/…` has no `[`). Anywhere else (after a numbered line, or in
 //! logs where two builds interleave) a masked state cannot be attributed: two masked vertexes look
 //! alike. It changes no step and is counted as a problem.
 
@@ -91,7 +92,9 @@ impl Parser {
         if rest.is_empty() {
             return Fed::Taken;
         }
-        let header = !is_status_keyword(rest) && (current.is_none() || is_header(rest));
+        // A vertex that finished prints nothing more before its header: after it comes another vertex.
+        let finished = current.and_then(|i| self.build.steps.get(i)).is_some_and(|s| s.status != StepStatus::Running);
+        let header = !is_status_keyword(rest) && (current.is_none() || finished || is_header(rest));
         if header {
             return self.masked_header(rest, line);
         }
