@@ -29,9 +29,9 @@ fn step<'a>(build: &'a Build, name_start: &str) -> &'a buildlens::log::Step {
 #[test]
 fn github_actions_multiplatform_failure_reads_the_dockerfile_block() {
     let parsed = parse("gha-crm-multiplatform-fail.log");
-    // The setup-buildx step boots the builder (`#1 [internal] booting buildkit`) before the real build.
-    assert_eq!(parsed.builds.len(), 2);
-    let build = &parsed.builds[1];
+    // The setup-buildx step boots the builder (`#1 [internal] booting buildkit`) before the real build:
+    // that is no build of a Dockerfile.
+    let build = only_build(&parsed);
     assert_eq!((build.format, build.result), (Format::BuildkitPlain, BuildResult::Failed));
     assert_eq!(build.dockerfile.as_deref(), Some("app.Dockerfile"));
     assert!(build.error.as_deref().unwrap_or("").starts_with("ERROR: failed to build: failed to solve:"), "{:?}", build.error);
@@ -131,8 +131,14 @@ fn build_check_warnings_land_on_their_env_lines_after_edits() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/corpus/real/bk-desktop-copy-not-found-dockerfile-edited-since.Dockerfile");
     let text = std::fs::read_to_string(path).unwrap();
-    let rb =
-        buildlens::analysis::RecordedBuild { id: "b".into(), started: None, build: build.clone(), log_path: "/b.log".into(), live: false, built_dockerfile: None };
+    let rb = buildlens::analysis::RecordedBuild {
+        id: "b".into(),
+        started: None,
+        build: build.clone(),
+        log_path: "/b.log".into(),
+        live: false,
+        built_dockerfile: None,
+    };
     let a = buildlens::analysis::annotate(&text, &[rb]);
     let lines: Vec<u32> = a.instructions.iter().flat_map(|v| v.checks.iter().map(|c| c.line)).collect();
     assert_eq!(lines, vec![33, 77, 78, 100, 101]);
@@ -152,6 +158,44 @@ fn multiplatform_steps_keep_their_platform_and_the_error_line() {
     for k in 1..=9u32 {
         let platforms: Vec<_> = build.steps.iter().filter(|s| s.k == Some(k)).filter_map(|s| s.platform.as_deref()).collect();
         assert!(platforms.contains(&"linux/amd64") && platforms.contains(&"linux/arm64"), "step {k}: {platforms:?}");
+    }
+}
+
+/// `[k/n]` steps of a build.
+fn counted(build: &Build) -> Vec<&buildlens::log::Step> {
+    build.steps.iter().filter(|s| s.k.is_some()).collect()
+}
+
+#[test]
+fn setup_buildx_boot_is_not_a_build() {
+    // .source.txt facts: 1 build (the buildx bootstrap vertex is not a build of the Dockerfile), failed;
+    // 19 [k/n] steps all DONE (0 cached); the error belongs to 'exporting to image' (#27), no step is failed.
+    let build = only_build(&parse("gha-safework-push-401-at-export.log")).clone();
+    assert_eq!((build.format, build.result), (Format::BuildkitPlain, BuildResult::Failed));
+    assert!(build.steps.iter().all(|s| !s.name.contains("booting buildkit")));
+    let steps = counted(&build);
+    assert_eq!(steps.len(), 19);
+    assert!(steps.iter().all(|s| s.status == StepStatus::Executed), "every [k/n] step DONE");
+    let failed: Vec<_> = build.steps.iter().filter(|s| s.status == StepStatus::Error).map(|s| s.name.as_str()).collect();
+    assert_eq!(failed, vec!["exporting to image"]);
+    assert!(build.error.as_deref().unwrap_or("").contains("401 Unauthorized"), "{:?}", build.error);
+}
+
+#[test]
+fn no_real_log_has_a_build_without_a_dockerfile_step_beside_others() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/real");
+    let mut logs: Vec<_> = std::fs::read_dir(&dir).expect("corpus/real").flatten().map(|e| e.path()).collect();
+    logs.retain(|p| p.extension().is_some_and(|e| e == "log"));
+    assert!(logs.len() >= 10, "{}", logs.len());
+    for path in logs {
+        let parsed = parse_bytes(&std::fs::read(&path).expect("read"));
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        for build in &parsed.builds {
+            assert!(build.steps.iter().all(|s| !s.name.starts_with("#0")), "{name}: a step #0");
+            if parsed.builds.len() > 1 {
+                assert!(!counted(build).is_empty() || build.error.is_some(), "{name}: a build of 0 steps beside others");
+            }
+        }
     }
 }
 
@@ -200,4 +244,19 @@ fn names_cut_in_a_copied_tty_frame_are_not_changes() {
     let edited = dockerfile.replacen("ssc install estout", "ssc install esttab", 1);
     let annotated = buildlens::analysis::annotate(&edited, &[recorded(None)]);
     assert!(annotated.instructions.iter().any(|v| v.line == 4 && v.changed_since_build));
+}
+
+#[test]
+fn masked_vertex_number_is_still_a_step() {
+    // `#*** [production 4/9] RUN apk add --no-cache curl` / `#*** CACHED`: the Gitea runner masked the
+    // secret "22" in the vertex number. .source.txt: production 4/9 (the '#***' one) cached.
+    let parsed = parse("gitea-parallel-two-buildkit-builds-interleaved-masked.log");
+    let masked: Vec<_> = parsed
+        .builds
+        .iter()
+        .flat_map(|b| &b.steps)
+        .filter(|s| s.name == "[production 4/9] RUN apk add --no-cache curl")
+        .map(|s| (s.stage.as_deref(), s.k, s.n, s.status))
+        .collect();
+    assert_eq!(masked, vec![(Some("production"), Some(4), Some(9), StepStatus::Cached)]);
 }

@@ -6,7 +6,14 @@ use crate::log::{parse_bytes, StepStatus};
 fn recorded(id: &str, log: &str) -> RecordedBuild {
     let mut parsed = parse_bytes(log.as_bytes());
     assert_eq!(parsed.builds.len(), 1, "{parsed:#?}");
-    RecordedBuild { id: id.into(), started: None, build: parsed.builds.remove(0), log_path: "/b.log".into(), live: false, built_dockerfile: None }
+    RecordedBuild {
+        id: id.into(),
+        started: None,
+        build: parsed.builds.remove(0),
+        log_path: "/b.log".into(),
+        live: false,
+        built_dockerfile: None,
+    }
 }
 
 fn at(views: &[InstructionView], line: u32) -> &InstructionView {

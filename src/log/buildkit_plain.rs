@@ -63,6 +63,12 @@ pub struct Parser {
     /// line, so only then is every output line searched for one (a full extra pass on the hot path).
     #[serde(default)]
     v08: bool,
+    /// The step of the last `#n` line + 1 (0: none yet): where `#0 <sec> text` output belongs.
+    #[serde(default)]
+    current: u32,
+    /// The last `#n` line had a masked number (`#***`): its next lines are that step's (see `unnumbered`).
+    #[serde(default)]
+    current_masked: bool,
 }
 
 impl Parser {
@@ -72,7 +78,7 @@ impl Parser {
             return false;
         }
         let Some((n, rest)) = split_vertex(line.text) else {
-            return false;
+            return unnumbered::split_masked(line.text).is_some_and(unnumbered::is_header);
         };
         if n == 0 {
             return rest.starts_with(b"building with ");
@@ -103,6 +109,8 @@ impl Parser {
             exported: false,
             wrap: Wrap::No,
             v08: false,
+            current: 0,
+            current_masked: false,
         }
     }
 
@@ -110,10 +118,14 @@ impl Parser {
         if line.chatter {
             return Fed::Ignored;
         }
-        let vertex = if self.errors.open() { None } else { split_vertex(line.text) };
+        let open = self.errors.open();
+        let vertex = if open { None } else { split_vertex(line.text) };
         let fed = match vertex {
             Some((n, rest)) => self.vertex_line(n, rest, line),
-            None => self.other_line(line),
+            None => match unnumbered::split_masked(line.text).filter(|_| !open) {
+                Some(rest) => self.masked_line(rest, line),
+                None => self.other_line(line),
+            },
         };
         if fed == Fed::Taken {
             self.build.span[1] = line.end;
@@ -138,6 +150,9 @@ impl Parser {
                 return Fed::NewBuild;
             }
             let out = rest.get(skip..).unwrap_or_default();
+            if n == 0 {
+                return self.zero_output(out, line);
+            }
             return self.output(n, out, line);
         }
         self.wrap = Wrap::No;
@@ -145,7 +160,7 @@ impl Parser {
             return Fed::NewBuild;
         }
         if n == 0 {
-            return Fed::Taken; // `#0 building with "default" instance using docker driver`
+            return self.zero_line(rest, line); // `#0 building with "default" instance using docker driver`
         }
         if let Some(time) = line.time_str() {
             self.build.finished = Some(rfc3339(time));
@@ -153,6 +168,7 @@ impl Parser {
         let Some(i) = self.step_for(n, rest, line) else {
             return Fed::Taken;
         };
+        self.set_current(i, false);
         self.status(i, rest, line);
         if line.text.len() >= WRAP_MIN {
             self.wrap = if self.build.steps.get(i).is_some_and(|s| s.name.as_bytes() == rest) { Wrap::Header(i) } else { Wrap::Other };
@@ -170,6 +186,7 @@ impl Parser {
                 None => return Fed::Taken,
             },
         };
+        self.set_current(i, false);
         if self.v08 && memchr::memchr(b'#', out).is_some() {
             if let Some(at) = glued_status(out) {
                 self.push_output(i, out.get(..at).unwrap_or_default(), line);
@@ -181,6 +198,11 @@ impl Parser {
         }
         self.push_output(i, out, line);
         Fed::Taken
+    }
+
+    fn set_current(&mut self, i: usize, masked: bool) {
+        self.current = u32::try_from(i + 1).unwrap_or(0);
+        self.current_masked = masked;
     }
 
     fn push_output(&mut self, i: usize, out: &[u8], line: &Line<'_>) {
@@ -239,6 +261,14 @@ impl Parser {
         if self.index.len() <= slot {
             self.index.resize(slot + 1, 0);
         }
+        let i = self.push_step(name, line);
+        self.index[slot] = u32::try_from(i + 1).unwrap_or(0);
+        self.max_n = self.max_n.max(n);
+        Some(i)
+    }
+
+    /// Appends a step named `name`; its index.
+    fn push_step(&mut self, name: String, line: &Line<'_>) -> usize {
         let mut step = Step::named(name);
         step_name::apply(&mut step);
         step.clipped = step_name::cut_by_plain_printer(&step.name);
@@ -246,10 +276,7 @@ impl Parser {
         self.note_dockerfile(&step.name);
         self.build.steps.push(step);
         self.outputs.push(StepOutput::default());
-        let i = self.build.steps.len() - 1;
-        self.index[slot] = u32::try_from(i + 1).unwrap_or(0);
-        self.max_n = self.max_n.max(n);
-        Some(i)
+        self.build.steps.len() - 1
     }
 
     fn note_dockerfile(&mut self, name: &str) {
@@ -317,6 +344,11 @@ impl Parser {
         }
         if self.ended {
             return Fed::Ignored;
+        }
+        if error_block::is_client_error(line.text) && self.build.steps.iter().any(|s| s.status == StepStatus::Running) {
+            self.wrap = Wrap::No;
+            self.error_event(Event::Final(text(line.text)), line);
+            return Fed::Taken;
         }
         let wrap = std::mem::take(&mut self.wrap);
         if line.text.is_empty() {
@@ -516,6 +548,9 @@ fn is_trailer(line: &[u8]) -> bool {
 pub fn rfc3339(time: &str) -> String {
     time.replacen(' ', "T", 1)
 }
+
+#[path = "buildkit_plain_unnumbered.rs"]
+mod unnumbered;
 
 #[cfg(test)]
 #[path = "buildkit_plain_tests.rs"]

@@ -1,7 +1,7 @@
 //! Unit tests of the plain parser: one `check` helper, one small log per case.
 
 use super::*;
-use crate::log::parse_bytes;
+use crate::log::{parse_bytes, BuildResult};
 
 /// One line per build (`result error`) and per step (`name status duration lines exit dockerfile_lines`).
 fn summary(log: &str) -> String {
@@ -136,4 +136,118 @@ fn hostile_input_never_panics() {
     ] {
         let _ = parse_bytes(log.as_bytes());
     }
+}
+
+/// Problems of the first build.
+fn problems(log: &str) -> Vec<String> {
+    let parsed = parse_bytes(log.as_bytes());
+    parsed.builds.first().map(|b| b.problems.iter().map(|p| p.message.clone()).collect()).unwrap_or_default()
+}
+
+#[test]
+fn zero_output_goes_to_the_step_printed_before_it() {
+    // BuildKit v0.10-0.11: the first log lines of a vertex, formatted before its index was assigned.
+    check(
+        "#0 building with \"default\" instance using docker driver\n\n#1 [1/2] FROM alpine\n#1 DONE 0.1s\n\n#2 [2/2] RUN npm ci\n#0 0.512 npm warn deprecated a@1\n#0 0.513 npm warn deprecated b@2\n#2 1.20 added 3 packages\n#2 DONE 1.3s\n",
+        "build Success \"-\"\n  [1/2] FROM alpine Executed Some(100) 0 None None\n  [2/2] RUN npm ci Executed Some(1300) 3 None None",
+    );
+    // Interleaved: each `#0` run follows the header of its own vertex.
+    check(
+        "#3 [a 1/1] RUN x\n#0 0.1 x1\n#3 ...\n\n#4 [b 1/1] RUN y\n#0 0.2 y1\n#0 0.3 y2\n#4 DONE 0.4s\n\n#3 [a 1/1] RUN x\n#3 1.0 x2\n#3 DONE 1.1s\n",
+        "build Success \"-\"\n  [a 1/1] RUN x Executed Some(1100) 2 None None\n  [b 1/1] RUN y Executed Some(400) 2 None None",
+    );
+}
+
+#[test]
+fn zero_lines_never_make_a_step_and_keep_their_text() {
+    // After the last DONE no step runs: the build is finished, the text is kept as a problem.
+    let log = "#1 [1/1] RUN x\n#1 DONE 0.1s\n#2 exporting to image\n#2 DONE 0.2s\n#0 3.001 warning: something late\n";
+    check(log, "build Success \"-\"\n  [1/1] RUN x Executed Some(100) 0 None None\n  exporting to image Executed Some(200) 0 None None");
+    assert_eq!(problems(log), vec!["output under #0 that belongs to no running step: warning: something late".to_string()]);
+    // `#0 WARN:` is a warning of the running step; `#0 DONE`, `#0 CACHED` change nothing.
+    let log = "#1 [1/1] RUN x\n#0 WARN: no platform given\n#0 DONE 9.9s\n#0 CACHED\n#1 DONE 0.1s\n";
+    let b = &parse_bytes(log.as_bytes()).builds[0];
+    assert_eq!((b.result, b.steps.len()), (BuildResult::Success, 1));
+    assert_eq!((b.steps[0].warnings.clone(), b.steps[0].duration_ms), (vec!["no platform given".to_string()], Some(100)));
+    // Behind CI timestamps too.
+    let log =
+        "2024-01-01T00:00:00.0000000Z #1 [1/1] RUN x\n2024-01-01T00:00:01.0000000Z #0 0.9 hi\n2024-01-01T00:00:02.0000000Z #1 DONE 1.0s\n";
+    check(log, "build Success \"-\"\n  [1/1] RUN x Executed Some(1000) 1 None None");
+}
+
+#[test]
+fn client_errors_end_the_build_and_never_join_a_header() {
+    let header = "#20 [backend builder 4/5] RUN npm run build --workspace @example/backend --if-present";
+    assert!(header.len() >= WRAP_MIN, "a header long enough to be taken for a console-wrapped one");
+    for error in [
+        "target backend: failed to receive status: rpc error: code = Unavailable desc = error reading from server: EOF",
+        "Target backend: failed to solve: process \"/bin/sh -c npm run build\" did not complete successfully: exit code: 1",
+        "failed to receive status: rpc error: code = Unavailable desc = closing transport due to: connection error",
+        "ERROR: failed to receive status: rpc error: code = Canceled desc = grpc: the client connection is closing",
+        "error: failed to solve: rpc error: code = Unknown desc = x",
+        "error: docker daemon went away",
+    ] {
+        let log = format!("#19 [backend builder 3/5] COPY . .\n#19 DONE 0.3s\n\n{header}\n{error}\n");
+        let b = &parse_bytes(log.as_bytes()).builds[0];
+        assert_eq!((b.result, b.error.as_deref()), (BuildResult::Failed, Some(error)), "{error}");
+        assert_eq!(b.steps[1].name, &header[4..], "{error}");
+        assert_eq!((b.steps[1].k, b.steps[1].n), (Some(4), Some(5)));
+    }
+    // After a long output line the error does not extend the step's output either.
+    let log = format!("#5 [1/1] RUN x\n#5 0.1 {}\ntarget web: failed to receive status: EOF\n", "o".repeat(80));
+    let b = &parse_bytes(log.as_bytes()).builds[0];
+    assert_eq!((b.result, b.steps[0].output.lines, b.steps[0].output.end), (BuildResult::Failed, 1, 103));
+}
+
+#[test]
+fn client_error_lines_after_a_finished_build_are_not_its_error() {
+    // Another tool's `error:` after the build finished (a later `git push`) is not the build's.
+    let log =
+        "#1 [1/1] RUN x\n#1 DONE 0.1s\n#2 exporting to image\n#2 DONE 0.2s\nerror: pathspec 'x' did not match any file(s) known to git\n";
+    assert_eq!(parse_bytes(log.as_bytes()).builds[0].result, BuildResult::Success);
+    let log = "#1 [1/1] RUN x\n#1 DONE 0.1s\nerror: src refspec main does not match any\n";
+    assert_eq!(parse_bytes(log.as_bytes()).builds[0].result, BuildResult::Success);
+    // A wrapped header is still rejoined when the next line is not an error.
+    let log = "#4 [build 1/8] FROM docker.1ms.run/library/python:3.10-slim@sha256:4b0a8ebf16cf\n4563f3d3\nERROR: failed to solve: x\n";
+    let b = &parse_bytes(log.as_bytes()).builds[0];
+    assert!(b.steps[0].name.ends_with("4b0a8ebf16cf4563f3d3"), "{}", b.steps[0].name);
+    assert_eq!(b.result, BuildResult::Failed);
+}
+
+#[test]
+fn masked_vertex_numbers_are_steps_by_name() {
+    use super::unnumbered::split_masked;
+    assert_eq!(split_masked(b"#*** CACHED"), Some(&b"CACHED"[..]));
+    assert_eq!(split_masked(b"#1***2 [a 1/2] RUN x"), Some(&b"[a 1/2] RUN x"[..]));
+    assert_eq!(split_masked(b"#***"), Some(&b""[..]));
+    for no in [&b"#** x"[..], b"#***x", b"#12 x", b"#*a*** x", b"***", b"# *** x"] {
+        assert_eq!(split_masked(no), None, "{}", String::from_utf8_lossy(no));
+    }
+    check(
+        "#21 [production 3/9] RUN addgroup app\n#21 CACHED\n\n#*** [production 4/9] RUN apk add --no-cache curl\n#*** CACHED\n\n#23 [production 5/9] COPY a b\n#23 DONE 0.2s\n",
+        "build Success \"-\"\n  [production 3/9] RUN addgroup app Cached None 0 None None\n  [production 4/9] RUN apk add --no-cache curl Cached None 0 None None\n  [production 5/9] COPY a b Executed Some(200) 0 None None",
+    );
+    // A prefix-less vertex name (`FROM <image>` of a `COPY --from=<image>`) after a finished masked step.
+    check(
+        "#*** [1/2] COPY --from=alpine /a /a\n#*** DONE 0.1s\n#*** FROM docker.io/library/alpine:latest\n#*** resolve docker.io/library/alpine:latest done\n#*** DONE 0.2s\n",
+        "build Success \"-\"\n  [1/2] COPY --from=alpine /a /a Executed Some(100) 0 None None\n  FROM docker.io/library/alpine:latest Executed Some(200) 0 None None",
+    );
+    // Partly masked (`#1***`), output, an interleave, and the header printed again with its DONE.
+    check(
+        "#1*** [2/3] RUN make\n#1*** 0.1 cc a.c\n#1*** ...\n\n#7 [3/3] RUN test\n#7 DONE 0.1s\n\n#1*** [2/3] RUN make\n#1*** 2.0 cc b.c\n#1*** ERROR: process \"/bin/sh -c make\" did not complete successfully: exit code: 2\n",
+        "build Failed \"-\"\n  [2/3] RUN make Error None 2 Some(2) None\n  [3/3] RUN test Executed Some(100) 0 None None",
+    );
+}
+
+#[test]
+fn masked_states_that_follow_no_masked_header_change_no_step() {
+    let log = "#*** [1/2] RUN a\n#*** ...\n\n#5 [2/2] RUN b\n#*** DONE 9.0s\n#*** 0.1 stray\n#5 DONE 0.5s\n";
+    check(log, "build Running \"-\"\n  [1/2] RUN a Running None 0 None None\n  [2/2] RUN b Executed Some(500) 0 None None");
+    assert_eq!(
+        problems(log),
+        vec![
+            "a masked vertex number (#***) whose step is unknown: DONE 9.0s".to_string(),
+            "output of a masked vertex number (#***) that follows no masked header: 0.1 stray".to_string()
+        ]
+    );
 }

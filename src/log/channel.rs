@@ -188,6 +188,16 @@ impl Channel {
     }
 }
 
+/// Whether `build` is a build of a Dockerfile: it has a step of one (`[k/n]`, `Step N/M`, `STEP N/M`), a
+/// failed step, or an error (a build that failed before its first step is still a build). Not so:
+/// setup-buildx-action's `#1 [internal] booting buildkit`, the classic client's DEPRECATED banner and
+/// `Sending build context` in front of a podman build. `LogParser` leaves such builds out of a log
+/// that has a build of a Dockerfile; alone they stay, as all the log holds.
+pub fn builds_a_dockerfile(build: &Build) -> bool {
+    build.error.is_some()
+        || build.steps.iter().any(|s| s.k.is_some() || s.dockerfile_lines.is_some() || s.status == super::model::StepStatus::Error)
+}
+
 /// Rules every format's output keeps. A failed build's error names its Dockerfile line where it says one;
 /// a step's warning that names a line (`#1 WARN: FromAsCasing: … (line 3)`, rawjson's and the Engine
 /// API's vertex warnings) is a warning of the build on that line.
@@ -202,5 +212,52 @@ fn normalize(build: &mut Build) {
         if step.status == super::model::StepStatus::Cached {
             step.duration_ms = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::log::{parse_bytes, BuildResult, Format};
+
+    /// `format result steps` per build.
+    fn builds(log: &str) -> Vec<(Format, BuildResult, usize)> {
+        parse_bytes(log.as_bytes()).builds.iter().map(|b| (b.format, b.result, b.steps.len())).collect()
+    }
+
+    const BOOT: &str = "#1 [internal] booting buildkit\n#1 pulling image moby/buildkit:buildx-stable-1\n#1 pulling image moby/buildkit:buildx-stable-1 2.1s done\n#1 creating container buildx_buildkit_builder0\n#1 creating container buildx_buildkit_builder0 0.9s done\n#1 DONE 3.0s\n";
+    const BANNER: &str = "DEPRECATED: The legacy builder is deprecated and will be removed in a future release.\n            Install the buildx component to build images with BuildKit:\n            https://docs.docker.com/go/buildx/\n\nSending build context to Docker daemon  3.072kB\n";
+
+    #[test]
+    fn setup_buildx_boot_is_no_build() {
+        let build = "#0 building with \"builder-1\" instance using docker-container driver\n\n#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n#2 [1/1] FROM docker.io/library/alpine:3.19\n#2 DONE 0.4s\n";
+        assert_eq!(builds(&format!("{BOOT}\n{build}")), vec![(Format::BuildkitPlain, BuildResult::Success, 2)]);
+        // Also with the boot last, or twice (two setup steps), or behind CI timestamps.
+        assert_eq!(builds(&format!("{build}{BOOT}")).len(), 1);
+        assert_eq!(builds(&format!("{BOOT}{BOOT}{build}")), vec![(Format::BuildkitPlain, BuildResult::Success, 2)]);
+        let stamped: String = format!("{BOOT}{build}").lines().map(|l| format!("2025-06-24T07:32:05.3395638Z {l}\n")).collect();
+        assert_eq!(builds(&stamped), vec![(Format::BuildkitPlain, BuildResult::Success, 2)]);
+    }
+
+    #[test]
+    fn legacy_preamble_before_a_podman_build_is_no_build() {
+        let podman =
+            "STEP 1/2: FROM alpine:3.19\nSTEP 2/2: RUN echo hi\nhi\nCOMMIT x\n--> abcdef123456\nSuccessfully tagged localhost/x:latest\n";
+        assert_eq!(builds(&format!("{BANNER}{podman}")), vec![(Format::Podman, BuildResult::Success, 2)]);
+        let staged = "[1/2] STEP 1/1: FROM alpine AS a\n--> 111111111111\n[2/2] STEP 1/1: FROM alpine\n[2/2] COMMIT x\n--> 222222222222\n";
+        assert_eq!(builds(&format!("{BANNER}{staged}")), vec![(Format::Podman, BuildResult::Success, 2)]);
+    }
+
+    #[test]
+    fn a_build_that_fails_before_any_step_is_kept() {
+        let failed = "#0 building with \"default\" instance using docker driver\n\n#1 [internal] load build definition from Dockerfile\n#1 transferring dockerfile: 2B done\n#1 DONE 0.0s\nERROR: failed to build: failed to solve: failed to read dockerfile: open Dockerfile: no such file or directory\n";
+        assert_eq!(builds(&format!("{BOOT}{failed}")), vec![(Format::BuildkitPlain, BuildResult::Failed, 1)]);
+        let legacy = format!("{BANNER}unable to prepare context: path \"nope\" not found\n");
+        assert_eq!(builds(&format!("{legacy}{BOOT}")), vec![(Format::Legacy, BuildResult::Failed, 0)]);
+    }
+
+    #[test]
+    fn alone_it_stays() {
+        assert_eq!(builds(BOOT), vec![(Format::BuildkitPlain, BuildResult::Success, 1)]);
+        assert_eq!(builds(BANNER), vec![(Format::Legacy, BuildResult::Running, 0)]);
     }
 }

@@ -192,6 +192,7 @@ const FINAL_PREFIXES: &[&[u8]] = &[
     b"error: failed to ",
     b"executor failed running [",
     b"failed to solve",
+    b"failed to receive status: ",
     b"##[error]buildx failed with: ",
     b"##[error]buildx call failed with: ",
     b"Error: buildx failed with: ",
@@ -202,9 +203,10 @@ const FINAL_PREFIXES: &[&[u8]] = &[
 /// step failed or a summary block was seen.
 const BARE_PREFIXES: &[&[u8]] = &[b"failed to ", b"error from sender: ", b"rpc error: code = "];
 
-/// Compose (bake) names the target: `Target web: failed to solve: …`.
+/// Compose (bake) names the target: `Target web: failed to solve: …`, `target web: failed to receive
+/// status: rpc error: …`.
 fn is_target_error(line: &[u8]) -> bool {
-    let Some(rest) = line.strip_prefix(b"Target ") else {
+    let Some(rest) = line.strip_prefix(b"Target ").or_else(|| line.strip_prefix(b"target ")) else {
         return false;
     };
     let Some(colon) = rest.iter().position(|&b| b == b':') else {
@@ -216,13 +218,19 @@ fn is_target_error(line: &[u8]) -> bool {
 /// The final error line, as the text to keep, if `line` is one (§4 table).
 pub fn final_error(line: &[u8], failed: bool) -> Option<String> {
     let first = *line.first()?;
-    if !matches!(first, b'E' | b'e' | b'f' | b'#' | b'T' | b'r') {
+    if !matches!(first, b'E' | b'e' | b'f' | b'#' | b'T' | b't' | b'r') {
         return None;
     }
     let known = FINAL_PREFIXES.iter().any(|p| line.starts_with(p));
     let bare = failed && BARE_PREFIXES.iter().any(|p| line.starts_with(p));
-    let target = first == b'T' && is_target_error(line);
+    let target = matches!(first, b'T' | b't') && is_target_error(line);
     (known || bare || target).then(|| text(line))
+}
+
+/// A client's `error: …` line (docker CLI, buildx): a build-level error while the build still runs. Not
+/// in `final_error`, which must also hold after a build ended, when another tool may print one.
+pub fn is_client_error(line: &[u8]) -> bool {
+    line.starts_with(b"error: ") && line.len() > b"error: ".len()
 }
 
 /// A GitHub Actions annotation repeats the buildx line: keep the line itself.
@@ -354,6 +362,15 @@ mod tests {
             Some("failed to solve: process \"x\" did not complete successfully: exit code: 2"),
         );
         check_final("Target web: failed to solve: x", false, Some("Target web: failed to solve: x"));
+        check_final(
+            "target api: failed to receive status: rpc error: code = Unavailable desc = error reading from server: EOF",
+            false,
+            Some("target api: failed to receive status: rpc error: code = Unavailable desc = error reading from server: EOF"),
+        );
+        check_final("failed to receive status: rpc error: x", false, Some("failed to receive status: rpc error: x"));
+        check_final("target: failed to x", false, None);
+        check_final("target a b: failed to x", false, None);
+        check_final("targets were built", true, None);
         check_final(
             "##[error]buildx failed with: ERROR: failed to solve: x",
             false,

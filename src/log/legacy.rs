@@ -316,7 +316,8 @@ mod tests {
             "canceled problem=\"another build starts while this one's step is running\" | 1/2 executed id=111111111111 | 2/2 canceled out=1 || running | 1/1 running");
         check(
             "Step 1/2 : FROM a\n ---> 111111111111\nSending build context to Docker daemon  2kB\n",
-            "running problem=\"no result line before the next build starts\" | 1/2 executed id=111111111111 || running",
+            // The second build has no step yet: left out while the log has a build of a Dockerfile.
+            "running problem=\"no result line before the next build starts\" | 1/2 executed id=111111111111",
         );
         check(
             "Step 1/3 : FROM a\nStep 1/2 : FROM a\n",

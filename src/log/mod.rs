@@ -156,6 +156,9 @@ impl State {
 
     fn result(&self, mut builds: Vec<Build>, bytes: u64) -> ParsedLog {
         builds.sort_by_key(|b| b.span[0]);
+        if builds.iter().any(channel::builds_a_dockerfile) {
+            builds.retain(channel::builds_a_dockerfile);
+        }
         let mut problems = self.problems.clone();
         if builds.is_empty() {
             problems.push(Problem::general(self.no_build(bytes)));
