@@ -16,8 +16,6 @@ use generated::dockerfile::Engine;
 use generated::wrappers::Wrapper;
 use generated::{cases, rng_for, run_cases};
 
-
-
 fn one_of<T: Copy>(rng: &mut generated::dockerfile::Rng, items: &[T]) -> T {
     items[rng.below(items.len())]
 }
@@ -25,7 +23,6 @@ fn one_of<T: Copy>(rng: &mut generated::dockerfile::Rng, items: &[T]) -> T {
 #[test]
 #[ignore = "needs the Docker daemon started by scripts/test.sh"]
 fn generated_buildkit_plain() {
-
     support::require_docker();
     let mut rng = rng_for("generated_buildkit_plain");
     run_cases("generated_buildkit_plain", cases(&mut rng, 7, |_| (Wrapper::Plain, Engine::BuildKit)));
@@ -89,6 +86,8 @@ fn generated_go_prefix() {
     let mut rng = rng_for("generated_go_prefix");
     run_cases(
         "generated_go_prefix",
-        cases(&mut rng, 4, |r| (Wrapper::GoPrefix { every_line: r.chance(50) }, one_of(r, &[Engine::BuildKit, Engine::Legacy, Engine::Podman]))),
+        cases(&mut rng, 4, |r| {
+            (Wrapper::GoPrefix { every_line: r.chance(50) }, one_of(r, &[Engine::BuildKit, Engine::Legacy, Engine::Podman]))
+        }),
     );
 }

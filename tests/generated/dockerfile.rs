@@ -264,7 +264,12 @@ fn render(rng: &mut Rng, kind: Kind, token: &str, names: &[String]) -> Vec<Strin
     match kind {
         Kind::Run => match rng.below(4) {
             0 => vec![format!("RUN echo {token} \\"), "    && sleep 0.1".into()],
-            1 => vec!["RUN set -e; \\".into(), format!("    echo {token}; \\"), "# a comment inside the continuation".into(), "    echo done".into()],
+            1 => vec![
+                "RUN set -e; \\".into(),
+                format!("    echo {token}; \\"),
+                "# a comment inside the continuation".into(),
+                "    echo done".into(),
+            ],
             2 => vec![format!("RUN sh -c 'echo {token} && sleep 0.1'")],
             _ => vec![format!("RUN echo {token}")],
         },

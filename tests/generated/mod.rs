@@ -94,6 +94,10 @@ pub fn run_cases(test: &str, cases: Vec<Case>) {
             .map(|(n, case)| {
                 scope.spawn(move || {
                     let _slot = Slot::take();
+                    // podman's shared storage is not safe for concurrent builds and removals here ("checking
+                    // if cached image exists from a previous build: getting top layer info: layer not known"):
+                    // its cases build one at a time.
+                    let _podman = (case.engine == Engine::Podman).then(|| PODMAN.lock().unwrap_or_else(|e| e.into_inner()));
                     check_case(test, n, case)
                 })
             })
@@ -231,6 +235,7 @@ fn keep(test: &str, n: usize, case: &Case, dir: &Path, log: &Option<PathBuf>, re
 struct Slot;
 
 static BUSY: Mutex<usize> = Mutex::new(0);
+static PODMAN: Mutex<()> = Mutex::new(());
 static FREED: Condvar = Condvar::new();
 
 impl Slot {

