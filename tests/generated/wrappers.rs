@@ -135,7 +135,8 @@ fn podman_remove(tags: &[String], logs: &[u8]) {
     let mut names: Vec<String> = tags.to_vec();
     let mut ids: Vec<String> = Vec::new();
     for line in text(logs).lines() {
-        if let Some(rest) = line.strip_prefix("--> ") {
+        // Anywhere in the line: a wrapper (the Go date) may stand before it.
+        if let Some(rest) = line.find("--> ").and_then(|at| line.get(at + 4..)) {
             let id = rest.strip_prefix("Using cache ").unwrap_or(rest).trim();
             if id.len() >= 11 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
                 ids.push(id.to_string());
