@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use buildlens::dockerfile;
 use buildlens::log::{parse_bytes, Build, BuildResult, Format, ParsedLog, Step, StepStatus};
 use buildlens::mapping;
+use buildlens::store::compose::Belongs;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -280,17 +281,39 @@ fn check_steps(at: &str, want: &BuildFacts, got: &Build, bad: &mut Vec<String>) 
     }
 }
 
+/// Maps `build` onto Dockerfile `nth` of `files` the way `report` and the server do without a compose file:
+/// the Dockerfiles beside the log are the workspace's candidates, a compose build's services each go to the
+/// Dockerfile they match best (`store::select::by_text`), a build that matches another Dockerfile better maps
+/// nothing here.
+fn map_as_the_product_does(files: &[(String, dockerfile::Dockerfile)], nth: usize, build: &Build) -> mapping::Mapping {
+    let mut candidates: Vec<(&str, &dockerfile::Dockerfile)> = vec![(files[nth].0.as_str(), &files[nth].1)];
+    candidates.extend(files.iter().enumerate().filter(|(i, _)| *i != nth).map(|(_, (f, d))| (f.as_str(), d)));
+    let df = &files[nth].1;
+    let belongs = buildlens::store::select::by_text(&candidates)(build);
+    match belongs {
+        Belongs::Whole => mapping::map_build(df, build),
+        Belongs::Services(services) => mapping::map_steps_of(df, &build.steps, Some(&services)),
+        Belongs::No => mapping::map_steps_of(df, &build.steps, Some(&[])),
+    }
+}
+
 /// Maps the parsed build onto each Dockerfile beside the log and checks the expected steps' lines.
 fn check_mapping(at: &str, want: &BuildFacts, got: &Build, bad: &mut Vec<String>) {
     let file_of = |w: &StepFacts| w.file.clone().or_else(|| want.file.clone());
     let mut files: Vec<String> = want.steps.iter().filter_map(file_of).collect();
     files.sort();
     files.dedup();
-    for file in files {
-        let path = real_dir().join(&file);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let df = dockerfile::parse(&text);
-        let m = mapping::map_build(&df, got);
+    let parsed: Vec<(String, dockerfile::Dockerfile)> = files
+        .iter()
+        .map(|file| {
+            let path = real_dir().join(file);
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            (file.clone(), dockerfile::parse(&text))
+        })
+        .collect();
+    for (nth, (file, _)) in parsed.iter().enumerate() {
+        let file = file.clone();
+        let m = map_as_the_product_does(&parsed, nth, got);
         let index =
             |w: &StepFacts| got.steps.iter().position(|s| step_key(got.format, s).is_some_and(|k| k == w.key || w.aliases.contains(&k)));
         let mut claimed = Vec::new();
