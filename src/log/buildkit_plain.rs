@@ -507,6 +507,9 @@ pub fn rfc3339(time: &str) -> String {
     time.replacen(' ', "T", 1)
 }
 
+#[path = "buildkit_plain_view.rs"]
+mod view;
+
 #[cfg(test)]
 #[path = "buildkit_plain_tests.rs"]
 mod tests;

@@ -10,6 +10,7 @@
 pub mod buildkit_plain;
 pub mod buildkit_tty;
 pub mod channel;
+pub mod demux;
 pub mod engine_api;
 pub mod error_block;
 pub mod legacy;
