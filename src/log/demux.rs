@@ -46,6 +46,10 @@ struct Member {
     current: Option<u32>,
     /// It printed its `#0 building with …` line.
     headed: bool,
+    /// Another build started while this one had nothing running: it may have been over (a build
+    /// without an export), so it loses every tie until it takes a `#` line again.
+    #[serde(default)]
+    dormant: bool,
     /// Offset of its last `#n ERROR` line: its failure report may follow.
     failed_at: Option<u64>,
     /// Lines given to it by a guess: offset and vertex number (`None`: masked), the first few.
@@ -55,7 +59,7 @@ struct Member {
 
 impl Member {
     fn new(line: &Line<'_>) -> Member {
-        Member { parser: Parser::new(line), current: None, headed: false, failed_at: None, guesses: Vec::new(), guessed: 0 }
+        Member { parser: Parser::new(line), current: None, headed: false, dormant: false, failed_at: None, guesses: Vec::new(), guessed: 0 }
     }
 
     fn feed(&mut self, line: &Line<'_>) -> Fed {
@@ -140,6 +144,9 @@ impl Demux {
         if self.members.len() >= MAX_BUILDS {
             return Fed::NewBuild;
         }
+        for member in &mut self.members {
+            member.dormant |= member.parser.is_settled();
+        }
         let mut member = Member::new(line);
         member.feed(line);
         self.members.push(member);
@@ -150,7 +157,7 @@ impl Demux {
     fn route(&mut self, line: &Line<'_>) -> Fed {
         let target = if let Some((n, rest)) = split_vertex(line.text) {
             if n <= 1 && self.starts_build(n, rest) {
-                if self.members.iter().all(|m| m.parser.is_settled()) {
+                if self.members.iter().all(|m| m.parser.is_over()) {
                     return Fed::NewBuild;
                 }
                 return self.spawn(line);
@@ -175,6 +182,7 @@ impl Demux {
         match member.feed(line) {
             Fed::NewBuild => self.spawn(line),
             fed => {
+                member.dormant = false;
                 self.last = i;
                 fed
             }
@@ -243,10 +251,13 @@ impl Demux {
     /// The best scored build; a tie between builds that differ is a guess, remembered on the build.
     fn pick(&mut self, scores: &[Option<u32>], n: Option<u32>, offset: u64) -> usize {
         let best = scores.iter().flatten().max().copied();
-        let tied: Vec<usize> = match best {
+        let mut tied: Vec<usize> = match best {
             Some(best) => scores.iter().enumerate().filter(|(_, s)| **s == Some(best)).map(|(i, _)| i).collect(),
             None => (0..self.members.len()).filter(|&i| self.members.get(i).is_some_and(|m| !m.parser.has_ended())).collect(),
         };
+        if tied.iter().any(|&i| self.members.get(i).is_some_and(|m| !m.dormant)) {
+            tied.retain(|&i| self.members.get(i).is_some_and(|m| !m.dormant));
+        }
         let Some(&first) = tied.first() else {
             return self.last;
         };
@@ -274,7 +285,8 @@ impl Demux {
         let max = first.parser.max_vertex();
         max <= MAX_TWIN_CHECK
             && members.all(|m| {
-                m.parser.max_vertex() == max && (1..=max).all(|v| m.parser.vertex(v).map(|s| &s.name) == first.parser.vertex(v).map(|s| &s.name))
+                m.parser.max_vertex() == max
+                    && (1..=max).all(|v| m.parser.vertex(v).map(|s| &s.name) == first.parser.vertex(v).map(|s| &s.name))
             })
     }
 
@@ -300,16 +312,20 @@ impl Demux {
         if self.members.get(self.last).is_some_and(|m| m.parser.continues_line()) {
             order.push(self.last);
         }
-        let mut failed: Vec<(u64, usize)> =
-            all.clone().filter_map(|i| self.members.get(i).filter(|m| !m.parser.has_ended()).and_then(|m| m.failed_at).map(|at| (at, i))).collect();
+        let mut failed: Vec<(u64, usize)> = all
+            .clone()
+            .filter_map(|i| self.members.get(i).filter(|m| !m.parser.has_ended()).and_then(|m| m.failed_at).map(|at| (at, i)))
+            .collect();
         failed.sort_unstable_by(|a, b| b.cmp(a));
         order.extend(failed.into_iter().map(|(_, i)| i));
         order.push(self.last);
         order.extend(all);
         let mut seen = Vec::with_capacity(order.len());
-        order.retain(|i| !seen.contains(i) && {
-            seen.push(*i);
-            true
+        order.retain(|i| {
+            !seen.contains(i) && {
+                seen.push(*i);
+                true
+            }
         });
         order
     }
@@ -346,13 +362,13 @@ impl Demux {
 }
 
 /// Whether `text` starts a build beside the only open one (instead of belonging to it, or following it
-/// as today's parser decides): a second `#0 building with …`, or a `#1 [..]` header the open build
-/// cannot have printed, while that build still has steps running.
+/// as the parser alone decides): a second `#0 building with …`, or a `#1 [..]` header the open build
+/// cannot have printed, while that build has not ended (no final error line, no export).
 fn starts_beside(only: &Member, text: &[u8]) -> bool {
     let Some((n, rest)) = split_vertex(text) else {
         return false;
     };
-    if n > 1 || only.parser.is_settled() {
+    if n > 1 || only.parser.is_over() {
         return false;
     }
     if n == 0 {
@@ -364,7 +380,9 @@ fn starts_beside(only: &Member, text: &[u8]) -> bool {
     match only.parser.vertex(1) {
         None => false,
         Some(first) if !first.name.as_bytes().starts_with(rest) => true,
-        Some(first) => only.current == Some(1) || (first.status != StepStatus::Running && (only.parser.max_vertex() > 1 || only.parser.is_v08())),
+        Some(first) => {
+            only.current == Some(1) || (first.status != StepStatus::Running && (only.parser.max_vertex() > 1 || only.parser.is_v08()))
+        }
     }
 }
 
@@ -375,13 +393,11 @@ fn header_score(m: &Member, n: u32, rest: &[u8], name: &StepName) -> Option<u32>
         return None;
     }
     let fit = match m.parser.vertex(n) {
-        Some(step) if step.name.as_bytes().starts_with(rest) => {
-            if step.status == StepStatus::Running {
-                3
-            } else {
-                2
-            }
-        }
+        Some(step) if step.name.as_bytes().starts_with(rest) => match (step.status, m.dormant) {
+            (StepStatus::Running, _) => 3,
+            (_, false) => 2,
+            (_, true) => 0,
+        },
         Some(_) => return None,
         None if !m.takes_new(name) => return None,
         None => {

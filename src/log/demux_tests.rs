@@ -114,7 +114,9 @@ fn three_builds_each_keep_their_steps() {
     // all three print `[s<b> 1/n] FROM`, RUN steps in turns (same numbers), each stage its own `n`.
     let mut log = String::new();
     for b in 1..=3 {
-        log += &format!("#0 building with \"default\" instance using docker driver\n\n#1 [internal] load build definition from b{b}.Dockerfile\n");
+        log += &format!(
+            "#0 building with \"default\" instance using docker driver\n\n#1 [internal] load build definition from b{b}.Dockerfile\n"
+        );
         if b > 1 {
             log += &format!("#2 DONE 0.{}s\n", b - 1);
         }
@@ -124,7 +126,11 @@ fn three_builds_each_keep_their_steps() {
     for k in 1..=b_steps(3) {
         for b in 1..=3u32 {
             if k <= b_steps(b) {
-                let what = if k == 1 { format!("FROM docker.io/library/img{b}:1@sha256:{}", "ab".repeat(32)) } else { format!("RUN step {k} of {b}") };
+                let what = if k == 1 {
+                    format!("FROM docker.io/library/img{b}:1@sha256:{}", "ab".repeat(32))
+                } else {
+                    format!("RUN step {k} of {b}")
+                };
                 log += &format!("\n#{n} [s{b} {k}/{}] {what}\n#{n} {b}.{k}00 out\n#{n} DONE {b}.{k}s\n", b_steps(b), n = k + 2);
             }
         }
