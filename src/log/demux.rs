@@ -47,7 +47,8 @@ struct Member {
     /// It printed its `#0 building with …` line.
     headed: bool,
     /// Another build started while this one had nothing running: it may have been over (a build
-    /// without an export), so it loses every tie until it takes a `#` line again.
+    /// without an export, `[internal] booting buildkit`), so it takes only lines no other build can
+    /// take or headers of its own stages and base images, until it takes a `#` line again.
     #[serde(default)]
     dormant: bool,
     /// Offset of its last `#n ERROR` line: its failure report may follow.
@@ -211,13 +212,14 @@ impl Demux {
             && (is_bracketed(rest)
                 || !self.members.iter().any(|m| m.current == Some(n))
                 || self.members.iter().any(|m| m.parser.vertex(n).is_some_and(|s| s.name.as_bytes() == rest)));
-        let scores: Vec<Option<u32>> = if header {
-            let name = step_name::parse(&text(rest));
-            self.members.iter().map(|m| header_score(m, n, rest, &name)).collect()
-        } else {
-            self.members.iter().map(|m| status_score(m, n)).collect()
-        };
-        self.pick(&scores, Some(n), offset)
+        if !header {
+            let scores: Vec<Option<u32>> = self.members.iter().map(|m| status_score(m, n)).collect();
+            return self.pick(&scores, Some(n), offset);
+        }
+        let name = step_name::parse(&text(rest));
+        let scores: Vec<Option<u32>> = self.members.iter().map(|m| header_score(m, n, rest, &name)).collect();
+        let woken: Vec<bool> = self.members.iter().map(|m| m.dormant && m.evidence(&name) > 0).collect();
+        self.pick_woken(&scores, &woken, Some(n), offset)
     }
 
     /// The build a `#*** …` line belongs to: a header by its name, anything else to the build of the
@@ -243,13 +245,26 @@ impl Demux {
                 }
             })
             .collect();
-        let i = self.pick(&scores, None, offset);
+        let woken: Vec<bool> = self.members.iter().map(|m| m.dormant && m.evidence(&name) > 0).collect();
+        let i = self.pick_woken(&scores, &woken, None, offset);
         self.masked = Some(i);
         i
     }
 
     /// The best scored build; a tie between builds that differ is a guess, remembered on the build.
     fn pick(&mut self, scores: &[Option<u32>], n: Option<u32>, offset: u64) -> usize {
+        self.pick_woken(scores, &[], n, offset)
+    }
+
+    /// `pick`, where a dormant build takes only what no other build can take, unless `woken` says the
+    /// line names its stage or base image.
+    fn pick_woken(&mut self, scores: &[Option<u32>], woken: &[bool], n: Option<u32>, offset: u64) -> usize {
+        let awake = |i: usize| self.members.get(i).is_some_and(|m| !m.dormant) || woken.get(i) == Some(&true);
+        let scores: Vec<Option<u32>> = if scores.iter().enumerate().any(|(i, s)| s.is_some() && awake(i)) {
+            scores.iter().enumerate().map(|(i, s)| s.filter(|_| awake(i))).collect()
+        } else {
+            scores.to_vec()
+        };
         let best = scores.iter().flatten().max().copied();
         let mut tied: Vec<usize> = match best {
             Some(best) => scores.iter().enumerate().filter(|(_, s)| **s == Some(best)).map(|(i, _)| i).collect(),

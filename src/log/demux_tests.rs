@@ -243,3 +243,33 @@ fn a_checkpoint_taken_between_interleaved_lines_resumes_to_the_same_result() {
         assert_eq!(resumed.finish(), whole, "cut at {cut}");
     }
 }
+
+#[test]
+fn a_finished_build_without_export_does_not_take_the_next_builds_lines() {
+    // setup-buildx boots its builder (a "build" of one internal vertex), then the real build runs; a
+    // build to the cache only ends without `exporting to`.
+    let log = "\
+#1 [internal] booting buildkit
+#1 DONE 3.0s
+#0 building with \"builder-1\" instance using docker-container driver
+
+#1 [internal] load build definition from Dockerfile
+#1 DONE 0.0s
+
+#2 [1/2] FROM docker.io/library/alpine:3.20
+#2 DONE 0.5s
+
+#3 [2/2] RUN make
+#3 0.100 cc
+#3 DONE 1.0s
+";
+    let parsed = parse_bytes(log.as_bytes());
+    assert_eq!(parsed.builds.len(), 2, "{}", summary(&parsed));
+    assert_eq!(parsed.builds[0].steps.len(), 1);
+    let build = &parsed.builds[1];
+    assert_eq!(
+        build.steps.iter().map(|s| (s.duration_ms, s.output.lines)).collect::<Vec<_>>(),
+        [(Some(0), 0), (Some(500), 0), (Some(1000), 1)]
+    );
+    assert!(parsed.builds.iter().all(|b| b.problems.is_empty()), "{:?}", parsed.builds.iter().map(|b| &b.problems).collect::<Vec<_>>());
+}
