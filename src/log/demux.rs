@@ -20,6 +20,7 @@ use super::line::{End, Fed, Line};
 use super::model::{Build, Problem, Step, StepStatus};
 use super::output::text;
 use super::step_name::{self, StepName};
+use lines::{is_bracketed, is_desc, is_status, is_terminal, masked};
 
 /// Builds read side by side at most; one more starts afresh (every open one is closed).
 const MAX_BUILDS: usize = 8;
@@ -482,33 +483,8 @@ fn settle(builds: Vec<Build>, problems: Vec<Option<Problem>>) -> Vec<Build> {
         .collect()
 }
 
-/// `building with "default" instance using docker driver` (the `#0` line of buildx ≥ 0.11).
-fn is_desc(rest: &[u8]) -> bool {
-    rest.starts_with(b"building with ")
-}
-
-fn is_bracketed(rest: &[u8]) -> bool {
-    rest.first() == Some(&b'[') && rest.contains(&b']')
-}
-
-/// A line that ends the current vertex's run of lines.
-fn is_terminal(rest: &[u8]) -> bool {
-    matches!(rest, b"CACHED" | b"CANCELED" | b"...") || rest.starts_with(b"DONE ") || rest.starts_with(b"ERROR")
-}
-
-/// A state, warning or v0.8 digest line (never a header).
-fn is_status(rest: &[u8]) -> bool {
-    is_terminal(rest) || rest.starts_with(b"WARN: ") || (rest.len() == 71 && rest.starts_with(b"sha256:"))
-}
-
-/// `#*** rest`: a vertex number replaced by CI secret masking.
-fn masked(text: &[u8]) -> Option<&[u8]> {
-    let stars = text.get(1..)?.iter().take_while(|&&b| b == b'*').count();
-    if text.first() != Some(&b'#') || stars == 0 {
-        return None;
-    }
-    text.get(1 + stars..)?.strip_prefix(b" ")
-}
+#[path = "demux_lines.rs"]
+mod lines;
 
 #[cfg(test)]
 #[path = "demux_tests.rs"]
