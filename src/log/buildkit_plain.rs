@@ -552,6 +552,9 @@ pub fn rfc3339(time: &str) -> String {
 #[path = "buildkit_plain_unnumbered.rs"]
 mod unnumbered;
 
+#[path = "buildkit_plain_view.rs"]
+mod view;
+
 #[cfg(test)]
 #[path = "buildkit_plain_tests.rs"]
 mod tests;

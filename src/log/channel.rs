@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 use super::line::{End, Fed, Line};
 use super::model::Build;
 use super::prefix::{Hold, Prefixes};
-use super::{buildkit_plain, buildkit_tty, engine_api, legacy, podman, rawjson};
+use super::{buildkit_plain, buildkit_tty, demux, engine_api, legacy, podman, rawjson};
 
-/// The parser of the build being read.
+/// The parser of the build being read (plain: of the builds printed side by side).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Active {
-    Plain(buildkit_plain::Parser),
+    Plain(demux::Demux),
     Tty(buildkit_tty::Parser),
     RawJson(rawjson::Parser),
     Engine(engine_api::Parser),
@@ -22,15 +22,16 @@ pub enum Active {
     Podman(podman::Parser),
 }
 
+/// `$one` for the single-build parsers, `$plain` for the plain router.
 macro_rules! each_active {
-    ($value:expr, $p:ident => $body:expr) => {
+    ($value:expr, $p:ident => $one:expr, $plain:expr) => {
         match $value {
-            Active::Plain($p) => $body,
-            Active::Tty($p) => $body,
-            Active::RawJson($p) => $body,
-            Active::Engine($p) => $body,
-            Active::Legacy($p) => $body,
-            Active::Podman($p) => $body,
+            Active::Plain($p) => $plain,
+            Active::Tty($p) => $one,
+            Active::RawJson($p) => $one,
+            Active::Engine($p) => $one,
+            Active::Legacy($p) => $one,
+            Active::Podman($p) => $one,
         }
     };
 }
@@ -52,7 +53,7 @@ impl Active {
             return Some(Active::Tty(buildkit_tty::Parser::new(line)));
         }
         if buildkit_plain::Parser::starts(line) {
-            return Some(Active::Plain(buildkit_plain::Parser::new(line)));
+            return Some(Active::Plain(demux::Demux::new(line)));
         }
         if podman::Parser::starts(line) {
             return Some(Active::Podman(podman::Parser::new(line)));
@@ -64,15 +65,15 @@ impl Active {
     }
 
     fn feed(&mut self, line: &Line<'_>) -> Fed {
-        each_active!(self, p => p.feed(line))
+        each_active!(self, p => p.feed(line), p.feed(line))
     }
 
-    fn snapshot(&self) -> Build {
-        each_active!(self, p => p.snapshot())
+    fn snapshot(&self) -> Vec<Build> {
+        each_active!(self, p => vec![p.snapshot()], p.snapshot())
     }
 
-    fn finish(self, end: End) -> Build {
-        each_active!(self, p => p.finish(end))
+    fn finish(self, end: End) -> Vec<Build> {
+        each_active!(self, p => vec![p.finish(end)], p.finish(end))
     }
 }
 
@@ -151,8 +152,9 @@ impl Channel {
 
     fn close(&mut self, end: End) {
         if let Some(active) = self.active.take() {
-            let build = active.finish(end);
-            self.push(build);
+            for build in active.finish(end) {
+                self.push(build);
+            }
         }
     }
 
@@ -172,10 +174,11 @@ impl Channel {
         }
         let mut builds = self.done.clone();
         if let Some(active) = &self.active {
-            let mut build = active.snapshot();
-            build.job = self.job.clone();
-            normalize(&mut build);
-            builds.push(build);
+            for mut build in active.snapshot() {
+                build.job = self.job.clone();
+                normalize(&mut build);
+                builds.push(build);
+            }
         }
         builds
     }

@@ -11,6 +11,7 @@ pub mod buildkit_plain;
 pub mod buildkit_tty;
 pub mod channel;
 pub mod checks;
+pub mod demux;
 pub mod engine_api;
 pub mod error_block;
 pub mod legacy;

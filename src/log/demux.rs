@@ -1,0 +1,491 @@
+//! Several BuildKit plain builds printed into one stream at once (a CI script's `docker build a &
+//! docker build b & wait`): each build numbers its vertexes from `#1`, so one `#n` names a vertex in
+//! every build. One `buildkit_plain::Parser` per build; this router gives each line to its build.
+//!
+//! What tells the builds apart (`../shared/docs/log-formats.md` §2.1): a build's printer prints a header
+//! only when its vertex becomes the current one, and every other `#n` line belongs to the current vertex,
+//! which stays current until its DONE/CACHED/ERROR/CANCELED or `...`; a vertex new to a build takes the
+//! build's next number (v0.10+); one stage of one build has one `n` in `[stage k/n]`, and no two vertexes
+//! of one build carry the same `[stage k/n]`. When that leaves several builds, the line goes to the
+//! likeliest and that build says so in `problems`, unless the builds were alike up to there (two builds
+//! printing the same `[internal]` vertexes in lockstep), where the choice changes nothing.
+//!
+//! A log with one build, the common case, pays one digit scan per line over the parser alone.
+
+use serde::{Deserialize, Serialize};
+
+use super::buildkit_plain::{split_vertex, Parser};
+use super::error_block::seconds_end;
+use super::line::{End, Fed, Line};
+use super::model::{Build, Problem, Step, StepStatus};
+use super::output::text;
+use super::step_name::{self, StepName};
+use lines::{is_bracketed, is_desc, is_status, is_terminal, masked};
+
+/// Builds read side by side at most; one more starts afresh (every open one is closed).
+const MAX_BUILDS: usize = 8;
+/// Guessed lines remembered per build (they are counted beyond).
+const MAX_GUESSES: usize = 16;
+/// Builds with more vertexes than this are not compared vertex by vertex.
+const MAX_TWIN_CHECK: u32 = 512;
+
+/// The plain builds of one stream that are still being read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Demux {
+    members: Vec<Member>,
+    /// The build that took the last `#` line.
+    last: usize,
+    /// The build that took the last `#***` header (a vertex number hidden by CI secret masking).
+    masked: Option<usize>,
+}
+
+/// One build and what routing needs to know about its printer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Member {
+    parser: Parser,
+    /// The vertex being printed: every `#n` line of this build but a header belongs to it.
+    current: Option<u32>,
+    /// It printed its `#0 building with …` line.
+    headed: bool,
+    /// Another build started while this one had nothing running: it may have been over (a build
+    /// without an export, `[internal] booting buildkit`), so it takes only lines no other build can
+    /// take or headers of its own stages and base images, until it takes a `#` line again.
+    #[serde(default)]
+    dormant: bool,
+    /// Offset of its last `#n ERROR` line: its failure report may follow.
+    failed_at: Option<u64>,
+    /// Lines given to it by a guess: offset and vertex number (`None`: masked), the first few.
+    guesses: Vec<(u64, Option<u32>)>,
+    guessed: u32,
+}
+
+impl Member {
+    fn new(line: &Line<'_>) -> Member {
+        Member { parser: Parser::new(line), current: None, headed: false, dormant: false, failed_at: None, guesses: Vec::new(), guessed: 0 }
+    }
+
+    fn feed(&mut self, line: &Line<'_>) -> Fed {
+        let fed = self.parser.feed(line);
+        if let Some((n, rest)) = split_vertex(line.text) {
+            self.track(n, rest, line.start);
+        }
+        fed
+    }
+
+    /// Follows the printer's current vertex.
+    fn track(&mut self, n: u32, rest: &[u8], offset: u64) {
+        if n == 0 {
+            self.headed |= is_desc(rest);
+            return;
+        }
+        if is_terminal(rest) {
+            self.current = None;
+            if rest.starts_with(b"ERROR") {
+                self.failed_at = Some(offset);
+            }
+        } else {
+            self.current = Some(n);
+        }
+    }
+
+    fn guess(&mut self, offset: u64, n: Option<u32>) {
+        self.guessed = self.guessed.saturating_add(1);
+        if self.guesses.len() < MAX_GUESSES {
+            self.guesses.push((offset, n));
+        }
+    }
+
+    /// Whether this build may take a `#n`/`#***` header of a vertex it has not printed.
+    fn takes_new(&self, name: &StepName) -> bool {
+        !self.parser.is_over() && fits_stages(self.parser.steps(), name)
+    }
+
+    /// Evidence that a new header is this build's: its stage has that `n` here (+1), its `FROM <image>`
+    /// is an image this build loaded the metadata of (+2).
+    fn evidence(&self, name: &StepName) -> u32 {
+        let steps = self.parser.steps();
+        let stage = name.n.is_some() && steps.iter().any(|s| same_stage(s, name) && s.n == name.n);
+        let image = from_image(name).is_some_and(|image| {
+            steps.iter().any(|s| s.name.strip_suffix(image).is_some_and(|head| head.ends_with("] load metadata for ")))
+        });
+        u32::from(stage) + 2 * u32::from(image)
+    }
+}
+
+impl Demux {
+    /// Routing for the build that `line` starts; the channel then feeds it `line`.
+    pub fn new(line: &Line<'_>) -> Demux {
+        Demux { members: vec![Member::new(line)], last: 0, masked: None }
+    }
+
+    pub fn feed(&mut self, line: &Line<'_>) -> Fed {
+        if let [only] = self.members.as_mut_slice() {
+            if !starts_beside(only, line.text) {
+                return only.feed(line);
+            }
+            return self.spawn(line);
+        }
+        self.route(line)
+    }
+
+    /// The builds as they stand.
+    pub fn snapshot(&self) -> Vec<Build> {
+        let problems = self.guess_problems();
+        let builds = self.members.iter().map(|m| m.parser.snapshot()).collect();
+        settle(builds, problems)
+    }
+
+    pub fn finish(self, end: End) -> Vec<Build> {
+        let problems = self.guess_problems();
+        let builds = self.members.into_iter().map(|m| m.parser.finish(end)).collect();
+        settle(builds, problems)
+    }
+
+    /// Another build starts beside the open ones.
+    fn spawn(&mut self, line: &Line<'_>) -> Fed {
+        if self.members.len() >= MAX_BUILDS {
+            return Fed::NewBuild;
+        }
+        for member in &mut self.members {
+            member.dormant |= member.parser.is_settled();
+        }
+        let mut member = Member::new(line);
+        member.feed(line);
+        self.members.push(member);
+        self.last = self.members.len() - 1;
+        Fed::Taken
+    }
+
+    fn route(&mut self, line: &Line<'_>) -> Fed {
+        let target = if let Some((n, rest)) = split_vertex(line.text) {
+            if n <= 1 && self.starts_build(n, rest) {
+                if self.members.iter().all(|m| m.parser.is_over()) {
+                    return Fed::NewBuild;
+                }
+                return self.spawn(line);
+            }
+            if n == 0 {
+                self.last
+            } else {
+                self.vertex_target(n, rest, line.start)
+            }
+        } else if let Some(rest) = masked(line.text) {
+            self.masked_target(rest, line.start)
+        } else {
+            return self.other_line(line);
+        };
+        self.give(target, line)
+    }
+
+    fn give(&mut self, i: usize, line: &Line<'_>) -> Fed {
+        let Some(member) = self.members.get_mut(i) else {
+            return Fed::Ignored;
+        };
+        match member.feed(line) {
+            Fed::NewBuild => self.spawn(line),
+            fed => {
+                member.dormant = false;
+                self.last = i;
+                fed
+            }
+        }
+    }
+
+    /// `#0 building with …`, or a `#1 [..]` header no open build can take.
+    fn starts_build(&self, n: u32, rest: &[u8]) -> bool {
+        if n == 0 {
+            return is_desc(rest);
+        }
+        is_bracketed(rest)
+            && !self.members.iter().any(|m| {
+                !m.parser.is_over()
+                    && match m.parser.vertex(1) {
+                        None => true,
+                        Some(first) => first.name.as_bytes().starts_with(rest) && m.current != Some(1),
+                    }
+            })
+    }
+
+    /// The build a `#n …` line belongs to.
+    fn vertex_target(&mut self, n: u32, rest: &[u8], offset: u64) -> usize {
+        let output = seconds_end(rest).is_some() || is_status(rest);
+        let header = !output
+            && (is_bracketed(rest)
+                || !self.members.iter().any(|m| m.current == Some(n))
+                || self.members.iter().any(|m| m.parser.vertex(n).is_some_and(|s| s.name.as_bytes() == rest)));
+        if !header {
+            let scores: Vec<Option<u32>> = self.members.iter().map(|m| status_score(m, n)).collect();
+            return self.pick(&scores, Some(n), offset);
+        }
+        let name = step_name::parse(&text(rest));
+        let scores: Vec<Option<u32>> = self.members.iter().map(|m| header_score(m, n, rest, &name)).collect();
+        let woken: Vec<bool> = self.members.iter().map(|m| m.dormant && m.evidence(&name) > 0).collect();
+        self.pick_woken(&scores, &woken, Some(n), offset)
+    }
+
+    /// The build a `#*** …` line belongs to: a header by its name, anything else to the build of the
+    /// last masked header.
+    fn masked_target(&mut self, rest: &[u8], offset: u64) -> usize {
+        let output = seconds_end(rest).is_some() || is_status(rest);
+        if output {
+            let open = self.masked.filter(|&i| self.members.get(i).is_some_and(|m| !m.parser.has_ended()));
+            return match open {
+                Some(i) => i,
+                None => self.pick(&vec![None; self.members.len()], None, offset),
+            };
+        }
+        let name = step_name::parse(&text(rest));
+        let scores: Vec<Option<u32>> = self
+            .members
+            .iter()
+            .map(|m| {
+                if m.parser.steps().iter().any(|s| s.name.as_bytes() == rest) {
+                    Some(4)
+                } else {
+                    m.takes_new(&name).then(|| 1 + m.evidence(&name))
+                }
+            })
+            .collect();
+        let woken: Vec<bool> = self.members.iter().map(|m| m.dormant && m.evidence(&name) > 0).collect();
+        let i = self.pick_woken(&scores, &woken, None, offset);
+        self.masked = Some(i);
+        i
+    }
+
+    /// The best scored build; a tie between builds that differ is a guess, remembered on the build.
+    fn pick(&mut self, scores: &[Option<u32>], n: Option<u32>, offset: u64) -> usize {
+        self.pick_woken(scores, &[], n, offset)
+    }
+
+    /// `pick`, where a dormant build takes only what no other build can take, unless `woken` says the
+    /// line names its stage or base image.
+    fn pick_woken(&mut self, scores: &[Option<u32>], woken: &[bool], n: Option<u32>, offset: u64) -> usize {
+        let awake = |i: usize| self.members.get(i).is_some_and(|m| !m.dormant) || woken.get(i) == Some(&true);
+        let scores: Vec<Option<u32>> = if scores.iter().enumerate().any(|(i, s)| s.is_some() && awake(i)) {
+            scores.iter().enumerate().map(|(i, s)| s.filter(|_| awake(i))).collect()
+        } else {
+            scores.to_vec()
+        };
+        let best = scores.iter().flatten().max().copied();
+        let mut tied: Vec<usize> = match best {
+            Some(best) => scores.iter().enumerate().filter(|(_, s)| **s == Some(best)).map(|(i, _)| i).collect(),
+            None => (0..self.members.len()).filter(|&i| self.members.get(i).is_some_and(|m| !m.parser.has_ended())).collect(),
+        };
+        if tied.iter().any(|&i| self.members.get(i).is_some_and(|m| !m.dormant)) {
+            tied.retain(|&i| self.members.get(i).is_some_and(|m| !m.dormant));
+        }
+        let Some(&first) = tied.first() else {
+            return self.last;
+        };
+        if tied.len() == 1 && best.is_some() {
+            return first;
+        }
+        if best.is_some() && self.twins(&tied) {
+            return first;
+        }
+        let chosen = if tied.contains(&self.last) { self.last } else { first };
+        for &i in &tied {
+            if let Some(member) = self.members.get_mut(i) {
+                member.guess(offset, n);
+            }
+        }
+        chosen
+    }
+
+    /// Builds that printed the same vertexes under the same numbers so far.
+    fn twins(&self, which: &[usize]) -> bool {
+        let mut members = which.iter().filter_map(|&i| self.members.get(i));
+        let Some(first) = members.next() else {
+            return true;
+        };
+        let max = first.parser.max_vertex();
+        max <= MAX_TWIN_CHECK
+            && members.all(|m| {
+                m.parser.max_vertex() == max
+                    && (1..=max).all(|v| m.parser.vertex(v).map(|s| &s.name) == first.parser.vertex(v).map(|s| &s.name))
+            })
+    }
+
+    /// A line without `#`: a failure report, a console-wrapped continuation, a blank line, prose.
+    fn other_line(&mut self, line: &Line<'_>) -> Fed {
+        for i in self.offer_order() {
+            match self.members.get_mut(i).map(|m| m.feed(line)) {
+                Some(Fed::Ignored) | None => {}
+                Some(fed) => return fed,
+            }
+        }
+        Fed::Ignored
+    }
+
+    /// Who is offered a line without `#`: an open failure report first, then a wrapped line's build,
+    /// then failed builds (latest failure first) whose report may follow, then the last build, then all.
+    fn offer_order(&self) -> Vec<usize> {
+        let all = 0..self.members.len();
+        if let Some(i) = all.clone().find(|&i| self.members.get(i).is_some_and(|m| m.parser.in_error_report())) {
+            return vec![i];
+        }
+        let mut order = Vec::with_capacity(self.members.len() + 1);
+        if self.members.get(self.last).is_some_and(|m| m.parser.continues_line()) {
+            order.push(self.last);
+        }
+        let mut failed: Vec<(u64, usize)> = all
+            .clone()
+            .filter_map(|i| self.members.get(i).filter(|m| !m.parser.has_ended()).and_then(|m| m.failed_at).map(|at| (at, i)))
+            .collect();
+        failed.sort_unstable_by(|a, b| b.cmp(a));
+        order.extend(failed.into_iter().map(|(_, i)| i));
+        order.push(self.last);
+        order.extend(all);
+        let mut seen = Vec::with_capacity(order.len());
+        order.retain(|i| {
+            !seen.contains(i) && {
+                seen.push(*i);
+                true
+            }
+        });
+        order
+    }
+
+    /// One problem per build that took, or may have lost, lines by a guess that could matter: another build had no
+    /// vertex of that number, or one of another name.
+    fn guess_problems(&self) -> Vec<Option<Problem>> {
+        self.members
+            .iter()
+            .enumerate()
+            .map(|(i, member)| {
+                let doubtful: Vec<&(u64, Option<u32>)> = member.guesses.iter().filter(|(_, n)| !self.alike_elsewhere(i, *n)).collect();
+                let &&(offset, n) = doubtful.first()?;
+                let vertex = n.map_or_else(|| "a masked vertex (#***)".to_string(), |n| format!("vertex #{n}"));
+                let more = u64::from(member.guessed).saturating_sub(member.guesses.len() as u64);
+                let count = doubtful.len() as u64 + more;
+                Some(Problem::at(
+                    offset,
+                    format!(
+                        "{} builds were printed interleaved with the same vertex numbers; {count} line(s) were placed by a guess that involved this build, the first here ({vertex})",
+                        self.members.len()
+                    ),
+                ))
+            })
+            .collect()
+    }
+
+    /// Every other build printed vertex `n` under the same name as build `i`.
+    fn alike_elsewhere(&self, i: usize, n: Option<u32>) -> bool {
+        let Some(n) = n else { return false };
+        let name = self.members.get(i).and_then(|m| m.parser.vertex(n)).map(|s| &s.name);
+        name.is_some() && self.members.iter().enumerate().all(|(j, m)| j == i || m.parser.vertex(n).map(|s| &s.name) == name)
+    }
+}
+
+/// Whether `text` starts a build beside the only open one (instead of belonging to it, or following it
+/// as the parser alone decides): a second `#0 building with …`, or a `#1 [..]` header the open build
+/// cannot have printed, while that build has not ended (no final error line, no export).
+fn starts_beside(only: &Member, text: &[u8]) -> bool {
+    let Some((n, rest)) = split_vertex(text) else {
+        return false;
+    };
+    if n > 1 || only.parser.is_over() {
+        return false;
+    }
+    if n == 0 {
+        return is_desc(rest) && (only.headed || !only.parser.is_blank());
+    }
+    if !is_bracketed(rest) {
+        return false;
+    }
+    match only.parser.vertex(1) {
+        None => false,
+        Some(first) if !first.name.as_bytes().starts_with(rest) => true,
+        Some(first) => {
+            only.current == Some(1) || (first.status != StepStatus::Running && (only.parser.max_vertex() > 1 || only.parser.is_v08()))
+        }
+    }
+}
+
+/// How well a header `#n rest` fits build `m`: its own vertex printed again, or a vertex new to it.
+/// A printer prints a header only when it has no current vertex (after a state line or `#k ...`).
+fn header_score(m: &Member, n: u32, rest: &[u8], name: &StepName) -> Option<u32> {
+    if m.parser.has_ended() {
+        return None;
+    }
+    let fit = match m.parser.vertex(n) {
+        Some(step) if step.name.as_bytes().starts_with(rest) => match (step.status, m.dormant) {
+            (StepStatus::Running, _) => 3,
+            (_, false) => 2,
+            (_, true) => 0,
+        },
+        Some(_) => return None,
+        None if !m.takes_new(name) => return None,
+        None => {
+            let next = m.parser.max_vertex().checked_add(1) == Some(n);
+            let base = if m.parser.is_blank() && n <= 1 {
+                5
+            } else if next {
+                3
+            } else {
+                1
+            };
+            base + m.evidence(name)
+        }
+    };
+    Some(match m.current {
+        None => fit,
+        Some(c) if c == n => return None,
+        Some(_) => 0,
+    })
+}
+
+/// How well a status or output line of vertex `n` fits build `m`.
+fn status_score(m: &Member, n: u32) -> Option<u32> {
+    let running = m.parser.vertex(n)?.status == StepStatus::Running;
+    Some(match (m.current == Some(n), running) {
+        (true, true) => 4,
+        (true, false) => 3,
+        (false, true) => 2,
+        (false, false) => 1,
+    })
+}
+
+/// No step of `steps` contradicts a new `[stage k/n]`: the stage has no other `n`, no vertex of this
+/// build already carries that label, and a build prints either bare `[k/n]` (one stage) or named
+/// stages (`[build k/n]`, `[stage-0 k/n]`, compose `[web k/n]`), never both.
+fn fits_stages(steps: &[Step], name: &StepName) -> bool {
+    let Some(n) = name.n else { return true };
+    !steps.iter().any(|s| {
+        s.n.is_some()
+            && ((s.stage.is_none() && s.service.is_none()) != (name.stage.is_none() && name.service.is_none())
+                || same_stage(s, name) && (s.n != Some(n) || s.k == name.k))
+    })
+}
+
+/// The image of a `[stage 1/n] FROM <image>[@digest]` header.
+fn from_image(name: &StepName) -> Option<&str> {
+    let image = name.instruction.as_deref()?.strip_prefix("FROM ")?.split(' ').next()?;
+    Some(image.split('@').next().unwrap_or(image))
+}
+
+fn same_stage(step: &Step, name: &StepName) -> bool {
+    step.n.is_some() && step.platform == name.platform && step.stage == name.stage && step.service == name.service
+}
+
+/// Puts the guess problems on the builds and leaves out builds that read nothing but their
+/// `#0 building with …` line, when another build has something.
+fn settle(builds: Vec<Build>, problems: Vec<Option<Problem>>) -> Vec<Build> {
+    let some_full = builds.iter().any(|b| !b.steps.is_empty());
+    builds
+        .into_iter()
+        .zip(problems.into_iter().chain(std::iter::repeat(None)))
+        .filter(|(b, _)| !some_full || !b.steps.is_empty() || b.error.is_some())
+        .map(|(mut b, problem)| {
+            b.problems.extend(problem);
+            b
+        })
+        .collect()
+}
+
+#[path = "demux_lines.rs"]
+mod lines;
+
+#[cfg(test)]
+#[path = "demux_tests.rs"]
+mod tests;
