@@ -5,6 +5,11 @@
 //! instruction of it. A step is committed by `--> <id>` (after `--> Using cache <full id>` on a cache
 //! hit); the last step has none before `COMMIT <name>`, whose `--> <id>` is the image's. Success ends
 //! with `Successfully tagged …` and the full image id; failure with `Error: building at STEP "…": …`.
+//!
+//! A step that needs a stage not built yet (`COPY --from=b`, `RUN --mount=…,from=b`) waits while podman
+//! builds that stage: its header, then the other stage's `[i/n] STEP 1/…` headers and results, then
+//! the waiting step's own `--> <id>` (or, without layers, the next header of its stage). Such a header
+//! suspends the open step instead of starting another build; it may nest.
 
 use serde::{Deserialize, Serialize};
 
@@ -142,23 +147,54 @@ impl Parser {
     }
 
     fn step(&mut self, stage: Option<(u32, u32)>, k: u32, m: Option<u32>, instruction: &[u8], line: &Line<'_>) -> Fed {
-        let steps = self.seq.steps();
         let index = stage.map(|(i, _)| i);
-        // Headers only move forward within a build; going back (or a different stage count) is another build.
-        let restarts = steps.last().is_some_and(|last| {
-            let here = (index.unwrap_or(0), k);
-            let before = (last.stage_index.unwrap_or(0), last.k.unwrap_or(0));
-            last.stage_index.is_some() != index.is_some()
-                || self.stages != stage.map(|(_, n)| n)
-                || here <= before
-                || (last.stage_index == index && last.n != m)
-        });
-        if self.seq.done || self.commit || restarts || steps.len() >= MAX_STEPS {
+        let other_count = !self.seq.steps().is_empty() && self.stages != stage.map(|(_, n)| n);
+        if self.seq.done || self.commit || self.seq.steps().len() >= MAX_STEPS || other_count {
             return Fed::NewBuild;
         }
-        if steps.last().is_none_or(|last| last.stage_index != index) {
-            self.stage = None;
+        if self.nests(index, k) {
+            self.seq.suspend();
+        } else if let Some(depth) = self.waiting_in(index) {
+            // The waiting step's stage goes on: the stage built in between is over, and so is that step.
+            if self.seq.suspended().nth(depth).is_some_and(|s| s.k.unwrap_or(0) >= k) {
+                return Fed::NewBuild;
+            }
+            while self.seq.suspended().count() > depth && self.seq.resume(line) {}
+        } else if self.restarts(index, k, m) {
+            return Fed::NewBuild;
         }
+        self.open(stage, k, m, instruction, line)
+    }
+
+    /// True when a header of stage `index` starts a stage built on demand by the open step: it is the
+    /// first step of a stage this build has not shown, and the open step names another stage.
+    fn nests(&self, index: Option<u32>, k: u32) -> bool {
+        let Some(current) = self.seq.current().filter(|_| self.seq.is_open()) else {
+            return false;
+        };
+        let names_stage = current.instruction.as_deref().is_some_and(|i| memchr::memmem::find(&i.to_ascii_lowercase().into_bytes(), b"from=").is_some());
+        k == 1 && index.is_some() && current.stage_index != index && names_stage && self.seq.steps().iter().all(|s| s.stage_index != index)
+    }
+
+    /// How deep in the stack of suspended steps the one of stage `index` is (0 = outermost).
+    fn waiting_in(&self, index: Option<u32>) -> Option<usize> {
+        index?;
+        self.seq.suspended().position(|s| s.stage_index == index)
+    }
+
+    /// Headers only move forward within a build; going back (or a different stage count) is another build.
+    fn restarts(&self, index: Option<u32>, k: u32, m: Option<u32>) -> bool {
+        self.seq.current().is_some_and(|last| {
+            let here = (index.unwrap_or(0), k);
+            let before = (last.stage_index.unwrap_or(0), last.k.unwrap_or(0));
+            last.stage_index.is_some() != index.is_some() || here <= before || (last.stage_index == index && last.n != m)
+        })
+    }
+
+    /// Opens the step of a header, in its stage (named by the stage's FROM).
+    fn open(&mut self, stage: Option<(u32, u32)>, k: u32, m: Option<u32>, instruction: &[u8], line: &Line<'_>) -> Fed {
+        let index = stage.map(|(i, _)| i);
+        self.stage = self.seq.current().filter(|c| c.stage_index == index).and_then(|c| c.stage.clone());
         if keyword(instruction) == Some("FROM") {
             self.stage = as_name(instruction);
         }
@@ -175,6 +211,9 @@ impl Parser {
 
     /// `--> Using cache <id>`, `--> <id>` (a step's commit, or the image's after `COMMIT`).
     fn arrow(&mut self, rest: &[u8], line: &Line<'_>) {
+        if !self.seq.is_open() && !self.commit {
+            self.seq.resume(line); // the result of a step that waited while its stage was built
+        }
         if let Some(id) = rest.strip_prefix(b"Using cache ").filter(|id| is_image_id(id)) {
             if self.seq.is_open() {
                 self.seq.mark_cached();
