@@ -172,7 +172,8 @@ impl Parser {
         let Some(current) = self.seq.current().filter(|_| self.seq.is_open()) else {
             return false;
         };
-        let names_stage = current.instruction.as_deref().is_some_and(|i| memchr::memmem::find(&i.to_ascii_lowercase().into_bytes(), b"from=").is_some());
+        let names_stage =
+            current.instruction.as_deref().is_some_and(|i| memchr::memmem::find(&i.to_ascii_lowercase().into_bytes(), b"from=").is_some());
         k == 1 && index.is_some() && current.stage_index != index && names_stage && self.seq.steps().iter().all(|s| s.stage_index != index)
     }
 
@@ -328,6 +329,78 @@ mod tests {
         check(
             "[1/2] STEP 1/2: FROM a\n[1/3] STEP 2/2: RUN x\n",
             "canceled problem=\"another build starts while this one's step is running\" | [1]1/2 canceled || running | [1]2/2 running",
+        );
+    }
+
+    /// A step that needs a stage not built yet waits while podman builds it (log-formats.md §11).
+    #[test]
+    fn stage_built_while_a_step_waits() {
+        // The generator's finding: the COPY's own result comes after the stage built in between.
+        check(
+            "[1/3] STEP 1/1: FROM a AS build\n--> 11111111111\n[3/3] STEP 1/3: FROM a\n[3/3] STEP 2/3: COPY --from=builder /x /y\n\
+             [2/3] STEP 1/2: FROM 1111111111111111 AS builder\n[2/3] STEP 2/2: RUN make\nmade\n--> 22222222222\n--> 33333333333\n\
+             [3/3] STEP 3/3: RUN false\nError: building at STEP \"RUN false\": while running runtime: exit status 1\n",
+            "failed err=\"Error: building at STEP \\\"RUN false\\\": while running runtime: exit status 1\" | [1]build:1/1 executed id=11111111111 \
+             | [3]1/3 executed | [3]2/3 executed id=33333333333 | [2]builder:1/2 executed | [2]builder:2/2 executed id=22222222222 out=1 \
+             | [3]3/3 error exit=1 err=\"Error: building at STEP \\\"RUN false\\\": while running runtime: exit status 1\"",
+        );
+        // Two deep, each waiting step ended by its own result; the stage names come back with their steps.
+        check(
+            "[4/4] STEP 1/3: FROM a AS app\n[4/4] STEP 2/3: COPY --from=b /x /y\n[2/4] STEP 1/2: FROM a AS b\n\
+             [2/4] STEP 2/2: COPY --from=c /x /y\n[1/4] STEP 1/1: FROM a AS c\n--> 11111111111\n--> 22222222222\n--> 33333333333\n\
+             [4/4] STEP 3/3: RUN x\n[4/4] COMMIT t\n--> 44444444444\n",
+            "success image=44444444444 | [4]app:1/3 executed | [4]app:2/3 executed id=33333333333 | [2]b:1/2 executed \
+             | [2]b:2/2 executed id=22222222222 | [1]c:1/1 executed id=11111111111 | [4]app:3/3 executed id=44444444444",
+        );
+        // Cached steps in the stage built in between, and a cached waiting step.
+        check(
+            "[2/2] STEP 1/2: FROM a\n[2/2] STEP 2/2: ADD --from=b /x /y\n[1/2] STEP 1/2: FROM a AS b\n[1/2] STEP 2/2: RUN x\n\
+             --> Using cache 1111111111111111\n--> 11111111111\n--> Using cache 2222222222222222\n--> 22222222222\n[2/2] COMMIT t\n--> 22222222222\n",
+            "success image=22222222222 | [2]1/2 executed | [2]2/2 cached id=22222222222 | [1]b:1/2 executed | [1]b:2/2 cached id=11111111111",
+        );
+        // A failure inside the stage built in between: that step failed, the waiting one never finished.
+        check(
+            "[2/2] STEP 1/2: FROM a\n[2/2] STEP 2/2: COPY --from=b /x /y\n[1/2] STEP 1/2: FROM a AS b\n[1/2] STEP 2/2: RUN exit 3\noops\n\
+             Error: building at STEP \"RUN exit 3\": while running runtime: exit status 3\n",
+            "failed err=\"Error: building at STEP \\\"RUN exit 3\\\": while running runtime: exit status 3\" | [2]1/2 executed | [2]2/2 canceled \
+             | [1]b:1/2 executed | [1]b:2/2 error out=1 exit=3 err=\"Error: building at STEP \\\"RUN exit 3\\\": while running runtime: exit status 3\"",
+        );
+        // Without layers nothing but the stage's end prints `-->`: the waiting stage's next header ends both.
+        check(
+            "[2/2] STEP 1/3: FROM a\n[2/2] STEP 2/3: COPY --from=b /x /y\n[1/2] STEP 1/1: FROM a AS b\n--> 11111111111\n\
+             [2/2] STEP 3/3: RUN x\n",
+            "running | [2]1/3 executed | [2]2/3 executed | [1]b:1/1 executed id=11111111111 | [2]3/3 running",
+        );
+        // Several waiting steps in a row, one stage each.
+        check(
+            "[3/3] STEP 1/3: FROM a\n[3/3] STEP 2/3: COPY --from=0 /x /y\n[1/3] STEP 1/1: FROM a\n--> 11111111111\n--> 22222222222\n\
+             [3/3] STEP 3/3: COPY --from=1 /x /y\n[2/3] STEP 1/1: FROM a\n--> 33333333333\n--> 44444444444\n",
+            "running | [3]1/3 executed | [3]2/3 executed id=22222222222 | [1]1/1 executed id=11111111111 | [3]3/3 executed id=44444444444 \
+             | [2]1/1 executed id=33333333333",
+        );
+    }
+
+    /// Only a step that names another stage waits, and only for a stage not shown yet: anything else going
+    /// back is another build, as before.
+    #[test]
+    fn going_back_is_still_another_build() {
+        // The same build again after a step without `from=` (Ctrl-C, then a rebuild).
+        check(
+            "[1/2] STEP 1/1: FROM a AS b\n--> 11111111111\n[2/2] STEP 1/2: FROM a\n[2/2] STEP 2/2: RUN x\n[1/2] STEP 1/1: FROM a AS b\n",
+            "canceled problem=\"another build starts while this one's step is running\" | [1]b:1/1 executed id=11111111111 | [2]1/2 executed \
+             | [2]2/2 canceled || running | [1]b:1/1 running",
+        );
+        // A stage already built is not built again in between.
+        check(
+            "[1/2] STEP 1/1: FROM a AS b\n--> 11111111111\n[2/2] STEP 1/2: FROM a\n[2/2] STEP 2/2: COPY --from=b /x /y\n[1/2] STEP 1/1: FROM a AS b\n",
+            "canceled problem=\"another build starts while this one's step is running\" | [1]b:1/1 executed id=11111111111 | [2]1/2 executed \
+             | [2]2/2 canceled || running | [1]b:1/1 running",
+        );
+        // The waiting stage going back is another build too.
+        check(
+            "[2/2] STEP 1/3: FROM a\n[2/2] STEP 2/3: COPY --from=b /x /y\n[1/2] STEP 1/1: FROM a AS b\n[2/2] STEP 1/3: FROM a\n",
+            "canceled problem=\"another build starts while this one's step is running\" | [2]1/3 executed | [2]2/3 canceled | [1]b:1/1 canceled \
+             || running | [2]1/3 running",
         );
     }
 

@@ -470,7 +470,7 @@ mod tests {
 
     /// Lines of both formats in any order, plus hostile near-misses: parsing never panics, and the
     /// chunked parse agrees with the whole one.
-    const VOCABULARY: [&str; 24] = [
+    const VOCABULARY: [&str; 25] = [
         "Step 1/2 : FROM a",
         "Step 2/2 : RUN x",
         "Step 4294967295/4294967295 : RUN x",
@@ -488,6 +488,7 @@ mod tests {
         "DEPRECATED: The legacy builder is deprecated",
         "[1/2] STEP 1/2: FROM a AS b",
         "[2/2] STEP 2/2: RUN x",
+        "[2/2] STEP 1/2: COPY --from=b /x /y",
         "[1/1] COMMIT",
         "--> Using cache 0123456789abcdef",
         "--> 0123456789a",
