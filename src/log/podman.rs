@@ -5,6 +5,11 @@
 //! instruction of it. A step is committed by `--> <id>` (after `--> Using cache <full id>` on a cache
 //! hit); the last step has none before `COMMIT <name>`, whose `--> <id>` is the image's. Success ends
 //! with `Successfully tagged …` and the full image id; failure with `Error: building at STEP "…": …`.
+//!
+//! A step that needs a stage not built yet (`COPY --from=b`, `RUN --mount=…,from=b`) waits while podman
+//! builds that stage: its header, then the other stage's `[i/n] STEP 1/…` headers and results, then
+//! the waiting step's own `--> <id>` (or, without layers, the next header of its stage). Such a header
+//! suspends the open step instead of starting another build; it may nest.
 
 use serde::{Deserialize, Serialize};
 
@@ -142,23 +147,55 @@ impl Parser {
     }
 
     fn step(&mut self, stage: Option<(u32, u32)>, k: u32, m: Option<u32>, instruction: &[u8], line: &Line<'_>) -> Fed {
-        let steps = self.seq.steps();
         let index = stage.map(|(i, _)| i);
-        // Headers only move forward within a build; going back (or a different stage count) is another build.
-        let restarts = steps.last().is_some_and(|last| {
-            let here = (index.unwrap_or(0), k);
-            let before = (last.stage_index.unwrap_or(0), last.k.unwrap_or(0));
-            last.stage_index.is_some() != index.is_some()
-                || self.stages != stage.map(|(_, n)| n)
-                || here <= before
-                || (last.stage_index == index && last.n != m)
-        });
-        if self.seq.done || self.commit || restarts || steps.len() >= MAX_STEPS {
+        let other_count = !self.seq.steps().is_empty() && self.stages != stage.map(|(_, n)| n);
+        if self.seq.done || self.commit || self.seq.steps().len() >= MAX_STEPS || other_count {
             return Fed::NewBuild;
         }
-        if steps.last().is_none_or(|last| last.stage_index != index) {
-            self.stage = None;
+        if self.nests(index, k) {
+            self.seq.suspend();
+        } else if let Some(depth) = self.waiting_in(index) {
+            // The waiting step's stage goes on: the stage built in between is over, and so is that step.
+            if self.seq.suspended().nth(depth).is_some_and(|s| s.k.unwrap_or(0) >= k) {
+                return Fed::NewBuild;
+            }
+            while self.seq.suspended().count() > depth && self.seq.resume(line) {}
+        } else if self.restarts(index, k, m) {
+            return Fed::NewBuild;
         }
+        self.open(stage, k, m, instruction, line)
+    }
+
+    /// True when a header of stage `index` starts a stage built on demand by the open step: it is the
+    /// first step of a stage this build has not shown, and the open step names another stage.
+    fn nests(&self, index: Option<u32>, k: u32) -> bool {
+        let Some(current) = self.seq.current().filter(|_| self.seq.is_open()) else {
+            return false;
+        };
+        let names_stage =
+            current.instruction.as_deref().is_some_and(|i| memchr::memmem::find(&i.to_ascii_lowercase().into_bytes(), b"from=").is_some());
+        k == 1 && index.is_some() && current.stage_index != index && names_stage && self.seq.steps().iter().all(|s| s.stage_index != index)
+    }
+
+    /// How deep in the stack of suspended steps the one of stage `index` is (0 = outermost).
+    fn waiting_in(&self, index: Option<u32>) -> Option<usize> {
+        index?;
+        self.seq.suspended().position(|s| s.stage_index == index)
+    }
+
+    /// Headers only move forward within a build; going back (or a different stage count) is another build.
+    fn restarts(&self, index: Option<u32>, k: u32, m: Option<u32>) -> bool {
+        self.seq.current().is_some_and(|last| {
+            let here = (index.unwrap_or(0), k);
+            let before = (last.stage_index.unwrap_or(0), last.k.unwrap_or(0));
+            last.stage_index.is_some() != index.is_some() || here <= before || (last.stage_index == index && last.n != m)
+        })
+    }
+
+    /// Opens the step of a header, in its stage (named by the stage's FROM).
+    fn open(&mut self, stage: Option<(u32, u32)>, k: u32, m: Option<u32>, instruction: &[u8], line: &Line<'_>) -> Fed {
+        let index = stage.map(|(i, _)| i);
+        self.stage = self.seq.current().filter(|c| c.stage_index == index).and_then(|c| c.stage.clone());
         if keyword(instruction) == Some("FROM") {
             self.stage = as_name(instruction);
         }
@@ -175,6 +212,9 @@ impl Parser {
 
     /// `--> Using cache <id>`, `--> <id>` (a step's commit, or the image's after `COMMIT`).
     fn arrow(&mut self, rest: &[u8], line: &Line<'_>) {
+        if !self.seq.is_open() && !self.commit {
+            self.seq.resume(line); // the result of a step that waited while its stage was built
+        }
         if let Some(id) = rest.strip_prefix(b"Using cache ").filter(|id| is_image_id(id)) {
             if self.seq.is_open() {
                 self.seq.mark_cached();
@@ -289,6 +329,78 @@ mod tests {
         check(
             "[1/2] STEP 1/2: FROM a\n[1/3] STEP 2/2: RUN x\n",
             "canceled problem=\"another build starts while this one's step is running\" | [1]1/2 canceled || running | [1]2/2 running",
+        );
+    }
+
+    /// A step that needs a stage not built yet waits while podman builds it (log-formats.md §11).
+    #[test]
+    fn stage_built_while_a_step_waits() {
+        // The generator's finding: the COPY's own result comes after the stage built in between.
+        check(
+            "[1/3] STEP 1/1: FROM a AS build\n--> 11111111111\n[3/3] STEP 1/3: FROM a\n[3/3] STEP 2/3: COPY --from=builder /x /y\n\
+             [2/3] STEP 1/2: FROM 1111111111111111 AS builder\n[2/3] STEP 2/2: RUN make\nmade\n--> 22222222222\n--> 33333333333\n\
+             [3/3] STEP 3/3: RUN false\nError: building at STEP \"RUN false\": while running runtime: exit status 1\n",
+            "failed err=\"Error: building at STEP \\\"RUN false\\\": while running runtime: exit status 1\" | [1]build:1/1 executed id=11111111111 \
+             | [3]1/3 executed | [3]2/3 executed id=33333333333 | [2]builder:1/2 executed | [2]builder:2/2 executed id=22222222222 out=1 \
+             | [3]3/3 error exit=1 err=\"Error: building at STEP \\\"RUN false\\\": while running runtime: exit status 1\"",
+        );
+        // Two deep, each waiting step ended by its own result; the stage names come back with their steps.
+        check(
+            "[4/4] STEP 1/3: FROM a AS app\n[4/4] STEP 2/3: COPY --from=b /x /y\n[2/4] STEP 1/2: FROM a AS b\n\
+             [2/4] STEP 2/2: COPY --from=c /x /y\n[1/4] STEP 1/1: FROM a AS c\n--> 11111111111\n--> 22222222222\n--> 33333333333\n\
+             [4/4] STEP 3/3: RUN x\n[4/4] COMMIT t\n--> 44444444444\n",
+            "success image=44444444444 | [4]app:1/3 executed | [4]app:2/3 executed id=33333333333 | [2]b:1/2 executed \
+             | [2]b:2/2 executed id=22222222222 | [1]c:1/1 executed id=11111111111 | [4]app:3/3 executed id=44444444444",
+        );
+        // Cached steps in the stage built in between, and a cached waiting step.
+        check(
+            "[2/2] STEP 1/2: FROM a\n[2/2] STEP 2/2: ADD --from=b /x /y\n[1/2] STEP 1/2: FROM a AS b\n[1/2] STEP 2/2: RUN x\n\
+             --> Using cache 1111111111111111\n--> 11111111111\n--> Using cache 2222222222222222\n--> 22222222222\n[2/2] COMMIT t\n--> 22222222222\n",
+            "success image=22222222222 | [2]1/2 executed | [2]2/2 cached id=22222222222 | [1]b:1/2 executed | [1]b:2/2 cached id=11111111111",
+        );
+        // A failure inside the stage built in between: that step failed, the waiting one never finished.
+        check(
+            "[2/2] STEP 1/2: FROM a\n[2/2] STEP 2/2: COPY --from=b /x /y\n[1/2] STEP 1/2: FROM a AS b\n[1/2] STEP 2/2: RUN exit 3\noops\n\
+             Error: building at STEP \"RUN exit 3\": while running runtime: exit status 3\n",
+            "failed err=\"Error: building at STEP \\\"RUN exit 3\\\": while running runtime: exit status 3\" | [2]1/2 executed | [2]2/2 canceled \
+             | [1]b:1/2 executed | [1]b:2/2 error out=1 exit=3 err=\"Error: building at STEP \\\"RUN exit 3\\\": while running runtime: exit status 3\"",
+        );
+        // Without layers nothing but the stage's end prints `-->`: the waiting stage's next header ends both.
+        check(
+            "[2/2] STEP 1/3: FROM a\n[2/2] STEP 2/3: COPY --from=b /x /y\n[1/2] STEP 1/1: FROM a AS b\n--> 11111111111\n\
+             [2/2] STEP 3/3: RUN x\n",
+            "running | [2]1/3 executed | [2]2/3 executed | [1]b:1/1 executed id=11111111111 | [2]3/3 running",
+        );
+        // Several waiting steps in a row, one stage each.
+        check(
+            "[3/3] STEP 1/3: FROM a\n[3/3] STEP 2/3: COPY --from=0 /x /y\n[1/3] STEP 1/1: FROM a\n--> 11111111111\n--> 22222222222\n\
+             [3/3] STEP 3/3: COPY --from=1 /x /y\n[2/3] STEP 1/1: FROM a\n--> 33333333333\n--> 44444444444\n",
+            "running | [3]1/3 executed | [3]2/3 executed id=22222222222 | [1]1/1 executed id=11111111111 | [3]3/3 executed id=44444444444 \
+             | [2]1/1 executed id=33333333333",
+        );
+    }
+
+    /// Only a step that names another stage waits, and only for a stage not shown yet: anything else going
+    /// back is another build, as before.
+    #[test]
+    fn going_back_is_still_another_build() {
+        // The same build again after a step without `from=` (Ctrl-C, then a rebuild).
+        check(
+            "[1/2] STEP 1/1: FROM a AS b\n--> 11111111111\n[2/2] STEP 1/2: FROM a\n[2/2] STEP 2/2: RUN x\n[1/2] STEP 1/1: FROM a AS b\n",
+            "canceled problem=\"another build starts while this one's step is running\" | [1]b:1/1 executed id=11111111111 | [2]1/2 executed \
+             | [2]2/2 canceled || running | [1]b:1/1 running",
+        );
+        // A stage already built is not built again in between.
+        check(
+            "[1/2] STEP 1/1: FROM a AS b\n--> 11111111111\n[2/2] STEP 1/2: FROM a\n[2/2] STEP 2/2: COPY --from=b /x /y\n[1/2] STEP 1/1: FROM a AS b\n",
+            "canceled problem=\"another build starts while this one's step is running\" | [1]b:1/1 executed id=11111111111 | [2]1/2 executed \
+             | [2]2/2 canceled || running | [1]b:1/1 running",
+        );
+        // The waiting stage going back is another build too.
+        check(
+            "[2/2] STEP 1/3: FROM a\n[2/2] STEP 2/3: COPY --from=b /x /y\n[1/2] STEP 1/1: FROM a AS b\n[2/2] STEP 1/3: FROM a\n",
+            "canceled problem=\"another build starts while this one's step is running\" | [2]1/3 executed | [2]2/3 canceled | [1]b:1/1 canceled \
+             || running | [2]1/3 running",
         );
     }
 

@@ -3,7 +3,9 @@
 //!
 //! Both formats print a header per step, raw process output without any prefix, and an image-id line
 //! when the step is committed (log-formats.md §7, §11). There is never more than one open step, so one
-//! `StepOutput` is enough; closed steps keep their range and excerpt in `build.steps`.
+//! `StepOutput` is enough; closed steps keep their range and excerpt in `build.steps`. podman may
+//! suspend a step while it builds the stage that step needs (`COPY --from` of a stage not built yet):
+//! the suspended steps wait on a small stack, innermost last, with their output so far.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +17,8 @@ use super::output::{self, StepOutput};
 pub const MAX_STEPS: usize = 4096;
 /// Most warnings kept per step.
 const MAX_WARNINGS: usize = 32;
+/// Most steps suspended at once (stages built inside stages); deeper nesting is not taken as nesting.
+pub const MAX_SUSPENDED: usize = 64;
 
 /// A build read step by step.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,6 +37,20 @@ pub struct Sequence {
     pub done: bool,
     /// A line has been read (the first one gives `build.started`).
     begun: bool,
+    /// Steps suspended while another stage is built, innermost last.
+    #[serde(default)]
+    suspended: Vec<Suspended>,
+    /// Index in `build.steps` of the open step (or of the last one that was); `None`: the last step.
+    #[serde(default)]
+    at: Option<usize>,
+}
+
+/// A step waiting for the stage it needs to be built.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Suspended {
+    index: usize,
+    out: StepOutput,
+    cached: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,6 +69,8 @@ impl Sequence {
             pending: None,
             done: false,
             begun: false,
+            suspended: Vec::new(),
+            at: None,
         }
     }
 
@@ -71,7 +91,7 @@ impl Sequence {
     /// process that never started: OCI runtime errors right after `Running in`), or its instruction
     /// runs no process of its own (COPY, ADD, WORKDIR …; FROM may run ONBUILD triggers).
     pub fn errors_are_daemons(&self) -> bool {
-        let instruction = self.build.steps.last().and_then(|s| s.instruction.as_deref());
+        let instruction = self.current().and_then(|s| s.instruction.as_deref());
         self.out.range.lines == 0 || !matches!(instruction.and_then(|i| keyword(i.as_bytes())), Some("RUN" | "FROM"))
     }
 
@@ -79,9 +99,64 @@ impl Sequence {
         &self.build.steps
     }
 
-    /// The open step, else the last one.
+    fn at(&self) -> usize {
+        self.at.unwrap_or(self.build.steps.len().saturating_sub(1))
+    }
+
+    /// The open step, else the last one that was (a resumed step may precede the steps of the stage
+    /// built while it waited).
+    pub fn current(&self) -> Option<&Step> {
+        self.build.steps.get(self.at())
+    }
+
+    /// The open step, else the last one that was.
     pub fn last_mut(&mut self) -> Option<&mut Step> {
-        self.build.steps.last_mut()
+        let at = self.at();
+        self.build.steps.get_mut(at)
+    }
+
+    /// The steps suspended while another stage is built, innermost last.
+    pub fn suspended(&self) -> impl Iterator<Item = &Step> + '_ {
+        self.suspended.iter().filter_map(|s| self.build.steps.get(s.index))
+    }
+
+    /// Sets the open step aside while the stage it needs is built; false when none is open or the
+    /// stack is full.
+    pub fn suspend(&mut self) -> bool {
+        if !self.open || self.suspended.len() >= MAX_SUSPENDED {
+            return false;
+        }
+        let out = std::mem::take(&mut self.out);
+        self.suspended.push(Suspended { index: self.at(), out, cached: self.cached });
+        self.open = false;
+        self.pending = None;
+        true
+    }
+
+    /// Takes the innermost suspended step up again as the open one (closing the open step first, as a
+    /// header does); false when none waits.
+    pub fn resume(&mut self, line: &Line<'_>) -> bool {
+        let Some(waiting) = self.suspended.pop() else {
+            return false;
+        };
+        self.close(None, line);
+        self.at = Some(waiting.index);
+        self.out = waiting.out;
+        self.cached = waiting.cached;
+        self.open = true;
+        self.pending = None;
+        true
+    }
+
+    /// Ends every suspended step with `status` (the build ended while they waited).
+    fn end_suspended(&mut self, status: StepStatus, line: &Line<'_>) {
+        while let Some(waiting) = self.suspended.pop() {
+            if let Some(step) = self.build.steps.get_mut(waiting.index) {
+                fill_output(step, &waiting.out);
+                step.status = if status == StepStatus::Executed && waiting.cached { StepStatus::Cached } else { status };
+                step.finished = rfc3339(line);
+            }
+        }
     }
 
     /// Starts `step` (closing the open one first: its header came without a commit line).
@@ -90,6 +165,7 @@ impl Sequence {
         step.started = rfc3339(line);
         step.status = StepStatus::Running;
         self.build.steps.push(step);
+        self.at = None;
         self.out = StepOutput::default();
         self.open = true;
         self.cached = false;
@@ -111,7 +187,7 @@ impl Sequence {
         }
         let status = if self.cached { StepStatus::Cached } else { StepStatus::Executed };
         self.end_step(status, line);
-        if let (Some(id), Some(step)) = (image_id, self.build.steps.last_mut()) {
+        if let (Some(id), Some(step)) = (image_id, self.last_mut()) {
             step.image_id = Some(id);
         }
     }
@@ -120,7 +196,7 @@ impl Sequence {
         self.open = false;
         self.pending = None;
         let out = std::mem::take(&mut self.out);
-        if let Some(step) = self.build.steps.last_mut() {
+        if let Some(step) = self.last_mut() {
             fill_output(step, &out);
             step.status = status;
             step.finished = rfc3339(line);
@@ -138,11 +214,12 @@ impl Sequence {
     pub fn fail(&mut self, error: String, exit_code: Option<i32>, line: &Line<'_>) {
         if self.open {
             self.end_step(StepStatus::Error, line);
-            if let Some(step) = self.build.steps.last_mut() {
+            if let Some(step) = self.last_mut() {
                 step.error = Some(error.clone());
                 step.exit_code = exit_code;
             }
         }
+        self.end_suspended(StepStatus::Canceled, line);
         self.build.error = Some(error);
         self.end_build(BuildResult::Failed, line);
     }
@@ -152,6 +229,7 @@ impl Sequence {
         if self.open {
             self.end_step(StepStatus::Canceled, line);
         }
+        self.end_suspended(StepStatus::Canceled, line);
         self.build.error = Some(message);
         self.end_build(BuildResult::Canceled, line);
     }
@@ -159,6 +237,7 @@ impl Sequence {
     /// The build printed its success line.
     pub fn succeed(&mut self, line: &Line<'_>) {
         self.close(None, line);
+        self.end_suspended(StepStatus::Executed, line);
         self.end_build(BuildResult::Success, line);
     }
 
@@ -172,7 +251,7 @@ impl Sequence {
     /// A builder warning for the open step, else the last one (warnings printed after a step's commit
     /// line are about that step or the whole build, which has no field of its own).
     pub fn warn(&mut self, text: &[u8]) {
-        if let Some(step) = self.build.steps.last_mut() {
+        if let Some(step) = self.last_mut() {
             if step.warnings.len() < MAX_WARNINGS {
                 step.warnings.push(output::text(text));
             }
@@ -183,8 +262,13 @@ impl Sequence {
     pub fn snapshot(&self) -> Build {
         let mut build = self.build.clone();
         if self.open {
-            if let Some(step) = build.steps.last_mut() {
+            if let Some(step) = build.steps.get_mut(self.at()) {
                 fill_output(step, &self.out);
+            }
+        }
+        for waiting in &self.suspended {
+            if let Some(step) = build.steps.get_mut(waiting.index) {
+                fill_output(step, &waiting.out);
             }
         }
         build
@@ -200,20 +284,29 @@ impl Sequence {
         }
         if end == End::NextBuild && !self.done && !self.build.steps.is_empty() {
             // The builder never prints a result when its client goes away (Ctrl-C, CI timeout).
-            let message = if self.open {
+            let message = if self.open || !self.suspended.is_empty() {
                 "another build starts while this one's step is running"
             } else {
                 "no result line before the next build starts"
             };
             self.build.problems.push(Problem::at(self.build.span[1], message));
-            if self.open {
-                self.end_step(StepStatus::Canceled, &at);
+            if self.open || !self.suspended.is_empty() {
+                if self.open {
+                    self.end_step(StepStatus::Canceled, &at);
+                }
+                self.end_suspended(StepStatus::Canceled, &at);
                 self.build.result = BuildResult::Canceled;
             }
         }
         if self.open {
-            if let Some(step) = self.build.steps.last_mut() {
-                fill_output(step, &self.out);
+            let out = std::mem::take(&mut self.out);
+            if let Some(step) = self.last_mut() {
+                fill_output(step, &out);
+            }
+        }
+        for waiting in &self.suspended {
+            if let Some(step) = self.build.steps.get_mut(waiting.index) {
+                fill_output(step, &waiting.out);
             }
         }
         self.build
@@ -377,7 +470,7 @@ mod tests {
 
     /// Lines of both formats in any order, plus hostile near-misses: parsing never panics, and the
     /// chunked parse agrees with the whole one.
-    const VOCABULARY: [&str; 24] = [
+    const VOCABULARY: [&str; 25] = [
         "Step 1/2 : FROM a",
         "Step 2/2 : RUN x",
         "Step 4294967295/4294967295 : RUN x",
@@ -395,6 +488,7 @@ mod tests {
         "DEPRECATED: The legacy builder is deprecated",
         "[1/2] STEP 1/2: FROM a AS b",
         "[2/2] STEP 2/2: RUN x",
+        "[2/2] STEP 1/2: COPY --from=b /x /y",
         "[1/1] COMMIT",
         "--> Using cache 0123456789abcdef",
         "--> 0123456789a",
