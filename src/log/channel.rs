@@ -102,9 +102,23 @@ impl Channel {
             }
             return;
         }
-        if !self.read(&line) && self.prefixes.consider(&line) {
+        if self.read(&line) {
+            self.prefixes.used();
+        } else if self.prefixes.consider(&line) {
             let stripped = self.prefixes.strip(&line);
             self.read(&stripped);
+        }
+    }
+
+    /// The log ended (or a snapshot reads it as if): the held lines are read, without the candidate's
+    /// prefix when the lines around its anchor carry it.
+    fn settle(&mut self) {
+        if !self.prefixes.holding() {
+            return;
+        }
+        match self.prefixes.settle() {
+            Hold::Learned => self.replay(0),
+            Hold::Kept | Hold::Released => self.replay(1),
         }
     }
 
@@ -167,7 +181,7 @@ impl Channel {
     pub fn snapshot(&self) -> Vec<Build> {
         if self.prefixes.holding() {
             let mut settled = self.clone();
-            settled.replay(1);
+            settled.settle();
             return settled.snapshot();
         }
         let mut builds = self.done.clone();
@@ -182,7 +196,7 @@ impl Channel {
 
     /// All builds; the open one is closed as the log ended (lines still held are read as they are).
     pub fn finish(mut self) -> Vec<Build> {
-        self.replay(1);
+        self.settle();
         self.close(End::Eof);
         self.done
     }
