@@ -280,7 +280,7 @@ fn a_one_step_build_with_the_prefix_on_every_line_is_read() {
             let wrapped = prefixed(log, |_| prefix.to_string(), |_, _| true);
             assert_eq!(read(&wrapped), bare, "{format} behind {prefix:?}");
             // A prompt before it, and the log cut right after the step's header (the build still runs).
-            let header = log.lines().position(|l| is_header(l)).unwrap_or(0);
+            let header = log.lines().position(is_header).unwrap_or(0);
             let cut: String = ["$ ./build.sh"].into_iter().chain(log.lines().take(header + 1)).map(|l| format!("{prefix}{l}\n")).collect();
             let parsed = parse_bytes(cut.as_bytes());
             assert_eq!(parsed.builds.len(), 1, "{format} cut behind {prefix:?}: {:?}", summary(&parsed));
