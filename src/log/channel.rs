@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::line::{End, Fed, Line};
-use super::model::Build;
+use super::model::{Build, BuildResult, Problem, StepStatus};
 use super::prefix::{Hold, Prefixes};
 use super::{buildkit_plain, buildkit_tty, demux, engine_api, legacy, podman, rawjson};
 
@@ -94,6 +94,13 @@ impl Channel {
     }
 
     pub fn line(&mut self, line: &Line<'_>) {
+        if line.chatter {
+            if let Some(failed) = act_verdict(line.text) {
+                self.settle();
+                self.act_ended(failed, line);
+                return;
+            }
+        }
         let line = self.prefixes.strip(line);
         if self.prefixes.holding() {
             match self.prefixes.hold(&line) {
@@ -103,9 +110,23 @@ impl Channel {
             }
             return;
         }
-        if !self.read(&line) && self.prefixes.consider(&line) {
+        if self.read(&line) {
+            self.prefixes.used();
+        } else if self.prefixes.consider(&line) {
             let stripped = self.prefixes.strip(&line);
             self.read(&stripped);
+        }
+    }
+
+    /// The log ended (or a snapshot reads it as if): the held lines are read, without the candidate's
+    /// prefix when the lines around its anchor carry it.
+    fn settle(&mut self) {
+        if !self.prefixes.holding() {
+            return;
+        }
+        match self.prefixes.settle() {
+            Hold::Learned => self.replay(0),
+            Hold::Kept | Hold::Released => self.replay(1),
         }
     }
 
@@ -139,6 +160,25 @@ impl Channel {
         true
     }
 
+    /// act said the step (or job) ended: the open build ends with it. act cuts a failing step's last
+    /// lines, so when it failed while a step still runs, that step failed (the build's error lines are lost).
+    fn act_ended(&mut self, failed: bool, line: &Line<'_>) {
+        let Some(active) = self.active.take() else { return };
+        let mut build = active.finish(End::Eof);
+        if failed && build.result != BuildResult::Failed {
+            if let Some(step) = build.steps.iter_mut().rev().find(|s| s.status == StepStatus::Running) {
+                let said = String::from_utf8_lossy(line.text).into_owned();
+                step.status = StepStatus::Error;
+                step.error.get_or_insert_with(|| said.clone());
+                build.result = BuildResult::Failed;
+                build.error.get_or_insert_with(|| said.clone());
+                let cut = format!("log cut: act reported failure (`{said}`) while step `{}` was running", step.name);
+                build.problems.push(Problem::at(line.start, cut));
+            }
+        }
+        self.push(build);
+    }
+
     fn begin(&mut self, line: &Line<'_>) {
         self.active = Active::start(line);
         self.feed_first(line);
@@ -169,7 +209,7 @@ impl Channel {
     pub fn snapshot(&self) -> Vec<Build> {
         if self.prefixes.holding() {
             let mut settled = self.clone();
-            settled.replay(1);
+            settled.settle();
             return settled.snapshot();
         }
         let mut builds = self.done.clone();
@@ -185,9 +225,24 @@ impl Channel {
 
     /// All builds; the open one is closed as the log ended (lines still held are read as they are).
     pub fn finish(mut self) -> Vec<Build> {
-        self.replay(1);
+        self.settle();
         self.close(End::Eof);
         self.done
+    }
+}
+
+/// act's verdict on a step or job (`❌  Failure - Main build [1.2s]`, `✅  Success - Main build`,
+/// `🏁  Job failed`, `🏁  Job succeeded`): true when it failed.
+fn act_verdict(text: &[u8]) -> Option<bool> {
+    let said = |emoji: &str, word: &str| {
+        text.strip_prefix(emoji.as_bytes()).is_some_and(|rest| rest.trim_ascii_start().starts_with(word.as_bytes()))
+    };
+    if said("❌", "Failure") || said("🏁", "Job failed") {
+        Some(true)
+    } else if said("✅", "Success") || said("🏁", "Job succeeded") {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -220,7 +275,7 @@ fn normalize(build: &mut Build) {
 
 #[cfg(test)]
 mod tests {
-    use crate::log::{parse_bytes, BuildResult, Format};
+    use crate::log::{parse_bytes, BuildResult, Format, StepStatus};
 
     /// `format result steps` per build.
     fn builds(log: &str) -> Vec<(Format, BuildResult, usize)> {
@@ -262,5 +317,61 @@ mod tests {
     fn alone_it_stays() {
         assert_eq!(builds(BOOT), vec![(Format::BuildkitPlain, BuildResult::Success, 1)]);
         assert_eq!(builds(BANNER), vec![(Format::Legacy, BuildResult::Running, 0)]);
+    }
+
+    /// `lines` as act prints a step's output, then act's own closing lines.
+    fn act(lines: &str, closing: &[&str]) -> String {
+        let mut log = String::from("[CI/build] ⭐ Run Main docker build\n");
+        log.extend(lines.lines().map(|l| format!("[CI/build]   | {l}\n")));
+        log.extend(closing.iter().map(|c| format!("[CI/build]   {c}\n")));
+        log
+    }
+
+    const PLAIN_CUT: &str = "#0 building with \"default\" instance using docker driver\n#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n#2 [1/2] FROM docker.io/library/alpine:3.19\n#2 DONE 0.4s\n#3 [2/2] RUN false\n#3 0.101 boom\n";
+    const LEGACY_CUT: &str = "Sending build context to Docker daemon  2.048kB\nStep 1/2 : FROM alpine:3.19\n ---> 05455a08881e\nStep 2/2 : RUN false\n ---> Running in 1a2b3c4d5e6f\nboom\n";
+
+    #[test]
+    fn act_failure_ends_a_cut_build_as_failed() {
+        for (what, cut) in [("plain", PLAIN_CUT), ("legacy", LEGACY_CUT)] {
+            for closing in [&["❌  Failure - Main docker build [2.1s]", "🏁  Job failed"][..], &["🏁  Job failed"]] {
+                let parsed = parse_bytes(act(cut, closing).as_bytes());
+                assert_eq!(parsed.builds.len(), 1, "{what}");
+                let build = &parsed.builds[0];
+                assert_eq!(build.result, BuildResult::Failed, "{what} {closing:?}");
+                let last = build.steps.last().expect("a step");
+                assert!(last.name.ends_with("RUN false"), "{what}: {}", last.name);
+                assert_eq!(last.status, StepStatus::Error, "{what}");
+                assert!(build.steps.iter().all(|s| s.status != StepStatus::Running), "{what}");
+                assert!(build.problems.iter().any(|p| p.message.contains("act reported failure")), "{what}: {:?}", build.problems);
+            }
+            // Without act's verdict the step still runs (the log may be growing).
+            let open = parse_bytes(act(cut, &[]).as_bytes());
+            assert_eq!(open.builds[0].steps.last().map(|s| s.status), Some(StepStatus::Running), "{what}");
+        }
+    }
+
+    #[test]
+    fn act_success_ends_the_open_build() {
+        // The build printed its steps' ends: they stay; a later build in the job is a build of its own.
+        let done = "#1 [1/1] FROM docker.io/library/alpine:3.19\n#1 DONE 0.4s\n";
+        let two =
+            format!("{}{}", act(done, &["✅  Success - Main docker build [1.0s]"]), act(done, &["✅  Success - Main docker build [1.0s]"]));
+        let parsed = parse_bytes(two.as_bytes());
+        assert_eq!(parsed.builds.len(), 2, "{parsed:?}");
+        assert!(parsed.builds.iter().all(|b| b.steps[0].status == StepStatus::Executed));
+        // A step whose end the build did not print stays as it is, and no failure is made up.
+        let parsed = parse_bytes(act(PLAIN_CUT, &["✅  Success - Main docker build [2.1s]", "🏁  Job succeeded"]).as_bytes());
+        assert_eq!(parsed.builds.len(), 1);
+        assert_ne!(parsed.builds[0].result, BuildResult::Failed);
+        assert_eq!(parsed.builds[0].steps.last().map(|s| s.status), Some(StepStatus::Running));
+    }
+
+    #[test]
+    fn a_failure_after_a_finished_build_changes_nothing() {
+        // act's failure of a later command (a push) in the same step: the build had ended well.
+        let done = "#1 [1/1] FROM docker.io/library/alpine:3.19\n#1 DONE 0.4s\n#2 exporting to image\n#2 DONE 0.1s\n";
+        let parsed = parse_bytes(act(done, &["❌  Failure - Main docker build [2.1s]"]).as_bytes());
+        assert_eq!(parsed.builds[0].steps[0].status, StepStatus::Executed);
+        assert!(parsed.builds[0].problems.iter().all(|p| !p.message.contains("act reported")));
     }
 }

@@ -4,9 +4,12 @@
 //! Nothing is listed: a line no parser used, whose first `MAX_PREFIX` bytes hold a builder anchor
 //! (`#N [..]`, `#0 building with`, `Step N/M : `, `STEP N/M: `, `[k/n] STEP`, `[+] Building`) after
 //! some text, makes that text's shape (digit runs and inner space runs collapsed, so dates match) a
-//! candidate. The lines after it are held (bounded) until a second anchored line with the same shape
-//! confirms it; then the held lines are replayed with the prefix removed. A candidate that is not
-//! confirmed in time releases its lines unchanged. Lines without a learned prefix pass unchanged.
+//! candidate. The lines after it are held (bounded) until it is confirmed: by a second anchored line with
+//! the same shape, or by the lines around the anchor carrying it too (the line just before and the
+//! lines right after, `SURROUND` of them; at the end of the log, fewer do, when none after it lacks it),
+//! so a one-step build with a prefix on every line is read. Then the held lines are replayed with the
+//! prefix removed. A candidate that is not confirmed in time releases its lines unchanged. Lines
+//! without a learned prefix pass unchanged.
 //! Known wrappers (`unwrap`) are removed before: a learned prefix is what follows them.
 
 use memchr::memchr3_iter;
@@ -19,6 +22,8 @@ use super::{buildkit_plain, buildkit_tty, error_block, legacy, podman};
 const MAX_PREFIX: usize = 96;
 /// Anchored lines with the same prefix shape that make it learned.
 const CONFIRM: u8 = 2;
+/// Lines around the anchor (the one before, those after) that carry its prefix and confirm it.
+const SURROUND: u8 = 3;
 /// Most prefixes one channel learns (ssh's `out: ` and `err: `, a few compose services).
 const MAX_LEARNED: usize = 8;
 /// Bounds of the lines held while a candidate waits for its confirmation.
@@ -80,6 +85,32 @@ struct Candidate {
     held_bytes: usize,
     /// Lines are being held (false once the hold overflowed: later hits still count).
     holding: bool,
+    /// Lines around the anchor that carry the prefix: the one before it, and those after it until one
+    /// does not (blank lines and act's chatter neither count nor break).
+    #[serde(default)]
+    around: u8,
+    /// A line after the anchor lacked the prefix: only a second anchor confirms it now.
+    #[serde(default)]
+    broken: bool,
+}
+
+impl Candidate {
+    /// Counts `line`, held after the anchor, for or against the prefix's surroundings.
+    fn surround(&mut self, line: &Line<'_>) {
+        if self.broken || line.chatter || line.text.is_empty() {
+            return;
+        }
+        if match_len(&self.shape, line.text).is_some() {
+            self.around = self.around.saturating_add(1);
+        } else {
+            self.broken = true;
+        }
+    }
+
+    /// Enough lines around the anchor carry the prefix (`at_end`: the log ended, one is enough).
+    fn surrounded(&self, at_end: bool) -> bool {
+        !self.broken && self.around >= if at_end { 1 } else { SURROUND }
+    }
 }
 
 /// What `hold` decided for the line it took.
@@ -98,6 +129,9 @@ pub enum Hold {
 pub struct Prefixes {
     learned: Vec<Shape>,
     candidate: Option<Candidate>,
+    /// The head (`MAX_PREFIX` bytes) of the line just before, when nobody used it: a buffer reused.
+    #[serde(default)]
+    before: Vec<u8>,
 }
 
 impl Prefixes {
@@ -121,14 +155,15 @@ impl Prefixes {
     pub fn hold(&mut self, line: &Line<'_>) -> Hold {
         let Some(candidate) = &mut self.candidate else { return Hold::Released };
         let hit = !line.chatter && anchored_after(&candidate.shape, line.text);
+        candidate.surround(line);
         let held = Held::new(line);
         candidate.held_bytes = candidate.held_bytes.saturating_add(held.size());
         candidate.held.push(held);
         if hit {
             candidate.hits = candidate.hits.saturating_add(1);
-            if candidate.hits >= CONFIRM {
-                return self.learn();
-            }
+        }
+        if candidate.hits >= CONFIRM || candidate.surrounded(false) {
+            return self.learn();
         }
         if candidate.held.len() >= MAX_HELD_LINES || candidate.held_bytes >= MAX_HELD_BYTES {
             candidate.holding = false;
@@ -137,11 +172,26 @@ impl Prefixes {
         Hold::Kept
     }
 
+    /// The log ended while lines are held: the candidate is learned when the lines around its anchor
+    /// carry it (see `Candidate::surrounded`), else its lines are released.
+    pub fn settle(&mut self) -> Hold {
+        match &self.candidate {
+            Some(c) if c.holding && c.surrounded(true) => self.learn(),
+            _ => Hold::Released,
+        }
+    }
+
+    /// A line a parser used: the next line's `before` is no prose.
+    pub fn used(&mut self) {
+        self.before.clear();
+    }
+
     /// The held lines, taken out (after `hold` said `Learned` or `Released`, or at the end of the log).
     pub fn take_held(&mut self) -> Vec<Held> {
         let Some(candidate) = &mut self.candidate else { return Vec::new() };
         candidate.holding = false;
         candidate.held_bytes = 0;
+        self.before.clear();
         std::mem::take(&mut candidate.held)
     }
 
@@ -151,8 +201,13 @@ impl Prefixes {
         if line.chatter || self.learned.len() >= MAX_LEARNED {
             return false;
         }
-        let Some(at) = find_anchor(line.text) else { return false };
+        let Some(at) = find_anchor(line.text) else {
+            self.remember(line);
+            return false;
+        };
         let shape = shape_of(line.text.get(..at).unwrap_or_default());
+        let around = u8::from(match_len(&shape, &self.before).is_some());
+        self.remember(line);
         if self.learned.contains(&shape) {
             return false; // learned, yet not stripped: another learned prefix came first.
         }
@@ -162,8 +217,14 @@ impl Prefixes {
         }
         let held = Held::new(line);
         let held_bytes = held.size();
-        self.candidate = Some(Candidate { shape, hits: 1, held: vec![held], held_bytes, holding: true });
+        self.candidate = Some(Candidate { shape, hits: 1, held: vec![held], held_bytes, holding: true, around, broken: false });
         false
+    }
+
+    /// Keeps the head of `line` (nobody used it) as the line before the next one.
+    fn remember(&mut self, line: &Line<'_>) {
+        self.before.clear();
+        self.before.extend_from_slice(line.text.get(..MAX_PREFIX).unwrap_or(line.text));
     }
 
     fn learn(&mut self) -> Hold {

@@ -263,3 +263,44 @@ fn a_long_first_step_still_learns_the_prefix_from_later_headers() {
     let names: Vec<&str> = parsed.builds.iter().flat_map(|b| &b.steps).map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["Step 2/3 : RUN echo hello", "Step 3/3 : CMD [\"sh\"]"], "{parsed:?}");
 }
+
+/// One-step builds: a single builder anchor, with the prefix on every line.
+const ONE_STEP: [(&str, &str); 3] = [
+    ("legacy", "Sending build context to Docker daemon  2.048kB\nStep 1/1 : FROM alpine:3.19\n ---> 05455a08881e\nSuccessfully built 05455a08881e\n"),
+    ("podman", "STEP 1/1: FROM alpine:3.19\nCOMMIT demo\n--> 05455a08881\nSuccessfully tagged localhost/demo:latest\n"),
+    ("plain", "#1 [1/1] FROM docker.io/library/alpine:3.19\n#1 resolve docker.io/library/alpine:3.19 done\n#1 DONE 0.4s\n"),
+];
+
+#[test]
+fn a_one_step_build_with_the_prefix_on_every_line_is_read() {
+    for (format, log) in ONE_STEP {
+        let bare = read(log);
+        assert_eq!(bare.len(), 2, "{format}: one build of one step: {bare:#?}");
+        for prefix in ["2024/03/29 14:05:11 ", "[pod-build-7f9c5d-x2k4] ", "2026-02-28T07:47:04.0179531Z err: "] {
+            let wrapped = prefixed(log, |_| prefix.to_string(), |_, _| true);
+            assert_eq!(read(&wrapped), bare, "{format} behind {prefix:?}");
+            // A prompt before it, and the log cut right after the step's header (the build still runs).
+            let header = log.lines().position(is_header).unwrap_or(0);
+            let cut: String = ["$ ./build.sh"].into_iter().chain(log.lines().take(header + 1)).map(|l| format!("{prefix}{l}\n")).collect();
+            let parsed = parse_bytes(cut.as_bytes());
+            assert_eq!(parsed.builds.len(), 1, "{format} cut behind {prefix:?}: {:?}", summary(&parsed));
+            assert_eq!(parsed.builds[0].steps.last().map(|s| s.status), Some(StepStatus::Running), "{format} cut behind {prefix:?}");
+        }
+    }
+}
+
+#[test]
+fn a_single_prefixed_anchor_before_bare_prose_teaches_nothing() {
+    for anchor in ["note: Step 2/9 : RUN x", "see: STEP 1/1: FROM x", "log: #3 [1/3] FROM alpine"] {
+        // Followed by bare prose (the anchor's prefix is on no other line), at the end, or between.
+        for log in [
+            format!("{anchor}\nthis is how it starts\nand more prose\nand more\nstill more\n"),
+            format!("starting\n{anchor}\n"),
+            format!("starting\n{anchor}\n\nnote that it failed\n"),
+            format!("note: a\n{anchor}\nthe end\n"),
+        ] {
+            let parsed = parse_bytes(log.as_bytes());
+            assert!(parsed.builds.is_empty(), "{log:?}: {:?}", summary(&parsed));
+        }
+    }
+}
