@@ -110,12 +110,36 @@ impl Channel {
             }
             return;
         }
+        if self.continued_behind_a_prefix(&line) {
+            // The classic builder and podman take any line as the open step's output, so a prefixed
+            // `Step N/M` would never reach `consider` (it is read as output too until the prefix is learned).
+            if self.prefixes.consider(&line) {
+                let stripped = self.prefixes.strip(&line);
+                self.read(&stripped);
+            } else {
+                self.read(&line);
+            }
+            return;
+        }
         if self.read(&line) {
             self.prefixes.used();
         } else if self.prefixes.consider(&line) {
             let stripped = self.prefixes.strip(&line);
             self.read(&stripped);
         }
+    }
+
+    /// Whether `line` is a step header of the open classic or podman build behind some text: those
+    /// parsers read any line as output of the open step. Only a header that continues the open build counts
+    /// (a quoted `out: Step 1/2` in a step's output starts no step of it); a rare line, so probing a copy
+    /// of the parser costs nothing that matters.
+    fn continued_behind_a_prefix(&self, line: &Line<'_>) -> bool {
+        let Some(active @ (Active::Legacy(_) | Active::Podman(_))) = &self.active else { return false };
+        let Some(stripped) = self.prefixes.after_prefix(line) else { return false };
+        let steps = |a: &Active| a.snapshot().iter().map(|b| b.steps.len()).sum::<usize>();
+        let mut probe = active.clone();
+        let before = steps(&probe);
+        probe.feed(&stripped) == Fed::Taken && steps(&probe) > before
     }
 
     /// The log ended (or a snapshot reads it as if): the held lines are read, without the candidate's
@@ -164,19 +188,15 @@ impl Channel {
     /// lines, so when it failed while a step still runs, that step failed (the build's error lines are lost).
     fn act_ended(&mut self, failed: bool, line: &Line<'_>) {
         let Some(active) = self.active.take() else { return };
-        let mut build = active.finish(End::Eof);
-        if failed && build.result != BuildResult::Failed {
-            if let Some(step) = build.steps.iter_mut().rev().find(|s| s.status == StepStatus::Running) {
-                let said = String::from_utf8_lossy(line.text).into_owned();
-                step.status = StepStatus::Error;
-                step.error.get_or_insert_with(|| said.clone());
-                build.result = BuildResult::Failed;
-                build.error.get_or_insert_with(|| said.clone());
-                let cut = format!("log cut: act reported failure (`{said}`) while step `{}` was running", step.name);
-                build.problems.push(Problem::at(line.start, cut));
-            }
+        let mut builds = active.finish(End::Eof);
+        // Builds printed side by side: the failure is the last one's that still runs a step.
+        let running = builds.iter().rposition(|b| b.steps.iter().any(|s| s.status == StepStatus::Running));
+        if let Some(build) = running.and_then(|i| builds.get_mut(i)).filter(|b| failed && b.result != BuildResult::Failed) {
+            act_failed(build, line);
         }
-        self.push(build);
+        for build in builds {
+            self.push(build);
+        }
     }
 
     fn begin(&mut self, line: &Line<'_>) {
@@ -229,6 +249,18 @@ impl Channel {
         self.close(End::Eof);
         self.done
     }
+}
+
+/// act reported a failure while `build` still ran a step: that step failed (act cut the error lines).
+fn act_failed(build: &mut Build, line: &Line<'_>) {
+    let Some(step) = build.steps.iter_mut().rev().find(|s| s.status == StepStatus::Running) else { return };
+    let said = String::from_utf8_lossy(line.text).into_owned();
+    step.status = StepStatus::Error;
+    step.error.get_or_insert_with(|| said.clone());
+    let cut = format!("log cut: act reported failure (`{said}`) while step `{}` was running", step.name);
+    build.result = BuildResult::Failed;
+    build.error.get_or_insert(said);
+    build.problems.push(Problem::at(line.start, cut));
 }
 
 /// act's verdict on a step or job (`❌  Failure - Main build [1.2s]`, `✅  Success - Main build`,

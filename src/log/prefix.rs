@@ -195,6 +195,16 @@ impl Prefixes {
         std::mem::take(&mut candidate.held)
     }
 
+    /// `line` without the text before its builder anchor, when some text comes before one (a candidate for
+    /// `consider`).
+    pub fn after_prefix<'a>(&self, line: &Line<'a>) -> Option<Line<'a>> {
+        if line.chatter || self.learned.len() >= MAX_LEARNED || is_anchor(line.text) {
+            return None;
+        }
+        let at = find_anchor(line.text)?;
+        Some(Line { text: line.text.get(at..)?, ..*line })
+    }
+
     /// A line no parser used: if an anchor follows some text in it, that text becomes (or confirms) the
     /// candidate. True when this line confirmed it: read it again, with `strip`.
     pub fn consider(&mut self, line: &Line<'_>) -> bool {
