@@ -28,11 +28,20 @@ pub(super) fn misnamed(df: &Dockerfile, steps: &[Step], keep: &dyn Fn(&Step) -> 
     for (i, r) in recorded.iter().enumerate() {
         let Some(r) = r.as_ref().filter(|r| is_from(r)) else { continue };
         let Some(labelled) = preferred_stage(df, Numbering::Buildkit, r.stage.as_deref()) else { continue };
-        let loaders = loaders(df, r);
+        let loaders = image_loaders(df, r);
         let own = loaders.contains(&labelled);
         let image_base = df.stages.get(labelled).is_some_and(|s| matches!(s.base, Base::Image(_)));
-        let collides = recorded.iter().flatten().any(|o| o.stage == r.stage && o.lane == r.lane && o.k == r.k && !is_from(o));
-        if !collides && image_base && (own || loaders.is_empty()) {
+        // Its label is another step's: one of another instruction, or the labelled stage's own image.
+        let collides = recorded.iter().enumerate().any(|(j, o)| {
+            o.as_ref().is_some_and(|o| {
+                j != i
+                    && o.stage == r.stage
+                    && o.lane == r.lane
+                    && o.k == r.k
+                    && (!is_from(o) || !own && image_loaders(df, o).contains(&labelled))
+            })
+        });
+        if !collides && image_base {
             continue; // its own stage's FROM (maybe edited since the build)
         }
         let instruction = pick(df, labelled, &loaders, &recorded).and_then(|s| df.stages.get(s)).map(|s| s.from);
@@ -59,7 +68,7 @@ fn is_from(r: &Recorded) -> bool {
 }
 
 /// The stages whose own FROM loads the step's image (the text there is the one built).
-fn loaders(df: &Dockerfile, r: &Recorded) -> Vec<usize> {
+fn image_loaders(df: &Dockerfile, r: &Recorded) -> Vec<usize> {
     let loads = |s: &crate::dockerfile::Stage| {
         matches!(s.base, Base::Image(_)) && df.instructions.get(s.from).is_some_and(|ins| text::compare(&r.text, r.clipped, ins).same())
     };
