@@ -12,6 +12,7 @@ mod align;
 mod groups;
 mod resolve;
 mod services;
+mod shared;
 mod text;
 
 use serde::Serialize;
@@ -58,6 +59,9 @@ pub enum How {
     Trigger,
     /// An un-numbered `FROM <image>` vertex of a `COPY --from=<image>`.
     CopyFromImage,
+    /// A `FROM <image>` vertex BuildKit loaded once for several stages and named after a stage that does
+    /// not load it (one that derives from it): the FROM that names the image.
+    SharedImage,
 }
 
 /// Something that could not be mapped.
@@ -95,10 +99,13 @@ pub fn map_steps(df: &Dockerfile, steps: &[Step]) -> Mapping {
 pub fn map_steps_of(df: &Dockerfile, steps: &[Step], services: Option<&[String]>) -> Mapping {
     let in_scope = |s: &Step| services::in_scope(s, services);
     let mut out: Vec<Option<StepMapping>> = vec![None; steps.len()];
-    let (groups, triggers) = groups::group(steps, &in_scope);
+    let misnamed = shared::misnamed(df, steps, &in_scope);
+    let is_misnamed = |s: &Step| misnamed.iter().any(|m| steps.get(m.step).is_some_and(|x| std::ptr::eq(x, s)));
+    let (groups, triggers) = groups::group(steps, &|s| in_scope(s) && !is_misnamed(s));
     for g in &groups {
         resolve::group(df, g, &mut out);
     }
+    shared::place(df, &misnamed, &mut out);
     resolve::triggers(df, &triggers, &mut out);
     resolve::error_lines(df, steps, &mut out);
     resolve::copy_from_images(df, steps, &mut out);
@@ -107,7 +114,13 @@ pub fn map_steps_of(df: &Dockerfile, steps: &[Step], services: Option<&[String]>
             *slot = None;
         }
     }
-    finish(steps, &groups, out)
+    let mut mapping = finish(steps, &groups, out);
+    let unplaced = misnamed.iter().filter(|m| m.instruction.is_none() && mapping.score >= MIN_SCORE);
+    mapping.problems.extend(unplaced.map(|m| {
+        let name = steps.get(m.step).map_or("", |s| s.name.as_str());
+        Problem { step: Some(m.step), message: format!("no FROM of this Dockerfile loads the image of step `{name}`") }
+    }));
+    mapping
 }
 
 /// Applies the build-level (per compose service) gate and the confidence threshold; lists what did not map.

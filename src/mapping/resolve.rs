@@ -80,7 +80,7 @@ fn candidates(df: &Dockerfile, numbering: Numbering) -> Vec<(Option<usize>, Vec<
 
 /// The stage the log names: BuildKit `AS` name or `stage-<i>` (none printed for a single stage); podman
 /// the 1-based stage position.
-fn preferred_stage(df: &Dockerfile, numbering: Numbering, stage: Option<&str>) -> Option<usize> {
+pub(super) fn preferred_stage(df: &Dockerfile, numbering: Numbering, stage: Option<&str>) -> Option<usize> {
     let single = (df.stages.len() == 1).then_some(0);
     match (numbering, stage) {
         (Numbering::Legacy, _) => None,
