@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::line::{End, Fed, Line};
 use super::model::{Build, BuildResult, Problem, StepStatus};
-use super::prefix::{Hold, Prefixes};
+use super::prefix::{Held, Hold, Prefixes};
 use super::{buildkit_plain, buildkit_tty, demux, engine_api, legacy, podman, rawjson};
 
 /// The parser of the build being read (plain: of the builds printed side by side).
@@ -106,7 +106,7 @@ impl Channel {
             match self.prefixes.hold(&line) {
                 Hold::Kept => {}
                 Hold::Learned => self.replay(0),
-                Hold::Released => self.replay(1),
+                Hold::Released => self.replay_released(),
             }
             return;
         }
@@ -150,8 +150,53 @@ impl Channel {
         }
         match self.prefixes.settle() {
             Hold::Learned => self.replay(0),
-            Hold::Kept | Hold::Released => self.replay(1),
+            Hold::Kept | Hold::Released => self.replay_released(),
         }
+    }
+
+    /// The lines after a candidate did not confirm it. Its own line is still read as the builder line
+    /// behind the text when the next held builder line continues the build it starts (a Go date on the
+    /// first header only, `STEP 1/2` then a bare `STEP 2/2`); prose that quotes a builder line starts no
+    /// build that its next lines continue.
+    fn replay_released(&mut self) {
+        let held = self.prefixes.take_held();
+        if let Some(stripped) = held.first().and_then(|h| self.continued_after(&h.line(), &held[1..])) {
+            self.read(&stripped);
+        }
+        for h in held.iter().skip(1) {
+            let line = self.prefixes.strip(&h.line());
+            self.read(&line);
+        }
+    }
+
+    /// `line` without its text before a builder anchor, when reading it so starts a numbered step and `rest`
+    /// then numbers another step after it in the same build (same `n`, higher `k`), with no new build between
+    /// (probed on a copy of the parser: a rare path).
+    fn continued_after<'a>(&self, line: &Line<'a>, rest: &[Held]) -> Option<Line<'a>> {
+        let stripped = self.prefixes.after_prefix(line)?;
+        let mut probe = match &self.active {
+            Some(active) => active.clone(),
+            None => Active::start(&stripped)?,
+        };
+        if self.active.is_some() && probe.feed(&stripped) != Fed::Taken {
+            return None;
+        } else if self.active.is_none() {
+            probe.feed(&stripped);
+        }
+        let last_step = |a: &Active| a.snapshot().last().and_then(|b| b.steps.last().map(|s| (s.name.clone(), s.k, s.n)));
+        let (name, Some(k0), n0) = last_step(&probe)? else { return None };
+        let continues =
+            |b: &Build| b.steps.iter().any(|s| s.name == name) && b.steps.iter().any(|s| s.n == n0 && s.k.is_some_and(|k| k > k0));
+        for h in rest {
+            if probe.feed(&h.line()) == Fed::NewBuild {
+                return None;
+            }
+            let later = probe.snapshot().iter().any(continues);
+            if later {
+                return Some(stripped);
+            }
+        }
+        None
     }
 
     /// Reads the held lines from `from` on (the first was read when it made the candidate), each without

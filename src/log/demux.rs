@@ -66,8 +66,10 @@ impl Member {
 
     fn feed(&mut self, line: &Line<'_>) -> Fed {
         let fed = self.parser.feed(line);
-        if let Some((n, rest)) = split_vertex(line.text) {
-            self.track(n, rest, line.start);
+        if line.text.first() == Some(&b'#') {
+            if let Some((n, rest)) = split_vertex(line.text) {
+                self.track(n, rest, line.start);
+            }
         }
         fed
     }
@@ -381,6 +383,10 @@ impl Demux {
 /// as the parser alone decides): a second `#0 building with …`, or a `#1 [..]` header the open build
 /// cannot have printed, while that build has not ended (no final error line, no export).
 fn starts_beside(only: &Member, text: &[u8]) -> bool {
+    // Only `#0 ` or `#1 ` can start a build: every other line (nearly all: output) leaves here.
+    if !matches!(text, [b'#', b'0' | b'1', b' ', ..]) {
+        return false;
+    }
     let Some((n, rest)) = split_vertex(text) else {
         return false;
     };

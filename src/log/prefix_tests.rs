@@ -322,3 +322,21 @@ fn a_prefix_that_starts_mid_build_is_learned_for_every_format() {
         }
     }
 }
+
+/// A prefix on the first header only (a Go date on some lines, chance put it there): the next builder line
+/// continues the build that the header starts, so the header is read behind its text; prose that quotes a
+/// builder line before a log is not.
+#[test]
+fn a_prefix_on_the_first_header_only_keeps_that_header() {
+    let steps = |log: &str| {
+        let parsed = parse_bytes(log.as_bytes());
+        parsed.builds.iter().flat_map(|b| b.steps.iter().map(|s| (s.name.clone(), s.status))).collect::<Vec<_>>()
+    };
+    for (format, log) in [("buildkit", BUILDKIT), ("legacy", LEGACY), ("podman", PODMAN)] {
+        let first = log.lines().position(is_header).expect("a header");
+        let wrapped = prefixed(log, |_| "2024/03/29 14:00:01 ".to_string(), |i, _| i == first);
+        assert_eq!(steps(&wrapped), steps(log), "{format}:\n{wrapped}");
+    }
+    let prose = format!("2024/03/29 14:00:01 see Step 2/9 : RUN x\n{LEGACY}");
+    assert_eq!(steps(&prose), steps(LEGACY));
+}
