@@ -98,31 +98,10 @@ fn anchors(steps: &[Step], mapping: &Mapping) -> Vec<(u32, i64)> {
     steps.iter().zip(&mapping.steps).filter_map(pair).collect()
 }
 
-const KEYWORDS: &[&str] = &[
-    "FROM",
-    "RUN",
-    "CMD",
-    "LABEL",
-    "MAINTAINER",
-    "EXPOSE",
-    "ENV",
-    "ADD",
-    "COPY",
-    "ENTRYPOINT",
-    "VOLUME",
-    "USER",
-    "WORKDIR",
-    "ARG",
-    "ONBUILD",
-    "STOPSIGNAL",
-    "HEALTHCHECK",
-    "SHELL",
-];
-
 /// The first upper-case Dockerfile keyword the message names as a word (`'as' and 'FROM' keywords'`,
 /// `"ENV key=value"`, `recommended for CMD`).
 fn named_keyword(message: &str) -> Option<&'static str> {
-    message.split(|c: char| !c.is_ascii_alphanumeric()).find_map(|word| KEYWORDS.iter().find(|k| **k == word).copied())
+    message.split(|c: char| !c.is_ascii_alphanumeric()).find_map(|word| crate::dockerfile::KEYWORDS.iter().find(|k| **k == word).copied())
 }
 
 #[cfg(test)]

@@ -174,3 +174,46 @@ fn warnings_follow_the_lines_moved_since_the_build_and_need_their_keyword() {
     let lines: Vec<u32> = a.instructions.iter().flat_map(|v| v.checks.iter().map(|c| c.line)).collect();
     assert_eq!(lines, vec![2]);
 }
+
+/// Builds printed side by side whose lines were placed by a guess say so where a user reads the problems
+/// (`report`): the lines they put on the Dockerfile may be another build's.
+#[test]
+fn a_guessed_interleaving_is_a_problem_of_the_annotation() {
+    let log = "\
+#0 building with \"default\" instance using docker driver
+
+#1 [internal] load build definition from Dockerfile
+#0 building with \"default\" instance using docker driver
+
+#1 [internal] load build definition from other.Dockerfile
+#1 DONE 0.0s
+#1 DONE 0.0s
+
+#2 [a 1/2] RUN a
+#2 DONE 1.0s
+
+#2 [b 1/2] RUN b
+#2 DONE 1.0s
+
+#3 [c 2/2] RUN c
+#3 DONE 1.0s
+";
+    let builds: Vec<RecordedBuild> = parse_bytes(log.as_bytes())
+        .builds
+        .into_iter()
+        .enumerate()
+        .map(|(i, build)| RecordedBuild {
+            id: format!("r#{}", i + 1),
+            started: None,
+            build,
+            log_path: "/b.log".into(),
+            live: false,
+            built_dockerfile: None,
+        })
+        .collect();
+    assert_eq!(builds.len(), 2);
+    let a = annotate("FROM x AS a\nRUN a\nFROM x AS c\nRUN c\n", &builds);
+    let guessed: Vec<&String> = a.problems.iter().filter(|p| p.contains(crate::log::demux::GUESSED)).collect();
+    assert_eq!(guessed.len(), 2, "{:?}", a.problems);
+    assert!(guessed[0].starts_with("build r#1: ") && guessed[1].starts_with("build r#2: "), "{guessed:?}");
+}

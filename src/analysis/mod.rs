@@ -153,6 +153,9 @@ pub fn annotate_with(dockerfile_text: &str, builds: &[&RecordedBuild], cache: &m
     let mut problems: Vec<String> = df.problems.iter().map(|p| format!("Dockerfile line {}: {}", p.line, p.message)).collect();
     for (nth, rb) in builds.iter().enumerate() {
         let mapping = built::map(&df, print, &rb.build.steps, rb.built_dockerfile.as_deref(), cache);
+        for p in rb.build.problems.iter().filter(|p| p.message.contains(crate::log::demux::GUESSED)) {
+            problems.push(format!("build {}: {}", rb.id, p.message));
+        }
         let unmapped = mapping.problems.iter().filter(|p| p.step.is_some()).count();
         for p in mapping.problems.iter().filter(|p| p.step.is_none()) {
             problems.push(format!("build {}: {}", rb.id, p.message));

@@ -12,6 +12,9 @@
 //!
 //! A log with one build, the common case, pays one digit scan per line over the parser alone.
 
+/// Words of the problem a build gets when lines of builds printed side by side were placed by a guess
+/// (the analysis repeats such problems where a user reads them).
+pub const GUESSED: &str = "were placed by a guess";
 use serde::{Deserialize, Serialize};
 
 use super::buildkit_plain::{split_vertex, Parser};
@@ -363,7 +366,7 @@ impl Demux {
                 Some(Problem::at(
                     offset,
                     format!(
-                        "{} builds were printed interleaved with the same vertex numbers; {count} line(s) were placed by a guess that involved this build, the first here ({vertex})",
+                        "{} builds were printed interleaved with the same vertex numbers; {count} line(s) {GUESSED} that involved this build, the first here ({vertex})",
                         self.members.len()
                     ),
                 ))
