@@ -179,25 +179,7 @@ fn warnings_follow_the_lines_moved_since_the_build_and_need_their_keyword() {
 /// (`report`): the lines they put on the Dockerfile may be another build's.
 #[test]
 fn a_guessed_interleaving_is_a_problem_of_the_annotation() {
-    let log = "\
-#0 building with \"default\" instance using docker driver
-
-#1 [internal] load build definition from Dockerfile
-#0 building with \"default\" instance using docker driver
-
-#1 [internal] load build definition from other.Dockerfile
-#1 DONE 0.0s
-#1 DONE 0.0s
-
-#2 [a 1/2] RUN a
-#2 DONE 1.0s
-
-#2 [b 1/2] RUN b
-#2 DONE 1.0s
-
-#3 [c 2/2] RUN c
-#3 DONE 1.0s
-";
+    let log = crate::log::demux::tests::AMBIGUOUS_TWO;
     let builds: Vec<RecordedBuild> = parse_bytes(log.as_bytes())
         .builds
         .into_iter()

@@ -497,4 +497,4 @@ mod lines;
 
 #[cfg(test)]
 #[path = "demux_tests.rs"]
-mod tests;
+pub(crate) mod tests;

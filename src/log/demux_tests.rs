@@ -205,25 +205,7 @@ fn builds_one_after_the_other_are_not_interleaved() {
 #[test]
 fn a_line_that_fits_two_builds_is_a_problem_of_both() {
     // Both builds are idle at `#3` and neither has the stage `c` yet: the header fits either one.
-    let log = "\
-#0 building with \"default\" instance using docker driver
-
-#1 [internal] load build definition from Dockerfile
-#0 building with \"default\" instance using docker driver
-
-#1 [internal] load build definition from other.Dockerfile
-#1 DONE 0.0s
-#1 DONE 0.0s
-
-#2 [a 1/2] RUN a
-#2 DONE 1.0s
-
-#2 [b 1/2] RUN b
-#2 DONE 1.0s
-
-#3 [c 2/2] RUN c
-#3 DONE 1.0s
-";
+    let log = AMBIGUOUS_TWO;
     let parsed = parse_bytes(log.as_bytes());
     assert_eq!(parsed.builds.len(), 2, "{}", summary(&parsed));
     assert!(parsed.builds.iter().all(guessed), "{:?}", parsed.builds.iter().map(|b| &b.problems).collect::<Vec<_>>());
@@ -273,3 +255,25 @@ fn a_finished_build_without_export_does_not_take_the_next_builds_lines() {
     );
     assert!(parsed.builds.iter().all(|b| b.problems.is_empty()), "{:?}", parsed.builds.iter().map(|b| &b.problems).collect::<Vec<_>>());
 }
+
+/// Two builds side by side where `#3 [c 2/2]` fits either (both idle, neither has stage `c`): the log the
+/// demultiplexer's and the analysis' tests of a guessed line share.
+pub(crate) const AMBIGUOUS_TWO: &str = "\
+#0 building with \"default\" instance using docker driver
+
+#1 [internal] load build definition from Dockerfile
+#0 building with \"default\" instance using docker driver
+
+#1 [internal] load build definition from other.Dockerfile
+#1 DONE 0.0s
+#1 DONE 0.0s
+
+#2 [a 1/2] RUN a
+#2 DONE 1.0s
+
+#2 [b 1/2] RUN b
+#2 DONE 1.0s
+
+#3 [c 2/2] RUN c
+#3 DONE 1.0s
+";

@@ -305,15 +305,17 @@ fn a_single_prefixed_anchor_before_bare_prose_teaches_nothing() {
     }
 }
 
+/// Every build's steps by name and status (output line counts left out).
+fn steps(log: &str) -> Vec<(String, StepStatus)> {
+    let parsed = parse_bytes(log.as_bytes());
+    parsed.builds.iter().flat_map(|b| b.steps.iter().map(|s| (s.name.clone(), s.status))).collect()
+}
+
 /// The first lines bare, then a Go date on some lines, headers among them: the classic builder and podman
 /// read any line as output of the open step, so a prefixed header must still be looked at. Every step is
 /// found with its status; lines read before the prefix was learned stay output of the step before.
 #[test]
 fn a_prefix_that_starts_mid_build_is_learned_for_every_format() {
-    let steps = |log: &str| {
-        let parsed = parse_bytes(log.as_bytes());
-        parsed.builds.iter().flat_map(|b| b.steps.iter().map(|s| (s.name.clone(), s.status))).collect::<Vec<_>>()
-    };
     for (format, log) in [("buildkit", BUILDKIT), ("legacy", LEGACY), ("podman", PODMAN)] {
         for start in 1..4 {
             let wrapped = prefixed(log, |i| format!("2024/03/29 14:05:{:02} ", i % 60), |i, l| i >= start && (is_header(l) || i % 3 != 0));
@@ -328,10 +330,6 @@ fn a_prefix_that_starts_mid_build_is_learned_for_every_format() {
 /// builder line before a log is not.
 #[test]
 fn a_prefix_on_the_first_header_only_keeps_that_header() {
-    let steps = |log: &str| {
-        let parsed = parse_bytes(log.as_bytes());
-        parsed.builds.iter().flat_map(|b| b.steps.iter().map(|s| (s.name.clone(), s.status))).collect::<Vec<_>>()
-    };
     for (format, log) in [("buildkit", BUILDKIT), ("legacy", LEGACY), ("podman", PODMAN)] {
         let first = log.lines().position(is_header).expect("a header");
         let wrapped = prefixed(log, |_| "2024/03/29 14:00:01 ".to_string(), |i, _| i == first);
