@@ -34,6 +34,12 @@ impl Parser {
         self.is_over() || (!self.build.steps.is_empty() && self.build.steps.iter().all(|s| s.status != StepStatus::Running))
     }
 
+    /// Settled, and not a build that loaded its Dockerfile and has yet to export or fail: a build
+    /// that starts now may follow it (`[internal] booting buildkit` alone) or run beside it.
+    pub(in crate::log) fn may_be_over(&self) -> bool {
+        self.is_over() || (self.is_settled() && !self.build.steps.iter().any(|s| s.name.starts_with("[internal] load build definition")))
+    }
+
     /// Nothing read yet but its `#0 building with …` line.
     pub(in crate::log) fn is_blank(&self) -> bool {
         self.build.steps.is_empty() && self.build.error.is_none()

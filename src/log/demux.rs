@@ -20,10 +20,12 @@ use serde::{Deserialize, Serialize};
 use super::buildkit_plain::{split_vertex, Parser};
 use super::error_block::seconds_end;
 use super::line::{End, Fed, Line};
-use super::model::{Build, Problem, Step, StepStatus};
+use super::model::{Build, Problem, StepStatus};
 use super::output::text;
-use super::step_name::{self, StepName};
-use lines::{is_bracketed, is_desc, is_status, is_terminal, masked};
+use super::step_name;
+use evidence::{failed_command, runs_command, Held};
+use fit::{header_score, status_score};
+use lines::{is_bracketed, is_desc, is_digest, is_status, is_terminal, masked};
 
 /// Builds read side by side at most; one more starts afresh (every open one is closed).
 const MAX_BUILDS: usize = 8;
@@ -40,6 +42,9 @@ pub struct Demux {
     last: usize,
     /// The build that took the last `#***` header (a vertex number hidden by CI secret masking).
     masked: Option<usize>,
+    /// A header whose build the next line (a v0.8 vertex digest) may tell.
+    #[serde(default)]
+    held: Option<Held>,
 }
 
 /// One build and what routing needs to know about its printer.
@@ -77,10 +82,27 @@ impl Member {
         fed
     }
 
+    /// A v0.8 header of a vertex this build printed with its digest: held back, as the next line (the
+    /// digest) may say it is another build's vertex of that number.
+    fn reprints(&self, text: &[u8]) -> bool {
+        if text.first() != Some(&b'#') || !self.parser.is_v08() || self.parser.is_over() {
+            return false;
+        }
+        split_vertex(text).is_some_and(|(n, rest)| self.parser.vertex(n).is_some_and(|s| s.digest.is_some() && s.name.as_bytes() == rest))
+    }
+
+    /// Its vertex `n` was printed with a digest other than `digest`.
+    fn other_digest(&self, n: u32, digest: &[u8]) -> bool {
+        self.parser.vertex(n).and_then(|s| s.digest.as_deref()).is_some_and(|mine| mine.as_bytes() != digest)
+    }
+
     /// Follows the printer's current vertex.
     fn track(&mut self, n: u32, rest: &[u8], offset: u64) {
         if n == 0 {
             self.headed |= is_desc(rest);
+            return;
+        }
+        if is_digest(rest) {
             return;
         }
         if is_terminal(rest) {
@@ -99,32 +121,23 @@ impl Member {
             self.guesses.push((offset, n));
         }
     }
-
-    /// Whether this build may take a `#n`/`#***` header of a vertex it has not printed.
-    fn takes_new(&self, name: &StepName) -> bool {
-        !self.parser.is_over() && fits_stages(self.parser.steps(), name)
-    }
-
-    /// Evidence that a new header is this build's: its stage has that `n` here (+1), its `FROM <image>`
-    /// is an image this build loaded the metadata of (+2).
-    fn evidence(&self, name: &StepName) -> u32 {
-        let steps = self.parser.steps();
-        let stage = name.n.is_some() && steps.iter().any(|s| same_stage(s, name) && s.n == name.n);
-        let image = from_image(name).is_some_and(|image| {
-            steps.iter().any(|s| s.name.strip_suffix(image).is_some_and(|head| head.ends_with("] load metadata for ")))
-        });
-        u32::from(stage) + 2 * u32::from(image)
-    }
 }
 
 impl Demux {
     /// Routing for the build that `line` starts; the channel then feeds it `line`.
     pub fn new(line: &Line<'_>) -> Demux {
-        Demux { members: vec![Member::new(line)], last: 0, masked: None }
+        Demux { members: vec![Member::new(line)], last: 0, masked: None, held: None }
     }
 
     pub fn feed(&mut self, line: &Line<'_>) -> Fed {
+        if let Some(held) = self.held.take() {
+            self.release(&held, line);
+        }
         if let [only] = self.members.as_mut_slice() {
+            if only.reprints(line.text) && !starts_beside(only, line.text) {
+                self.held = Some(Held::of(line));
+                return Fed::Taken;
+            }
             if !starts_beside(only, line.text) {
                 return only.feed(line);
             }
@@ -135,12 +148,21 @@ impl Demux {
 
     /// The builds as they stand.
     pub fn snapshot(&self) -> Vec<Build> {
+        if let Some(held) = &self.held {
+            let mut settled = self.clone();
+            settled.held = None;
+            settled.release_alone(held);
+            return settled.snapshot();
+        }
         let problems = self.guess_problems();
         let builds = self.members.iter().map(|m| m.parser.snapshot()).collect();
         settle(builds, problems)
     }
 
-    pub fn finish(self, end: End) -> Vec<Build> {
+    pub fn finish(mut self, end: End) -> Vec<Build> {
+        if let Some(held) = self.held.take() {
+            self.release_alone(&held);
+        }
         let problems = self.guess_problems();
         let builds = self.members.into_iter().map(|m| m.parser.finish(end)).collect();
         settle(builds, problems)
@@ -152,7 +174,7 @@ impl Demux {
             return Fed::NewBuild;
         }
         for member in &mut self.members {
-            member.dormant |= member.parser.is_settled();
+            member.dormant |= member.parser.may_be_over();
         }
         let mut member = Member::new(line);
         member.feed(line);
@@ -171,8 +193,11 @@ impl Demux {
             }
             if n == 0 {
                 self.last
+            } else if self.holds(n, rest) {
+                self.held = Some(Held::of(line));
+                return Fed::Taken;
             } else {
-                self.vertex_target(n, rest, line.start)
+                self.vertex_target(n, rest, line.start, None)
             }
         } else if let Some(rest) = masked(line.text) {
             self.masked_target(rest, line.start)
@@ -211,21 +236,77 @@ impl Demux {
             })
     }
 
-    /// The build a `#n …` line belongs to.
-    fn vertex_target(&mut self, n: u32, rest: &[u8], offset: u64) -> usize {
+    /// Whether a line is a header of vertex `n` (not its output or state).
+    fn is_header(&self, n: u32, rest: &[u8]) -> bool {
         let output = seconds_end(rest).is_some() || is_status(rest);
-        let header = !output
+        !output
             && (is_bracketed(rest)
                 || !self.members.iter().any(|m| m.current == Some(n))
-                || self.members.iter().any(|m| m.parser.vertex(n).is_some_and(|s| s.name.as_bytes() == rest)));
-        if !header {
+                || self.members.iter().any(|m| m.parser.vertex(n).is_some_and(|s| s.name.as_bytes() == rest)))
+    }
+
+    /// Whether to hold a header back for one line: v0.8 prints the vertex digest next, and more than one
+    /// build could take it.
+    fn holds(&self, n: u32, rest: &[u8]) -> bool {
+        if !self.members.iter().any(|m| m.parser.is_v08()) || !self.is_header(n, rest) {
+            return false;
+        }
+        let name = step_name::parse(&text(rest));
+        self.members.iter().filter(|m| header_score(m, n, rest, &name).is_some()).count() > 1
+    }
+
+    /// Gives a held header to its build, told by `next` when that is its vertex digest.
+    fn release(&mut self, held: &Held, next: &Line<'_>) {
+        let line = held.line();
+        let digest = split_vertex(line.text)
+            .and_then(|(n, _)| split_vertex(next.text).filter(|&(m, rest)| m == n && is_digest(rest)).map(|(_, rest)| rest));
+        self.release_with(&line, digest);
+    }
+
+    fn release_alone(&mut self, held: &Held) {
+        self.release_with(&held.line(), None);
+    }
+
+    fn release_with(&mut self, line: &Line<'_>, digest: Option<&[u8]>) {
+        let Some((n, rest)) = split_vertex(line.text) else { return };
+        if let [only] = self.members.as_mut_slice() {
+            // The only build printed vertex `n` with another digest: this header is another build's.
+            if digest.is_some_and(|d| only.other_digest(n, d)) {
+                self.spawn(line);
+            } else {
+                only.feed(line);
+            }
+            return;
+        }
+        let target = self.vertex_target(n, rest, line.start, digest);
+        self.give(target, line);
+    }
+
+    /// The build a `#n …` line belongs to; `digest`, the v0.8 vertex digest printed under this header.
+    fn vertex_target(&mut self, n: u32, rest: &[u8], offset: u64, digest: Option<&[u8]>) -> usize {
+        if !self.is_header(n, rest) {
             let scores: Vec<Option<u32>> = self.members.iter().map(|m| status_score(m, n)).collect();
+            let scores = self.named_by_error(scores, n, rest);
             return self.pick(&scores, Some(n), offset);
         }
         let name = step_name::parse(&text(rest));
-        let scores: Vec<Option<u32>> = self.members.iter().map(|m| header_score(m, n, rest, &name)).collect();
+        // A build whose vertex `n` has another digest printed another vertex under that number.
+        let other_vertex = |m: &Member| digest.is_some_and(|d| m.other_digest(n, d));
+        let scores: Vec<Option<u32>> = self.members.iter().map(|m| header_score(m, n, rest, &name).filter(|_| !other_vertex(m))).collect();
         let woken: Vec<bool> = self.members.iter().map(|m| m.dormant && m.evidence(&name) > 0).collect();
         self.pick_woken(&scores, &woken, Some(n), offset)
+    }
+
+    /// Status scores narrowed by an exec failure's command: only a build whose vertex `n` runs it failed.
+    fn named_by_error(&self, scores: Vec<Option<u32>>, n: u32, rest: &[u8]) -> Vec<Option<u32>> {
+        let Some(command) = failed_command(rest) else {
+            return scores;
+        };
+        let runs = |m: &Member| m.parser.vertex(n).is_some_and(|s| runs_command(&s.name, command));
+        if self.members.iter().filter(|m| runs(m)).count() != 1 {
+            return scores;
+        }
+        scores.into_iter().zip(&self.members).map(|(s, m)| s.filter(|_| runs(m))).collect()
     }
 
     /// The build a `#*** …` line belongs to: a header by its name, anything else to the build of the
@@ -411,72 +492,6 @@ fn starts_beside(only: &Member, text: &[u8]) -> bool {
     }
 }
 
-/// How well a header `#n rest` fits build `m`: its own vertex printed again, or a vertex new to it.
-/// A printer prints a header only when it has no current vertex (after a state line or `#k ...`).
-fn header_score(m: &Member, n: u32, rest: &[u8], name: &StepName) -> Option<u32> {
-    if m.parser.has_ended() {
-        return None;
-    }
-    let fit = match m.parser.vertex(n) {
-        Some(step) if step.name.as_bytes().starts_with(rest) => match (step.status, m.dormant) {
-            (StepStatus::Running, _) => 3,
-            (_, false) => 2,
-            (_, true) => 0,
-        },
-        Some(_) => return None,
-        None if !m.takes_new(name) => return None,
-        None => {
-            let next = m.parser.max_vertex().checked_add(1) == Some(n);
-            let base = if m.parser.is_blank() && n <= 1 {
-                5
-            } else if next {
-                3
-            } else {
-                1
-            };
-            base + m.evidence(name)
-        }
-    };
-    Some(match m.current {
-        None => fit,
-        Some(c) if c == n => return None,
-        Some(_) => 0,
-    })
-}
-
-/// How well a status or output line of vertex `n` fits build `m`.
-fn status_score(m: &Member, n: u32) -> Option<u32> {
-    let running = m.parser.vertex(n)?.status == StepStatus::Running;
-    Some(match (m.current == Some(n), running) {
-        (true, true) => 4,
-        (true, false) => 3,
-        (false, true) => 2,
-        (false, false) => 1,
-    })
-}
-
-/// No step of `steps` contradicts a new `[stage k/n]`: the stage has no other `n`, no vertex of this
-/// build already carries that label, and a build prints either bare `[k/n]` (one stage) or named
-/// stages (`[build k/n]`, `[stage-0 k/n]`, compose `[web k/n]`), never both.
-fn fits_stages(steps: &[Step], name: &StepName) -> bool {
-    let Some(n) = name.n else { return true };
-    !steps.iter().any(|s| {
-        s.n.is_some()
-            && ((s.stage.is_none() && s.service.is_none()) != (name.stage.is_none() && name.service.is_none())
-                || same_stage(s, name) && (s.n != Some(n) || s.k == name.k))
-    })
-}
-
-/// The image of a `[stage 1/n] FROM <image>[@digest]` header.
-fn from_image(name: &StepName) -> Option<&str> {
-    let image = name.instruction.as_deref()?.strip_prefix("FROM ")?.split(' ').next()?;
-    Some(image.split('@').next().unwrap_or(image))
-}
-
-fn same_stage(step: &Step, name: &StepName) -> bool {
-    step.n.is_some() && step.platform == name.platform && step.stage == name.stage && step.service == name.service
-}
-
 /// Puts the guess problems on the builds and leaves out builds that read nothing but their
 /// `#0 building with …` line, when another build has something.
 fn settle(builds: Vec<Build>, problems: Vec<Option<Problem>>) -> Vec<Build> {
@@ -494,6 +509,12 @@ fn settle(builds: Vec<Build>, problems: Vec<Option<Problem>>) -> Vec<Build> {
 
 #[path = "demux_lines.rs"]
 mod lines;
+
+#[path = "demux_fit.rs"]
+mod fit;
+
+#[path = "demux_evidence.rs"]
+mod evidence;
 
 #[cfg(test)]
 #[path = "demux_tests.rs"]

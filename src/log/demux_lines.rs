@@ -16,7 +16,13 @@ pub(super) fn is_terminal(rest: &[u8]) -> bool {
 
 /// A state, warning or v0.8 digest line (never a header).
 pub(super) fn is_status(rest: &[u8]) -> bool {
-    is_terminal(rest) || rest.starts_with(b"WARN: ") || (rest.len() == 71 && rest.starts_with(b"sha256:"))
+    is_terminal(rest) || rest.starts_with(b"WARN: ") || is_digest(rest)
+}
+
+/// A v0.8 vertex digest line's `rest`: `sha256:` and 64 hex digits, nothing after (a layer's status row
+/// has sizes after it).
+pub(super) fn is_digest(rest: &[u8]) -> bool {
+    rest.len() == 71 && rest.starts_with(b"sha256:") && rest[7..].iter().all(u8::is_ascii_hexdigit)
 }
 
 /// `#*** rest`: a vertex number replaced by CI secret masking.

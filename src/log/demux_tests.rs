@@ -277,3 +277,68 @@ pub(crate) const AMBIGUOUS_TWO: &str = "\
 #3 [c 2/2] RUN c
 #3 DONE 1.0s
 ";
+
+const SHA_A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const SHA_B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const SHA_C: &str = "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+const SHA_D: &str = "sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd";
+
+/// BuildKit v0.8 (digest line under each header): a vertex number printed again with another digest is
+/// another build's vertex, even while only one build has been seen, and even when the first build
+/// printed its `#2` before its `#1` (v0.8 prints vertexes as they complete).
+#[test]
+fn a_v08_header_printed_again_with_another_digest_is_another_builds() {
+    let log = format!(
+        "#2 [internal] load .dockerignore\n#2 {SHA_A}\n#2 DONE 0.1s\n\
+         #1 [internal] load build definition from Dockerfile\n#1 {SHA_B}\n\
+         #2 [internal] load .dockerignore\n#2 {SHA_C}\n#2 DONE 0.2s\n\
+         #1 DONE 0.1s\n\
+         #1 [internal] load build definition from Dockerfile\n#1 {SHA_D}\n#1 DONE 0.3s\n\
+         #3 [1/2] FROM docker.io/library/alpine\n#3 {SHA_A}\n#3 CACHED\n\
+         #3 [1/2] FROM docker.io/library/alpine\n#3 {SHA_A}\n#3 CACHED\n"
+    );
+    let parsed = parse_bytes(log.as_bytes());
+    let internal: Vec<usize> = parsed.builds.iter().map(|b| b.steps.iter().filter(|s| s.name.starts_with("[internal]")).count()).collect();
+    assert_eq!(internal, [2, 2], "{}", summary(&parsed));
+    let durations: Vec<Vec<Option<u64>>> = parsed.builds.iter().map(|b| b.steps.iter().take(2).map(|s| s.duration_ms).collect()).collect();
+    assert!(durations.contains(&vec![Some(100), Some(100)]) || durations.contains(&vec![Some(200), Some(300)]), "{}", summary(&parsed));
+}
+
+/// Two builds with their `#5` open at once: output could be either's, but `ERROR: executor failed
+/// running [CMD]` names the command of one of them.
+#[test]
+fn an_exec_error_goes_to_the_build_whose_step_runs_that_command() {
+    let log = format!(
+        "#1 [internal] load build definition from Dockerfile\n#1 {SHA_A}\n#1 DONE 0.1s\n\
+         #1 [internal] load build definition from Dockerfile\n#1 {SHA_B}\n#1 DONE 0.1s\n\
+         #5 [app 2/3] RUN echo a && false\n#5 {SHA_C}\n\
+         #5 [tools 2/4] RUN echo b && sleep 1\n#5 {SHA_D}\n\
+         #5 ERROR: executor failed running [/bin/sh -c echo a && false]: exit code: 1\n\
+         #5 DONE 1.2s\n"
+    );
+    let parsed = parse_bytes(log.as_bytes());
+    let status = |name: &str| -> Vec<StepStatus> {
+        parsed.builds.iter().flat_map(|b| &b.steps).filter(|s| s.name.contains(name)).map(|s| s.status).collect()
+    };
+    assert_eq!(status("RUN echo a"), [StepStatus::Error], "{}", summary(&parsed));
+    assert_eq!(status("RUN echo b"), [StepStatus::Executed], "{}", summary(&parsed));
+}
+
+/// A build that loaded its Dockerfile and has nothing running is not over: a header that fits it and
+/// the build started beside it is not given to the newer build without a word (a tie is a guess).
+#[test]
+fn a_build_between_vertexes_keeps_taking_its_own_headers() {
+    let log = format!(
+        "#1 [internal] load build definition from Dockerfile\n#1 {SHA_A}\n#1 DONE 0.1s\n\
+         #2 [internal] load .dockerignore\n#2 {SHA_B}\n#2 DONE 0.1s\n\
+         #1 [internal] load build definition from Dockerfile\n#1 {SHA_C}\n#1 DONE 0.3s\n\
+         #5 [internal] load build context\n#5 {SHA_D}\n#5 DONE 0.1s\n\
+         #2 [internal] load .dockerignore\n#2 {SHA_A}\n#2 DONE 0.1s\n\
+         #5 [final 2/4] RUN echo b\n#5 {SHA_B}\n#5 DONE 0.1s\n"
+    );
+    let parsed = parse_bytes(log.as_bytes());
+    let with_run: Vec<&Build> = parsed.builds.iter().filter(|b| b.steps.iter().any(|s| s.name.contains("RUN echo b"))).collect();
+    assert_eq!(with_run.len(), 1, "{}", summary(&parsed));
+    let second = with_run[0].steps.first().is_some_and(|s| s.name.contains("build definition") && s.duration_ms == Some(300));
+    assert!(second || parsed.builds.iter().any(guessed), "the RUN is the second build's, or a guess said so: {}", summary(&parsed));
+}
