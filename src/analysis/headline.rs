@@ -69,9 +69,16 @@ mod tests {
 
     #[test]
     fn npm_apt_python_rustc_go() {
-        check(&["> app@1.0.0 build", "npm ERR! Missing script: \"build\"", "npm ERR! A complete log of this run"], "npm ERR! Missing script: \"build\"");
+        check(
+            &["> app@1.0.0 build", "npm ERR! Missing script: \"build\"", "npm ERR! A complete log of this run"],
+            "npm ERR! Missing script: \"build\"",
+        );
         check(&["Reading package lists...", "E: Unable to locate package libfoo-dev"], "E: Unable to locate package libfoo-dev");
-        let py = ["Traceback (most recent call last):", "  File \"setup.py\", line 1, in <module>", "ModuleNotFoundError: No module named 'numpy'"];
+        let py = [
+            "Traceback (most recent call last):",
+            "  File \"setup.py\", line 1, in <module>",
+            "ModuleNotFoundError: No module named 'numpy'",
+        ];
         check(&py, "ModuleNotFoundError: No module named 'numpy'");
         let rust = ["error[E0425]: cannot find value `x` in this scope", " --> src/main.rs:2:5", "error: could not compile `app`"];
         check(&rust, "error[E0425]: cannot find value `x` in this scope");

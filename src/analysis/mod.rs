@@ -220,10 +220,7 @@ pub fn annotate_with(dockerfile_text: &str, builds: &[&RecordedBuild], cache: &m
         id: rb.id.clone(),
         number: i + 1,
         started: rb.started.clone(),
-        failed_line: views
-            .iter()
-            .find(|v| v.history.iter().any(|r| r.build == rb.id && r.status == StepStatus::Error))
-            .map(|v| v.line),
+        failed_line: views.iter().find(|v| v.history.iter().any(|r| r.build == rb.id && r.status == StepStatus::Error)).map(|v| v.line),
     });
     let builds = notes.collect();
     Annotated { instructions: views, problems, explain: None, builds }

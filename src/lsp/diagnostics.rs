@@ -163,7 +163,8 @@ mod tests {
         let doc = Document::new("FROM a\nCOPY . .\nRUN make\n".into(), 1);
         let a = Advice { line: 2, end_line: 2, expensive_line: 3, builds: 3, of: 3, cost_ms: 1, message: "copy less".into() };
         let explain = Some(Explained { advice: vec![a], ..Explained::default() });
-        let ds = dockerfile(&Annotated { instructions: vec![], problems: vec![], explain, builds: vec![] }, &doc, Encoding::Utf16, &|_, _| None);
+        let ds =
+            dockerfile(&Annotated { instructions: vec![], problems: vec![], explain, builds: vec![] }, &doc, Encoding::Utf16, &|_, _| None);
         assert_eq!(ds.len(), 1);
         assert_eq!((ds[0].severity, ds[0].message.as_str()), (Some(DiagnosticSeverity::INFORMATION), "copy less"));
         assert_eq!(ds[0].range, Range::new(Position::new(1, 0), Position::new(1, 8)));

@@ -281,7 +281,10 @@ mod tests {
             advice: vec![],
         };
         let md = cause_markdown(&e, &notes(None), 9);
-        assert!(md.starts_with("\n**Why it ran** (against build #1): rebuilt because line 8 (COPY . .) was not cached: its inputs changed\n"), "{md}");
+        assert!(
+            md.starts_with("\n**Why it ran** (against build #1): rebuilt because line 8 (COPY . .) was not cached: its inputs changed\n"),
+            "{md}"
+        );
         assert!(!md.contains("parent-rebuilt") && md.contains("```text\nline 8 COPY . .\nline 9 RUN make\n```"), "{md}");
         assert!(cause_markdown(&e, &[], 9).starts_with("\n**Why it ran** (against build `b1`)"), "an unnumbered id as code");
         assert!(cause_markdown(&e, &[], 8).contains("(\\[x\\](command:y))"), "escaped");

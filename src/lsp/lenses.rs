@@ -205,7 +205,10 @@ mod tests {
             checks: Vec::new(),
         };
         let explained = Explained { from: Some("b0".into()), to: r.build.clone(), steps: vec![c.clone()], advice: vec![] };
-        let ls = lenses(&Annotated { instructions: vec![view.clone()], problems: vec![], explain: Some(explained.clone()), builds: vec![] }, now());
+        let ls = lenses(
+            &Annotated { instructions: vec![view.clone()], problems: vec![], explain: Some(explained.clone()), builds: vec![] },
+            now(),
+        );
         assert_eq!(ls[0].command.as_ref().unwrap().title, "⏱ 6.1s · rebuilt: build arg changed");
         let other = Explained { to: "another build".into(), ..explained };
         let ls = lenses(&Annotated { instructions: vec![view], problems: vec![], explain: Some(other), builds: vec![] }, now());
