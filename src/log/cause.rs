@@ -62,7 +62,15 @@ fn at_start(t: &str) -> bool {
     if STARTS.iter().any(|s| t.starts_with(s)) {
         return true;
     }
-    shell_message(t) || exception_line(t) || linker_message(t)
+    shell_message(t) || exception_line(t) || linker_message(t) || named_error(t)
+}
+
+/// `Type error: …`, `Syntax error: …` (TypeScript through Next.js, and the like): one capitalised word before
+/// ` error: `.
+fn named_error(t: &str) -> bool {
+    let Some((word, _)) = t.split_once(" error: ") else { return false };
+    let mut chars = word.chars();
+    word != "No" && chars.next().is_some_and(|c| c.is_ascii_uppercase()) && chars.all(|c| c.is_ascii_lowercase())
 }
 
 /// Rules anywhere in the line.
@@ -75,6 +83,11 @@ fn inside(t: &str) -> bool {
     }
     // `Makefile:12: *** missing separator.  Stop.`, `make: *** No rule to make target 'x'.  Stop.`; not the
     // `make[3]: *** [Makefile:1234: all] Error 2` echo of a failed command, nor `*** Waiting for unfinished jobs`.
+    // A program's own message about a file: `tee: /tmp/x: No such file or directory`, `cp: cannot stat 'y':
+    // No such file or directory`, `…: Permission denied`, `…: command not found`.
+    if [": No such file or directory", ": Permission denied", ": command not found"].iter().any(|m| t.contains(m)) {
+        return true;
+    }
     if let Some(at) = t.find(": *** ") {
         let rest = &t[at + 6..];
         return !rest.starts_with('[') && !rest.starts_with("Waiting for unfinished jobs");
@@ -218,6 +231,15 @@ mod tests {
         check(&["CMake Error at CMakeLists.txt:5 (find_package):"], Some("CMake Error at CMakeLists.txt:5 (find_package):"));
         check(&["[ERROR] Failed to execute goal x"], Some("[ERROR] Failed to execute goal x"));
         check(&["Error: Cannot find module 'express'"], Some("Error: Cannot find module 'express'"));
+        let tee = ["running tests", "tee: /tmp/results.txt: No such file or directory", "tests passed"];
+        check(&tee, Some(tee[1]));
+        let next = [
+            "Failed to compile.",
+            "./app/page.tsx",
+            "Type error: Property 'x' does not exist on type '{}'.",
+            "ELIFECYCLE  Command failed with exit code 1.",
+        ];
+        check(&next, Some(next[2]));
     }
 
     #[test]
@@ -239,6 +261,8 @@ mod tests {
                 "",
                 "Downloading https://example.com/errors.json",
                 "test result: ok. 0 failed; 12 passed",
+                "No error: all good",
+                "ELIFECYCLE  Command failed with exit code 1.",
             ],
             None,
         );
