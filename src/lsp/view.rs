@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::analysis::StepRun;
 use crate::log::StepStatus;
 use crate::present;
+pub use crate::present::one_line;
 
 /// Longest error line shown in a lens title or a diagnostic message (characters).
 const HEADLINE_CHARS: usize = 160;
@@ -31,8 +32,6 @@ pub fn elapsed_ms(run: &StepRun, now: DateTime<Utc>) -> Option<u64> {
 pub fn headline(run: &StepRun) -> Option<String> {
     crate::analysis::headline::of(run).map(|h| one_line(&h.text, HEADLINE_CHARS))
 }
-
-pub use crate::present::one_line;
 
 /// `2h ago`, when the start is known.
 pub fn ago(run: &StepRun, now: DateTime<Utc>) -> Option<String> {
