@@ -793,6 +793,10 @@ mod tests {
         assert_eq!(history.first().and_then(|r| r.duration_ms), Some(15_000));
         assert_eq!(parsed(0..12), 0);
         assert!(history[..24].iter().all(|r| r.excerpt.is_empty()), "older runs are compact");
+        // Numbered as `report` numbers them (#1 is the oldest of the 40), though only the newest 25 were read.
+        let numbers: Vec<usize> = a.builds.iter().map(|b| b.number).collect();
+        assert_eq!(numbers, (16..=40).collect::<Vec<_>>());
+        assert_eq!(a.latest().map(|b| b.id.as_str()), Some(records[39].id.as_str()));
         // A deeper history reaches records that were only indexed: they are parsed now, and only they.
         let a = src.annotate(&store, &root, &df, "FROM a\nRUN x\n", 35);
         assert_eq!(a.instructions[1].history.first().and_then(|r| r.duration_ms), Some(5_000));
