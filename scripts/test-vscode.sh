@@ -115,6 +115,8 @@ write_settings() {
   local bin="$1"
   mkdir -p "$WORK/user-data/User"
   # gpuAcceleration off: the terminal draws with DOM rows, so the test can read what the debug shell printed.
+  # autoSave off (desktop VS Code's default; VS Code for the web saves after 1 s): the edit check runs on an
+  # unsaved buffer, so what it sees comes from didChange, not from a save.
   cat >"$WORK/user-data/User/settings.json" <<EOF
 {
   "buildlens.binaryPath": "$bin",
@@ -128,6 +130,7 @@ write_settings() {
   "extensions.autoUpdate": false,
   "editor.codeLens": true,
   "editor.hover.delay": 150,
+  "files.autoSave": "off",
   "window.restoreWindows": "none",
   "terminal.integrated.gpuAcceleration": "off",
   "chat.disableAIFeatures": true

@@ -37,6 +37,15 @@ pub fn ago(then: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Ut
     }
 }
 
+/// `text` on one line (control characters become spaces), cut to `max` characters with `…`.
+pub fn one_line(text: &str, max: usize) -> String {
+    let clean: String = text.trim().chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    match clean.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &clean[..cut]),
+        None => clean,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +57,12 @@ mod tests {
         assert_eq!(duration_ms(184_000), "3m04s");
         assert_eq!(duration_ms(2_832_000), "47m12s");
         assert_eq!(duration_ms(7_500_000), "2h05m");
+    }
+
+    #[test]
+    fn one_line_cuts_and_cleans() {
+        assert_eq!(one_line(" a\tb\u{1b}[0m ", 99), "a b [0m");
+        assert_eq!(one_line("ééééé", 3), "ééé…");
     }
 
     #[test]

@@ -41,8 +41,13 @@ fn record_failing_with(store: &Path, ctx: &Path, buildkit: bool, args: &[&str]) 
 
 /// `buildlens debug --store STORE --docker /usr/bin/docker ARGS…` in `ctx`.
 fn debug(store: &Path, ctx: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    debug_with(DOCKER, store, ctx, args, env)
+}
+
+/// The same with another docker binary.
+fn debug_with(docker: &str, store: &Path, ctx: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
-    cmd.current_dir(ctx).arg("debug").arg("--store").arg(store).args(["--docker", DOCKER]).args(args);
+    cmd.current_dir(ctx).arg("debug").arg("--store").arg(store).args(["--docker", docker]).args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -79,6 +84,42 @@ fn buildkit_shell_before_the_failed_step_and_its_image_removed() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains(&format!("$ DOCKER_BUILDKIT=1 {DOCKER} build --progress=plain --network=none -f ")), "{stderr}");
     assert!(stderr.contains(&format!("-t {TAG} ")) && stderr.contains(&format!("{DOCKER} rmi {TAG}")), "{stderr}");
+    assert!(!image_exists(TAG), "the debug image is removed when the command exits");
+}
+
+/// Docker's own CLI on this machine (28.x, real-parts.md): no buildx plugin, so `DOCKER_BUILDKIT=1 docker build`
+/// stops with "BuildKit is enabled but the buildx component is missing or broken".
+const CLI_WITHOUT_BUILDX: &str = "/usr/local/bin/docker";
+
+/// Issue 14 item 11: the debug build of a BuildKit record through a CLI without buildx fails; `debug` says
+/// so and what to do, and guesses no other cause. With `DOCKER_BUILDKIT=0` (one of its suggestions) the same
+/// CLI rebuilds the state with the classic builder.
+#[test]
+#[ignore = "needs the Docker daemon started by scripts/test.sh"]
+fn a_cli_without_buildx_is_named_with_what_to_do_and_docker_buildkit_0_works() {
+    let _one = TAGGED.lock().unwrap_or_else(|e| e.into_inner());
+    let buildx = Command::new(CLI_WITHOUT_BUILDX).args(["buildx", "version"]).output();
+    assert!(
+        buildx.is_ok_and(|o| !o.status.success()),
+        "{CLI_WITHOUT_BUILDX} must be a Docker CLI without buildx (the machine's own, see real-parts.md)"
+    );
+    let (ctx, store) = (fresh_context("debug"), tempfile::tempdir().unwrap());
+    record_failing(store.path(), ctx.path(), true);
+    let out = debug_with(CLI_WITHOUT_BUILDX, store.path(), ctx.path(), &["--exec", "ls /work"], &[("DOCKER_BUILDKIT", "1")]);
+    let stderr = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    let why = stderr.lines().filter(|l| l.contains("the debug build failed")).collect::<Vec<_>>().join("\n");
+    for what in ["has no working buildx component", "apt-get install docker-buildx", "--docker PATH", "DOCKER_BUILDKIT=0 buildlens debug"] {
+        assert!(why.contains(what), "{what:?} in the message:\n{stderr}");
+    }
+    for guess in ["base image", "build arg", "context", "pruned", "network"] {
+        assert!(!why.contains(guess), "a cause the output does not support ({guess}):\n{why}");
+    }
+    // The suggestion works: the classic builder (no --progress flag) rebuilds the state before line 5.
+    let classic = debug_with(CLI_WITHOUT_BUILDX, store.path(), ctx.path(), &["--exec", "ls /work"], &[("DOCKER_BUILDKIT", "0")]);
+    let stderr = text(&classic.stderr);
+    assert_eq!((classic.status.code(), listed(&classic)), (Some(0), vec!["before".to_string()]), "{stderr}");
+    assert!(stderr.contains(&format!("$ DOCKER_BUILDKIT=0 {CLI_WITHOUT_BUILDX} build --network=none -f ")), "{stderr}");
     assert!(!image_exists(TAG), "the debug image is removed when the command exits");
 }
 

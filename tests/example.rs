@@ -45,15 +45,25 @@ fn the_example_report_shows_the_rebuilt_toolchain_and_the_failure() {
     assert_eq!((package["last"]["status"].as_str(), package["last"]["exit_code"].as_i64()), (Some("error"), Some(2)));
     let excerpt: Vec<&str> = package["last"]["excerpt"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert!(excerpt.contains(&"make[3]: *** [Makefile:1234: all] Error 2"), "{excerpt:?}");
+    // The headline is the compiler's error, not the make echo after it; its offset is its line in the log.
+    let cause = &package["last"]["cause"];
+    assert_eq!(cause["text"], HELLO_C_ERROR, "{cause}");
+    let log = std::fs::read(example.join(".buildlens/builds").join(package["last"]["build"].as_str().unwrap()).join("build.log")).unwrap();
+    let at = cause["offset"].as_u64().unwrap() as usize;
+    let line = String::from_utf8_lossy(&log[at..]).lines().next().unwrap_or_default().to_string();
+    assert_eq!(line, format!("#12 0.344 {HELLO_C_ERROR}"));
 
     let workdir = instruction(&r, 5);
     assert_eq!((workdir["last"]["status"].as_str(), workdir["last"]["cached"].as_bool()), (Some("cached"), Some(true)));
     assert_eq!(instruction(&r, 2)["last"], Value::Null, "an ARG before FROM produces no step");
 
     let (text, _) = report(&example, false);
-    assert!(text.contains("FAILED (exit 2)"), "{text}");
+    assert!(text.contains(&format!("FAILED (exit 2): {HELLO_C_ERROR} (build #3)")), "{text}");
     assert!(text.contains("   9 | RUN for part in binutils"), "{text}");
 }
+
+/// What the example's failing package step printed first: the cause its headline shows.
+const HELLO_C_ERROR: &str = "hello.c:12:5: error: 'struct sockaddr_ll' has no member named 'sll_protocol'";
 
 /// `buildlens explain` names the cause of the toolchain rebuild in one line: the COPY and the file.
 #[test]

@@ -146,7 +146,9 @@ async fn lenses_hints_hover_and_diagnostics_from_a_real_failing_build() {
     let hover = c.result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 5, "character": 3}})).await;
     let md = hover["contents"]["value"].as_str().unwrap();
     assert!(
-        md.contains("| when | status | duration | cached | size | exit |") && md.contains("| failed |") && md.contains("| 3 |"),
+        md.contains("| build (UTC) | when | status | duration | cached | size | exit |")
+            && md.contains("| failed |")
+            && md.contains("| 3 |"),
         "{md}"
     );
 
@@ -195,4 +197,33 @@ async fn layer_sizes_from_snapshots_show_in_lenses_and_hints() {
     let hover = c.result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 18, "character": 2}})).await;
     let md = hover["contents"]["value"].as_str().unwrap();
     assert!(md.contains("**Layer** 54 B") && md.contains("COPY /openwrt/bin/ /usr/local/bin/"), "the layer's CreatedBy: {md}");
+    // Its last run is from build #2: #3 failed at line 16 before reaching it. Rows name their builds.
+    assert!(md.contains("*From build #2; #3 stopped at line 16.*"), "{md}");
+    let (two, one) = (md.find("| #2 · ").expect("build #2's row"), md.find("| #1 · ").expect("build #1's row"));
+    assert!(two < one && md.contains("08:30 |"), "newest first, with their times: {md}");
+}
+
+/// The example's failed package step (line 16): lens and diagnostic say the compiler's error, not the
+/// `make[3]: *** [Makefile:1234: all] Error 2` echo after it, and the diagnostic points at its log line.
+#[tokio::test]
+async fn the_example_failure_headline_is_the_compiler_error_and_points_at_its_log_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap().join("example");
+    copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &root);
+    let mut c = TestClient::start();
+    c.initialize(json!({}), json!({"storePath": root.join(".buildlens"), "docker": {"host": "unix:///nonexistent.sock"}}), &root).await;
+    let uri = open_file(&mut c, &root.join("Dockerfile"), "dockerfile").await;
+    let cause = "hello.c:12:5: error: 'struct sockaddr_ll' has no member named 'sll_protocol'";
+    let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
+    let lens = lenses.as_array().unwrap().iter().find(|l| l["range"]["start"]["line"] == 15).expect("a lens on line 16");
+    let title = lens["command"]["title"].as_str().unwrap();
+    assert!(title.starts_with("✗ failed") && title.ends_with(&format!("(exit 2): {cause}")), "{title}");
+    let diags = c.diagnostics(&uri, 1).await;
+    let failed = diags.iter().find(|d| d["severity"] == 1).expect("the failure");
+    assert_eq!(failed["message"], format!("{cause} (exit 2)"));
+    let related = &failed["relatedInformation"][0]["location"];
+    let log = related["uri"].as_str().unwrap().strip_prefix("file://").unwrap().to_string();
+    let line = related["range"]["start"]["line"].as_u64().unwrap() as usize;
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.lines().nth(line), Some(format!("#12 0.344 {cause}").as_str()), "{related}");
 }

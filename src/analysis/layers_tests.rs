@@ -194,6 +194,7 @@ fn run_of(build: &str) -> crate::analysis::StepRun {
         exit_code: None,
         error: None,
         excerpt: vec![],
+        cause: None,
         log_path: Default::default(),
         output: crate::log::OutputRange { start: 0, end: 0, lines: 0 },
         warnings: vec![],

@@ -6,6 +6,7 @@ pub mod advice;
 mod build_level;
 pub mod built;
 pub mod explain;
+pub mod headline;
 pub mod inputs;
 pub mod layers;
 pub mod predict;
@@ -16,7 +17,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::dockerfile::{self, Dockerfile};
-use crate::log::{Build, OutputRange, Step, StepStatus};
+use crate::log::{Build, CauseLine, OutputRange, Step, StepStatus};
 pub use shapes::MappingCache;
 
 /// One build from the store, as the analysis needs it.
@@ -48,6 +49,9 @@ pub struct StepRun {
     pub error: Option<String>,
     /// The last lines of the step's output.
     pub excerpt: Vec<String>,
+    /// Of a failure, the output line that reads like its cause, with its offset in the log (`headline`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<CauseLine>,
     #[serde(skip)]
     pub log_path: PathBuf,
     /// Where the step's output is in the log.
@@ -135,6 +139,40 @@ pub struct Annotated {
     /// the records' facts (the language server, `buildlens explain`), not by `annotate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explain: Option<explain::Explained>,
+    /// The builds annotated, oldest first, numbered as `report` numbers them (for the hover's history).
+    #[serde(skip)]
+    pub builds: Vec<BuildNote>,
+}
+
+/// A build the analysis read: its number (`#3`: its place among the Dockerfile's recorded builds, oldest
+/// first), when it started, and the first line where one of its steps failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildNote {
+    pub id: String,
+    pub number: usize,
+    pub started: Option<String>,
+    /// The first instruction line (1-based) whose run in this build failed.
+    pub failed_line: Option<u32>,
+}
+
+impl Annotated {
+    /// The note of the build `id`.
+    pub fn build(&self, id: &str) -> Option<&BuildNote> {
+        self.builds.iter().find(|b| b.id == id)
+    }
+
+    /// The newest build.
+    pub fn latest(&self) -> Option<&BuildNote> {
+        self.builds.last()
+    }
+
+    /// Numbers the builds from `older + 1` on: a caller that annotated only the newest builds says how
+    /// many older ones there are.
+    pub fn number_after(&mut self, older: usize) {
+        for (i, b) in self.builds.iter_mut().enumerate() {
+            b.number = older + i + 1;
+        }
+    }
 }
 
 /// Annotates `dockerfile_text` with `builds` (oldest first): every instruction gets the runs of the
@@ -178,7 +216,14 @@ pub fn annotate_with(dockerfile_text: &str, builds: &[&RecordedBuild], cache: &m
         view.last = view.history.last().cloned();
         view.changed_since_build = view.last.as_ref().is_some_and(|l| l.changed_since);
     }
-    Annotated { instructions: views, problems, explain: None }
+    let notes = builds.iter().enumerate().map(|(i, rb)| BuildNote {
+        id: rb.id.clone(),
+        number: i + 1,
+        started: rb.started.clone(),
+        failed_line: views.iter().find(|v| v.history.iter().any(|r| r.build == rb.id && r.status == StepStatus::Error)).map(|v| v.line),
+    });
+    let builds = notes.collect();
+    Annotated { instructions: views, problems, explain: None, builds }
 }
 
 fn view_of(df: &Dockerfile, ins: &dockerfile::Instruction) -> InstructionView {
@@ -205,6 +250,7 @@ pub(crate) fn run_of(rb: &RecordedBuild, step: &Step, changed: bool) -> StepRun 
         exit_code: step.exit_code,
         error: step.error.clone(),
         excerpt: step.excerpt.clone(),
+        cause: step.cause.clone(),
         log_path: rb.log_path.clone(),
         output: step.output,
         warnings: step.warnings.clone(),

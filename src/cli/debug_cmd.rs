@@ -2,13 +2,13 @@
 //! `debug::plan` (pure); this runs it: every docker command is printed before it runs, the debug image
 //! is removed when the shell exits (unless `--keep`), and each failure says what happened and what to do.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
 use anyhow::{bail, Context};
 
-use crate::debug::{self, plan, DebugError};
+use crate::debug::{self, failure, plan, DebugError};
 use crate::dockerfile::{self, Dockerfile};
 use crate::store::{select, RecordMeta, Store};
 
@@ -42,7 +42,8 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     let context = meta.as_ref().and_then(|m| m.context.as_ref()).map(|c| select::resolve(&store, c));
     let tmp = TempDir::new()?;
     let inputs = plan::Inputs { meta: meta.as_ref(), context: context.clone(), copy: &tmp.0.join("Dockerfile") };
-    let opts = plan::Options { shell: args.shell, exec: args.exec, keep: args.keep, tty: std::io::stdin().is_terminal() };
+    let classic = std::env::var("DOCKER_BUILDKIT").is_ok_and(|v| v.trim() == "0");
+    let opts = plan::Options { shell: args.shell, exec: args.exec, keep: args.keep, tty: std::io::stdin().is_terminal(), classic };
     let plan = plan::plan(&df, &text, &builds, failed, &inputs, &opts).map_err(|e| explain(e, &dockerfile, &store))?;
     if let (Some(c), false) = (&context, plan.legacy) {
         if !c.is_dir() {
@@ -50,6 +51,9 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
         }
     }
     introduce(&plan, &dockerfile, &rb.id, failed.changed, meta.as_ref());
+    if classic && !plan.legacy {
+        eprintln!("note: DOCKER_BUILDKIT=0: the classic builder rebuilds the state (every step runs again: BuildKit's cache is not shared with it)");
+    }
     let docker = Docker { bin: args.docker.unwrap_or_else(|| PathBuf::from("docker")), env: plan.env.clone() };
     execute(&docker, &plan, &inputs)
 }
@@ -103,9 +107,10 @@ fn execute(docker: &Docker, plan: &plan::Plan, inputs: &plan::Inputs<'_>) -> any
             inputs.copy.display(),
             plan.line - 1
         );
-        let status = docker.status(build, Stdio::from(std::io::stderr()))?;
+        let (status, output) = docker.status_teed(build)?;
         if !status.success() {
-            bail!("the debug build failed ({status}): the state before line {} could not be rebuilt; its output is above (a base image that changed, a context file that moved, a build arg from the environment?)", plan.line);
+            let context = failure::Context { docker: &docker.bin.display().to_string(), line: plan.line };
+            bail!("{}", failure::message(&output, &status.to_string(), &context));
         }
     }
     if let Some(rerun) = &plan.rerun {
@@ -122,6 +127,9 @@ fn execute(docker: &Docker, plan: &plan::Plan, inputs: &plan::Inputs<'_>) -> any
     }
     Ok(status.code().unwrap_or(1))
 }
+
+/// How much of a debug build's standard error is kept for `debug::failure` (its end: errors come last).
+const TEED_BYTES: usize = 64 * 1024;
 
 /// The docker binary: `--docker PATH`, else `docker` on PATH; never one named in a log.
 struct Docker {
@@ -153,6 +161,34 @@ impl Docker {
 
     fn status(&self, args: &[String], stdout: Stdio) -> anyhow::Result<ExitStatus> {
         self.command(args).stdout(stdout).status().map_err(|e| self.spawn_error(e))
+    }
+
+    /// Runs `args` with stdout on our stderr and stderr both shown as it comes and kept (its last
+    /// `TEED_BYTES`), for `debug::failure` to read when the command fails.
+    fn status_teed(&self, args: &[String]) -> anyhow::Result<(ExitStatus, String)> {
+        let mut child =
+            self.command(args).stdout(Stdio::from(std::io::stderr())).stderr(Stdio::piped()).spawn().map_err(|e| self.spawn_error(e))?;
+        let mut kept: Vec<u8> = Vec::new();
+        if let Some(mut pipe) = child.stderr.take() {
+            let mut buf = [0u8; 8192];
+            let mut shown = std::io::stderr();
+            loop {
+                let n = match pipe.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                };
+                let chunk = buf.get(..n).unwrap_or_default();
+                let _ = shown.write_all(chunk);
+                kept.extend_from_slice(chunk);
+                if kept.len() > 2 * TEED_BYTES {
+                    kept.drain(..kept.len() - TEED_BYTES);
+                }
+            }
+        }
+        let status = child.wait()?;
+        Ok((status, String::from_utf8_lossy(&kept).into_owned()))
     }
 
     /// `docker version` answers only with a daemon behind it.

@@ -164,7 +164,7 @@ fn annotation(out: &mut impl Write, view: &InstructionView, number: &dyn Fn(&str
     Ok(())
 }
 
-/// `executed in 8.1s`, `cached`, `FAILED after 0.2s (exit 2): …`, `running…`.
+/// `executed in 8.1s`, `cached`, `FAILED after 0.2s (exit 2): <headline>`, `running…`.
 /// A multi-platform run says each platform: `executed: amd64 2m10s · arm64 19m32s`, `FAILED (amd64 1.2s ·
 /// arm64 failed 3m04s) …`.
 pub fn summary(run: &StepRun) -> String {
@@ -186,8 +186,9 @@ pub fn summary(run: &StepRun) -> String {
             if let Some(code) = run.exit_code {
                 s += &format!(" (exit {code})");
             }
-            if let Some(e) = &run.error {
-                s += &format!(": {e}");
+            // The same headline as the editor's lens and diagnostic: the cause in the output, else the builder's error.
+            if let Some(h) = crate::analysis::headline::of(run) {
+                s += &format!(": {}", present::one_line(&h.text, 300));
             }
             s
         }

@@ -2,6 +2,7 @@
 //! the state just before it (`plan`). Pure: recorded builds, their mapping and today's Dockerfile in, a
 //! choice or a clear error out; the CLI (`cli::debug_cmd`) does the I/O and runs the commands.
 
+pub mod failure;
 pub mod plan;
 
 use crate::analysis::RecordedBuild;

@@ -23,6 +23,9 @@ pub struct Options {
     pub keep: bool,
     /// Standard input is a terminal (`docker run -t`).
     pub tty: bool,
+    /// Rebuild a BuildKit record's state with the classic builder (the user set `DOCKER_BUILDKIT=0`, e.g.
+    /// for a Docker CLI without buildx): every step runs again, BuildKit's cache is not shared with it.
+    pub classic: bool,
 }
 
 /// Where the record's inputs are today.
@@ -99,7 +102,7 @@ pub fn plan(
         Format::Legacy => legacy_image(build, failed, ins.line, &mut plan)?,
         Format::EngineApi if legacy_ids => legacy_image(build, failed, ins.line, &mut plan)?,
         Format::Podman => return Err(DebugError::Unsupported("podman")),
-        _ => buildkit_image(df, text, failed.instruction, inputs, network.as_deref(), &mut plan)?,
+        _ => buildkit_image(df, text, failed.instruction, inputs, (network.as_deref(), opts.classic), &mut plan)?,
     };
     plan.run = run_args(&image, network.as_deref(), opts);
     if !plan.legacy && !opts.keep {
@@ -125,13 +128,14 @@ fn legacy_image(build: &crate::log::Build, failed: Failed, line: u32, plan: &mut
     Ok(id)
 }
 
-/// BuildKit: the cut Dockerfile, the base images it needs, and its build.
+/// BuildKit: the cut Dockerfile, the base images it needs, and its build (`how`: the recorded network,
+/// and whether the classic builder builds it).
 fn buildkit_image(
     df: &Dockerfile,
     text: &str,
     failing: usize,
     inputs: &Inputs<'_>,
-    network: Option<&str>,
+    (network, classic): (Option<&str>, bool),
     plan: &mut Plan,
 ) -> Result<String, DebugError> {
     let context = inputs.context.as_ref().ok_or(DebugError::NoContext)?;
@@ -149,7 +153,9 @@ fn buildkit_image(
         })
         .collect();
     let tag = tag(plan.line);
-    let mut args: Vec<String> = vec!["build".into(), "--progress=plain".into()];
+    // The classic builder takes no `--progress` (docker build: "unknown flag").
+    let mut args: Vec<String> = vec!["build".into()];
+    args.extend((!classic).then(|| "--progress=plain".into()));
     args.extend(network.map(|n| format!("--network={n}")));
     for (name, value) in inputs.meta.map(|m| m.build_args.as_slice()).unwrap_or_default() {
         args.push("--build-arg".into());
@@ -157,7 +163,7 @@ fn buildkit_image(
     }
     args.extend(["-f".into(), inputs.copy.display().to_string(), "-t".into(), tag.clone(), context.display().to_string()]);
     plan.build = Some(args);
-    plan.env = vec![("DOCKER_BUILDKIT".into(), "1".into())];
+    plan.env = vec![("DOCKER_BUILDKIT".into(), if classic { "0" } else { "1" }.into())];
     Ok(tag)
 }
 

@@ -44,12 +44,16 @@ fn meta(command: &str) -> RecordMeta {
 }
 
 fn planned(df: &str, log: &str, line: Option<u32>, exec: Option<&str>, keep: bool) -> Result<Plan, DebugError> {
+    planned_with(df, log, line, exec, keep, false)
+}
+
+fn planned_with(df: &str, log: &str, line: Option<u32>, exec: Option<&str>, keep: bool, classic: bool) -> Result<Plan, DebugError> {
     let parsed = crate::dockerfile::parse(df);
     let builds = builds(&[log]);
     let failed = choose(&parsed, &builds, line)?;
     let meta = meta("docker build --network=none -t x .");
     let inputs = Inputs { meta: Some(&meta), context: Some(PathBuf::from("/ctx")), copy: Path::new("/tmp/d/Dockerfile") };
-    let opts = Options { shell: "sh".into(), exec: exec.map(String::from), keep, tty: true };
+    let opts = Options { shell: "sh".into(), exec: exec.map(String::from), keep, tty: true, classic };
     plan::plan(&parsed, df, &builds, failed, &inputs, &opts)
 }
 
@@ -98,6 +102,10 @@ fn buildkit_builds_the_dockerfile_cut_before_the_step() {
     let build = "build --progress=plain --network=none --build-arg V=2 --build-arg FROM_ENV -f /tmp/d/Dockerfile -t buildlens-debug:3 /ctx";
     assert_eq!(p.build, Some(words(build)));
     assert_eq!(p.env, vec![("DOCKER_BUILDKIT".to_string(), "1".to_string())]);
+    // DOCKER_BUILDKIT=0 (a CLI without buildx): the classic builder, which takes no --progress.
+    let classic = planned_with(DF, BUILDKIT, None, None, false, true).unwrap();
+    assert_eq!(classic.build, Some(words(&build.replace("--progress=plain ", ""))));
+    assert_eq!(classic.env, vec![("DOCKER_BUILDKIT".to_string(), "0".to_string())]);
     assert_eq!(p.run, words("run --rm -it --network=none --entrypoint sh buildlens-debug:3"));
     assert_eq!(p.cleanup, Some(words("rmi buildlens-debug:3")));
     assert_eq!(p.checks.iter().map(|c| c.image.as_str()).collect::<Vec<_>>(), vec!["a"]);
@@ -114,7 +122,7 @@ fn buildkit_needs_a_context_and_a_step_after_from() {
     let builds = builds(&[BUILDKIT]);
     let failed = choose(&parsed, &builds, None).unwrap();
     let inputs = Inputs { meta: None, context: None, copy: Path::new("/x") };
-    let opts = Options { shell: "bash".into(), exec: None, keep: false, tty: false };
+    let opts = Options { shell: "bash".into(), exec: None, keep: false, tty: false, classic: false };
     assert_eq!(plan::plan(&parsed, DF, &builds, failed, &inputs, &opts), Err(DebugError::NoContext));
     let from = Failed { instruction: 0, ..failed };
     assert_eq!(plan::plan(&parsed, DF, &builds, from, &inputs, &opts), Err(DebugError::FromFailed(1)));

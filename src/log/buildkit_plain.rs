@@ -468,8 +468,7 @@ fn set(step: &mut Step, status: StepStatus) -> bool {
 /// Fills outputs, services, the snippet range and the result into the build.
 pub(super) fn close(mut build: Build, outputs: &[StepOutput], snippet: Option<[u32; 2]>, ended: bool) -> Build {
     for (step, out) in build.steps.iter_mut().zip(outputs) {
-        step.output = out.range;
-        step.excerpt = out.excerpt();
+        out.fill(step);
     }
     step_name::split_services(&mut build.steps);
     if let Some(range) = snippet {

@@ -347,6 +347,10 @@ fn normalize(build: &mut Build) {
         if step.status == super::model::StepStatus::Cached {
             step.duration_ms = None;
         }
+        // Only a failure has a cause; a passing step's output may well mention errors.
+        if step.status != super::model::StepStatus::Error {
+            step.cause = None;
+        }
     }
 }
 

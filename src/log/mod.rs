@@ -9,6 +9,7 @@
 
 pub mod buildkit_plain;
 pub mod buildkit_tty;
+pub mod cause;
 pub mod channel;
 pub mod checks;
 pub mod demux;
@@ -35,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use channel::Channel;
 use line::Line;
 use lines::{Encoding, LineSplitter, RawLine};
-pub use model::{Build, BuildResult, Format, ImageRef, LineWarning, OutputRange, ParsedLog, Problem, Step, StepStatus};
+pub use model::{Build, BuildResult, CauseLine, Format, ImageRef, LineWarning, OutputRange, ParsedLog, Problem, Step, StepStatus};
 
 /// Most channels (act jobs) one log may open; lines of further jobs go to the last one.
 const MAX_CHANNELS: usize = 64;

@@ -103,6 +103,9 @@ pub struct Step {
     /// The last lines of the step's output, bounded in count and length.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub excerpt: Vec<String>,
+    /// Of a failed step, the excerpt line that reads like the cause (`log::cause`), with its place in the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<CauseLine>,
     /// Image id after the step (legacy ` ---> <id>`, podman `--> <id>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<String>,
@@ -139,6 +142,7 @@ impl Step {
             exit_code: None,
             dockerfile_lines: None,
             excerpt: Vec::new(),
+            cause: None,
             image_id: None,
             digest: None,
             warnings: Vec::new(),
@@ -150,6 +154,15 @@ impl Step {
     pub fn is_instruction(&self) -> bool {
         self.k.is_some() && self.instruction.is_some()
     }
+}
+
+/// An output line of a step and where it starts in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CauseLine {
+    /// The line as kept in the excerpt (cut like it).
+    pub text: String,
+    /// Byte offset of the raw line in the log.
+    pub offset: u64,
 }
 
 /// Something the parser could not make sense of, with where it was.

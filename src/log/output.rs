@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use super::model::OutputRange;
+use super::model::{CauseLine, OutputRange};
 
 /// How many of a step's last output lines are kept.
 pub const EXCERPT_LINES: usize = 12;
@@ -27,20 +27,22 @@ pub struct StepOutput {
 struct Kept {
     bytes: Vec<u8>,
     cut: bool,
+    /// Byte offset of the raw line in the log (where a diagnostic's related information points).
+    start: u64,
 }
 
-// Checkpoints hold kept lines as text: `(lossy text, cut)`. Decoding that text again gives the same
-// excerpt as decoding the raw bytes, so a resumed parse reports what a single pass would.
+// Checkpoints hold kept lines as text: `(lossy text, cut, start)`. Decoding that text again gives the
+// same excerpt as decoding the raw bytes, so a resumed parse reports what a single pass would.
 impl Serialize for Kept {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (String::from_utf8_lossy(&self.bytes), self.cut).serialize(s)
+        (String::from_utf8_lossy(&self.bytes), self.cut, self.start).serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for Kept {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (text, cut) = <(String, bool)>::deserialize(d)?;
-        Ok(Kept { bytes: text.into_bytes(), cut })
+        let (text, cut, start) = <(String, bool, u64)>::deserialize(d)?;
+        Ok(Kept { bytes: text.into_bytes(), cut, start })
     }
 }
 
@@ -57,6 +59,7 @@ impl StepOutput {
         slot.bytes.clear();
         slot.bytes.extend_from_slice(&text[..keep]);
         slot.cut = keep < text.len();
+        slot.start = start;
         self.ring.push_back(slot);
     }
 
@@ -73,6 +76,18 @@ impl StepOutput {
                 s
             })
             .collect()
+    }
+
+    /// Fills a step's output fields: range, excerpt and the cause line (which `channel` keeps only on
+    /// failed steps, once their status is final).
+    pub fn fill(&self, step: &mut super::model::Step) {
+        let excerpt = self.excerpt();
+        step.cause = super::cause::pick(excerpt.iter().map(String::as_str)).and_then(|at| {
+            let offset = self.ring.get(at)?.start;
+            Some(CauseLine { text: excerpt.get(at)?.clone(), offset })
+        });
+        step.output = self.range;
+        step.excerpt = excerpt;
     }
 
     /// Forgets the excerpt (a tty frame redraw replaces the lines shown).

@@ -314,8 +314,7 @@ impl Sequence {
 }
 
 fn fill_output(step: &mut Step, out: &StepOutput) {
-    step.output = out.range;
-    step.excerpt = out.excerpt();
+    out.fill(step);
 }
 
 /// What a terminal would show of an output line: the part after its last `\r` (progress bars).

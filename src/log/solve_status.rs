@@ -153,8 +153,7 @@ impl Vertex {
         let mut output = self.output.clone();
         let mut partial = self.partial.clone();
         partial.end(&mut output);
-        step.output = output.range;
-        step.excerpt = output.excerpt();
+        output.fill(&mut step);
         step.error = self.error.clone();
         step.exit_code = step.error.as_deref().and_then(exit_code);
         step.digest = Some(self.digest.clone());

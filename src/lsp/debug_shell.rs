@@ -87,6 +87,7 @@ mod tests {
             instructions: vec![view(2, 2, Some(StepStatus::Executed)), view(4, 6, Some(StepStatus::Error)), view(8, 8, None)],
             problems: vec![],
             explain: None,
+            builds: vec![],
         };
         let r = Range::new(Position::new(range.0, 3), Position::new(range.1, 0));
         let found = actions(&a, &paths(), r).into_iter().map(|a| match a {

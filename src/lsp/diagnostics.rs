@@ -65,17 +65,22 @@ fn check(c: &CheckWarning, doc: &Document, enc: Encoding, first_line: Range) -> 
 fn failure(run: &StepRun, range: Range, locate: Locate) -> Diagnostic {
     let headline = view::headline(run).unwrap_or_else(|| "the step failed".into());
     let message = format!("{headline}{}", view::exit_suffix(run));
-    let related = log_location(run, locate).map(|location| {
-        let message = format!("build log of {}", run.build);
+    let cause = crate::analysis::headline::of(run).and_then(|h| h.offset);
+    let related = log_location(run, cause, locate).map(|location| {
+        let message = match cause {
+            Some(_) => format!("the cause in the build log of {}", run.build),
+            None => format!("build log of {}", run.build),
+        };
         vec![DiagnosticRelatedInformation { location, message }]
     });
     diagnostic(range, DiagnosticSeverity::ERROR, message, related)
 }
 
-/// Where the failed step's output ends in its log (the error is at the end).
-fn log_location(run: &StepRun, locate: Locate) -> Option<Location> {
+/// The log line of the headline's cause (`cause`: its offset), else where the failed step's output ends
+/// (the builder's error follows it).
+fn log_location(run: &StepRun, cause: Option<u64>, locate: Locate) -> Option<Location> {
     let uri = Uri::from_file_path(&run.log_path)?;
-    let line = locate(&run.log_path, run.output.end.max(run.output.start))?;
+    let line = locate(&run.log_path, cause.unwrap_or(run.output.end.max(run.output.start)))?;
     Some(Location { uri, range: Range::new(Position::new(line, 0), Position::new(line, 0)) })
 }
 
@@ -129,17 +134,26 @@ mod tests {
         let doc = Document::new("FROM a\nRUN x && \\\n  é\n".into(), 3);
         let mut bad = run(StepStatus::Error, Some(1));
         bad.exit_code = Some(3);
-        bad.excerpt = vec!["error: something went wrong in step 3".into()];
-        let ann =
-            Annotated { instructions: vec![view(1, 1, run(StepStatus::Cached, None)), view(2, 3, bad)], problems: vec![], explain: None };
-        let ds = dockerfile(&ann, &doc, Encoding::Utf16, &|_, off| Some(off as u32 / 100));
+        bad.error = Some("process \"/bin/sh -c x\" did not complete successfully: exit code: 3".into());
+        bad.excerpt = vec!["error: something went wrong in step 3".into(), "make: *** [all] Error 3".into()];
+        bad.cause = Some(crate::log::CauseLine { text: bad.excerpt[0].clone(), offset: 1_500 });
+        let ann = |bad: StepRun| Annotated {
+            instructions: vec![view(1, 1, run(StepStatus::Cached, None)), view(2, 3, bad)],
+            ..Annotated::default()
+        };
+        let ds = dockerfile(&ann(bad.clone()), &doc, Encoding::Utf16, &|_, off| Some(off as u32 / 100));
         assert_eq!(ds.len(), 1);
         assert_eq!(ds[0].range, Range::new(Position::new(1, 0), Position::new(2, 3)));
         assert_eq!(ds[0].severity, Some(DiagnosticSeverity::ERROR));
         assert_eq!(ds[0].message, "error: something went wrong in step 3 (exit 3)");
         let rel = &ds[0].related_information.as_ref().unwrap()[0];
         assert_eq!(rel.location.uri.as_str(), "file:///store/builds/b1/build.log");
-        assert_eq!(rel.location.range.start.line, 19);
+        assert_eq!(rel.location.range.start.line, 15, "the cause's line");
+        // No cause in the output: the builder's error, and the log where the step's output ends.
+        bad.cause = None;
+        let ds = dockerfile(&ann(bad), &doc, Encoding::Utf16, &|_, off| Some(off as u32 / 100));
+        assert_eq!(ds[0].message, "process \"/bin/sh -c x\" did not complete successfully: exit code: 3 (exit 3)");
+        assert_eq!(ds[0].related_information.as_ref().unwrap()[0].location.range.start.line, 19);
     }
 
     #[test]
@@ -149,7 +163,8 @@ mod tests {
         let doc = Document::new("FROM a\nCOPY . .\nRUN make\n".into(), 1);
         let a = Advice { line: 2, end_line: 2, expensive_line: 3, builds: 3, of: 3, cost_ms: 1, message: "copy less".into() };
         let explain = Some(Explained { advice: vec![a], ..Explained::default() });
-        let ds = dockerfile(&Annotated { instructions: vec![], problems: vec![], explain }, &doc, Encoding::Utf16, &|_, _| None);
+        let ds =
+            dockerfile(&Annotated { instructions: vec![], problems: vec![], explain, builds: vec![] }, &doc, Encoding::Utf16, &|_, _| None);
         assert_eq!(ds.len(), 1);
         assert_eq!((ds[0].severity, ds[0].message.as_str()), (Some(DiagnosticSeverity::INFORMATION), "copy less"));
         assert_eq!(ds[0].range, Range::new(Position::new(1, 0), Position::new(1, 8)));
@@ -165,7 +180,7 @@ mod tests {
         env.checks = vec![check(2, "LegacyKeyValueFormat")];
         let mut run_view = view(3, 4, run(StepStatus::Executed, Some(1)));
         run_view.checks = vec![check(4, "UndefinedVar")];
-        let ann = Annotated { instructions: vec![env, run_view], problems: vec![], explain: None };
+        let ann = Annotated { instructions: vec![env, run_view], problems: vec![], explain: None, builds: vec![] };
         let ds = dockerfile(&ann, &doc, Encoding::Utf16, &|_, _| None);
         let got: Vec<_> = ds.iter().map(|d| (d.range, d.severity, d.code.clone())).collect();
         let code = |c: &str| Some(NumberOrString::String(c.into()));
@@ -184,7 +199,7 @@ mod tests {
         let mut r = run(StepStatus::Executed, Some(1));
         r.warnings = vec!["Empty continuation line".into()];
         let ds = dockerfile(
-            &Annotated { instructions: vec![view(1, 2, r)], problems: vec![], explain: None },
+            &Annotated { instructions: vec![view(1, 2, r)], problems: vec![], explain: None, builds: vec![] },
             &doc,
             Encoding::Utf16,
             &|_, _| None,

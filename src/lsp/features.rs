@@ -141,9 +141,9 @@ pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {
     let value = match cached {
         Some(hit) => hit,
         None => {
-            let md = hover::markdown(view, now, depth).map(|mut value| {
+            let md = hover::markdown(view, &annotated.builds, now, depth).map(|mut value| {
                 if let Some(e) = annotated.explain.as_ref().filter(|e| view.last.as_ref().is_some_and(|l| l.build == e.to)) {
-                    value.push_str(&hover::cause_markdown(e, view.line));
+                    value.push_str(&hover::cause_markdown(e, &annotated.builds, view.line));
                 }
                 value
             });

@@ -111,6 +111,7 @@ mod tests {
             instructions: vec![view(1, run(StepStatus::Cached, None)), view(2, run(StepStatus::Executed, Some(1000)))],
             problems: vec![],
             explain: None,
+            builds: vec![],
         };
         let all = Range::new(Position::new(0, 0), Position::new(99, 0));
         let hs = hints(&ann, &doc, Encoding::Utf16, all, now());
@@ -119,7 +120,8 @@ mod tests {
         assert_eq!(hs[1].position, Position::new(1, 17));
         let only_second = Range::new(Position::new(1, 0), Position::new(1, 0));
         assert_eq!(hints(&ann, &doc, Encoding::Utf16, only_second, now()).len(), 1);
-        let past_end = Annotated { instructions: vec![view(9, run(StepStatus::Cached, None))], problems: vec![], explain: None };
+        let past_end =
+            Annotated { instructions: vec![view(9, run(StepStatus::Cached, None))], problems: vec![], explain: None, builds: vec![] };
         assert!(hints(&past_end, &doc, Encoding::Utf16, all, now()).is_empty());
     }
 }

@@ -126,9 +126,20 @@ mod tests {
             run(StepStatus::Error, Some(184_000)),
             |r| {
                 r.exit_code = Some(2);
+                r.error = Some("process \"/bin/sh -c make\" did not complete successfully: exit code: 2".into());
+                r.excerpt = vec!["hello.c:12:5: error: no member".into(), "make[3]: *** [Makefile:1234: all] Error 2".into()];
+                r.cause = Some(crate::log::CauseLine { text: r.excerpt[0].clone(), offset: 0 });
+            },
+            "✗ failed after 3m04s (exit 2): hello.c:12:5: error: no member",
+        );
+        check(
+            run(StepStatus::Error, Some(184_000)),
+            |r| {
+                r.exit_code = Some(2);
+                r.error = Some("process \"/bin/sh -c make\" did not complete successfully: exit code: 2".into());
                 r.excerpt = vec!["make[3]: *** [Makefile:1234: all] Error 2".into()];
             },
-            "✗ failed after 3m04s (exit 2): make[3]: *** [Makefile:1234: all] Error 2",
+            "✗ failed after 3m04s (exit 2): process \"/bin/sh -c make\" did not complete successfully: exit code: 2",
         );
         check(run(StepStatus::Error, None), |_| {}, "✗ failed");
         check(run(StepStatus::Running, None), |r| r.started = Some("2026-11-01T12:01:48Z".into()), "● running 3m12s…");
@@ -194,10 +205,13 @@ mod tests {
             checks: Vec::new(),
         };
         let explained = Explained { from: Some("b0".into()), to: r.build.clone(), steps: vec![c.clone()], advice: vec![] };
-        let ls = lenses(&Annotated { instructions: vec![view.clone()], problems: vec![], explain: Some(explained.clone()) }, now());
+        let ls = lenses(
+            &Annotated { instructions: vec![view.clone()], problems: vec![], explain: Some(explained.clone()), builds: vec![] },
+            now(),
+        );
         assert_eq!(ls[0].command.as_ref().unwrap().title, "⏱ 6.1s · rebuilt: build arg changed");
         let other = Explained { to: "another build".into(), ..explained };
-        let ls = lenses(&Annotated { instructions: vec![view], problems: vec![], explain: Some(other) }, now());
+        let ls = lenses(&Annotated { instructions: vec![view], problems: vec![], explain: Some(other), builds: vec![] }, now());
         assert_eq!(ls[0].command.as_ref().unwrap().title, "⏱ 6.1s · executed", "a cause of another build is not this run's");
     }
 
@@ -213,7 +227,7 @@ mod tests {
             changed_since_build: true,
             checks: Vec::new(),
         };
-        let ls = lenses(&Annotated { instructions: vec![view], problems: vec![], explain: None }, now());
+        let ls = lenses(&Annotated { instructions: vec![view], problems: vec![], explain: None, builds: vec![] }, now());
         assert_eq!(ls.len(), 2);
         assert_eq!(ls[0].range.start, Position::new(4, 0));
         let cmd = ls[0].command.as_ref().unwrap();

@@ -2,22 +2,45 @@
 //! link, image, HTML or `command:` URI can come from a build's output (a log is untrusted input; VS Code
 //! renders hover Markdown and may run command links from trusted sources).
 
-/// Escapes every ASCII punctuation character CommonMark gives a meaning to (all of them may be
-/// backslash-escaped, CommonMark §2.4), so the text renders literally: no emphasis, links, HTML, autolinks
-/// (`<…>`), entities (`&…;`) or table cells (`|`). `:` is escaped too, which breaks `http://` autolinking.
+/// Escapes what CommonMark (and GFM, as VS Code renders it) would read as markup in running text, and
+/// nothing else, so the text renders literally where escapes show (Neovim draws them as typed): `\`,
+/// `` ` ``, `*`, `[`, `]` (no link or image can open), `<`, `>`, `&` (no HTML, autolink or entity), `|`
+/// (table cells), `~`, `_` at a word's edge (emphasis; `a_b` stays), a `#`, `-`, `+` or `=` that starts
+/// the text, and the `:` of `://` and the `.` of `www.` (GFM's bare-URL autolinks). Line breaks become
+/// spaces: the caller's line stays one line. Ids and paths belong in `code_span`, which needs no escapes.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_ascii_punctuation() {
+    let chars: Vec<char> = text.chars().collect();
+    let word = |i: Option<usize>| i.and_then(|i| chars.get(i)).is_some_and(|c| c.is_alphanumeric());
+    for (i, &c) in chars.iter().enumerate() {
+        let escaped = match c {
+            '\\' | '`' | '*' | '[' | ']' | '<' | '>' | '&' | '|' | '~' => true,
+            '_' => !(word(i.checked_sub(1)) && word(Some(i + 1))),
+            '#' | '-' | '+' | '=' => i == 0,
+            ':' => chars.get(i + 1..i + 3) == Some(&['/', '/']),
+            '.' => i >= 3 && chars[i - 3..i].iter().collect::<String>().eq_ignore_ascii_case("www") && !word(i.checked_sub(4)),
+            _ => false,
+        };
+        if escaped {
             out.push('\\');
             out.push(c);
-        } else if c == '\n' || c == '\r' || c.is_control() {
+        } else if c.is_control() {
             out.push(' ');
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// `text` as an inline code span: shown verbatim, nothing in it is Markdown (no escapes needed, none
+/// shown). The fence is longer than any backtick run inside; a space pads text that starts or ends with a
+/// backtick (CommonMark §6.1). Line breaks and control characters become spaces.
+pub fn code_span(text: &str) -> String {
+    let clean: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let fence = "`".repeat(longest_run(&clean, '`') + 1);
+    let pad = if clean.starts_with('`') || clean.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{clean}{pad}{fence}")
 }
 
 /// A fenced code block holding `lines` verbatim. The fence is a run of backticks longer than any run in
@@ -55,13 +78,25 @@ mod tests {
     }
 
     #[test]
-    fn escapes() {
+    fn escapes_only_what_markdown_reads() {
         check_escape("plain words", "plain words");
-        check_escape("[x](command:rm)", "\\[x\\]\\(command\\:rm\\)");
-        check_escape("![img](http://e/x.png)", "\\!\\[img\\]\\(http\\:\\/\\/e\\/x\\.png\\)");
-        check_escape("<img src=x onerror=y>", "\\<img src\\=x onerror\\=y\\>");
-        check_escape("*a* _b_ `c` | &amp;", "\\*a\\* \\_b\\_ \\`c\\` \\| \\&amp\\;");
+        check_escape("line 8 (COPY . .) changed: a/b-c.sh, x_y.txt", "line 8 (COPY . .) changed: a/b-c.sh, x_y.txt");
+        check_escape("20261124T083052.049Z-06c0", "20261124T083052.049Z-06c0");
+        check_escape("[x](command:rm)", "\\[x\\](command:rm)");
+        check_escape("![img](http://e/x.png)", "!\\[img\\](http\\://e/x.png)");
+        check_escape("<img src=x onerror=y>", "\\<img src=x onerror=y\\>");
+        check_escape("*a* _b_ `c` | &amp; ~d~ \\", "\\*a\\* \\_b\\_ \\`c\\` \\| \\&amp; \\~d\\~ \\\\");
+        check_escape("# h", "\\# h");
+        check_escape("see www.example.com", "see www\\.example.com");
         check_escape("a\nb\u{1b}", "a b ");
+    }
+
+    #[test]
+    fn code_spans_hold_anything_verbatim() {
+        assert_eq!(code_span("20261124T083052.049Z-06c0"), "`20261124T083052.049Z-06c0`");
+        assert_eq!(code_span("a `b` c"), "``a `b` c``");
+        assert_eq!(code_span("`x"), "`` `x ``");
+        assert_eq!(code_span("a\nb"), "`a b`");
     }
 
     #[test]

@@ -334,7 +334,7 @@ impl Source for StoreSource {
     }
 
     fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize) -> Annotated {
-        let (target, held) = self.held_builds(store, root, path, depth.max(MIN_RECORDS));
+        let (target, held, older) = self.held_builds(store, root, path, depth.max(MIN_RECORDS));
         let compose = services::compose_for(store, path);
         let fallback = services::Fallback::new(root, path, Some(text));
         let owned = applying(&held, &target, compose.as_ref(), &fallback);
@@ -345,6 +345,8 @@ impl Source for StoreSource {
             cache.keep_only(analysis::shapes::text_print(text));
             analysis::annotate_with(text, &builds, &mut cache)
         };
+        // Numbered as `report` numbers them: after the older records not read here (one build each).
+        annotated.number_after(older);
         if let Some(c) = &compose {
             annotated.problems.extend(c.problems.iter().cloned());
         }
@@ -379,7 +381,7 @@ impl Source for StoreSource {
     }
 
     fn explain(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize, expensive_ms: u64) -> Option<Explained> {
-        let (target, held) = self.held_builds(store, root, path, depth.max(MIN_RECORDS));
+        let (target, held, _) = self.held_builds(store, root, path, depth.max(MIN_RECORDS));
         let compose = services::compose_for(store, path);
         let fallback = services::Fallback::new(root, path, Some(text));
         let owned = applying(&held, &target, compose.as_ref(), &fallback);
@@ -438,16 +440,17 @@ fn compact(annotated: &mut Annotated) {
 
 impl StoreSource {
     /// The held builds of the newest `want` records that built the Dockerfile at `path` (canonical: the
-    /// first value), oldest first; `true` when the record names that Dockerfile (all its builds count).
-    fn held_builds(&self, store: &Store, root: &Path, path: &Path, want: usize) -> (PathBuf, Vec<Held>) {
+    /// first value), oldest first; `true` when the record names that Dockerfile (all its builds count);
+    /// and how many older records built it.
+    fn held_builds(&self, store: &Store, root: &Path, path: &Path, want: usize) -> (PathBuf, Vec<Held>, usize) {
         let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let picked = self.pick(root, &target, want);
+        let (picked, older) = self.pick(root, &target, want);
         let mut held: Vec<Held> = Vec::new();
         for p in picked.into_iter().rev() {
             let Some(builds) = p.builds.or_else(|| self.load_builds(store, &p.id, want)) else { continue };
             held.push((p.whole, p.services, builds));
         }
-        (target, held)
+        (target, held, older)
     }
 
     /// A record's `inputs.json`, from the small cache of the last ones read.
@@ -480,16 +483,17 @@ impl StoreSource {
     /// The newest `want` records that built `target`, newest first, with their builds when held.
     /// `whole`: the record names this Dockerfile, so all its builds count (else each build by the name
     /// its builder loaded).
-    fn pick(&self, root: &Path, target: &Path, want: usize) -> Vec<Picked> {
+    fn pick(&self, root: &Path, target: &Path, want: usize) -> (Vec<Picked>, usize) {
         let mut index = lock(&self.index);
         let mut applies: Vec<(&String, &Entry)> = index.entries.iter().filter(|(_, e)| entry_applies(e, root, target)).collect();
         // Newest first; ids sort by time, globbed logs by their modification time in the same form.
         applies.sort_by(|a, b| b.1.order.cmp(&a.1.order));
+        let older = applies.len().saturating_sub(want);
         let picked: Vec<Picked> = applies.into_iter().take(want).map(|(id, e)| picked(root, id, e, target)).collect();
         for Picked { id, .. } in picked.iter().rev() {
             index.hold(id, want + HELD_SPARE);
         }
-        picked
+        (picked, older)
     }
 
     /// Reads a record's builds again (its summary cache is current: `refresh` indexed it) and holds them.
@@ -789,6 +793,10 @@ mod tests {
         assert_eq!(history.first().and_then(|r| r.duration_ms), Some(15_000));
         assert_eq!(parsed(0..12), 0);
         assert!(history[..24].iter().all(|r| r.excerpt.is_empty()), "older runs are compact");
+        // Numbered as `report` numbers them (#1 is the oldest of the 40), though only the newest 25 were read.
+        let numbers: Vec<usize> = a.builds.iter().map(|b| b.number).collect();
+        assert_eq!(numbers, (16..=40).collect::<Vec<_>>());
+        assert_eq!(a.latest().map(|b| b.id.as_str()), Some(records[39].id.as_str()));
         // A deeper history reaches records that were only indexed: they are parsed now, and only they.
         let a = src.annotate(&store, &root, &df, "FROM a\nRUN x\n", 35);
         assert_eq!(a.instructions[1].history.first().and_then(|r| r.duration_ms), Some(5_000));

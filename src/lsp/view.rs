@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::analysis::StepRun;
 use crate::log::StepStatus;
 use crate::present;
+pub use crate::present::one_line;
 
 /// Longest error line shown in a lens title or a diagnostic message (characters).
 const HEADLINE_CHARS: usize = 160;
@@ -26,30 +27,10 @@ pub fn elapsed_ms(run: &StepRun, now: DateTime<Utc>) -> Option<u64> {
     run.duration_ms
 }
 
-/// The line that best says why a step failed: the last output line that mentions an error (what a user
-/// would look for, e.g. `make: *** [all] Error 2`), else the last output line, else the builder's error.
+/// The line that says why a step failed (`analysis::headline`: the cause in its output, else the
+/// builder's error), on one line and cut to `HEADLINE_CHARS`.
 pub fn headline(run: &StepRun) -> Option<String> {
-    let mentions_error = |l: &&String| {
-        let lower = l.to_ascii_lowercase();
-        lower.contains("error") || lower.contains("fatal") || lower.contains("failed")
-    };
-    let line = run
-        .excerpt
-        .iter()
-        .rev()
-        .find(mentions_error)
-        .or_else(|| run.excerpt.iter().rev().find(|l| !l.trim().is_empty()))
-        .or(run.error.as_ref())?;
-    Some(one_line(line, HEADLINE_CHARS))
-}
-
-/// `text` on one line (control characters become spaces), cut to `max` characters with `…`.
-pub fn one_line(text: &str, max: usize) -> String {
-    let clean: String = text.trim().chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    match clean.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &clean[..cut]),
-        None => clean,
-    }
+    crate::analysis::headline::of(run).map(|h| one_line(&h.text, HEADLINE_CHARS))
 }
 
 /// `2h ago`, when the start is known.
@@ -116,6 +97,7 @@ pub(crate) mod fixtures {
             exit_code: None,
             error: None,
             excerpt: Vec::new(),
+            cause: None,
             log_path: PathBuf::from("/store/builds/b1/build.log"),
             output: OutputRange { start: 1200, end: 1900, lines: 3 },
             warnings: Vec::new(),
@@ -147,21 +129,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn headline_prefers_an_error_line_then_the_last_line_then_the_builder_error() {
+    fn headline_is_the_cause_then_the_builder_error_on_one_line() {
         let mut r = run(StepStatus::Error, Some(1));
         assert_eq!(headline(&r), None);
         r.error = Some("executor failed: exit code: 3".into());
         assert_eq!(headline(&r).as_deref(), Some("executor failed: exit code: 3"));
-        r.excerpt = vec!["checking... no".into(), "".into()];
-        assert_eq!(headline(&r).as_deref(), Some("checking... no"));
-        r.excerpt = vec!["make: *** [all] Error 2".into(), "leaving dir".into()];
-        assert_eq!(headline(&r).as_deref(), Some("make: *** [all] Error 2"));
-    }
-
-    #[test]
-    fn one_line_cuts_and_cleans() {
-        assert_eq!(one_line(" a\tb\u{1b}[0m ", 99), "a b [0m");
-        assert_eq!(one_line("ééééé", 3), "ééé…");
+        r.cause = Some(crate::log::CauseLine { text: format!("x.c:1:2: error:\t{}", "y".repeat(200)), offset: 7 });
+        let h = headline(&r).unwrap();
+        assert!(h.starts_with("x.c:1:2: error: y") && h.ends_with('…') && h.chars().count() == HEADLINE_CHARS + 1, "{h}");
     }
 
     #[test]

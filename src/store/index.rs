@@ -13,7 +13,7 @@ use super::{write_atomic, Record};
 use crate::log::{LogParser, ParsedLog};
 
 /// Bump when the parsers' output changes: every cached summary with another version is re-read.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Contents of `summary.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -36,6 +36,11 @@ end)
 H.eq(1, #diags, 'number of diagnostics')
 local d = diags[1]
 H.eq(E.diagnostic, { lnum = d.lnum, col = d.col, severity = d.severity, source = d.source, message = d.message }, 'diagnostic')
+-- Its related information points at the log line of that error.
+local related = ((d.user_data or {}).lsp or {}).relatedInformation or {}
+H.truthy(related[1], 'related information on the diagnostic')
+H.eq(vim.uri_from_fname(H.ws .. '/' .. E.failed_log), related[1].location.uri, 'related information: the failed log')
+H.eq(E.diagnostic_log_line, related[1].location.range.start.line + 1, 'related information: the line of the error')
 
 -- Hover: the history table (historyDepth = 2 from setup{} reached the server).
 local hover = H.request(client, 'textDocument/hover', H.position(df, 15, 4), df)
@@ -132,3 +137,16 @@ H.wait('buildlens debug to name the failed build', function()
 end, function()
   return vim.api.nvim_buf_get_lines(dterm, 0, -1, false)
 end)
+
+-- An unsaved edit at the end of an instruction (issue 14): ` && echo done` appended to line 7 in the buffer
+-- only (didChange, no save). The request flushes the change first; the server compares the buffer with the
+-- last build's Dockerfile (inputs.json) and puts the estimate lens on the edited line.
+vim.cmd('buffer ' .. df)
+local line7 = vim.api.nvim_buf_get_lines(df, 6, 7, false)[1]
+vim.api.nvim_buf_set_lines(df, 6, 7, false, { line7 .. ' && echo done' })
+H.truthy(vim.bo[df].modified, 'the edit is not saved')
+local edited = H.lens_titles(H.request(client, 'textDocument/codeLens', { textDocument = { uri = vim.uri_from_bufnr(df) } }, df))
+local estimate = vim.tbl_filter(function(t)
+  return t:find('^this edit rebuilds %d+ steps') ~= nil
+end, edited[7] or {})
+H.eq(1, #estimate, 'the will-rebuild lens on the edited line 7 among ' .. vim.inspect(edited[7]))

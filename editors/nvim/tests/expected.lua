@@ -16,7 +16,11 @@ E.lenses = {
   [8] = { '⏱ 0.1s · rebuilt: changed inputs · <ago>' },
   [9] = { '⏱ 8.2s · rebuilt: line 8 COPY changed inputs · <ago>' },
   [14] = { '⏱ 3.2s · rebuilt: line 8 COPY changed inputs · <ago>' },
-  [16] = { '✗ failed (exit 2): make[3]: *** [Makefile:1234: all] Error 2', 'Debug: shell before this step' },
+  -- The headline is the compiler's error (the first line that reads like the cause), not make's echo.
+  [16] = {
+    "✗ failed (exit 2): hello.c:12:5: error: 'struct sockaddr_ll' has no member named 'sll_protocol'",
+    'Debug: shell before this step',
+  },
   [19] = { '⏱ 0.1s · executed · 54 B · <ago>' },
   [20] = { '⏱ 0.1s · executed · <ago>' },
 }
@@ -37,12 +41,14 @@ E.hints = {
 
 --- Hover on line 16 with `historyDepth = 2` (the setting reaches the server: two rows, not three).
 E.hover_failed = table.concat({
-  '**RUN** · stage sdk',
+  '**RUN** · stage `sdk`',
   '',
-  '| when | status | duration | cached | size | exit |',
-  '|---|---|---|---|---|---|',
-  '| <ago> | failed | – | no | – | 2 |',
-  '| <ago> | executed | 0.1s | no | – | – |',
+  '**History** (newest first)',
+  '',
+  '| build (UTC) | when | status | duration | cached | size | exit |',
+  '|---|---|---|---|---|---|---|',
+  '| #3 · 08:31 | <ago> | failed | – | no | – | 2 |',
+  '| #2 · 08:30 | <ago> | executed | 0.1s | no | – | – |',
   '',
   '**Error**',
   '',
@@ -59,9 +65,9 @@ E.hover_failed = table.concat({
   ' CC      hello.o',
   '```',
   '',
-  -- The cause (explain), escaped as all text from records is.
-  '**Why it ran** (against build 20261124T083052\\.049Z\\-06c0): rebuilt because line 8 \\(COPY \\. \\.\\) was not '
-    .. 'cached\\: its inputs changed \\(package\\/hello\\/build\\.sh\\) `parent-rebuilt`',
+  -- The cause (explain): escaped only where Markdown would read markup (nothing here), no kind name after it.
+  '**Why it ran** (against build #2): rebuilt because line 8 (COPY . .) was not cached: its inputs changed '
+    .. '(package/hello/build.sh)',
   '',
   'Chain, from the first step that missed the cache:',
   '',
@@ -74,7 +80,15 @@ E.hover_failed = table.concat({
   '',
 }, '\n')
 
-E.diagnostic = { lnum = 15, col = 0, severity = 1, source = 'buildlens', message = 'make[3]: *** [Makefile:1234: all] Error 2 (exit 2)' }
+E.diagnostic = {
+  lnum = 15,
+  col = 0,
+  severity = 1,
+  source = 'buildlens',
+  message = "hello.c:12:5: error: 'struct sockaddr_ll' has no member named 'sll_protocol' (exit 2)",
+}
+--- The diagnostic's related information: the log line of that error (1-based), in the failed build's log.
+E.diagnostic_log_line = 63
 
 --- Log line (1-based) -> the Dockerfile line its step header links to (in the failed build's log).
 E.definitions = {
@@ -89,8 +103,9 @@ E.open_log = {
   { dockerfile_line = 11, log_line = 46, text = "#10 0.194 make[2]: Entering directory '/openwrt/toolchain/binutils'" },
 }
 
+--- Normalises what depends on the clock: `2h ago`, and the date a history row shows when not today.
 function E.ago(text)
-  return (text:gsub('%d+[mhd] ago', '<ago>'):gsub('just now', '<ago>'))
+  return (text:gsub('%d+[mhd] ago', '<ago>'):gsub('just now', '<ago>'):gsub('(#%d+ · )%d%d%-%d%d (%d%d:%d%d)', '%1%2'))
 end
 
 return E

@@ -56,7 +56,7 @@ local float = H.wait('the hover window', function()
   for _, win in ipairs(vim.api.nvim_list_wins()) do
     if vim.api.nvim_win_get_config(win).relative ~= '' then
       local text = table.concat(vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(win), 0, -1, false), '\n')
-      if text:find('| when | status |', 1, true) or text:find('when', 1, true) then
+      if text:find('| build (UTC) | when | status |', 1, true) then
         return text
       end
     end
@@ -64,6 +64,28 @@ local float = H.wait('the hover window', function()
 end)
 H.contains('failed', float, 'hover window shows the failed run')
 H.contains("'struct sockaddr_ll' has no member named 'sll_protocol'", float, 'hover window shows the last output')
+-- As Neovim shows it (escapes are drawn as typed): rows name their builds, newest first, and no backslash.
+H.matches('| #3 · [%d: -]+ | [^\n]* failed |', float, 'the newest row is build #3')
+H.contains('(against build #2): rebuilt because line 8 (COPY . .) was not cached', float, 'the cause reads plainly')
+H.truthy(not float:find('\\', 1, true), 'no backslash escape in the hover window:\n' .. float)
+H.truthy(not float:find('parent-rebuilt', 1, true), 'no raw kind name in the hover window')
+vim.cmd('fclose!')
+
+-- Line 19's last run is from build #2: the hover says the newest build (#3) stopped at line 16.
+vim.api.nvim_win_set_cursor(0, { 19, 2 })
+vim.lsp.buf.hover()
+local older = H.wait('the hover window of line 19', function()
+  for _, win in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_win_get_config(win).relative ~= '' then
+      local text = table.concat(vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(win), 0, -1, false), '\n')
+      if text:find('From build', 1, true) then
+        return text
+      end
+    end
+  end
+end)
+H.contains('From build #2; #3 stopped at line 16.', older, 'line 19: from an older build')
+H.truthy(not older:find('\\', 1, true), 'no backslash escape in the hover window:\n' .. older)
 vim.cmd('fclose!')
 
 -- Open-log through the key (showDocument on 0.10+), from the failed line.
@@ -86,3 +108,22 @@ H.wait('codelens.run on line 9 to open the failed log at line ' .. E.open_log[2]
 end, function()
   return { H.current_file(), H.cursor_line() }
 end)
+
+-- An unsaved edit at the end of line 7 (issue 14): `will rebuild` hints from line 7 on, drawn by Neovim.
+vim.cmd('buffer ' .. df)
+local line7 = vim.api.nvim_buf_get_lines(df, 6, 7, false)[1]
+vim.api.nvim_buf_set_lines(df, 6, 7, false, { line7 .. ' && echo done' })
+H.wait('a will-rebuild inlay hint on the edited line 7', function()
+  for _, h in ipairs(vim.lsp.inlay_hint.get({ bufnr = df })) do
+    local label = h.inlay_hint.label
+    label = type(label) == 'string' and label or label[1].value
+    if h.inlay_hint.position.line == 6 and label == 'will rebuild' then
+      return true
+    end
+  end
+end, function()
+  return vim.tbl_map(function(h)
+    return { h.inlay_hint.position.line + 1, h.inlay_hint.label }
+  end, vim.lsp.inlay_hint.get({ bufnr = df }))
+end)
+H.truthy(vim.bo[df].modified, 'the edit is not saved')

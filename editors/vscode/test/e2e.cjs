@@ -27,8 +27,12 @@ const USER_SETTINGS = env("E2E_USER_SETTINGS");
 const TOOLCHAIN_LINE = "RUN for part in binutils gcc-initial musl gcc-final";
 const TOOLCHAIN_LENS = process.env.E2E_TOOLCHAIN_LENS || "⏱ 8.2s · rebuilt: line 8 COPY changed inputs";
 const FAILED_LINE = "RUN sh package/hello/build.sh";
-const FAILED_LENS = "✗ failed (exit 2): make[3]: *** [Makefile:1234: all] Error 2";
-const FAILED_PROBLEM = "make[3]: *** [Makefile:1234: all] Error 2 (exit 2)";
+// The headline is the first output line that reads like the cause (the compiler's error), not make's echo.
+const HELLO_C_ERROR = "hello.c:12:5: error: 'struct sockaddr_ll' has no member named 'sll_protocol'";
+const FAILED_LENS = `✗ failed (exit 2): ${HELLO_C_ERROR}`;
+const FAILED_PROBLEM = `${HELLO_C_ERROR} (exit 2)`;
+// Line 7, edited at its end by the test (issue 14: an append was not seen).
+const FEEDS_LINE = 'RUN echo "Updating feeds for OpenWrt $OPENWRT_RELEASE"';
 
 const log = (msg) => console.error(`[e2e ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 let page;
@@ -117,14 +121,22 @@ async function assertHoverTable() {
       const t = el.querySelector("table");
       const head = [...t.querySelectorAll("th")].map((c) => c.textContent.trim());
       const rows = [...t.querySelectorAll("tbody tr")].map((r) => [...r.querySelectorAll("td")].map((c) => c.textContent.trim()));
-      return { head, rows };
+      const text = (el.querySelector(".hover-contents") || el).textContent || "";
+      return { head, rows, text };
     });
   }, 60000);
   await screenshot("hover-history");
-  const want = ["when", "status", "duration", "cached", "size", "exit"];
+  const want = ["build (UTC)", "when", "status", "duration", "cached", "size", "exit"];
   if (want.some((h) => !table.head.includes(h))) throw new Error(`hover table headers ${JSON.stringify(table.head)}, want ${want}`);
   if (table.rows.length !== 3) throw new Error(`hover table has ${table.rows.length} rows, want 3 (three recorded builds): ${JSON.stringify(table.rows)}`);
   if (!table.rows.every((r) => r.includes("executed"))) throw new Error(`hover rows are not all "executed": ${JSON.stringify(table.rows)}`);
+  // Each row names its build, newest first: `#3 · 08:31` (with the date when not today).
+  const builds = table.rows.map((r) => (/^#(\d+) · (\d\d-\d\d )?\d\d:\d\d$/.exec(r[0]) || [])[1]);
+  if (builds.join(",") !== "3,2,1") throw new Error(`hover rows' builds ${JSON.stringify(table.rows.map((r) => r[0]))}, want #3, #2, #1`);
+  // As rendered: the cause reads plainly (no backslash escapes, no raw kind name after it).
+  const cause = "(against build #2): rebuilt because line 8 (COPY . .) was not cached: its inputs changed (package/hello/build.sh)";
+  if (!table.text.includes(cause)) throw new Error(`hover does not read "${cause}": ${table.text.slice(0, 600)}`);
+  if (table.text.includes("\\") || table.text.includes("parent-rebuilt")) throw new Error(`hover shows an escape or a kind name: ${table.text.slice(0, 600)}`);
   log(`hover ok: ${JSON.stringify(table.rows)}`);
   await page.mouse.move(5, 5);
   await page.keyboard.press("Escape");
@@ -262,6 +274,38 @@ async function assertDebugShell() {
   log(`debug shell ok: terminal "${title.trim()}" shows "${shown.trim().slice(0, 120)}…"`);
 }
 
+/** An unsaved edit at the end of line 7 (` && echo done`, typed, not saved): the server sees it (didChange) and
+ * marks the line: the estimate lens above it and the `will rebuild` inlay hint on it. Undo takes them away. */
+async function assertEditWillRebuild() {
+  const row = page.locator(".explorer-folders-view .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: /^Dockerfile$/ }) });
+  await row.first().click();
+  await until("the Dockerfile to open again", async () => (await lineBox(FEEDS_LINE)) !== null);
+  const box = await lineBox(FEEDS_LINE);
+  await page.mouse.click(box.x + 200, box.y + box.height / 2);
+  await page.keyboard.press("End");
+  await page.keyboard.type(" && echo done");
+  await assertLensAbove("this edit rebuilds", FEEDS_LINE);
+  const line = page.locator(".monaco-editor .view-lines .view-line").filter({ hasText: FEEDS_LINE }).first();
+  // Monaco draws spaces as no-break spaces; the hint is injected text inside the line's own element.
+  const lineText = async () => ((await line.textContent()) || "").replace(/\u00a0/g, " ");
+  const shown = await until("`will rebuild` on the edited line 7", async () => {
+    const text = await lineText();
+    if (!(text.includes("&& echo done") && text.includes("will rebuild"))) throw new Error(`line 7 reads "${text}"`);
+    return text;
+  });
+  await screenshot("edit-will-rebuild");
+  const dirty = await page.locator(".tabs-container .tab.active.dirty").count();
+  if (dirty !== 1) throw new Error("the edited Dockerfile's tab is not dirty: the check must run on an unsaved buffer");
+  log(`edit ok: line 7 reads "${shown.trim().slice(-60)}"`);
+  // Typing makes several undo stops: undo until the line is as built.
+  for (let i = 0; i < 20 && /routing"\s*&&/.test(await lineText()); i += 1) await page.keyboard.press("Control+Z");
+  await until("the will-rebuild marks to go after undo", async () => {
+    const all = await lenses();
+    return !all.some((l) => l.text.includes("this edit rebuilds")) && !(await lineText()).includes("will rebuild");
+  });
+  log("undo ok: the marks went");
+}
+
 async function main() {
   const browser = await chromium.connectOverCDP(CDP);
   const context = browser.contexts()[0] || (await browser.newContext());
@@ -279,6 +323,7 @@ async function main() {
     await assertRecordPrompt();
     await assertOpenStepLog();
     await assertDebugShell();
+    await assertEditWillRebuild();
     await assertMissingBinary();
     await screenshot("done");
     log("all VS Code checks passed");
