@@ -191,17 +191,26 @@ async fn a_stuck_request_does_not_keep_the_session_alive_at_the_end_of_input() {
     let (mut input, server_in) = tokio::io::duplex(1 << 20);
     let (server_out, mut output) = tokio::io::duplex(1 << 20);
     let serving = tokio::spawn(lsp::serve(server_in, server_out, options));
-    // Drain what the server writes so it never waits on a full pipe.
+    let send = |m: Value| frame(&m);
+    let uri = file_uri(&ws.dockerfile);
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": null, "rootUri": file_uri(&ws.root()), "capabilities": {}, "initializationOptions": ws.options()}});
+    tokio::io::AsyncWriteExt::write_all(&mut input, &send(init)).await.unwrap();
+    // Requests count only once `initialize` is answered: read up to its answer.
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("\"id\":1}") {
+        let mut buf = [0u8; 4096];
+        let n = tokio::time::timeout(GONE_WITHIN, tokio::io::AsyncReadExt::read(&mut output, &mut buf)).await.unwrap().unwrap();
+        assert!(n > 0, "the server ended before answering initialize");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // Then drain what the server writes so it never waits on a full pipe.
     tokio::spawn(async move {
         let mut sink = Vec::new();
         let _ = tokio::io::AsyncReadExt::read_to_end(&mut output, &mut sink).await;
     });
-    let send = |m: Value| frame(&m);
-    let uri = file_uri(&ws.dockerfile);
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": null, "rootUri": file_uri(&ws.root()), "capabilities": {}, "initializationOptions": ws.options()}});
     let open = json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": "dockerfile", "version": 1, "text": "FROM a\n"}}});
     let lens = json!({"jsonrpc": "2.0", "id": 2, "method": "textDocument/codeLens", "params": {"textDocument": {"uri": uri}}});
-    for m in [init, json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}), open, lens] {
+    for m in [json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}), open, lens] {
         tokio::io::AsyncWriteExt::write_all(&mut input, &send(m)).await.unwrap();
     }
     drop(input);
