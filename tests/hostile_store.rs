@@ -206,26 +206,32 @@ fn dev_zero_and_sparse_store_files_are_not_read() {
 /// (a 50 MB excerpt line, a 20 MB error, `u64::MAX` durations, 100,000 extra steps).
 #[test]
 fn a_lying_summary_cache_is_discarded_and_the_log_read_again() {
-    let (_dir, ws) = example();
-    let honest = run(&ws, &["report", "Dockerfile", "--json"]);
-    assert_eq!(honest.code, 0, "{}", honest.stderr);
-    let newest = records(&ws).pop().unwrap();
-    let mut summary: Value = serde_json::from_slice(&fs::read(newest.join("summary.json")).unwrap()).unwrap();
-    let steps = summary["parsed"]["builds"][0]["steps"].as_array_mut().unwrap();
-    let mut extra = steps[0].clone();
-    extra["duration_ms"] = json!(u64::MAX);
-    for step in steps.iter_mut() {
-        step["duration_ms"] = json!(u64::MAX);
+    // The issue's case (about 100 MB: over the cache's size cap, so not even parsed), then lies under the
+    // cap that only the bounds check catches (a 50 MB excerpt line; `u64::MAX` durations).
+    for (case, huge) in [("the issue's lying cache", true), ("a lying cache under the size cap", false)] {
+        let (_dir, ws) = example();
+        let honest = run(&ws, &["report", "Dockerfile", "--json"]);
+        assert_eq!(honest.code, 0, "{}", honest.stderr);
+        let newest = records(&ws).pop().unwrap();
+        let mut summary: Value = serde_json::from_slice(&fs::read(newest.join("summary.json")).unwrap()).unwrap();
+        let steps = summary["parsed"]["builds"][0]["steps"].as_array_mut().unwrap();
+        let mut extra = steps[0].clone();
+        extra["duration_ms"] = json!(u64::MAX);
+        for step in steps.iter_mut() {
+            step["duration_ms"] = json!(u64::MAX);
+        }
+        steps[1]["excerpt"] = json!(["x".repeat(50 << 20)]);
+        if huge {
+            steps[1]["error"] = json!("e".repeat(20 << 20));
+            steps.extend(std::iter::repeat_n(extra, 100_000));
+        }
+        fs::write(newest.join("summary.json"), serde_json::to_vec(&summary).unwrap()).unwrap();
+        let report = every_command_finishes(&ws, case);
+        let expected: Value = serde_json::from_str(&honest.stdout).unwrap();
+        assert_eq!(report, expected, "{case}: the report is the honest one");
+        let rewritten = fs::metadata(newest.join("summary.json")).unwrap().len();
+        assert!(rewritten < 1 << 20, "{case}: the cache was replaced by the log's own summary ({rewritten} bytes)");
     }
-    steps[1]["excerpt"] = json!(["x".repeat(50 << 20)]);
-    steps[1]["error"] = json!("e".repeat(20 << 20));
-    steps.extend(std::iter::repeat_n(extra, 100_000));
-    fs::write(newest.join("summary.json"), serde_json::to_vec(&summary).unwrap()).unwrap();
-    let report = every_command_finishes(&ws, "lying summary");
-    let expected: Value = serde_json::from_str(&honest.stdout).unwrap();
-    assert_eq!(report, expected, "the report is the honest one");
-    let rewritten = fs::metadata(newest.join("summary.json")).unwrap().len();
-    assert!(rewritten < 1 << 20, "the cache was replaced by the log's own summary ({rewritten} bytes)");
 }
 
 /// Issue 19, 4 and 7: a record folder symlinked to a folder outside the store is read but gets nothing
