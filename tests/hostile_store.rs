@@ -199,6 +199,9 @@ fn dev_zero_and_sparse_store_files_are_not_read() {
         let builds = report["builds"].as_u64().unwrap();
         let expected = if file == "meta.json" { 2 } else { 3 };
         assert_eq!(builds, expected, "{case}: the other records still count");
+        let problems = report["problems"].to_string();
+        let said = if how == "zero" { "is not a regular file" } else { "larger than" };
+        assert!(problems.contains(file) && problems.contains(said), "{case}: a problem says so: {problems}");
     }
 }
 
@@ -226,8 +229,11 @@ fn a_lying_summary_cache_is_discarded_and_the_log_read_again() {
             steps.extend(std::iter::repeat_n(extra, 100_000));
         }
         fs::write(newest.join("summary.json"), serde_json::to_vec(&summary).unwrap()).unwrap();
-        let report = every_command_finishes(&ws, case);
-        let expected: Value = serde_json::from_str(&honest.stdout).unwrap();
+        let mut report = every_command_finishes(&ws, case);
+        let problems = report["problems"].take().to_string();
+        assert_eq!(problems.contains("summary.json is larger than its cap"), huge, "{case}: {problems}");
+        let mut expected: Value = serde_json::from_str(&honest.stdout).unwrap();
+        expected["problems"].take();
         assert_eq!(report, expected, "{case}: the report is the honest one");
         let rewritten = fs::metadata(newest.join("summary.json")).unwrap().len();
         assert!(rewritten < 1 << 20, "{case}: the cache was replaced by the log's own summary ({rewritten} bytes)");

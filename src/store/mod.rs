@@ -124,6 +124,25 @@ impl Record {
         symlink.then(|| safe_fs::confined(self.store_root(), &self.dir).err().map(|e| format!("record {}: {e}", self.id))).flatten()
     }
 
+    /// One problem line per optional file of the record (`image.json`, `inputs.json`, `summary.json`) that
+    /// is there but will not be read: not a regular file, or over its cap (`safe_fs`). Looks at metadata
+    /// only.
+    pub fn refused_files(&self) -> Vec<String> {
+        let files = [(IMAGE_FILE, safe_fs::IMAGE_CAP), (INPUTS_FILE, safe_fs::INPUTS_CAP), (SUMMARY_FILE, safe_fs::SUMMARY_CAP)];
+        let refused = |(name, cap): (&str, u64)| {
+            let meta = fs::metadata(self.dir.join(name)).ok()?;
+            let why = if !meta.is_file() {
+                "not a regular file".to_string()
+            } else if meta.len() > cap {
+                format!("larger than its cap of {cap} bytes")
+            } else {
+                return None;
+            };
+            Some(format!("record {}: {name} is {why}: not read", self.id))
+        };
+        files.into_iter().filter_map(refused).collect()
+    }
+
     /// `safe_fs::write_atomic` inside this record's store.
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         safe_fs::write_atomic(self.store_root(), path, bytes).with_context(|| format!("writing {}", path.display()))

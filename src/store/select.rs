@@ -30,6 +30,7 @@ pub fn builds_for(
     for record in store.records() {
         // Read, but never written: its summary is not cached (`safe_fs::write_atomic`).
         problems.extend(record.leaves_store());
+        problems.extend(record.refused_files());
         let meta = match record.meta() {
             Ok(meta) => meta,
             Err(e) => {
