@@ -288,3 +288,52 @@ async fn a_huge_dockerfile_named_by_a_record_is_not_read() {
     assert!(links.is_null() || links.as_array().is_some_and(Vec::is_empty), "{links}");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+/// Issue 19, 4 and 7: the server indexing a store (just by opening the Dockerfile) writes nothing outside
+/// it: not through symlinks planted under the cache's temporary names (this process's pid: the server
+/// runs in it), not into a record folder symlinked out of the store.
+#[tokio::test]
+async fn opening_a_dockerfile_writes_nothing_outside_the_store() {
+    let ws = Workspace::with_record("bk20-plain-failing");
+    let outside = ws.dir.path().canonicalize().unwrap().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let planted = ws.log.parent().unwrap().to_path_buf();
+    let pid = std::process::id();
+    for n in 0..4 {
+        let name = if n == 0 { format!(".summary.json.tmp-{pid}") } else { format!(".summary.json.tmp-{pid}-{n}") };
+        std::fs::write(outside.join(&name), "keep").unwrap();
+        std::os::unix::fs::symlink(outside.join(&name), planted.join(&name)).unwrap();
+    }
+    let moved = ws.add_record(support_lsp::FIXED, "2026-11-01T11:00:00Z");
+    let away = outside.join("record");
+    std::fs::rename(&moved, &away).unwrap();
+    std::os::unix::fs::symlink(&away, &moved).unwrap();
+    let before: Vec<(PathBuf, Vec<u8>)> = walk(&outside);
+
+    let mut c = TestClient::start();
+    c.initialize(json!({}), ws.options(), &ws.root()).await;
+    let uri = file_uri(&ws.dockerfile);
+    c.open(&uri, "dockerfile", &std::fs::read_to_string(&ws.dockerfile).unwrap()).await;
+    let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
+    let titles: Vec<&str> = lenses.as_array().unwrap().iter().filter_map(|l| l["command"]["title"].as_str()).collect();
+    // The symlinked record (newest) passed the step the other failed: read, its result on the lens.
+    assert!(!titles.iter().any(|t| t.starts_with("✗ failed")), "{titles:?}");
+    assert!(titles.iter().any(|t| t.contains("2.5s")), "{titles:?}");
+    assert!(std::fs::symlink_metadata(planted.join("summary.json")).unwrap().is_file(), "the cache written inside the store");
+    assert_eq!(walk(&outside), before, "no file outside the store changed");
+}
+
+/// Every file under `dir` with its contents, sorted.
+fn walk(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if entry.file_type().unwrap().is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
