@@ -43,11 +43,11 @@ pub fn guard<R: AsyncRead + Unpin + Send + 'static>(input: R, ended: Arc<Notify>
     server_side
 }
 
-/// An `exit` notification (a cheap byte check first: nearly every frame is something else).
+/// An `exit` message (a cheap byte check first: nearly every frame is something else). With or without
+/// an id, as tower-lsp-server takes it: its read loop stops at either.
 fn is_exit(body: &[u8]) -> bool {
     memchr::memmem::find(body, b"\"exit\"").is_some()
-        && serde_json::from_slice::<Value>(body)
-            .is_ok_and(|v| v.get("method").and_then(Value::as_str) == Some("exit") && v.get("id").is_none())
+        && serde_json::from_slice::<Value>(body).is_ok_and(|v| v.get("method").and_then(Value::as_str) == Some("exit"))
 }
 
 /// The next frame's body; `Err`-like frames (bad headers) come back as an empty body, which `checked`
@@ -125,6 +125,14 @@ mod tests {
         check("", Some((Value::Null, -32700)));
         check(r#"{"id":7,"what":1}"#, Some((json!(7), -32600)));
         check(r#"[1,2]"#, Some((Value::Null, -32600)));
+    }
+
+    #[test]
+    fn exit_messages() {
+        assert!(is_exit(br#"{"jsonrpc":"2.0","method":"exit"}"#));
+        assert!(is_exit(br#"{"jsonrpc":"2.0","id":9,"method":"exit","params":null}"#));
+        assert!(!is_exit(br#"{"jsonrpc":"2.0","method":"textDocument/didChange","params":{"text":"\"exit\""}}"#));
+        assert!(!is_exit(br#"{"jsonrpc":"2.0","id":1,"method":"shutdown"}"#));
     }
 
     #[tokio::test]
