@@ -193,9 +193,15 @@ mod tests {
         symlink("/dev/zero", &zero).unwrap();
         assert_eq!(read_capped(&ok, 2).unwrap(), b"{}");
         assert!(matches!(read_capped(&ok, 1), Err(ReadError::TooLarge { .. })));
-        assert!(matches!(read_capped(&pipe, 10), Err(ReadError::NotRegular { .. })));
-        assert!(matches!(read_capped(&zero, 10), Err(ReadError::NotRegular { .. })));
-        assert!(matches!(read_capped(&big, DOCKERFILE_CAP), Err(ReadError::TooLarge { .. })));
+        // On a thread with a deadline: a regression that opens the FIFO blocking would hang, not fail.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send([read_capped(&pipe, 10), read_capped(&zero, 10), read_capped(&big, DOCKERFILE_CAP)]);
+        });
+        let [pipe, zero, big] = rx.recv_timeout(std::time::Duration::from_secs(10)).expect("refused at once, not blocked");
+        assert!(matches!(pipe, Err(ReadError::NotRegular { .. })));
+        assert!(matches!(zero, Err(ReadError::NotRegular { .. })));
+        assert!(matches!(big, Err(ReadError::TooLarge { .. })));
         assert!(matches!(read_capped(dir.path(), 10), Err(ReadError::NotRegular { .. })));
         assert!(read_capped(&dir.path().join("absent"), 10).unwrap_err().is_not_found());
     }
