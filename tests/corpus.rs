@@ -213,3 +213,27 @@ fn files_that_are_not_build_logs_say_so() {
         assert!(parsed.problems.iter().any(|p| p.message.contains("not a build log")), "{}: no 'not a build log' problem", path.display());
     }
 }
+
+/// Issue 19, 3: the summary cache is checked against the parser's own bounds; every corpus file's honest
+/// summary (whole, and UTF-16 re-encoded: decoding grows text) is within them, so a normal store is never
+/// re-indexed because of the check.
+#[test]
+fn every_corpus_summary_is_within_the_cache_bounds() {
+    use buildlens::store::index::{within_bounds, Summary, FORMAT_VERSION};
+    for path in corpus_files() {
+        let bytes = read(&path);
+        let utf16 = if is_utf16(&bytes) { None } else { Some(to_utf16le(&bytes)) };
+        for (what, bytes) in [("whole", Some(bytes)), ("utf-16", utf16)] {
+            let Some(bytes) = bytes else { continue };
+            let parsed = parse_bytes(&bytes);
+            let summary = Summary {
+                format_version: FORMAT_VERSION,
+                log_len: bytes.len() as u64,
+                complete: true,
+                parsed,
+                checkpoint: serde_json::Value::Null,
+            };
+            assert_eq!(within_bounds(&summary), Ok(()), "{} ({what})", path.display());
+        }
+    }
+}

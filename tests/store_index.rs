@@ -67,3 +67,125 @@ fn a_corrupt_summary_is_reindexed_and_a_missing_log_is_an_error() {
     let err = index::summary(&record, true).unwrap_err();
     assert!(format!("{err:#}").contains("build.log"), "{err:#}");
 }
+
+/// Runs `f` on a thread and fails the test if it takes longer than `secs` (a lie that made indexing
+/// allocate or loop would otherwise hang the suite).
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs)).unwrap_or_else(|_| panic!("still running after {secs} s"))
+}
+
+/// Changes a cached summary.
+type Lie = fn(&mut serde_json::Value);
+
+/// Issue 19, 3: a cache of the right version and log size is still discarded (the log read again) when
+/// any part of it is out of the bounds the parser keeps.
+#[test]
+fn a_summary_out_of_the_parsers_bounds_is_reindexed() {
+    let lies: [(&str, Lie); 6] = [
+        ("a long excerpt line", |s| s["parsed"]["builds"][0]["steps"][2]["excerpt"] = serde_json::json!(["x".repeat(1 << 20)])),
+        ("too many excerpt lines", |s| s["parsed"]["builds"][0]["steps"][2]["excerpt"] = serde_json::json!(vec!["x"; 13])),
+        ("a long error", |s| s["parsed"]["builds"][0]["steps"][2]["error"] = serde_json::json!("e".repeat(4 << 20))),
+        ("a u64::MAX duration", |s| s["parsed"]["builds"][0]["steps"][2]["duration_ms"] = serde_json::json!(u64::MAX)),
+        ("an offset past the log", |s| s["parsed"]["builds"][0]["steps"][2]["output"]["end"] = serde_json::json!(1u64 << 40)),
+        ("100,000 extra steps", |s| {
+            let steps = s["parsed"]["builds"][0]["steps"].as_array_mut().unwrap();
+            let one = steps[0].clone();
+            steps.extend(std::iter::repeat_n(one, 100_000));
+        }),
+    ];
+    let whole = buildlens::log::parse_bytes(format!("{FIRST}{SECOND}").as_bytes());
+    for (what, lie) in lies {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path());
+        let record = new_record(&store, &format!("{FIRST}{SECOND}"));
+        index::summary(&record, true).unwrap();
+        let mut cached: serde_json::Value = serde_json::from_slice(&fs::read(record.summary_path()).unwrap()).unwrap();
+        lie(&mut cached);
+        fs::write(record.summary_path(), serde_json::to_vec(&cached).unwrap()).unwrap();
+        let (summary, how) = within(20, move || index::summary(&record, true).unwrap());
+        assert_eq!(how, Indexed::Full, "{what}: the cache is discarded");
+        assert_eq!(summary.parsed, whole, "{what}: the log's own summary");
+    }
+}
+
+/// The bounds are the parser's own: no fixture log's honest summary is out of them (else every normal
+/// store would be re-indexed on each read).
+#[test]
+fn every_fixture_log_summary_is_within_the_bounds() {
+    let mut seen = 0;
+    let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/logs"))];
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "log") {
+                let bytes = fs::read(&path).unwrap();
+                let summary = index::Summary {
+                    format_version: index::FORMAT_VERSION,
+                    log_len: bytes.len() as u64,
+                    complete: true,
+                    parsed: buildlens::log::parse_bytes(&bytes),
+                    checkpoint: serde_json::Value::Null,
+                };
+                assert_eq!(index::within_bounds(&summary), Ok(()), "{}", path.display());
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 20, "{seen} fixture logs");
+}
+
+/// Issue 19, 7: symlinks planted under the temporary names the cache is written through are never
+/// followed: the cache goes under another name, or (every name taken) is not written; the files they
+/// point to outside the store are unchanged.
+#[test]
+fn planted_temporary_names_are_never_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    let store = Store::at(dir.path().join("store"));
+    let record = new_record(&store, FIRST);
+    let pid = std::process::id();
+    let plant = |name: String| {
+        let victim = outside.join(&name);
+        fs::write(&victim, "keep").unwrap();
+        std::os::unix::fs::symlink(&victim, record.dir.join(&name)).unwrap();
+    };
+    plant(format!(".summary.json.tmp-{pid}"));
+    let r = record.clone();
+    let (first, _) = within(20, move || index::summary(&r, true).unwrap());
+    assert!(fs::symlink_metadata(record.summary_path()).unwrap().is_file(), "written under another temporary name");
+    fs::remove_file(record.summary_path()).unwrap();
+    for n in 1..16 {
+        plant(format!(".summary.json.tmp-{pid}-{n}"));
+    }
+    let r = record.clone();
+    let (second, how) = within(20, move || index::summary(&r, true).unwrap());
+    assert_eq!((how, &second.parsed), (Indexed::Full, &first.parsed), "every name taken: parsed, not cached");
+    assert!(!record.summary_path().exists());
+    for victim in fs::read_dir(&outside).unwrap().flatten() {
+        assert_eq!(fs::read_to_string(victim.path()).unwrap(), "keep", "{}", victim.path().display());
+    }
+}
+
+/// Issue 19, 4: a cache whose folder leaves the store (the log-glob caches' `<store>/external` symlinked
+/// elsewhere) is not written; the log is still read.
+#[test]
+fn a_cache_folder_that_leaves_the_store_is_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, outside) = (dir.path().join("store"), dir.path().join("outside"));
+    fs::create_dir_all(&store).unwrap();
+    fs::create_dir(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, store.join("external")).unwrap();
+    let log = dir.path().join("ci.log");
+    fs::write(&log, FIRST).unwrap();
+    let (s, l) = (store.clone(), log.clone());
+    let (summary, _) = within(20, move || index::summary_at(&s, &l, &s.join("external/abc.json"), true).unwrap());
+    assert_eq!(summary.parsed, buildlens::log::parse_bytes(FIRST.as_bytes()));
+    assert_eq!(fs::read_dir(&outside).unwrap().count(), 0, "nothing written outside the store");
+}

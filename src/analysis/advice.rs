@@ -66,7 +66,12 @@ fn advice_for(recent: &[Explained], line: u32, expensive_ms: u64) -> Option<Advi
     if builds.len() < 2 || builds.len() * 2 <= compared.len() {
         return None;
     }
-    let cost_ms: u64 = builds.iter().flat_map(|e| e.steps.iter()).filter(|s| s.cause.root_line == copy).filter_map(|s| s.duration_ms).sum();
+    let cost_ms: u64 = builds
+        .iter()
+        .flat_map(|e| e.steps.iter())
+        .filter(|s| s.cause.root_line == copy)
+        .filter_map(|s| s.duration_ms)
+        .fold(0, u64::saturating_add);
     let end_line = builds.iter().find_map(|e| e.at_line(copy)).map_or(copy, |s| s.end_line);
     let step = builds.iter().find_map(|e| e.at_line(line))?;
     let message = format!(

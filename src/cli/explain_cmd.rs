@@ -38,7 +38,7 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
     let (builds, _) = select::builds_for(&store, &dockerfile, None, &select::by_text(&names));
     let explained = explain_builds(&store, &text, &builds, &args)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     match explained {
         None => writeln!(out, "{}: no recorded build", dockerfile.display())?,
         Some(e) if args.json => {
@@ -47,6 +47,7 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
         }
         Some(e) => print_text(&mut out, &dockerfile, &e)?,
     }
+    out.flush()?;
     Ok(0)
 }
 

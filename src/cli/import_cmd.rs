@@ -12,15 +12,20 @@ use crate::store::{index, Record, RecordMeta, Source, Store};
 pub fn run(store: Option<&Path>, dockerfile: Option<&Path>, logs: &[PathBuf], cwd: &Path) -> Result<i32> {
     let store = Store::locate(store, cwd);
     let mut imported = 0;
+    let mut out = super::stdout();
     for log in logs {
         match import_one(&store, dockerfile, log, cwd) {
             Ok((record, parsed)) => {
                 imported += 1;
-                writeln!(std::io::stdout(), "imported {} as {}: {}", log.display(), record.id, describe(&parsed))?;
+                writeln!(out, "imported {} as {}: {}", log.display(), record.id, describe(&parsed))?;
             }
-            Err(e) => eprintln!("buildlens: {}: {e:#}", log.display()),
+            Err(e) => {
+                out.flush()?;
+                eprintln!("buildlens: {}: {e:#}", log.display());
+            }
         }
     }
+    out.flush()?;
     Ok(if imported == logs.len() { 0 } else { 1 })
 }
 
@@ -37,7 +42,8 @@ fn import_one(store: &Store, dockerfile: Option<&Path>, log: &Path, cwd: &Path) 
     meta.dockerfile = dockerfile.map(|d| cwd.join(d));
     meta.cwd = Some(cwd.to_path_buf());
     crate::store::select::relativize(store, &mut meta);
-    let mut file = File::create(record.log_path())?;
+    let mut file =
+        crate::store::safe_fs::create_new(&record.log_path()).with_context(|| format!("creating {}", record.log_path().display()))?;
     std::io::copy(&mut source, &mut file).context("copying the log into the store")?;
     file.flush()?;
     meta.finished = Some(chrono::Utc::now().to_rfc3339());
@@ -71,19 +77,21 @@ pub fn list(store: Option<&Path>, json: bool, cwd: &Path) -> Result<i32> {
         let parsed = index::summary(&record, complete).ok().map(|(s, _)| s.parsed);
         rows.push((record, meta, parsed));
     }
+    let mut out = super::stdout();
     if json {
         let items: Vec<serde_json::Value> = rows
             .iter()
             .map(|(r, m, p)| serde_json::json!({"id": r.id, "log": r.log_path(), "meta": m, "builds": p.as_ref().map(|p| &p.builds)}))
             .collect();
-        writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&items)?)?;
-        return Ok(0);
+        serde_json::to_writer_pretty(&mut out, &items)?;
+        writeln!(out)?;
+    } else {
+        for (record, meta, parsed) in &rows {
+            let cmd = meta.as_ref().map(|m| m.command.join(" ")).unwrap_or_default();
+            let what = parsed.as_ref().map(describe).unwrap_or_else(|| "unreadable".into());
+            writeln!(out, "{}  {}  {}", record.id, what, cmd)?;
+        }
     }
-    let mut out = std::io::stdout().lock();
-    for (record, meta, parsed) in &rows {
-        let cmd = meta.as_ref().map(|m| m.command.join(" ")).unwrap_or_default();
-        let what = parsed.as_ref().map(describe).unwrap_or_else(|| "unreadable".into());
-        writeln!(out, "{}  {}  {}", record.id, what, cmd)?;
-    }
+    out.flush()?;
     Ok(0)
 }

@@ -158,6 +158,14 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Standard output for a command: locked and buffered (a write per 64 KiB, not per line: `report --json`
+/// over thousands of records made hundreds of thousands of writes). The command calls `flush` at its end,
+/// so a reader that went away (`| head`) is an error it returns (`main` exits quietly with 141), never a
+/// panic or a lost tail.
+fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock())
+}
+
 fn run(cli: Cli) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
     match cli.command {

@@ -16,10 +16,13 @@ pub fn run(log: &Path, json: bool, all: bool) -> anyhow::Result<i32> {
         let file = File::open(log).with_context(|| format!("cannot open {}", log.display()))?;
         parse_reader(file)
     };
+    let mut out = super::stdout();
     if json {
-        writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&parsed)?)?;
+        serde_json::to_writer_pretty(&mut out, &parsed)?;
+        writeln!(out)?;
     } else {
-        print::parsed_log(&mut std::io::stdout().lock(), &parsed, all)?;
+        print::parsed_log(&mut out, &parsed, all)?;
     }
+    out.flush()?;
     Ok(if parsed.builds.is_empty() { 2 } else { 0 })
 }

@@ -30,13 +30,14 @@ pub fn run(dockerfile: Option<PathBuf>, store: Option<&Path>, compose: Option<&P
     annotated.problems.append(&mut problems);
     let known = known_images(&store, &builds);
     layers::attach_sizes(&mut annotated, &dockerfile::parse(&text), &images::as_build_images(&known));
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     if json {
         serde_json::to_writer_pretty(&mut out, &Report { dockerfile: &dockerfile, builds: builds.len(), annotated: &annotated })?;
         writeln!(out)?;
     } else {
         print_report(&mut out, &dockerfile, &text, &Printed { builds: &builds, known: &known, annotated: &annotated })?;
     }
+    out.flush()?;
     Ok(0)
 }
 

@@ -16,7 +16,7 @@ use super::output::{text, StepOutput};
 use super::step_name;
 
 /// Highest vertex number kept; the printer numbers vertexes 1, 2, … so real builds stay far below.
-const MAX_VERTEX: usize = 1 << 16;
+pub const MAX_VERTEX: usize = 1 << 16;
 /// Problems kept per build.
 const MAX_PROBLEMS: usize = 50;
 /// Warnings kept per step.

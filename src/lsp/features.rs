@@ -3,7 +3,7 @@
 //! missing Dockerfile gives `None`.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -21,6 +21,7 @@ use super::state::Shared;
 use super::{debug_shell, diagnostics, hints, hover, lenses, log_links, rebuild, records};
 use crate::analysis::predict::{self, Prediction};
 use crate::analysis::Annotated;
+use crate::store::safe_fs;
 
 /// The lenses of `uri` when they are rendered and current (no blocking): `code_lens` otherwise.
 pub fn cached_code_lens(shared: &Shared, uri: &Uri) -> Option<Vec<CodeLens>> {
@@ -203,20 +204,31 @@ fn log_view(shared: &Shared, uri: &Uri) -> Option<LogView> {
         (doc, st.enc, st.root.clone())
     };
     let log_path = uri.to_file_path()?.into_owned();
-    let path = records::record_dockerfile(&log_path, &root).or_else(|| named_dockerfile(&doc.text, &root))?;
+    let store_ws = shared.lock().store().root().parent().map(std::path::Path::to_path_buf);
+    let inside = |p: PathBuf| inside_workspace(&p, &root).or_else(|| inside_workspace(&p, store_ws.as_deref()?));
+    let named = records::record_dockerfile(&log_path, &root).and_then(inside);
+    let path = named.or_else(|| named_dockerfile(&doc.text, &root))?;
     let dockerfile = Uri::from_file_path(&path)?;
-    // The buffer when the Dockerfile is open (unsaved edits count), else the file.
+    // The buffer when the Dockerfile is open (unsaved edits count), else the file (regular, under the cap).
     let open = shared.lock().docs.get(&dockerfile).map(|(_, d)| d.text.to_string());
-    let text = open.or_else(|| fs::read_to_string(&path).ok())?;
+    let text = open.or_else(|| safe_fs::read_text(&path, safe_fs::DOCKERFILE_CAP).ok())?;
     let refs = log_links::scan(&doc.text, &text);
     Some(LogView { doc, enc, dockerfile, refs })
 }
 
 /// `load build definition from X` (BuildKit), resolved at the workspace root; else `Dockerfile` there.
-fn named_dockerfile(log: &str, root: &std::path::Path) -> Option<PathBuf> {
+/// Log text is untrusted: only a file inside the workspace is taken (`/etc/passwd` or `../../x` is not).
+fn named_dockerfile(log: &str, root: &Path) -> Option<PathBuf> {
     static LOAD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)load build definition from (\S+)\r?$").unwrap());
-    let named = LOAD.captures(log).and_then(|c| c.get(1)).map(|m| root.join(m.as_str()));
-    named.filter(|p| p.is_file()).or_else(|| Some(root.join("Dockerfile")).filter(|p| p.is_file()))
+    let named = LOAD.captures(log).and_then(|c| c.get(1)).and_then(|m| inside_workspace(&root.join(m.as_str()), root));
+    named.or_else(|| inside_workspace(&root.join("Dockerfile"), root))
+}
+
+/// `path` resolved (symlinks, `..`), when it is a regular file inside the workspace at `root`.
+fn inside_workspace(path: &Path, root: &Path) -> Option<PathBuf> {
+    let real = fs::canonicalize(path).ok()?;
+    let inside = real.starts_with(fs::canonicalize(root).ok()?);
+    (inside && fs::metadata(&real).is_ok_and(|m| m.is_file())).then_some(real)
 }
 
 fn ref_range(view: &LogView, r: &log_links::LogRef) -> Range {

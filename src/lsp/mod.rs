@@ -67,8 +67,22 @@ where
     let (service, socket) = LspService::build(|client| server::Backend::new(client, options))
         .custom_method(transport::INVALID_MESSAGE, server::Backend::invalid_message)
         .finish();
-    Server::new(transport::guard(input), output, socket).serve(service).await;
+    let ended = Arc::new(tokio::sync::Notify::new());
+    let serving = Server::new(transport::guard(input, ended.clone()), output, socket).serve(service);
+    // At `exit` or the end of input the library still waits for every request in flight; one stuck in a
+    // read (a file that blocks, a slow disk) must not keep the process alive after its client is gone.
+    let over = async {
+        ended.notified().await;
+        tokio::time::sleep(END_GRACE).await;
+    };
+    tokio::select! {
+        () = serving => {}
+        () = over => eprintln!("buildlens: the session ended with requests still running; not waiting for them"),
+    }
 }
+
+/// How long requests in flight may still answer after `exit` or the end of input.
+const END_GRACE: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// `buildlens serve`: LSP over stdin/stdout. stdout carries only protocol messages; logs go to stderr.
 ///
@@ -83,8 +97,8 @@ pub fn run_stdio() -> anyhow::Result<i32> {
         serve(input, output, Options::default()).await
     });
     // A read of a terminal on the blocking pool cannot be cancelled: after `exit`, wait a moment for work
-    // in flight, not for a key press.
-    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    // in flight, not for a key press (nor for a read that never returns).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(700));
     Ok(0)
 }
 

@@ -644,8 +644,9 @@ fn external_entry(store: &Store, root: &Path, path: &Path) -> Option<Entry> {
     if let Some(dir) = cache.parent().filter(|_| store.root().is_dir()) {
         let _ = fs::create_dir_all(dir);
     }
-    let (summary, _) =
-        store::index::summary_at(path, &cache, true).map_err(|e| eprintln!("buildlens: skipping {}: {e:#}", path.display())).ok()?;
+    let (summary, _) = store::index::summary_at(store.root(), path, &cache, true)
+        .map_err(|e| eprintln!("buildlens: skipping {}: {e:#}", path.display()))
+        .ok()?;
     let id = log_globs::display_id(path, root);
     let started = modified.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let builds = recorded(summary.parsed.builds, &id, &started, path, false, None);
@@ -677,10 +678,11 @@ fn name_applies(loaded: Option<&str>, target: &Path) -> bool {
     }
 }
 
-/// The record's Dockerfile, for a log opened from the store.
+/// The record's Dockerfile, for a log opened from the store (the caller checks it stays in the
+/// workspace: `features::inside_workspace`).
 pub fn record_dockerfile(log_path: &Path, root: &Path) -> Option<PathBuf> {
     let record = log_path.parent()?;
-    let meta: RecordMeta = serde_json::from_slice(&fs::read(record.join(store::META_FILE)).ok()?).ok()?;
+    let meta: RecordMeta = store::safe_fs::read_json(&record.join(store::META_FILE), store::safe_fs::META_CAP)?;
     let df = meta.dockerfile?;
     // A relative path in meta.json is relative to the store's parent (`store::select::resolve`), never to
     // the server's own working folder (nor to the record's `cwd`, which is stored the same way).
@@ -700,7 +702,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// The 0-based line of byte `offset` in the file at `path` (counts newlines before it; reads at most
 /// up to the offset, in chunks).
 pub fn line_at(path: &Path, offset: u64) -> Option<u32> {
-    let file = fs::File::open(path).ok()?;
+    let file = store::safe_fs::open_regular(path).ok()?;
     let mut reader = file.take(offset);
     let mut buf = vec![0u8; 64 * 1024];
     let mut lines = 0usize;

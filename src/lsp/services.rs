@@ -31,7 +31,8 @@ impl<'a> Fallback<'a> {
 
     fn belongs(&self, build: &Build) -> Belongs {
         let candidates = self.candidates.get_or_init(|| {
-            let text = self.text.map(str::to_string).or_else(|| std::fs::read_to_string(self.path).ok()).unwrap_or_default();
+            let read = || crate::store::safe_fs::read_text(self.path, crate::store::safe_fs::DOCKERFILE_CAP).ok();
+            let text = self.text.map(str::to_string).or_else(read).unwrap_or_default();
             select::candidates(self.root, self.path, &text)
         });
         let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();

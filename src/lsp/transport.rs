@@ -5,8 +5,11 @@
 //! server answers with the JSON-RPC error the library meant to send (-32700 / -32600), and the session
 //! goes on. Valid frames pass through unchanged.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
+use tokio::sync::Notify;
 use tower_lsp_server::jsonrpc::{Request, Response};
 
 /// The method a replaced frame becomes.
@@ -15,22 +18,36 @@ pub const INVALID_MESSAGE: &str = "buildlens/invalidMessage";
 const MAX_HEADER_LINE: usize = 8 * 1024;
 const MAX_BODY: usize = 1 << 30;
 
-/// Reads `input`, checks each frame, and gives back the stream the server should read.
-pub fn guard<R: AsyncRead + Unpin + Send + 'static>(input: R) -> DuplexStream {
+/// Reads `input`, checks each frame, and gives back the stream the server should read. `ended` is
+/// notified once the input ends or an `exit` notification went through: the session is over, whatever
+/// requests are still running (`serve` waits for them only a moment).
+pub fn guard<R: AsyncRead + Unpin + Send + 'static>(input: R, ended: Arc<Notify>) -> DuplexStream {
     let (mut to_server, server_side) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
         let mut reader = BufReader::new(input);
         while let Some(body) = next_frame(&mut reader).await {
             let body = checked(body);
+            let exit = is_exit(&body);
             let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
             frame.extend_from_slice(&body);
             if to_server.write_all(&frame).await.is_err() {
-                return;
+                break;
+            }
+            if exit {
+                break;
             }
         }
         // End of input: dropping the stream tells the server, which then exits.
+        ended.notify_one();
     });
     server_side
+}
+
+/// An `exit` message (a cheap byte check first: nearly every frame is something else). With or without
+/// an id, as tower-lsp-server takes it: its read loop stops at either.
+fn is_exit(body: &[u8]) -> bool {
+    memchr::memmem::find(body, b"\"exit\"").is_some()
+        && serde_json::from_slice::<Value>(body).is_ok_and(|v| v.get("method").and_then(Value::as_str) == Some("exit"))
 }
 
 /// The next frame's body; `Err`-like frames (bad headers) come back as an empty body, which `checked`
@@ -108,6 +125,14 @@ mod tests {
         check("", Some((Value::Null, -32700)));
         check(r#"{"id":7,"what":1}"#, Some((json!(7), -32600)));
         check(r#"[1,2]"#, Some((Value::Null, -32600)));
+    }
+
+    #[test]
+    fn exit_messages() {
+        assert!(is_exit(br#"{"jsonrpc":"2.0","method":"exit"}"#));
+        assert!(is_exit(br#"{"jsonrpc":"2.0","id":9,"method":"exit","params":null}"#));
+        assert!(!is_exit(br#"{"jsonrpc":"2.0","method":"textDocument/didChange","params":{"text":"\"exit\""}}"#));
+        assert!(!is_exit(br#"{"jsonrpc":"2.0","id":1,"method":"shutdown"}"#));
     }
 
     #[tokio::test]

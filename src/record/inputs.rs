@@ -52,11 +52,7 @@ pub fn take(dockerfile: Option<&Path>, context: Option<&Path>) -> Inputs {
 }
 
 fn read_small(path: &Path) -> Option<String> {
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > MAX_TEXT_BYTES {
-        return None;
-    }
-    std::fs::read(path).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
+    crate::store::safe_fs::read_text(path, MAX_TEXT_BYTES).ok()
 }
 
 /// The context's files, not following symlinks, skipping what `.dockerignore` excludes (a folder it

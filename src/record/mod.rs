@@ -12,7 +12,6 @@ pub mod inputs;
 mod signals;
 mod tee;
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -46,7 +45,7 @@ pub fn run(store: &Store, req: &RecordRequest) -> Result<Recorded> {
     let mut meta = initial_meta(&record, req);
     crate::store::select::relativize(store, &mut meta);
     record.write_meta(&meta)?;
-    let log = File::create(record.log_path()).with_context(|| format!("creating {}", record.log_path().display()))?;
+    let log = crate::store::safe_fs::create_new(&record.log_path()).with_context(|| format!("creating {}", record.log_path().display()))?;
 
     // Before the command starts (the files as this build reads them), on its own thread.
     let taking = inputs::start(meta_path(&meta.dockerfile, store), meta_path(&meta.context, store));

@@ -85,8 +85,8 @@ fn candidates(dockerfile: &Path, root: &Path) -> Vec<PathBuf> {
 /// Reads a compose file for `target` (canonical). Never fails: an unreadable file is a problem line.
 pub fn read(path: &Path, target: &Path) -> ComposeInfo {
     let mut info = ComposeInfo { path: path.to_path_buf(), ..ComposeInfo::default() };
-    let text = match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+    let text = match super::safe_fs::read_text(path, super::safe_fs::DOCKERFILE_CAP) {
+        Ok(text) => text,
         Err(e) => {
             info.problems.push(format!("compose file {}: {e}; steps matched per service", path.display()));
             return info;
@@ -106,9 +106,9 @@ pub fn read(path: &Path, target: &Path) -> ComposeInfo {
 
 /// Every service of the compose file at `path` with the Dockerfile it builds (absolute), for `record`.
 pub fn service_dockerfiles(path: &Path) -> Vec<(String, PathBuf)> {
-    let Ok(bytes) = std::fs::read(path) else { return Vec::new() };
+    let Ok(text) = super::safe_fs::read_text(path, super::safe_fs::DOCKERFILE_CAP) else { return Vec::new() };
     let dir = path.parent().unwrap_or(Path::new("."));
-    let parsed = compose::parse(&String::from_utf8_lossy(&bytes));
+    let parsed = compose::parse(&text);
     parsed.services.iter().filter_map(|s| Some((s.name.clone(), s.dockerfile_path(dir)?))).collect()
 }
 

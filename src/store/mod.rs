@@ -5,15 +5,16 @@
 //! Invariants: logs, metadata and image snapshots are written only by `record`/`import` (a snapshot once,
 //! atomically), never rewritten or deleted by indexing; the summary cache is replaced whole (write to a temporary file, then rename); nothing is
 //! written outside the store's root; record ids are only ever made here, so a path built from one stays
-//! inside the store.
+//! inside the store. Every file is read and written through `safe_fs`: only regular files, under a size
+//! cap, never blocking; never written through a symlink that leaves the store.
 
 pub mod compose;
 pub mod index;
 pub mod meta;
+pub mod safe_fs;
 pub mod select;
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -61,17 +62,17 @@ impl Record {
 
     /// The snapshot of the built image's history, if `record` took one (an unreadable one counts as none).
     pub fn image(&self) -> Option<crate::analysis::layers::ImageHistory> {
-        serde_json::from_slice(&fs::read(self.image_path()).ok()?).ok()
+        safe_fs::read_json(&self.image_path(), safe_fs::IMAGE_CAP)
     }
 
     /// Writes `image.json` (atomically).
     pub fn write_image(&self, history: &crate::analysis::layers::ImageHistory) -> Result<()> {
-        write_atomic(&self.image_path(), &serde_json::to_vec_pretty(history)?)
+        self.write_atomic(&self.image_path(), &serde_json::to_vec_pretty(history)?)
     }
 
     /// What `record` kept of the build's inputs, if it did (older records and imports have none).
     pub fn inputs(&self) -> Option<crate::analysis::inputs::Inputs> {
-        serde_json::from_slice(&fs::read(self.dir.join(INPUTS_FILE)).ok()?).ok()
+        safe_fs::read_json(&self.dir.join(INPUTS_FILE), safe_fs::INPUTS_CAP)
     }
 
     /// The Dockerfile's text as built, from `inputs.json` (the rest of the file is skipped, not kept).
@@ -80,12 +81,12 @@ impl Record {
         struct DockerfileOnly {
             dockerfile: Option<String>,
         }
-        serde_json::from_slice::<DockerfileOnly>(&fs::read(self.dir.join(INPUTS_FILE)).ok()?).ok()?.dockerfile
+        safe_fs::read_json::<DockerfileOnly>(&self.dir.join(INPUTS_FILE), safe_fs::INPUTS_CAP)?.dockerfile
     }
 
     /// Writes `inputs.json` (atomically).
     pub fn write_inputs(&self, inputs: &crate::analysis::inputs::Inputs) -> Result<()> {
-        write_atomic(&self.dir.join(INPUTS_FILE), &serde_json::to_vec(inputs)?)
+        self.write_atomic(&self.dir.join(INPUTS_FILE), &serde_json::to_vec(inputs)?)
     }
 
     /// The facts `explain` compares: the recorded command line and `inputs.json`.
@@ -101,14 +102,50 @@ impl Record {
 
     /// Reads `meta.json`.
     pub fn meta(&self) -> Result<RecordMeta> {
-        let text = fs::read(self.meta_path()).with_context(|| format!("reading {}", self.meta_path().display()))?;
+        let text = safe_fs::read_capped(&self.meta_path(), safe_fs::META_CAP)?;
         serde_json::from_slice(&text).with_context(|| format!("{} is not a buildlens record", self.meta_path().display()))
     }
 
     /// Writes `meta.json` (atomically: readers never see half a file).
     pub fn write_meta(&self, meta: &RecordMeta) -> Result<()> {
         let json = serde_json::to_vec_pretty(meta)?;
-        write_atomic(&self.meta_path(), &json)
+        self.write_atomic(&self.meta_path(), &json)
+    }
+
+    /// The store holding this record (records are only made by `Store`: `<root>/builds/<id>`).
+    pub fn store_root(&self) -> &Path {
+        self.dir.parent().and_then(Path::parent).unwrap_or(&self.dir)
+    }
+
+    /// Why nothing can be written in this record's folder, when it resolves outside the store (a
+    /// symlink): one problem line for the reports.
+    pub fn leaves_store(&self) -> Option<String> {
+        let symlink = fs::symlink_metadata(&self.dir).is_ok_and(|m| m.file_type().is_symlink());
+        symlink.then(|| safe_fs::confined(self.store_root(), &self.dir).err().map(|e| format!("record {}: {e}", self.id))).flatten()
+    }
+
+    /// One problem line per optional file of the record (`image.json`, `inputs.json`, `summary.json`) that
+    /// is there but will not be read: not a regular file, or over its cap (`safe_fs`). Looks at metadata
+    /// only.
+    pub fn refused_files(&self) -> Vec<String> {
+        let files = [(IMAGE_FILE, safe_fs::IMAGE_CAP), (INPUTS_FILE, safe_fs::INPUTS_CAP), (SUMMARY_FILE, safe_fs::SUMMARY_CAP)];
+        let refused = |(name, cap): (&str, u64)| {
+            let meta = fs::metadata(self.dir.join(name)).ok()?;
+            let why = if !meta.is_file() {
+                "not a regular file".to_string()
+            } else if meta.len() > cap {
+                format!("larger than its cap of {cap} bytes")
+            } else {
+                return None;
+            };
+            Some(format!("record {}: {name} is {why}: not read", self.id))
+        };
+        files.into_iter().filter_map(refused).collect()
+    }
+
+    /// `safe_fs::write_atomic` inside this record's store.
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        safe_fs::write_atomic(self.store_root(), path, bytes).with_context(|| format!("writing {}", path.display()))
     }
 }
 
@@ -149,12 +186,13 @@ impl Store {
     pub fn create_record(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Record> {
         let builds = self.builds_dir();
         fs::create_dir_all(&builds).with_context(|| format!("creating the store at {}", builds.display()))?;
+        let builds = safe_fs::confined(&self.root, &builds).with_context(|| format!("creating a record in {}", builds.display()))?;
         ignore_in_git(&self.root);
         for attempt in 0..100u32 {
             let id = format!("{}-{:04x}", now.format("%Y%m%dT%H%M%S%.3fZ"), unique_suffix(attempt));
             let dir = builds.join(&id);
             match fs::create_dir(&dir) {
-                Ok(()) => return Ok(Record { id, dir }),
+                Ok(()) => return Ok(Record { dir: self.builds_dir().join(&id), id }),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
             }
@@ -191,26 +229,16 @@ pub fn workspace_root(cwd: &Path) -> PathBuf {
 
 /// Keeps the store out of `git status` without touching the user's `.gitignore`.
 fn ignore_in_git(root: &Path) {
-    let marker = root.join(".gitignore");
-    if !marker.exists() {
-        let _ = fs::write(marker, "# buildlens store: recorded build logs\n*\n");
+    use std::io::Write;
+    // Created only where nothing is (not even a symlink): a planted one is never written through.
+    if let Ok(mut file) = safe_fs::create_new(&root.join(".gitignore")) {
+        let _ = file.write_all(b"# buildlens store: recorded build logs\n*\n");
     }
 }
 
 fn unique_suffix(attempt: u32) -> u32 {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     (std::process::id() ^ nanos ^ attempt.wrapping_mul(0x9e37)) & 0xffff
-}
-
-/// Writes a file whole or not at all: a temporary file in the same folder, then a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().context("a file in the store has no parent folder")?;
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("file"), std::process::id()));
-    let mut file = fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all().ok();
-    drop(file);
-    fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))
 }
 
 #[cfg(test)]

@@ -28,6 +28,9 @@ pub fn builds_for(
     let mut problems: Vec<String> = compose.iter().flat_map(|c| c.problems.iter().cloned()).collect();
     let mut out = Vec::new();
     for record in store.records() {
+        // Read, but never written: its summary is not cached (`safe_fs::write_atomic`).
+        problems.extend(record.leaves_store());
+        problems.extend(record.refused_files());
         let meta = match record.meta() {
             Ok(meta) => meta,
             Err(e) => {
@@ -107,7 +110,7 @@ pub fn candidates(root: &Path, dockerfile: &Path, text: &str) -> Vec<(String, Do
         if std::fs::canonicalize(&other).ok() == me {
             continue;
         }
-        if let Ok(t) = std::fs::read_to_string(&other) {
+        if let Ok(t) = super::safe_fs::read_text(&other, super::safe_fs::DOCKERFILE_CAP) {
             out.push((name(&other), crate::dockerfile::parse(&t)));
         }
     }
