@@ -342,3 +342,33 @@ fn corpus_compose_log_against_its_own_dockerfiles() {
         assert_eq!(server_view(ws.path(), "packages/backend/Dockerfile").get(&10), Some(&(10400, "executed".to_string())));
     }
 }
+
+/// `docker-compose build --parallel` (1.29) with BuildKit, recorded for real here: one build per service,
+/// printed side by side, with no service in the step names; the record lists which Dockerfile each
+/// service built. Each service's report takes only its own build (the one its text fits), never another
+/// service's build whose stage has the same name.
+#[test]
+fn compose_1x_builds_without_service_names_each_go_to_their_own_dockerfile() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/generated/compose-parallel-three-services-no-service-names");
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::create_dir(ws.path().join(".git")).unwrap();
+    let mut services = Vec::new();
+    for k in 0..3 {
+        let dir = ws.path().join(format!("svc{k}"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::copy(fixture.join(format!("svc{k}.Dockerfile")), dir.join("Dockerfile")).unwrap();
+        services.push(serde_json::json!({"service": format!("svc{k}"), "dockerfile": format!("svc{k}/Dockerfile")}));
+    }
+    import(ws.path(), &std::fs::read_to_string(fixture.join("build.log")).unwrap());
+    let records = ws.path().join(".buildlens/builds");
+    let record = std::fs::read_dir(&records).unwrap().next().unwrap().unwrap().path();
+    let mut meta: Value = serde_json::from_str(&std::fs::read_to_string(record.join("meta.json")).unwrap()).unwrap();
+    meta["services"] = Value::Array(services);
+    std::fs::write(record.join("meta.json"), meta.to_string()).unwrap();
+    // svc0 targets `assets` (lines 9-14); its `base` stage (lines 2-6) is not built, though svc2's
+    // build has a `base` stage too.
+    let (lines, problems) = report(ws.path(), "svc0/Dockerfile", &[]);
+    let mapped: Vec<u32> = lines.keys().copied().collect();
+    assert!(mapped.iter().all(|&l| l >= 9), "svc0 took another service's steps: {lines:?} {problems:?}");
+    assert!(mapped.contains(&10) && mapped.contains(&11), "svc0 lost its own steps: {lines:?} {problems:?}");
+}

@@ -40,8 +40,15 @@ pub fn builds_for(
         };
         let Some(decide) = record_decides(store, &meta, &target) else { continue };
         let live = meta.is_live();
-        let by_record =
-            |build: &crate::log::Build| decide.clone().unwrap_or_else(|| super::compose::belongs(build, compose.as_ref(), belongs));
+        let by_record = |build: &crate::log::Build| match &decide {
+            Some(Belongs::Services(_)) if mapping::services(&build.steps).is_empty() => {
+                // One build per service (docker-compose 1.x with BuildKit: no service in the step names):
+                // which service's build it is, the text says.
+                super::compose::belongs(build, compose.as_ref(), belongs)
+            }
+            Some(decided) => decided.clone(),
+            None => super::compose::belongs(build, compose.as_ref(), belongs),
+        };
         match index::summary(&record, !live) {
             Ok((summary, _)) => push_builds(&mut out, &record, &meta, summary.parsed.builds, &by_record, live),
             Err(e) => problems.push(format!("skipped record {}: {e:#}", record.id)),
