@@ -343,32 +343,51 @@ fn corpus_compose_log_against_its_own_dockerfiles() {
     }
 }
 
-/// `docker-compose build --parallel` (1.29) with BuildKit, recorded for real here: one build per service,
-/// printed side by side, with no service in the step names; the record lists which Dockerfile each
-/// service built. Each service's report takes only its own build (the one its text fits), never another
-/// service's build whose stage has the same name.
-#[test]
-fn compose_1x_builds_without_service_names_each_go_to_their_own_dockerfile() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/generated/compose-parallel-three-services-no-service-names");
+/// A workspace with the Dockerfiles of `fixtures/generated/<name>` (`svc<k>.Dockerfile` as `svc<k>/Dockerfile`)
+/// and its log imported as a record whose `meta.json` lists which Dockerfile each service built, as
+/// `record -- docker-compose build` writes it. No `.git`: the workspace's other Dockerfiles are not looked
+/// for; the record's services name them.
+fn compose_record(name: &str, services: usize) -> tempfile::TempDir {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/generated").join(name);
     let ws = tempfile::tempdir().unwrap();
-    std::fs::create_dir(ws.path().join(".git")).unwrap();
-    let mut services = Vec::new();
-    for k in 0..3 {
+    let mut listed = Vec::new();
+    for k in 0..services {
         let dir = ws.path().join(format!("svc{k}"));
         std::fs::create_dir(&dir).unwrap();
         std::fs::copy(fixture.join(format!("svc{k}.Dockerfile")), dir.join("Dockerfile")).unwrap();
-        services.push(serde_json::json!({"service": format!("svc{k}"), "dockerfile": format!("svc{k}/Dockerfile")}));
+        listed.push(serde_json::json!({"service": format!("svc{k}"), "dockerfile": format!("svc{k}/Dockerfile")}));
     }
     import(ws.path(), &std::fs::read_to_string(fixture.join("build.log")).unwrap());
     let records = ws.path().join(".buildlens/builds");
     let record = std::fs::read_dir(&records).unwrap().next().unwrap().unwrap().path();
     let mut meta: Value = serde_json::from_str(&std::fs::read_to_string(record.join("meta.json")).unwrap()).unwrap();
-    meta["services"] = Value::Array(services);
+    meta["services"] = Value::Array(listed);
     std::fs::write(record.join("meta.json"), meta.to_string()).unwrap();
+    ws
+}
+
+/// `docker-compose build --parallel` (1.29) with BuildKit, recorded for real here: one build per service,
+/// printed side by side, with no service in the step names. Each service's report takes only its own
+/// build (the one its text fits), never another service's build whose stage has the same name.
+#[test]
+fn compose_1x_builds_without_service_names_each_go_to_their_own_dockerfile() {
+    let ws = compose_record("compose-parallel-three-services-no-service-names", 3);
     // svc0 targets `assets` (lines 9-14); its `base` stage (lines 2-6) is not built, though svc2's
     // build has a `base` stage too.
     let (lines, problems) = report(ws.path(), "svc0/Dockerfile", &[]);
     let mapped: Vec<u32> = lines.keys().copied().collect();
     assert!(mapped.iter().all(|&l| l >= 9), "svc0 took another service's steps: {lines:?} {problems:?}");
     assert!(mapped.contains(&10) && mapped.contains(&11), "svc0 lost its own steps: {lines:?} {problems:?}");
+}
+
+/// `docker-compose build` (1.29, one service after the other) where the second service fails in a stage
+/// named like the first's target (`app`): the failure stays on the second service's Dockerfile.
+#[test]
+fn compose_1x_a_failing_service_does_not_fail_the_other_services_line() {
+    let ws = compose_record("compose-sequential-second-service-fails", 2);
+    let (lines, problems) = report(ws.path(), "svc0/Dockerfile", &[]);
+    assert_eq!(lines.get(&14).map(|l| l.1.as_str()), Some("cached"), "{lines:?} {problems:?}");
+    assert!(lines.values().all(|l| l.1 != "error"), "{lines:?} {problems:?}");
+    let (lines, problems) = report(ws.path(), "svc1/Dockerfile", &[]);
+    assert_eq!(lines.get(&27).map(|l| l.1.as_str()), Some("error"), "{lines:?} {problems:?}");
 }

@@ -69,3 +69,10 @@ fn buildkit_image_vertex_named_after_a_derived_stage() {
 fn podman_copy_from_builds_its_stage_in_between() {
     check("podman-copy-from-builds-its-stage-in-between");
 }
+
+/// A Go log date on some lines only, the first header among them: the date is learned from the build it
+/// continues and stripped from every later line, so a dated `--> Using cache` is still a cache hit.
+#[test]
+fn podman_go_date_on_some_lines() {
+    check("podman-go-date-on-some-lines");
+}

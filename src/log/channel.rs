@@ -155,12 +155,15 @@ impl Channel {
     }
 
     /// The lines after a candidate did not confirm it. Its own line is still read as the builder line
-    /// behind the text when the next held builder line continues the build it starts (a Go date on the
-    /// first header only, `STEP 1/2` then a bare `STEP 2/2`); prose that quotes a builder line starts no
-    /// build that its next lines continue.
+    /// behind the text, and its prefix learned, when the next held builder line continues the build it
+    /// starts (a Go date on the first header only, `STEP 1/2` then a bare `STEP 2/2`); prose that quotes a
+    /// builder line starts no build that its next lines continue.
     fn replay_released(&mut self) {
         let held = self.prefixes.take_held();
         if let Some(stripped) = held.first().and_then(|h| self.continued_after(&h.line(), &held[1..])) {
+            // A prefix after all (a Go date on the first line of each chunk): stripped from every line
+            // that carries it from now on, status lines too (`--> Using cache`).
+            self.prefixes.learn_released();
             self.read(&stripped);
         }
         for h in held.iter().skip(1) {

@@ -237,6 +237,11 @@ impl Prefixes {
         self.before.extend_from_slice(line.text.get(..MAX_PREFIX).unwrap_or(line.text));
     }
 
+    /// Learns the candidate whose lines were released: the channel found its anchor line continued.
+    pub fn learn_released(&mut self) {
+        self.learn();
+    }
+
     fn learn(&mut self) -> Hold {
         let Some(candidate) = &mut self.candidate else { return Hold::Released };
         if self.learned.len() >= MAX_LEARNED {

@@ -40,12 +40,19 @@ pub fn builds_for(
         };
         let Some(decide) = record_decides(store, &meta, &target) else { continue };
         let live = meta.is_live();
-        let by_record = |build: &crate::log::Build| match &decide {
-            Some(Belongs::Services(_)) if mapping::services(&build.steps).is_empty() => {
-                // One build per service (docker-compose 1.x with BuildKit: no service in the step names):
-                // which service's build it is, the text says.
-                super::compose::belongs(build, compose.as_ref(), belongs)
+        // One build per service (docker-compose 1.x with BuildKit: no service in the step names): which
+        // service's build it is, the text says, among the Dockerfiles the record's services built.
+        let services = matches!(decide, Some(Belongs::Services(_))).then(|| service_dockerfiles(store, &meta, &target)).unwrap_or_default();
+        let by_services = |build: &crate::log::Build| {
+            let refs: Vec<(&str, &Dockerfile)> = services.iter().map(|(n, d)| (n.as_str(), d)).collect();
+            if mapping::best_match(&refs, build).is_some_and(|(i, _)| i == 0) {
+                Belongs::Whole
+            } else {
+                Belongs::No
             }
+        };
+        let by_record = |build: &crate::log::Build| match &decide {
+            Some(Belongs::Services(_)) if mapping::services(&build.steps).is_empty() => by_services(build),
             Some(decided) => decided.clone(),
             None => super::compose::belongs(build, compose.as_ref(), belongs),
         };
@@ -70,6 +77,25 @@ fn record_decides(store: &Store, meta: &RecordMeta, target: &Path) -> Option<Opt
         Some(_) => Some(Some(Belongs::Whole)),
         None => Some(None),
     }
+}
+
+/// `target`, then every other Dockerfile the record's services built, parsed (`(file name, parsed)`).
+fn service_dockerfiles(store: &Store, meta: &RecordMeta, target: &Path) -> Vec<(String, Dockerfile)> {
+    let mut paths = vec![target.to_path_buf()];
+    for s in &meta.services {
+        let path = canonical(&resolve(store, &s.dockerfile));
+        if !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    let name = |p: &Path| p.to_string_lossy().into_owned();
+    paths
+        .iter()
+        .map(|p| {
+            let text = super::safe_fs::read_text(p, super::safe_fs::DOCKERFILE_CAP).unwrap_or_default();
+            (name(p), crate::dockerfile::parse(&text))
+        })
+        .collect()
 }
 
 fn push_builds(
