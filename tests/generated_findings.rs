@@ -76,3 +76,9 @@ fn podman_copy_from_builds_its_stage_in_between() {
 fn podman_go_date_on_some_lines() {
     check("podman-go-date-on-some-lines");
 }
+
+/// A Go log date on a cache hit line and on no header: the cache hit still counts.
+#[test]
+fn podman_go_date_on_cache_hits_only() {
+    check("podman-go-date-on-cache-hits-only");
+}

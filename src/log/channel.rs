@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::line::{End, Fed, Line};
 use super::model::{Build, BuildResult, Problem, StepStatus};
-use super::prefix::{Held, Hold, Prefixes};
+use super::prefix::{self, Held, Hold, Prefixes};
 use super::{buildkit_plain, buildkit_tty, demux, engine_api, legacy, podman, rawjson};
 
 /// The parser of the build being read (plain: of the builds printed side by side).
@@ -116,6 +116,9 @@ impl Channel {
             if self.prefixes.consider(&line) {
                 let stripped = self.prefixes.strip(&line);
                 self.read(&stripped);
+            } else if let Some(hit) = self.prefixes.after_prefix(&line).filter(|s| prefix::is_cache_hit(s.text)) {
+                // A cache hit is builder text whatever comes before it: read it as one at once.
+                self.read(&hit);
             } else {
                 self.read(&line);
             }
@@ -139,7 +142,8 @@ impl Channel {
         let steps = |a: &Active| a.snapshot().iter().map(|b| b.steps.len()).sum::<usize>();
         let mut probe = active.clone();
         let before = steps(&probe);
-        probe.feed(&stripped) == Fed::Taken && steps(&probe) > before
+        // A dated header adds a step; a dated cache hit (`--> Using cache`) marks the open one.
+        probe.feed(&stripped) == Fed::Taken && (steps(&probe) > before || prefix::is_cache_hit(stripped.text))
     }
 
     /// The log ended (or a snapshot reads it as if): the held lines are read, without the candidate's

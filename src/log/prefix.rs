@@ -298,11 +298,33 @@ fn anchored_after(shape: &[Token], text: &[u8]) -> bool {
 /// Where the first builder anchor in `text` starts, when some text comes before it.
 fn find_anchor(text: &[u8]) -> Option<usize> {
     let head = text.get(..text.len().min(MAX_PREFIX + 1)).unwrap_or_default();
-    memchr3_iter(b'#', b'S', b'[', head).filter(|&at| at > 0).find(|&at| {
+    let header = memchr3_iter(b'#', b'S', b'[', head).filter(|&at| at > 0).find(|&at| {
         // An anchor starts a word: `err: #3`, `11 Step`, `] [2/2] STEP`, never `RUN_Step` or `x#3`.
         let before = head.get(at - 1).copied().unwrap_or(b' ');
         !before.is_ascii_alphanumeric() && before != b'_' && text.get(at..).is_some_and(is_anchor)
-    })
+    });
+    header.or_else(|| cache_hit_at(head))
+}
+
+/// Where a classic builder's ` ---> Using cache` or podman's `--> Using cache ` starts in `head`, after
+/// some text: a cache hit decides a step's status, so a prefix before it counts like one before a header.
+fn cache_hit_at(head: &[u8]) -> Option<usize> {
+    static USING: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"--> Using cache"));
+    let at = USING.find(head)?;
+    let start = if head.get(at.saturating_sub(2)..at) == Some(b" -") {
+        at - 2 // ` ---> Using cache`
+    } else if at >= 1 && head.get(at - 1) == Some(&b'-') {
+        at - 1 // `---> Using cache`
+    } else {
+        at
+    };
+    (start > 0 && is_cache_hit(head.get(start..)?)).then_some(start)
+}
+
+/// A classic builder's or podman's cache hit line: `--> Using cache <id>`, ` ---> Using cache`.
+pub fn is_cache_hit(text: &[u8]) -> bool {
+    text.starts_with(b"--> Using cache ") || text.starts_with(b" ---> Using cache") || text.starts_with(b"---> Using cache")
 }
 
 /// A line start that only a builder writes: a BuildKit vertex header or status (not its output lines,
@@ -316,6 +338,7 @@ fn is_anchor(text: &[u8]) -> bool {
         }
         Some(b'S') => legacy::Parser::starts(&line) || podman::Parser::starts(&line),
         Some(b'[') => podman::Parser::starts(&line) || buildkit_tty::Parser::starts(&line),
+        Some(b'-' | b' ') => is_cache_hit(text),
         _ => false,
     }
 }
