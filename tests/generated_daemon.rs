@@ -71,13 +71,9 @@ fn generated_compose() {
     run_cases("generated_compose", cases(&mut rng, 2, |r| (Wrapper::Compose { parallel: false }, one_of(r, &engines))));
 }
 
-// Known gap, not in the suite: `docker-compose build --parallel` (1.29) interleaves BuildKit builds, read
-// apart as in `generated_two_in_parallel`, but its log says nothing of which build is which service (all
-// `Building svc` lines come first), and a report of one service's Dockerfile still takes every build of
-// the record that fits it partly (another service's stage of the same name, its RUN marked changed):
-// each build should go to the one Dockerfile it fits best. Run it with
-// `cargo test --features known-gaps --test generated_daemon -- --include-ignored generated_compose_parallel`.
-#[cfg(feature = "known-gaps")]
+// `docker-compose build --parallel` (1.29) interleaves BuildKit builds, read apart as in
+// `generated_two_in_parallel`; its log says nothing of which build is which service (all `Building svc`
+// lines come first): each build goes to the service whose Dockerfile its text fits.
 #[test]
 #[ignore = "needs the Docker daemon started by scripts/test.sh"]
 fn generated_compose_parallel() {
