@@ -309,17 +309,17 @@ fn find_anchor(text: &[u8]) -> Option<usize> {
 /// Where a classic builder's ` ---> Using cache` or podman's `--> Using cache ` starts in `head`, after
 /// some text: a cache hit decides a step's status, so a prefix before it counts like one before a header.
 fn cache_hit_at(head: &[u8]) -> Option<usize> {
-    static USING: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"--> Using cache"));
-    let at = USING.find(head)?;
-    let start = if head.get(at.saturating_sub(2)..at) == Some(b" -") {
-        at - 2 // ` ---> Using cache`
-    } else if at >= 1 && head.get(at - 1) == Some(&b'-') {
-        at - 1 // `---> Using cache`
-    } else {
-        at
-    };
-    (start > 0 && is_cache_hit(head.get(start..)?)).then_some(start)
+    // `>` is rare in output, so most lines pay one memchr here.
+    memchr::memchr_iter(b'>', head).find_map(|arrow| {
+        let mut start = arrow.checked_sub(2).filter(|&s| head.get(s..arrow) == Some(b"--"))?;
+        if start >= 1 && head.get(start - 1) == Some(&b'-') {
+            start -= 1; // `---> Using cache`
+            if start >= 1 && head.get(start - 1) == Some(&b' ') {
+                start -= 1; // ` ---> Using cache`
+            }
+        }
+        (start > 0 && is_cache_hit(head.get(start..)?)).then_some(start)
+    })
 }
 
 /// A classic builder's or podman's cache hit line: `--> Using cache <id>`, ` ---> Using cache`.
