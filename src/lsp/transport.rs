@@ -218,7 +218,8 @@ fn checked(body: Vec<u8>) -> Checked {
 fn integral(id: &Value) -> Option<i64> {
     let f = id.as_f64().filter(|_| id.as_i64().is_none())?;
     // 2^63 is exact in f64; every integral f64 below it in magnitude fits an i64.
-    (f.fract() == 0.0 && (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&f)).then_some(f as i64)
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    (f.fract() == 0.0 && (-TWO_63..TWO_63).contains(&f)).then_some(f as i64)
 }
 
 /// The id an answer can carry: an i64 or a string as is; anything else is answered with id null and
