@@ -37,12 +37,56 @@ pub fn ago(then: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Ut
     }
 }
 
-/// `text` on one line (control characters become spaces), cut to `max` characters with `…`.
+/// `text` on one line (tabs and line breaks become spaces, other hidden characters `visible`), cut to
+/// `max` characters with `…`.
 pub fn one_line(text: &str, max: usize) -> String {
-    let clean: String = text.trim().chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let clean: String = text.trim().chars().map(|c| if matches!(c, '\t' | '\n' | '\r') { ' ' } else { c }).collect();
     match clean.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &clean[..cut]),
-        None => clean,
+        Some((cut, _)) => format!("{}…", visible(&clean[..cut])),
+        None => visible(&clean).into_owned(),
+    }
+}
+
+/// A character that would act on a terminal or an editor instead of showing, or hide, reorder or join
+/// the text around it: C0 controls but tab and line feed, DEL and C1 controls (ESC sequences, OSC 8
+/// hyperlinks, BEL, NUL, CSI), the bidi marks, embeddings, overrides and isolates (U+061C, U+200E-200F,
+/// U+202A-202E, U+2066-2069, "Trojan Source") and zero-width characters (U+200B-200D, U+2060-2064,
+/// U+FEFF).
+pub fn hidden(c: char) -> bool {
+    matches!(c,
+        '\0'..='\x08' | '\x0b'..='\x1f' | '\x7f'..='\u{9f}' | '\u{61c}' | '\u{200b}'..='\u{200f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// The one sanitiser for text from a log or a store, on every surface (lenses, hints, hover, diagnostics,
+/// the CLI's text output): each `hidden` character written visibly as `<U+202E>`. Idempotent.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        push_visible(&mut out, c);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `c`, or its visible form when it is `hidden`.
+pub fn push_visible(out: &mut String, c: char) {
+    if hidden(c) {
+        out.push_str(&format!("<U+{:04X}>", u32::from(c)));
+    } else {
+        out.push(c);
+    }
+}
+
+/// VS Code reads `$(name)` in a lens title (and some labels) as an icon: `\$(` is its own escape, shown as
+/// the `$(` it stands for there and as typed elsewhere.
+pub fn no_icons(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains("$(") {
+        std::borrow::Cow::Owned(text.replace("$(", "\\$("))
+    } else {
+        std::borrow::Cow::Borrowed(text)
     }
 }
 
@@ -61,8 +105,27 @@ mod tests {
 
     #[test]
     fn one_line_cuts_and_cleans() {
-        assert_eq!(one_line(" a\tb\u{1b}[0m ", 99), "a b [0m");
+        assert_eq!(one_line(" a\tb\u{1b}[0m ", 99), "a b<U+001B>[0m");
         assert_eq!(one_line("ééééé", 3), "ééé…");
+        assert_eq!(one_line("a\u{202e}bcd", 2), "a<U+202E>…");
+    }
+
+    #[test]
+    fn every_hidden_class_is_shown_visibly() {
+        let cases = [
+            ("\u{1b}[31mred", "<U+001B>[31mred"),
+            ("\u{1b}]8;;http://x\u{7}link\u{1b}]8;;\u{7}", "<U+001B>]8;;http://x<U+0007>link<U+001B>]8;;<U+0007>"),
+            ("nul\0 del\u{7f} csi\u{9b}", "nul<U+0000> del<U+007F> csi<U+009B>"),
+            ("a\u{202e}b\u{2066}c\u{2069}\u{200f}", "a<U+202E>b<U+2066>c<U+2069><U+200F>"),
+            ("z\u{200b}w\u{200d}j\u{feff}\u{2060}", "z<U+200B>w<U+200D>j<U+FEFF><U+2060>"),
+            ("tab\tand\nline", "tab\tand\nline"),
+            ("plain é ✓", "plain é ✓"),
+        ];
+        for (input, expect) in cases {
+            assert_eq!(visible(input), expect, "{input:?}");
+            assert_eq!(visible(expect), expect, "idempotent");
+        }
+        assert_eq!(no_icons("$(zap) a $ (b) $(x"), "\\$(zap) a $ (b) \\$(x");
     }
 
     #[test]

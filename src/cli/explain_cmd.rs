@@ -38,7 +38,7 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
     let (builds, _) = select::builds_for(&store, &dockerfile, None, &select::by_text(&names));
     let explained = explain_builds(&store, &text, &builds, &args)?;
-    let mut out = super::stdout();
+    let mut out = super::stdout(args.json);
     match explained {
         None => writeln!(out, "{}: no recorded build", dockerfile.display())?,
         Some(e) if args.json => {

@@ -12,7 +12,7 @@ use crate::store::{index, Record, RecordMeta, Source, Store};
 pub fn run(store: Option<&Path>, dockerfile: Option<&Path>, logs: &[PathBuf], cwd: &Path) -> Result<i32> {
     let store = Store::locate(store, cwd);
     let mut imported = 0;
-    let mut out = super::stdout();
+    let mut out = super::stdout(false);
     for log in logs {
         match import_one(&store, dockerfile, log, cwd) {
             Ok((record, parsed)) => {
@@ -77,7 +77,7 @@ pub fn list(store: Option<&Path>, json: bool, cwd: &Path) -> Result<i32> {
         let parsed = index::summary(&record, complete).ok().map(|(s, _)| s.parsed);
         rows.push((record, meta, parsed));
     }
-    let mut out = super::stdout();
+    let mut out = super::stdout(json);
     if json {
         let items: Vec<serde_json::Value> = rows
             .iter()

@@ -8,6 +8,7 @@ mod parse_cmd;
 mod print;
 mod record_cmd;
 mod report_cmd;
+mod visible;
 
 use std::path::PathBuf;
 
@@ -162,8 +163,11 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// over thousands of records made hundreds of thousands of writes). The command calls `flush` at its end,
 /// so a reader that went away (`| head`) is an error it returns (`main` exits quietly with 141), never a
 /// panic or a lost tail.
-fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
-    std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock())
+///
+/// Everything goes through `visible::Visible`: text from a log or a store never puts a control, bidi or
+/// zero-width character on the terminal (`json`: escaped in JSON strings instead).
+fn stdout(json: bool) -> std::io::BufWriter<visible::Visible<std::io::StdoutLock<'static>>> {
+    std::io::BufWriter::with_capacity(64 * 1024, visible::Visible::new(std::io::stdout().lock(), json))
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {

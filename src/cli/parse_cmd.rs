@@ -16,7 +16,7 @@ pub fn run(log: &Path, json: bool, all: bool) -> anyhow::Result<i32> {
         let file = File::open(log).with_context(|| format!("cannot open {}", log.display()))?;
         parse_reader(file)
     };
-    let mut out = super::stdout();
+    let mut out = super::stdout(json);
     if json {
         serde_json::to_writer_pretty(&mut out, &parsed)?;
         writeln!(out)?;

@@ -30,7 +30,7 @@ pub fn run(dockerfile: Option<PathBuf>, store: Option<&Path>, compose: Option<&P
     annotated.problems.append(&mut problems);
     let known = known_images(&store, &builds);
     layers::attach_sizes(&mut annotated, &dockerfile::parse(&text), &images::as_build_images(&known));
-    let mut out = super::stdout();
+    let mut out = super::stdout(json);
     if json {
         serde_json::to_writer_pretty(&mut out, &Report { dockerfile: &dockerfile, builds: builds.len(), annotated: &annotated })?;
         writeln!(out)?;

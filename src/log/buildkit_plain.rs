@@ -336,7 +336,7 @@ impl Parser {
 
     /// A line without `#n`: the failure report, blank lines, console-wrapped continuations.
     fn other_line(&mut self, line: &Line<'_>) -> Fed {
-        let failed = self.build.steps.iter().any(|s| s.status == StepStatus::Error);
+        let failed = error_block::may_be_final(line.text) && self.build.steps.iter().any(|s| s.status == StepStatus::Error);
         if let Some(event) = self.errors.feed(line.text, failed) {
             self.wrap = Wrap::No;
             self.error_event(event, line);

@@ -103,7 +103,7 @@ impl Parser {
                 return Fed::Taken;
             }
         }
-        let failed = self.build.steps.iter().any(|s| s.status == StepStatus::Error);
+        let failed = error_block::may_be_final(t) && self.build.steps.iter().any(|s| s.status == StepStatus::Error);
         if let Some(event) = self.errors.feed(t, failed) {
             self.error_event(event, line);
             return Fed::Taken;

@@ -217,14 +217,21 @@ fn is_target_error(line: &[u8]) -> bool {
 
 /// The final error line, as the text to keep, if `line` is one (§4 table).
 pub fn final_error(line: &[u8], failed: bool) -> Option<String> {
-    let first = *line.first()?;
-    if !matches!(first, b'E' | b'e' | b'f' | b'#' | b'T' | b't' | b'r') {
+    if !may_be_final(line) {
         return None;
     }
+    let first = *line.first()?;
     let known = FINAL_PREFIXES.iter().any(|p| line.starts_with(p));
     let bare = failed && BARE_PREFIXES.iter().any(|p| line.starts_with(p));
     let target = matches!(first, b'T' | b't') && is_target_error(line);
     (known || bare || target).then(|| text(line))
+}
+
+/// Whether `line` may be a final error: the only lines for which `feed`'s `failed` matters, so a caller
+/// works out `failed` (a scan of the steps) only for them. Computing it for every line (blank lines
+/// between vertices) made step headers cost quadratic time (issue 19, 11).
+pub fn may_be_final(line: &[u8]) -> bool {
+    matches!(line.first(), Some(b'E' | b'e' | b'f' | b'#' | b'T' | b't' | b'r'))
 }
 
 /// A client's `error: …` line (docker CLI, buildx): a build-level error while the build still runs. Not

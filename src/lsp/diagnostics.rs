@@ -90,6 +90,8 @@ pub fn diagnostic(
     message: String,
     related: Option<Vec<DiagnosticRelatedInformation>>,
 ) -> Diagnostic {
+    // Every diagnostic's text, whatever it quotes: hidden characters shown, no icon syntax.
+    let message = crate::present::no_icons(&crate::present::visible(&message)).into_owned();
     Diagnostic {
         range,
         severity: Some(severity),

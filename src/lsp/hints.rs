@@ -23,7 +23,7 @@ pub fn hints(annotated: &Annotated, doc: &Document, enc: Encoding, range: Range,
         let Some(text) = doc.line(line as usize) else { continue };
         out.push(InlayHint {
             position: Position::new(line, enc.len(text)),
-            label: InlayHintLabel::String(label(run, now)),
+            label: InlayHintLabel::String(crate::present::visible(&label(run, now)).into_owned()),
             kind: None,
             text_edits: None,
             tooltip: None,

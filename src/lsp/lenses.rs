@@ -101,6 +101,8 @@ pub fn title_with_cause(run: &StepRun, cause: Option<&StepCause>, now: DateTime<
 }
 
 fn open_log(title: String, run: &StepRun) -> Command {
+    // The title quotes the log (the failure's line, platform names): hidden characters shown, no icons.
+    let title = present::no_icons(&present::visible(&title)).into_owned();
     let args = OpenLog { path: run.log_path.clone(), offset: run.output.start, line: None };
     Command { title, command: OPEN_LOG.to_string(), arguments: Some(vec![json!(args)]) }
 }

@@ -24,10 +24,11 @@ pub fn escape(text: &str) -> String {
         if escaped {
             out.push('\\');
             out.push(c);
-        } else if c.is_control() {
+        } else if matches!(c, '\t' | '\n' | '\r') {
             out.push(' ');
         } else {
-            out.push(c);
+            // `<U+202E>` is no HTML tag (`+`) nor autolink (no scheme): it reads as typed.
+            crate::present::push_visible(&mut out, c);
         }
     }
     out
@@ -37,7 +38,8 @@ pub fn escape(text: &str) -> String {
 /// shown). The fence is longer than any backtick run inside; a space pads text that starts or ends with a
 /// backtick (CommonMark §6.1). Line breaks and control characters become spaces.
 pub fn code_span(text: &str) -> String {
-    let clean: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let spaced: String = text.chars().map(|c| if matches!(c, '\t' | '\n' | '\r') { ' ' } else { c }).collect();
+    let clean = crate::present::visible(&spaced);
     let fence = "`".repeat(longest_run(&clean, '`') + 1);
     let pad = if clean.starts_with('`') || clean.ends_with('`') { " " } else { "" };
     format!("{fence}{pad}{clean}{pad}{fence}")
@@ -50,9 +52,10 @@ pub fn code_block(lines: &[String]) -> String {
     let fence = "`".repeat(longest.max(2) + 1);
     let mut out = format!("{fence}text\n");
     for line in lines {
-        // Control characters (ANSI remnants, NUL) are shown as spaces; the line structure is ours.
-        let clean: String = line.chars().map(|c| if c.is_control() && c != '\t' { ' ' } else { c }).collect();
-        out.push_str(&clean);
+        // Control, bidi and zero-width characters are shown visibly (`present::visible`); line breaks
+        // inside a line become spaces: the line structure is ours.
+        let spaced: String = line.chars().map(|c| if matches!(c, '\n' | '\r') { ' ' } else { c }).collect();
+        out.push_str(&crate::present::visible(&spaced));
         out.push('\n');
     }
     out.push_str(&fence);
@@ -88,7 +91,8 @@ mod tests {
         check_escape("*a* _b_ `c` | &amp; ~d~ \\", "\\*a\\* \\_b\\_ \\`c\\` \\| \\&amp; \\~d\\~ \\\\");
         check_escape("# h", "\\# h");
         check_escape("see www.example.com", "see www\\.example.com");
-        check_escape("a\nb\u{1b}", "a b ");
+        check_escape("a\nb\u{1b}", "a b<U+001B>");
+        check_escape("x\u{202e}y\u{200b}", "x<U+202E>y<U+200B>");
     }
 
     #[test]
@@ -103,6 +107,8 @@ mod tests {
     fn fence_is_longer_than_any_backtick_run() {
         assert_eq!(code_block(&["a".into()]), "```text\na\n```\n");
         assert_eq!(code_block(&["````".into(), "x".into()]), "`````text\n````\nx\n`````\n");
-        assert_eq!(code_block(&["a\u{7}b\tc".into()]), "```text\na b\tc\n```\n");
+        assert_eq!(code_block(&["a\u{7}b\tc".into()]), "```text\na<U+0007>b\tc\n```\n");
+        assert_eq!(code_block(&["\u{202e}cba\u{2066}".into()]), "```text\n<U+202E>cba<U+2066>\n```\n");
+        assert_eq!(code_span("a\u{feff}\u{1b}]8;;x"), "`a<U+FEFF><U+001B>]8;;x`");
     }
 }

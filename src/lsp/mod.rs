@@ -15,6 +15,7 @@ pub mod documents;
 pub mod encoding;
 pub mod engine_sizes;
 mod features;
+mod framing;
 mod guard;
 pub mod hints;
 pub mod hover;
@@ -58,8 +59,9 @@ impl Default for Options {
     }
 }
 
-/// Serves one client over `input`/`output` until it exits.
-pub async fn serve<I, O>(input: I, output: O, options: Options)
+/// Serves one client over `input`/`output` until it exits. Returns the process's exit status: 1 when
+/// the client sent `exit` without `shutdown` before it, else 0.
+pub async fn serve<I, O>(input: I, output: O, options: Options) -> i32
 where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite,
@@ -67,18 +69,19 @@ where
     let (service, socket) = LspService::build(|client| server::Backend::new(client, options))
         .custom_method(transport::INVALID_MESSAGE, server::Backend::invalid_message)
         .finish();
-    let ended = Arc::new(tokio::sync::Notify::new());
-    let serving = Server::new(transport::guard(input, ended.clone()), output, socket).serve(service);
+    let session = Arc::new(transport::Session::default());
+    let serving = Server::new(transport::guard(input, session.clone()), output, socket).serve(service);
     // At `exit` or the end of input the library still waits for every request in flight; one stuck in a
     // read (a file that blocks, a slow disk) must not keep the process alive after its client is gone.
     let over = async {
-        ended.notified().await;
+        session.ended.notified().await;
         tokio::time::sleep(END_GRACE).await;
     };
     tokio::select! {
         () = serving => {}
         () = over => eprintln!("buildlens: the session ended with requests still running; not waiting for them"),
     }
+    session.status()
 }
 
 /// How long requests in flight may still answer after `exit` or the end of input.
@@ -92,14 +95,14 @@ pub fn run_stdio() -> anyhow::Result<i32> {
     one_malloc_arena();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let _modes = stdio::SavedModes::save();
-    runtime.block_on(async {
+    let status = runtime.block_on(async {
         let (input, output) = stdio::streams();
         serve(input, output, Options::default()).await
     });
     // A read of a terminal on the blocking pool cannot be cancelled: after `exit`, wait a moment for work
     // in flight, not for a key press (nor for a read that never returns).
     runtime.shutdown_timeout(std::time::Duration::from_millis(700));
-    Ok(0)
+    Ok(status)
 }
 
 /// glibc's malloc gives each thread that allocates its own arena and keeps freed memory in each: with the

@@ -16,10 +16,14 @@ use super::lenses::{OpenLog, OPEN_LOG};
 use super::state::Shared;
 use super::{context_inputs, engine_sizes, features, guard, refresh, watch, Options};
 
-/// Parameters of `buildlens/invalidMessage`.
+/// Parameters of `buildlens/invalidMessage`: the error the replaced frame gets.
 #[derive(Debug, serde::Deserialize)]
 pub struct InvalidMessage {
     code: i64,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    data: Option<Value>,
 }
 
 pub struct Backend {
@@ -40,7 +44,9 @@ impl Backend {
 
     /// A frame the transport guard replaced (see `transport`): answer with the error it deserved.
     pub async fn invalid_message(&self, params: InvalidMessage) -> Result<()> {
-        Err(if params.code == -32700 { Error::parse_error() } else { Error::invalid_request() })
+        let code = tower_lsp_server::jsonrpc::ErrorCode::from(params.code);
+        let message = if params.message.is_empty() { code.description().to_owned() } else { params.message };
+        Err(Error { code, message: message.into(), data: params.data })
     }
 }
 

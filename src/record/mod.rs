@@ -62,7 +62,12 @@ pub fn run(store: &Store, req: &RecordRequest) -> Result<Recorded> {
     forwarding.set_child(child.id());
     let pumps = tee::start(&mut child, log);
     let status = child.wait().context("waiting for the build command")?;
-    pumps.join();
+    if !pumps.join(child.id()) {
+        eprintln!(
+            "buildlens: the command exited but a process it started outside its process group still holds its output; stopped recording {}s later",
+            tee::GRACE.as_secs()
+        );
+    }
     drop(forwarding);
     taking.finish(&record);
 

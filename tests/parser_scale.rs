@@ -1,0 +1,43 @@
+//! Parser scale (issue 19, 11): step headers cost linear time. BuildKit's plain output puts a blank line
+//! after each vertex; each such line used to scan every step so far (quadratic: 40,000 steps 2.3 s,
+//! 80,000 steps 14 s in a debug build). The test compares 10,000 with 60,000 steps (under the 65,536
+//! vertex cap): linear is a ratio of 6, quadratic 36; the bound (18) leaves room for a noisy machine.
+//! It runs on a thread with a deadline, so a regression fails this test, not the suite.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn log(steps: usize) -> Vec<u8> {
+    let mut out = String::from("#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n");
+    for i in 2..steps + 2 {
+        out.push_str(&format!("#{i} [{}/{steps}] RUN echo {i}\n#{i} 0.1 {i}\n#{i} DONE 0.1s\n\n", i - 1));
+    }
+    out.into_bytes()
+}
+
+/// The best of three parses of `bytes`, and its step count.
+fn timed(bytes: &[u8]) -> (Duration, usize) {
+    let mut best = Duration::MAX;
+    let mut steps = 0;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let parsed = buildlens::log::parse_bytes(bytes);
+        best = best.min(started.elapsed());
+        steps = parsed.builds.iter().map(|b| b.steps.len()).sum();
+    }
+    (best, steps)
+}
+
+#[test]
+fn step_headers_parse_in_linear_time() {
+    let (small, large) = (log(10_000), log(60_000));
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send((timed(&small), timed(&large)));
+    });
+    let ((t_small, n_small), (t_large, n_large)) =
+        rx.recv_timeout(Duration::from_secs(120)).expect("60,000 steps parsed within 120 s (quadratic took minutes)");
+    assert_eq!((n_small, n_large), (10_001, 60_001));
+    let ratio = t_large.as_secs_f64() / t_small.as_secs_f64().max(1e-4);
+    assert!(ratio < 18.0, "10,000 steps {t_small:?}, 60,000 steps {t_large:?}: ratio {ratio:.1} (linear 6, quadratic 36)");
+}
