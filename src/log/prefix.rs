@@ -303,23 +303,17 @@ fn find_anchor(text: &[u8]) -> Option<usize> {
         let before = head.get(at - 1).copied().unwrap_or(b' ');
         !before.is_ascii_alphanumeric() && before != b'_' && text.get(at..).is_some_and(is_anchor)
     });
-    header.or_else(|| cache_hit_at(head))
+    header.or_else(|| cache_hit_at(text))
 }
 
 /// Where a classic builder's ` ---> Using cache` or podman's `--> Using cache ` starts in `head`, after
 /// some text: a cache hit decides a step's status, so a prefix before it counts like one before a header.
-fn cache_hit_at(head: &[u8]) -> Option<usize> {
-    // `>` is rare in output, so most lines pay one memchr here.
-    memchr::memchr_iter(b'>', head).find_map(|arrow| {
-        let mut start = arrow.checked_sub(2).filter(|&s| head.get(s..arrow) == Some(b"--"))?;
-        if start >= 1 && head.get(start - 1) == Some(&b'-') {
-            start -= 1; // `---> Using cache`
-            if start >= 1 && head.get(start - 1) == Some(&b' ') {
-                start -= 1; // ` ---> Using cache`
-            }
-        }
-        (start > 0 && is_cache_hit(head.get(start..)?)).then_some(start)
-    })
+fn cache_hit_at(text: &[u8]) -> Option<usize> {
+    // Both end the line at a known distance from their start: no scan of output lines.
+    const PODMAN: usize = b"--> Using cache ".len() + 64;
+    const LEGACY: &[u8] = b" ---> Using cache";
+    let start = if text.ends_with(LEGACY) { text.len() - LEGACY.len() } else { text.len().checked_sub(PODMAN)? };
+    (start > 0 && start <= MAX_PREFIX && is_cache_hit(text.get(start..)?)).then_some(start)
 }
 
 /// A classic builder's or podman's cache hit line: `--> Using cache <id>`, ` ---> Using cache`.
