@@ -22,8 +22,9 @@ use super::error_block::seconds_end;
 use super::line::{End, Fed, Line};
 use super::model::{Build, Problem, StepStatus};
 use super::output::text;
+use super::prefix::Held;
 use super::step_name;
-use evidence::{failed_command, runs_command, Held};
+use evidence::{failed_command, runs_command};
 use fit::{header_score, status_score};
 use lines::{is_bracketed, is_desc, is_digest, is_status, is_terminal, masked};
 
@@ -135,7 +136,7 @@ impl Demux {
         }
         if let [only] = self.members.as_mut_slice() {
             if only.reprints(line.text) && !starts_beside(only, line.text) {
-                self.held = Some(Held::of(line));
+                self.held = Some(Held::new(line));
                 return Fed::Taken;
             }
             if !starts_beside(only, line.text) {
@@ -194,7 +195,7 @@ impl Demux {
             if n == 0 {
                 self.last
             } else if self.holds(n, rest) {
-                self.held = Some(Held::of(line));
+                self.held = Some(Held::new(line));
                 return Fed::Taken;
             } else {
                 self.vertex_target(n, rest, line.start, None)

@@ -1,45 +1,5 @@
-//! What a line of builds printed side by side says about its build beyond its `#n`: a header held back
-//! for the v0.8 vertex digest printed under it, and the command an exec error names.
-
-use serde::{Deserialize, Serialize};
-
-use crate::log::line::Line;
-
-/// A header held back for one line: under BuildKit v0.8 the next line is usually the vertex's
-/// `#n sha256:<digest>`, which tells a vertex printed again from another build's vertex of that number.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct Held {
-    text: Vec<u8>,
-    start: u64,
-    end: u64,
-    time: Option<Vec<u8>>,
-    chatter: bool,
-    truncated: bool,
-}
-
-impl Held {
-    pub(super) fn of(line: &Line<'_>) -> Held {
-        Held {
-            text: line.text.to_vec(),
-            start: line.start,
-            end: line.end,
-            time: line.time.map(<[u8]>::to_vec),
-            chatter: line.chatter,
-            truncated: line.truncated,
-        }
-    }
-
-    pub(super) fn line(&self) -> Line<'_> {
-        Line {
-            text: &self.text,
-            start: self.start,
-            end: self.end,
-            time: self.time.as_deref(),
-            chatter: self.chatter,
-            truncated: self.truncated,
-        }
-    }
-}
+//! What a line of builds printed side by side says about its build beyond its `#n`: the command an exec
+//! error names.
 
 /// The command an exec failure names in a `#n ERROR: …` line's `rest`: `executor failed running
 /// [/bin/sh -c CMD]: exit code: N` (v0.8) or `process "/bin/sh -c CMD" did not complete successfully`

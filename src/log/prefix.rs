@@ -42,7 +42,8 @@ enum Token {
 
 type Shape = Vec<Token>;
 
-/// A line held while a candidate waits, owned (the raw line is gone by then).
+/// A line held while a candidate waits (or a header while the demultiplexer waits for its digest),
+/// owned (the raw line is gone by then).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Held {
     text: Vec<u8>,
@@ -54,7 +55,7 @@ pub struct Held {
 }
 
 impl Held {
-    fn new(line: &Line<'_>) -> Held {
+    pub fn new(line: &Line<'_>) -> Held {
         Held {
             text: line.text.to_vec(),
             start: line.start,
