@@ -89,7 +89,10 @@ impl Member {
         if text.first() != Some(&b'#') || !self.parser.is_v08() || self.parser.is_over() {
             return false;
         }
-        split_vertex(text).is_some_and(|(n, rest)| self.parser.vertex(n).is_some_and(|s| s.digest.is_some() && s.name.as_bytes() == rest))
+        // Output lines (`#5 0.123 …`), the most of a log, are never headers: no lookup for them.
+        split_vertex(text).is_some_and(|(n, rest)| {
+            seconds_end(rest).is_none() && self.parser.vertex(n).is_some_and(|s| s.digest.is_some() && s.name.as_bytes() == rest)
+        })
     }
 
     /// Its vertex `n` was printed with a digest other than `digest`.

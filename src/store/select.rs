@@ -42,8 +42,10 @@ pub fn builds_for(
         let live = meta.is_live();
         // One build per service (docker-compose 1.x with BuildKit: no service in the step names): which
         // service's build it is, the text says, among the Dockerfiles the record's services built.
-        let services = matches!(decide, Some(Belongs::Services(_))).then(|| service_dockerfiles(store, &meta, &target)).unwrap_or_default();
+        // Read only when such a build comes (compose v2 names its services in every step).
+        let services = std::cell::OnceCell::new();
         let by_services = |build: &crate::log::Build| {
+            let services = services.get_or_init(|| service_dockerfiles(store, &meta, &target));
             let refs: Vec<(&str, &Dockerfile)> = services.iter().map(|(n, d)| (n.as_str(), d)).collect();
             if mapping::best_match(&refs, build).is_some_and(|(i, _)| i == 0) {
                 Belongs::Whole
