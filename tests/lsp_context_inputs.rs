@@ -19,11 +19,11 @@ const FEEDS: i64 = 5;
 const COPY_ALL: i64 = 7;
 const AFTER_IT: [i64; 5] = [8, 13, 15, 18, 19];
 
+/// The 0-based lines with a `↻` (will rebuild) lens.
 async fn will_rebuild(c: &mut TestClient, uri: &str) -> Vec<i64> {
-    let all = json!({"start": {"line": 0, "character": 0}, "end": {"line": 99, "character": 0}});
-    let hints = c.result("textDocument/inlayHint", json!({"textDocument": {"uri": uri}, "range": all})).await;
-    let marked = hints.as_array().unwrap().iter().filter(|h| h["label"] == "will rebuild");
-    marked.map(|h| h["position"]["line"].as_i64().unwrap()).collect()
+    let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
+    let marked = lenses.as_array().unwrap().iter().filter(|l| l["command"]["title"].as_str().is_some_and(|t| t.starts_with('↻')));
+    marked.map(|l| l["range"]["start"]["line"].as_i64().unwrap()).collect()
 }
 
 async fn estimates(c: &mut TestClient, uri: &str) -> Vec<(i64, String)> {
@@ -32,7 +32,7 @@ async fn estimates(c: &mut TestClient, uri: &str) -> Vec<(i64, String)> {
         let title = l["command"]["title"].as_str().unwrap().to_string();
         (l["range"]["start"]["line"].as_i64().unwrap(), title)
     });
-    titles.filter(|(_, t)| t.contains(" rebuild")).collect()
+    titles.filter(|(_, t)| t.starts_with('↻') && !t.starts_with("↻ will rebuild")).collect()
 }
 
 /// Waits for the server's next `workspace/inlayHint/refresh` (a walk of the context found another manifest).
@@ -93,5 +93,5 @@ async fn copies_whose_files_changed_on_disk_will_rebuild() {
     // The recorded times: COPY 0.0 s, toolchain 8.2 s, rust 3.2 s, package 0.1 s, COPY --from 0.0 s,
     // RUN hello 0.1 s (as in lsp_predict).
     let lens = estimates(&mut c, &uri).await;
-    assert_eq!(lens, [(COPY_ALL, "changed files rebuild 6 steps, about 12s (last times)".to_string())]);
+    assert_eq!(lens, [(COPY_ALL, "↻ changed files rebuild 6 steps, about 12s (last times)".to_string())]);
 }

@@ -37,7 +37,8 @@ fn fixed_log() -> String {
 
 async fn start(ws: &Workspace, caps: Value) -> (TestClient, String) {
     let mut c = TestClient::start();
-    let options = json!({"storePath": ws.store, "logGlobs": ["ci/**/*.log"]});
+    // Every step's lens (`lenses: "all"`): these tests follow a quick step's lens.
+    let options = json!({"storePath": ws.store, "logGlobs": ["ci/**/*.log"], "lenses": "all"});
     c.initialize(caps, options, &ws.root()).await;
     let uri = file_uri(&ws.dockerfile);
     c.open(&uri, "dockerfile", &std::fs::read_to_string(&ws.dockerfile).unwrap()).await;

@@ -26,29 +26,36 @@ async fn change(c: &mut TestClient, uri: &str, version: i64, changes: Value) {
     c.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": changes})).await;
 }
 
-/// The 0-based lines with a `will rebuild` hint, and every hint label on `line`.
+/// The 0-based lines with a `↻` (will rebuild) lens, and every hint label on them: one signal per line, so
+/// the last run's hint and lens give way to the will-rebuild lens.
 async fn will_rebuild(c: &mut TestClient, uri: &str) -> (Vec<i64>, Vec<(i64, String)>) {
     let all = json!({"start": {"line": 0, "character": 0}, "end": {"line": 99, "character": 0}});
     let hints = c.result("textDocument/inlayHint", json!({"textDocument": {"uri": uri}, "range": all})).await;
-    let labels: Vec<(i64, String)> = hints
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| (h["position"]["line"].as_i64().unwrap(), h["label"].as_str().unwrap().to_string()))
-        .collect();
-    let lines = labels.iter().filter(|(_, l)| l == "will rebuild").map(|(n, _)| *n).collect();
-    (lines, labels)
+    let label = |h: &Value| match h["label"].as_str() {
+        Some(s) => s.to_string(),
+        None => h["label"].as_array().unwrap().iter().map(|p| p["value"].as_str().unwrap()).collect(),
+    };
+    let labels: Vec<(i64, String)> =
+        hints.as_array().unwrap().iter().map(|h| (h["position"]["line"].as_i64().unwrap(), label(h))).collect();
+    let lines: Vec<i64> = titles(c, uri).await.into_iter().filter(|(_, t)| t.starts_with('↻')).map(|(n, _)| n).collect();
+    let on_them = labels.into_iter().filter(|(n, _)| lines.contains(n)).collect();
+    (lines, on_them)
 }
 
-/// The estimate lenses: (0-based line, title).
-async fn estimates(c: &mut TestClient, uri: &str) -> Vec<(i64, String)> {
+/// Every lens: (0-based line, title).
+async fn titles(c: &mut TestClient, uri: &str) -> Vec<(i64, String)> {
     let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
     let titles = lenses
         .as_array()
         .unwrap()
         .iter()
         .map(|l| (l["range"]["start"]["line"].as_i64().unwrap(), l["command"]["title"].as_str().unwrap().to_string()));
-    titles.filter(|(_, t)| t.contains(" rebuild")).collect()
+    titles.collect()
+}
+
+/// The estimate lenses: (0-based line, title).
+async fn estimates(c: &mut TestClient, uri: &str) -> Vec<(i64, String)> {
+    titles(c, uri).await.into_iter().filter(|(_, t)| t.starts_with('↻') && !t.starts_with("↻ will rebuild")).collect()
 }
 
 /// 0-based lines of the example: the toolchain RUN (9-13), the rust RUN, the package RUN (stage sdk), the
@@ -68,13 +75,16 @@ async fn editing_the_toolchain_step_marks_it_and_what_follows_with_the_recorded_
     change(&mut c, &uri, 2, edit).await;
     let (lines, labels) = will_rebuild(&mut c, &uri).await;
     assert_eq!(lines, [TOOLCHAIN, AFTER_IT[0], AFTER_IT[1], AFTER_IT[2], AFTER_IT[3]]);
-    // The last-run hint stays, the mark comes after it.
-    let on_toolchain: Vec<&str> = labels.iter().filter(|(l, _)| *l == TOOLCHAIN).map(|(_, s)| s.as_str()).collect();
-    assert_eq!(on_toolchain, ["8.2s", "will rebuild"]);
+    // One signal per line: no hint repeats a will-rebuild line, and the toolchain's last-run lens gives way.
+    assert_eq!(labels, [], "hints on the will-rebuild lines");
+    let on_toolchain: Vec<String> = titles(&mut c, &uri).await.into_iter().filter(|(l, _)| *l == TOOLCHAIN).map(|(_, t)| t).collect();
+    assert_eq!(on_toolchain, ["↻ this edit rebuilds 5 steps, about 12s (last times)"]);
+    let on_rust: Vec<String> = titles(&mut c, &uri).await.into_iter().filter(|(l, _)| *l == AFTER_IT[0]).map(|(_, t)| t).collect();
+    assert_eq!(on_rust, ["↻ will rebuild · last 3.2s"], "the cost of a following step");
     // The records: toolchain 8.2 s, rust 3.2 s, package 0.1 s (it failed last, so its last executed run
     // of build #2), COPY --from 0.0 s, RUN hello 0.1 s ≈ 11.6 s. The unrelated stage-sdk steps before
     // the edit (feeds, COPY . .) stay unmarked.
-    assert_eq!(estimates(&mut c, &uri).await, [(TOOLCHAIN, "this edit rebuilds 5 steps, about 12s (last times)".to_string())]);
+    assert_eq!(estimates(&mut c, &uri).await, [(TOOLCHAIN, "↻ this edit rebuilds 5 steps, about 12s (last times)".to_string())]);
 
     // Undo: the buffer is what was built again.
     let undo = json!([{"range": {"start": {"line": 10, "character": 12}, "end": {"line": 10, "character": 13}}, "text": "2"}]);
@@ -95,7 +105,7 @@ async fn an_inserted_step_and_a_comment_follow_the_buffer() {
     let (lines, _) = will_rebuild(&mut c, &uri).await;
     let shifted: Vec<i64> = [TOOLCHAIN].iter().chain(&AFTER_IT).map(|l| l + 3).collect();
     assert_eq!(lines, [vec![10], shifted].concat());
-    assert_eq!(estimates(&mut c, &uri).await, [(10, "this edit rebuilds 6 steps, about 12s (last times; 1 step unknown)".to_string())]);
+    assert_eq!(estimates(&mut c, &uri).await, [(10, "↻ this edit rebuilds 6 steps, about 12s (last times; 1 step unknown)".to_string())]);
 }
 
 /// Issue 14: an append at the end of an instruction (line 7, the toolchain RUN's last line, the rust

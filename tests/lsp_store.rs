@@ -137,11 +137,9 @@ async fn lenses_hints_hover_and_diagnostics_from_a_real_failing_build() {
     assert_eq!(lens["command"]["command"], "buildlens.openLog");
     assert_eq!(lens["command"]["arguments"][0]["path"], json!(ws.log));
 
+    // `lenses: "all"` (these suites' setting) shows every run as a lens and gives no last-run hint.
     let all = json!({"start": {"line": 0, "character": 0}, "end": {"line": 99, "character": 0}});
-    let hints = c.result("textDocument/inlayHint", json!({"textDocument": {"uri": uri}, "range": all})).await;
-    let hint = hints.as_array().unwrap().iter().find(|h| h["position"]["line"] == 4).unwrap();
-    assert_eq!(hint["position"]["character"], 47);
-    assert!(hint["label"].as_str().unwrap().starts_with("failed"));
+    assert_eq!(c.result("textDocument/inlayHint", json!({"textDocument": {"uri": uri}, "range": all})).await, json!([]));
 
     let hover = c.result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 5, "character": 3}})).await;
     let md = hover["contents"]["value"].as_str().unwrap();
@@ -168,7 +166,7 @@ async fn a_build_still_being_recorded_shows_a_running_lens() {
     let uri = open_file(&mut c, &ws.dockerfile, "dockerfile").await;
     let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
     let running = lenses.as_array().unwrap().iter().find(|l| l["range"]["start"]["line"] == 4).unwrap();
-    assert!(running["command"]["title"].as_str().unwrap().starts_with("● running"), "{running}");
+    assert!(running["command"]["title"].as_str().unwrap().starts_with("⏵ running"), "{running}");
 }
 
 /// The bundled example's records carry image-history snapshots (`image.json`, taken by `record` against
@@ -186,14 +184,15 @@ async fn layer_sizes_from_snapshots_show_in_lenses_and_hints() {
         let l = lenses.as_array().unwrap().iter().find(|l| l["range"]["start"]["line"] == line).expect("a lens on that line");
         l["command"]["title"].as_str().unwrap().to_string()
     };
-    // Line 19 (0-based 18): `COPY --from=sdk /openwrt/bin/ /usr/local/bin/` made a 54-byte layer.
-    assert!(title_at(18).contains("executed · 54 B"), "{}", title_at(18));
+    // Line 19 (0-based 18): `COPY --from=sdk /openwrt/bin/ /usr/local/bin/` made a 54-byte layer; a quick
+    // step of its first build is quiet: no lens, its hint says it.
+    assert!(!lenses.as_array().unwrap().iter().any(|l| l["range"]["start"]["line"] == 18), "no lens on a quiet line: {lenses}");
     // The failed package step of the last build has no image, so no size.
     assert!(title_at(15).starts_with("✗ failed") && !title_at(15).contains(" B ·"), "{}", title_at(15));
     let all = json!({"start": {"line": 0, "character": 0}, "end": {"line": 99, "character": 0}});
     let hints = c.result("textDocument/inlayHint", json!({"textDocument": {"uri": uri}, "range": all})).await;
     let hint = hints.as_array().unwrap().iter().find(|h| h["position"]["line"] == 18).expect("a hint on line 19");
-    assert!(hint["label"].as_str().unwrap().ends_with("· 54 B"), "{hint}");
+    assert!(hint["label"][0]["value"].as_str().unwrap().ends_with("· 54 B"), "{hint}");
     let hover = c.result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 18, "character": 2}})).await;
     let md = hover["contents"]["value"].as_str().unwrap();
     assert!(md.contains("**Layer** 54 B") && md.contains("COPY /openwrt/bin/ /usr/local/bin/"), "the layer's CreatedBy: {md}");

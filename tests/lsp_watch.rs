@@ -132,7 +132,7 @@ async fn a_growing_log_updates_the_running_lens_through_the_client_watch() {
     let rest = ws.make_live();
     let mut c = start(&ws, json!({"workspace": refreshable(dynamic())})).await;
     let uri = open_dockerfile(&mut c, &ws).await;
-    assert!(lens_at(&mut c, &uri, 4).await.starts_with("● running"));
+    assert!(lens_at(&mut c, &uri, 4).await.starts_with("⏵ running"));
 
     append(&ws.log, &rest);
     files_changed(&mut c, &[(&ws.log, 2)]).await;
@@ -147,7 +147,7 @@ async fn without_dynamic_registration_the_server_watches_with_notify() {
     let rest = ws.make_live();
     let mut c = start(&ws, json!({"workspace": refreshable(json!({}))})).await;
     let uri = open_dockerfile(&mut c, &ws).await;
-    assert!(lens_at(&mut c, &uri, 4).await.starts_with("● running"));
+    assert!(lens_at(&mut c, &uri, 4).await.starts_with("⏵ running"));
 
     // A growing log: the bytes are appended, nobody tells the server.
     append(&ws.log, &rest);

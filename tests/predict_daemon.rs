@@ -43,23 +43,17 @@ fn duration_of(parsed: &Value, start: &str) -> u64 {
     step["duration_ms"].as_u64().unwrap_or_else(|| panic!("no duration: {step}"))
 }
 
+/// The 0-based lines with a `↻` (will rebuild) lens, and the estimate lenses.
 async fn hints_and_estimate(c: &mut TestClient, uri: &str) -> (Vec<i64>, Vec<(i64, String)>) {
-    let all = json!({"start": {"line": 0, "character": 0}, "end": {"line": 99, "character": 0}});
-    let hints = c.result("textDocument/inlayHint", json!({"textDocument": {"uri": uri}, "range": all})).await;
-    let marked = hints
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|h| h["label"] == "will rebuild")
-        .map(|h| h["position"]["line"].as_i64().unwrap())
-        .collect();
     let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
-    let estimates = lenses
+    let titles: Vec<(i64, String)> = lenses
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| (l["range"]["start"]["line"].as_i64().unwrap(), l["command"]["title"].as_str().unwrap().to_string()));
-    (marked, estimates.filter(|(_, t)| t.contains(" rebuild")).collect())
+        .map(|l| (l["range"]["start"]["line"].as_i64().unwrap(), l["command"]["title"].as_str().unwrap().to_string()))
+        .collect();
+    let marked = titles.iter().filter(|(_, t)| t.starts_with('↻')).map(|(l, _)| *l).collect();
+    (marked, titles.into_iter().filter(|(_, t)| t.starts_with('↻') && !t.starts_with("↻ will rebuild")).collect())
 }
 
 /// Inserts `text` after `after` on 0-based `line` of the original text (`remove`: that many chars after it
@@ -103,13 +97,13 @@ async fn an_unsaved_edit_predicts_the_rebuilt_steps_and_their_recorded_time() {
     // The first RUN of stage `tools` (line 3): it, the next RUN, and the final stage's COPY --from and RUN.
     edit(&mut c, &uri, 2, 2, "echo tools", 0, " v2").await;
     let sum = tools + toolchain + copy + final_run;
-    let lens = format!("this edit rebuilds 4 steps, {} (last times)", about(sum));
+    let lens = format!("↻ this edit rebuilds 4 steps, {} (last times)", about(sum));
     assert_eq!(hints_and_estimate(&mut c, &uri).await, (vec![2, 3, 6, 7], vec![(2, lens)]));
 
     // Undone, then only the final stage's RUN edited: only it rebuilds.
     edit(&mut c, &uri, 3, 2, "echo tools", 3, "").await;
     edit(&mut c, &uri, 4, 7, "cat /toolchain.txt", 0, " /nonce.txt").await;
-    let lens = format!("this edit rebuilds 1 step, {} (last times)", about(final_run));
+    let lens = format!("↻ this edit rebuilds 1 step, {} (last times)", about(final_run));
     assert_eq!(hints_and_estimate(&mut c, &uri).await, (vec![7], vec![(7, lens)]));
     c.settle(Duration::from_millis(10)).await;
 }

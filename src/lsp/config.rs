@@ -17,6 +17,8 @@ pub struct Settings {
     pub log_globs: Vec<String>,
     pub code_lens: Toggle,
     pub inlay_hints: Toggle,
+    /// Which instructions get a lens (`"auto"`: only those with something to act on or notice; `"all"`).
+    pub lenses: LensMode,
     /// Rows of the hover's history table.
     pub history_depth: usize,
     pub docker: Docker,
@@ -35,6 +37,17 @@ impl Default for ExplainSettings {
     fn default() -> ExplainSettings {
         ExplainSettings { expensive_seconds: crate::analysis::advice::DEFAULT_EXPENSIVE_SECONDS }
     }
+}
+
+/// `buildlens.lenses`: `auto` gives a lens only to a loud line (failed, running, slow, rebuilt with a cause,
+/// will rebuild) and a short inlay hint to a quiet one (cached, quick); `all` gives every instruction a lens
+/// and no last-run hints. Either way a line carries one signal, never the same words twice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LensMode {
+    #[default]
+    Auto,
+    All,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -63,6 +76,7 @@ impl Default for Settings {
             log_globs: Vec::new(),
             code_lens: Toggle::default(),
             inlay_hints: Toggle::default(),
+            lenses: LensMode::Auto,
             history_depth: 10,
             docker: Docker::default(),
             explain: ExplainSettings::default(),
@@ -133,6 +147,9 @@ mod tests {
         assert_eq!(s.explain.expensive_seconds, 5);
         assert_eq!(Settings::from_value(&Value::Null), None);
         assert_eq!(Settings::from_value(&json!({"historyDepth": "many"})), None);
+        assert_eq!(s.lenses, LensMode::Auto, "quiet lines stay quiet by default");
+        assert_eq!(Settings::from_value(&json!({"lenses": "all"})).unwrap().lenses, LensMode::All);
+        assert_eq!(Settings::from_value(&json!({"lenses": "loud"})), None, "an unknown mode keeps the previous settings");
     }
 
     #[test]

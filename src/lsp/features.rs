@@ -17,6 +17,7 @@ use super::encoding::Encoding;
 use super::lenses::OpenLog;
 use super::log_globs::LogGlobs;
 use super::rendered::{self, RenderKey};
+use super::signal::Policy;
 use super::state::Shared;
 use super::{debug_shell, diagnostics, hints, hover, lenses, log_links, rebuild, records};
 use crate::analysis::predict::{self, Prediction};
@@ -68,8 +69,11 @@ pub fn code_lens(shared: &Shared, uri: &Uri) -> Option<Vec<CodeLens>> {
     if let Some(cached) = shared.lock().renders.get(uri, &key, |r| r.lenses.clone()) {
         return Some(cached);
     }
-    let mut rendered = lenses::lenses(&annotated, now);
-    rendered.extend(rebuild::lens(&prediction(shared, uri, &doc, &annotated)));
+    let predicted = prediction(shared, uri, &doc, &annotated);
+    let policy = Policy::new(&shared.lock().settings, &predicted);
+    let mut rendered = lenses::lenses(&annotated, &policy, now);
+    rendered.extend(rebuild::lenses(&predicted, &annotated));
+    rendered.sort_by_key(|l| l.range.start.line);
     rendered.extend(with_debug_paths(shared, uri, |paths| debug_shell::lenses(&annotated, paths)).unwrap_or_default());
     shared.lock().renders.put(uri, key, |r| r.lenses = Some(rendered.clone()));
     Some(rendered)
@@ -109,8 +113,10 @@ pub fn inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<Inlay
     if cached.is_some() {
         return cached;
     }
-    let mut all = hints::hints(&annotated, &doc, enc, rendered::everything(), now);
-    all.extend(rebuild::hints(&prediction(shared, uri, &doc, &annotated), &doc, enc, rendered::everything()));
+    // (The prediction takes the lock itself: compute it before locking for the settings.)
+    let predicted = prediction(shared, uri, &doc, &annotated);
+    let policy = Policy::new(&shared.lock().settings, &predicted);
+    let all = hints::hints(&annotated, &policy, &doc, enc, rendered::everything(), now);
     let out = rendered::hints_in(&all, range);
     shared.lock().renders.put(uri, key, |r| r.hints = Some(all));
     Some(out)

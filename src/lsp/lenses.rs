@@ -1,10 +1,12 @@
-//! Code lenses: one line of what the last recorded build did at each instruction, clickable to open the
-//! log at that step (`buildlens.openLog`). Pure: `Annotated` + clock in, LSP values out.
+//! Code lenses: what the last recorded build did at an instruction with something to act on or to notice
+//! (`signal::Policy` decides which; quiet lines get an inlay hint instead), clickable to open the log at
+//! that step (`buildlens.openLog`). Pure: `Annotated` + policy + clock in, LSP values out.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use tower_lsp_server::ls_types::{CodeLens, Command, Position, Range};
 
+use super::signal::{self, Policy};
 use super::view;
 use crate::analysis::explain::{CauseKind, Explained, StepCause};
 use crate::analysis::{Annotated, InstructionView, StepRun};
@@ -25,28 +27,29 @@ pub struct OpenLog {
     pub line: Option<u32>,
 }
 
-/// The lenses of a document.
-pub fn lenses(annotated: &Annotated, now: DateTime<Utc>) -> Vec<CodeLens> {
-    annotated.instructions.iter().flat_map(|view| instruction_lenses(view, annotated.explain.as_ref(), now)).collect()
+/// The last-run lenses of a document (the will-rebuild ones are `rebuild::lenses`).
+pub fn lenses(annotated: &Annotated, policy: &Policy, now: DateTime<Utc>) -> Vec<CodeLens> {
+    annotated.instructions.iter().flat_map(|view| instruction_lenses(view, annotated.explain.as_ref(), policy, now)).collect()
 }
 
-fn instruction_lenses(view: &InstructionView, explained: Option<&Explained>, now: DateTime<Utc>) -> Vec<CodeLens> {
+fn instruction_lenses(view: &InstructionView, explained: Option<&Explained>, policy: &Policy, now: DateTime<Utc>) -> Vec<CodeLens> {
     let line = view.line.saturating_sub(1);
     let range = Range::new(Position::new(line, 0), Position::new(line, 0));
     let mut out = Vec::new();
-    if let Some(run) = &view.last {
-        let cause = explained.filter(|e| e.to == run.build).and_then(|e| e.at_line(view.line));
+    if let Some(run) = view.last.as_ref().filter(|_| policy.last_run_lens(view, explained)) {
+        let cause = signal::cause_of(view, explained);
         out.push(CodeLens { range, command: Some(open_log(title_with_cause(run, cause, now), run)), data: None });
     }
-    if view.changed_since_build {
-        let command = Command { title: "changed since build".into(), command: String::new(), arguments: None };
+    // Changed text the prediction did not turn into a rebuild still deserves a word.
+    if view.changed_since_build && !policy.will_rebuild.contains(&view.line) {
+        let command = Command { title: "↻ changed since build".into(), command: String::new(), arguments: None };
         out.push(CodeLens { range, command: Some(command), data: None });
     }
     out
 }
 
 /// `⏱ 47m12s · executed · 1.2 GB · 2h ago` (the layer size when a snapshot knows it), `✓ cached`, `✗ failed after 3m04s (exit 2): <error line>`,
-/// `● running 3m12s…`, `⊘ canceled`.
+/// `⏵ running 3m12s…`, `⊘ canceled`.
 /// A multi-platform build gives each platform's time: `⏱ amd64 2m10s · arm64 19m32s · executed`.
 pub fn title(run: &StepRun, now: DateTime<Utc>) -> String {
     let dur = view::elapsed_ms(run, now).map(present::duration_ms);
@@ -79,8 +82,8 @@ fn single_title(run: &StepRun, dur: Option<String>, now: DateTime<Utc>) -> Strin
         }
         StepStatus::Canceled => "⊘ canceled".to_string(),
         StepStatus::Running => match dur {
-            Some(d) => format!("● running {d}…"),
-            None => "● running…".to_string(),
+            Some(d) => format!("⏵ running {d}…"),
+            None => "⏵ running…".to_string(),
         },
     }
 }
@@ -90,7 +93,7 @@ fn single_title(run: &StepRun, dur: Option<String>, now: DateTime<Utc>) -> Strin
 /// its steps keep `executed`.
 pub fn title_with_cause(run: &StepRun, cause: Option<&StepCause>, now: DateTime<Utc>) -> String {
     let plain = title(run, now);
-    let Some(cause) = cause.filter(|c| run.status == StepStatus::Executed && c.cause.kind != CauseKind::NoEarlierBuild) else {
+    let Some(cause) = signal::rebuilt(run, cause) else {
         return plain;
     };
     let why = match cause.cause.kind {
@@ -100,7 +103,8 @@ pub fn title_with_cause(run: &StepRun, cause: Option<&StepCause>, now: DateTime<
     plain.replacen(" · executed", &format!(" · {why}"), 1)
 }
 
-fn open_log(title: String, run: &StepRun) -> Command {
+/// A command that opens the log of `run` at its step, titled `title`.
+pub fn open_log(title: String, run: &StepRun) -> Command {
     // The title quotes the log (the failure's line, platform names): hidden characters shown, no icons.
     let title = present::no_icons(&present::visible(&title)).into_owned();
     let args = OpenLog { path: run.log_path.clone(), offset: run.output.start, line: None };
@@ -144,8 +148,8 @@ mod tests {
             "✗ failed after 3m04s (exit 2): process \"/bin/sh -c make\" did not complete successfully: exit code: 2",
         );
         check(run(StepStatus::Error, None), |_| {}, "✗ failed");
-        check(run(StepStatus::Running, None), |r| r.started = Some("2026-11-01T12:01:48Z".into()), "● running 3m12s…");
-        check(run(StepStatus::Running, None), |r| r.started = None, "● running…");
+        check(run(StepStatus::Running, None), |r| r.started = Some("2026-11-01T12:01:48Z".into()), "⏵ running 3m12s…");
+        check(run(StepStatus::Running, None), |r| r.started = None, "⏵ running…");
         check(run(StepStatus::Canceled, None), |_| {}, "⊘ canceled");
     }
 
@@ -209,12 +213,56 @@ mod tests {
         let explained = Explained { from: Some("b0".into()), to: r.build.clone(), steps: vec![c.clone()], advice: vec![] };
         let ls = lenses(
             &Annotated { instructions: vec![view.clone()], problems: vec![], explain: Some(explained.clone()), builds: vec![] },
+            &quiet(),
             now(),
         );
         assert_eq!(ls[0].command.as_ref().unwrap().title, "⏱ 6.1s · rebuilt: build arg changed");
         let other = Explained { to: "another build".into(), ..explained };
-        let ls = lenses(&Annotated { instructions: vec![view], problems: vec![], explain: Some(other), builds: vec![] }, now());
-        assert_eq!(ls[0].command.as_ref().unwrap().title, "⏱ 6.1s · executed", "a cause of another build is not this run's");
+        let ann = Annotated { instructions: vec![view], problems: vec![], explain: Some(other), builds: vec![] };
+        assert!(lenses(&ann, &quiet(), now()).is_empty(), "a cause of another build is not this run's: a quick step is quiet");
+        let ls = lenses(&ann, &verbose(), now());
+        assert_eq!(ls[0].command.as_ref().unwrap().title, "⏱ 6.1s · executed");
+    }
+
+    fn quiet() -> Policy {
+        Policy { mode: crate::lsp::config::LensMode::Auto, slow_ms: 60_000, will_rebuild: Default::default() }
+    }
+
+    fn verbose() -> Policy {
+        Policy { mode: crate::lsp::config::LensMode::All, ..quiet() }
+    }
+
+    fn line_view(line: u32, r: StepRun) -> InstructionView {
+        InstructionView {
+            line,
+            end_line: line,
+            keyword: "RUN".into(),
+            stage: None,
+            last: Some(r),
+            history: vec![],
+            changed_since_build: false,
+            checks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn only_loud_lines_get_a_lens_unless_all() {
+        let ann = Annotated {
+            instructions: vec![
+                line_view(1, run(StepStatus::Cached, None)),
+                line_view(2, run(StepStatus::Executed, Some(400))),
+                line_view(3, run(StepStatus::Executed, Some(61_000))),
+                line_view(4, run(StepStatus::Error, None)),
+                line_view(5, run(StepStatus::Running, None)),
+                line_view(6, run(StepStatus::Canceled, None)),
+            ],
+            ..Annotated::default()
+        };
+        let lines = |p: &Policy| lenses(&ann, p, now()).iter().map(|l| l.range.start.line + 1).collect::<Vec<_>>();
+        assert_eq!(lines(&quiet()), [3, 4, 5], "slow, failed, running");
+        assert_eq!(lines(&verbose()), [1, 2, 3, 4, 5, 6]);
+        let editing = Policy { will_rebuild: [4].into(), ..verbose() };
+        assert_eq!(lines(&editing), [1, 2, 3, 5, 6], "a will-rebuild lens replaces the last run's");
     }
 
     #[test]
@@ -229,12 +277,16 @@ mod tests {
             changed_since_build: true,
             checks: Vec::new(),
         };
-        let ls = lenses(&Annotated { instructions: vec![view], problems: vec![], explain: None, builds: vec![] }, now());
+        let ann = Annotated { instructions: vec![view], problems: vec![], explain: None, builds: vec![] };
+        assert_eq!(lenses(&ann, &quiet(), now()).len(), 1, "cached is quiet; the change is not");
+        let ls = lenses(&ann, &verbose(), now());
         assert_eq!(ls.len(), 2);
         assert_eq!(ls[0].range.start, Position::new(4, 0));
         let cmd = ls[0].command.as_ref().unwrap();
         assert_eq!(cmd.command, OPEN_LOG);
         assert_eq!(cmd.arguments.as_ref().unwrap()[0], json!({"path": "/store/builds/b1/build.log", "offset": 1200}));
-        assert_eq!(ls[1].command.as_ref().unwrap().title, "changed since build");
+        assert_eq!(ls[1].command.as_ref().unwrap().title, "↻ changed since build");
+        let predicted = Policy { will_rebuild: [5].into(), ..verbose() };
+        assert!(lenses(&ann, &predicted, now()).is_empty(), "the will-rebuild lens says it");
     }
 }

@@ -29,6 +29,7 @@ mod refresh;
 mod rendered;
 mod server;
 mod services;
+pub mod signal;
 mod state;
 mod stdio;
 mod transport;

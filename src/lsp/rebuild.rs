@@ -1,73 +1,81 @@
-//! What an unsaved edit will rebuild (`analysis::predict`), on the lines: a `will rebuild` inlay hint on
-//! each instruction that will rebuild (after the last-run hint, at the end of the instruction's first
-//! line), and a code lens with the estimate on the first changed one. Pure: prediction in, LSP values out.
+//! What an unsaved edit (or a changed file) will rebuild (`analysis::predict`), on the lines: one lens per
+//! instruction that will rebuild, `↻ this edit rebuilds 6 steps, about 47m (last times)` on the first and
+//! `↻ will rebuild · last 8.2s` (its cost) on the others, opening the last run's log where there is one.
+//! The line's last run is then not shown again (`signal::Policy`). Pure: prediction in, LSP values out.
 
-use tower_lsp_server::ls_types::{CodeLens, Command, InlayHint, InlayHintLabel, InlayHintTooltip, Position, Range};
+use tower_lsp_server::ls_types::{CodeLens, Command, Position, Range};
 
-use super::documents::Document;
-use super::encoding::Encoding;
+use super::lenses::open_log;
 use crate::analysis::predict::Prediction;
+use crate::analysis::Annotated;
+use crate::present;
 
-/// The hint's label.
+/// The words every will-rebuild lens holds.
 pub const WILL_REBUILD: &str = "will rebuild";
 
-/// The `will rebuild` hints of the instructions that start inside `range`.
-pub fn hints(prediction: &Prediction, doc: &Document, enc: Encoding, range: Range) -> Vec<InlayHint> {
+/// The will-rebuild lenses, in line order.
+pub fn lenses(prediction: &Prediction, annotated: &Annotated) -> Vec<CodeLens> {
+    let Some(summary) = prediction.summary() else { return Vec::new() };
+    let first = prediction.first().map(|r| r.line);
     let mut out = Vec::new();
     for r in &prediction.rebuilds {
-        let Some(line) = r.line.checked_sub(1) else { continue };
-        if line < range.start.line || line > range.end.line {
-            continue;
-        }
-        // A prediction of another version may name a line the buffer no longer has: no hint then.
-        let Some(text) = doc.line(line as usize) else { continue };
-        out.push(InlayHint {
-            position: Position::new(line, enc.len(text)),
-            label: InlayHintLabel::String(WILL_REBUILD.into()),
-            kind: None,
-            text_edits: None,
-            tooltip: Some(InlayHintTooltip::String(format!("Will rebuild: {}.", r.why.describe()))),
-            padding_left: Some(true),
-            padding_right: None,
-            data: None,
-        });
+        let title = if Some(r.line) == first {
+            format!("↻ {summary}")
+        } else {
+            let cost = r.last_ms.map(|ms| format!(" · last {}", present::duration_ms(ms))).unwrap_or_default();
+            format!("↻ {WILL_REBUILD}{cost}")
+        };
+        let last = annotated.instructions.iter().find(|v| v.line == r.line).and_then(|v| v.last.as_ref());
+        let command = match last {
+            Some(run) => open_log(title, run),
+            None => Command { title, command: String::new(), arguments: None },
+        };
+        let line = r.line.saturating_sub(1);
+        out.push(CodeLens { range: Range::new(Position::new(line, 0), Position::new(line, 0)), command: Some(command), data: None });
     }
     out
-}
-
-/// `this edit rebuilds 6 steps, about 47m (last times)` on the first changed line (not clickable).
-pub fn lens(prediction: &Prediction) -> Option<CodeLens> {
-    let (first, title) = (prediction.first()?, prediction.summary()?);
-    let line = first.line.saturating_sub(1);
-    let range = Range::new(Position::new(line, 0), Position::new(line, 0));
-    Some(CodeLens { range, command: Some(Command { title, command: String::new(), arguments: None }), data: None })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::analysis::predict::{Rebuild, Why};
+    use crate::analysis::InstructionView;
+    use crate::log::StepStatus;
+    use crate::lsp::view::fixtures::run;
 
     fn rebuild(line: u32, why: Why, last_ms: Option<u64>) -> Rebuild {
         Rebuild { instruction: line as usize, line, end_line: line, why, last_ms }
     }
 
     #[test]
-    fn hints_follow_the_prediction_and_the_lens_sits_on_the_first_changed_line() {
-        let doc = Document::new("FROM a\nCOPY . .\nRUN é \\\n  x\nRUN y\n".into(), 3);
-        let p = Prediction { rebuilds: vec![rebuild(3, Why::Changed, Some(60_000)), rebuild(5, Why::Follows, None)] };
-        let all = Range::new(Position::new(0, 0), Position::new(99, 0));
-        let hs = hints(&p, &doc, Encoding::Utf16, all);
-        assert_eq!(hs.iter().map(|h| h.position).collect::<Vec<_>>(), [Position::new(2, 7), Position::new(4, 5)]);
-        assert_eq!(hints(&p, &doc, Encoding::Utf8, all)[0].position, Position::new(2, 8));
-        assert!(matches!(&hs[0].label, InlayHintLabel::String(l) if l == "will rebuild"));
-        let only_last = Range::new(Position::new(4, 0), Position::new(4, 0));
-        assert_eq!(hints(&p, &doc, Encoding::Utf8, only_last).len(), 1);
-        let l = lens(&p).unwrap();
-        assert_eq!(l.range.start, Position::new(2, 0));
-        assert_eq!(l.command.unwrap().title, "this edit rebuilds 2 steps, about 1m (last times; 1 step unknown)");
-        assert!(lens(&Prediction::default()).is_none());
-        let stale = Prediction { rebuilds: vec![rebuild(9, Why::Changed, None)] };
-        assert!(hints(&stale, &doc, Encoding::Utf16, all).is_empty());
+    fn every_rebuilding_line_has_one_lens_the_first_with_the_estimate() {
+        let p = Prediction {
+            rebuilds: vec![rebuild(3, Why::Changed, Some(60_000)), rebuild(5, Why::Follows, Some(8_200)), rebuild(6, Why::Follows, None)],
+        };
+        let view = |line| InstructionView {
+            line,
+            end_line: line,
+            keyword: "RUN".into(),
+            stage: None,
+            last: Some(run(StepStatus::Cached, None)),
+            history: vec![],
+            changed_since_build: false,
+            checks: Vec::new(),
+        };
+        let annotated = Annotated { instructions: vec![view(3), view(5)], ..Annotated::default() };
+        let ls = lenses(&p, &annotated);
+        let shown: Vec<_> = ls.iter().map(|l| (l.range.start.line, l.command.as_ref().unwrap().title.as_str())).collect();
+        assert_eq!(
+            shown,
+            [
+                (2, "↻ this edit rebuilds 3 steps, about 1m (last times; 1 step unknown)"),
+                (4, "↻ will rebuild · last 8.2s"),
+                (5, "↻ will rebuild"),
+            ]
+        );
+        assert_eq!(ls[1].command.as_ref().unwrap().command, crate::lsp::lenses::OPEN_LOG, "opens the last run's log");
+        assert_eq!(ls[2].command.as_ref().unwrap().command, "", "no last run: nothing to open");
+        assert!(lenses(&Prediction::default(), &annotated).is_empty());
     }
 }

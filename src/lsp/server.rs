@@ -62,6 +62,8 @@ fn publish_later(client: Client, shared: Arc<Shared>, uri: Uri, version: i32) {
 
 /// Settings changed: the watch may move (store path, log globs), and every result is stale.
 fn settings_changed(client: &Client, shared: &Arc<Shared>) {
+    // The renderings hang on the settings too (`lenses`: which lines get a lens).
+    shared.lock().renders = Default::default();
     engine_sizes::apply_settings(shared);
     watch::start(client, shared);
     everything_changed(client, shared);

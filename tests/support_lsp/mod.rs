@@ -245,8 +245,10 @@ impl Workspace {
         self.dockerfile.parent().unwrap().to_path_buf()
     }
 
+    /// The settings of these suites: every step's lens (`lenses: "all"`), since they follow a step's lens
+    /// through watches, refreshes and edits whatever its status; the quiet/loud rule has its own tests.
     pub fn options(&self) -> Value {
-        json!({"storePath": self.store})
+        json!({"storePath": self.store, "lenses": "all"})
     }
 
     /// Makes the record live: its log cut in the middle of step 5 (before `#9 ERROR`), its recorder our
