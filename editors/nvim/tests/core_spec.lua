@@ -28,6 +28,40 @@ local held = H.wait('code lenses held by the client', function()
 end)
 H.eq(E.lenses[16], held[16], 'lens held by the client on the failed line')
 
+-- One signal per line (issue 14): the server's hints are on the quiet lines only, never on a lens line,
+-- and no hint says what a lens on its line says.
+local all = { start = { line = 0, character = 0 }, ['end'] = { line = 99, character = 0 } }
+local hint_labels = H.hint_labels(H.request(client, 'textDocument/inlayHint', { textDocument = { uri = vim.uri_from_bufnr(df) }, range = all }, df))
+H.eq(E.hints, hint_labels, 'inlay hint labels by Dockerfile line')
+for line in pairs(hint_labels) do
+  H.truthy(not titles[line], ('line %d has a lens %s and a hint %s'):format(line, vim.inspect(titles[line]), vim.inspect(hint_labels[line])))
+end
+
+-- The plugin draws each lens above its line, in the group its status says; the failed one stands out.
+local lens_marks = H.wait('the lenses drawn above lines 9 and 16', function()
+  local d = H.drawn(df)
+  return d[16] and #d[16].above > 0 and d[9] and #d[9].above > 0 and d or nil
+end, function()
+  return H.drawn(df)
+end)
+H.contains('✗ failed (exit 2): hello.c:12:5', lens_marks[16].above[1], 'the failed lens above line 16')
+H.eq('BuildlensFailed', lens_marks[16].groups[1], 'the failed lens is drawn in BuildlensFailed')
+H.eq('BuildlensLens', lens_marks[9].groups[1], 'a rebuilt lens in BuildlensLens')
+H.eq('DiagnosticError', vim.fn.synIDattr(vim.fn.synIDtrans(vim.fn.hlID('BuildlensFailed')), 'name'), 'BuildlensFailed links to DiagnosticError')
+H.eq('DiagnosticWarn', vim.fn.synIDattr(vim.fn.synIDtrans(vim.fn.hlID('BuildlensWillRebuild')), 'name'), 'BuildlensWillRebuild links to DiagnosticWarn')
+
+-- 120 columns: every lens and hint fits in the window (the long failed line is shortened with `…`).
+vim.o.columns = 120
+require('buildlens.lenses').redraw_all()
+local width = vim.api.nvim_win_get_width(0)
+H.eq({}, H.cut_at(df, width), 'virtual text cut at ' .. width .. ' columns')
+H.wait('the failed lens shortened to fit', function()
+  local d = H.drawn(df)[16]
+  return d and d.above[1] and d.above[1]:find('…', 1, true) and vim.fn.strdisplaywidth(d.above[1]) <= width
+end, function()
+  return H.drawn(df)[16]
+end)
+
 -- Diagnostics: the failed step's line and message.
 local diags = H.wait('diagnostics on the Dockerfile', function()
   local d = vim.diagnostic.get(df)
@@ -147,6 +181,6 @@ vim.api.nvim_buf_set_lines(df, 6, 7, false, { line7 .. ' && echo done' })
 H.truthy(vim.bo[df].modified, 'the edit is not saved')
 local edited = H.lens_titles(H.request(client, 'textDocument/codeLens', { textDocument = { uri = vim.uri_from_bufnr(df) } }, df))
 local estimate = vim.tbl_filter(function(t)
-  return t:find('^this edit rebuilds %d+ steps') ~= nil
+  return t:find('^↻ this edit rebuilds %d+ steps') ~= nil
 end, edited[7] or {})
 H.eq(1, #estimate, 'the will-rebuild lens on the edited line 7 among ' .. vim.inspect(edited[7]))

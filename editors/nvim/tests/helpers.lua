@@ -91,6 +91,81 @@ function H.lens_titles(lenses)
   return by_line
 end
 
+--- The hint labels the server gives `bufnr` as {[1-based line] = {labels...}} (label parts joined).
+function H.hint_labels(hints)
+  local by_line = {}
+  for _, h in ipairs(hints or {}) do
+    local l = h.position.line + 1
+    local label = h.label
+    if type(label) == 'table' then
+      label = table.concat(vim.tbl_map(function(p)
+        return p.value
+      end, label))
+    end
+    by_line[l] = by_line[l] or {}
+    table.insert(by_line[l], label)
+  end
+  return by_line
+end
+
+--- What Neovim draws on `bufnr` (every namespace's extmarks: the plugin's lenses; and Neovim's inlay hints,
+--- drawn by a decoration provider, from vim.lsp.inlay_hint.get), by 1-based line:
+--- { text = <virt_text at or in the line>, above = {<virt_lines>...}, groups = {<hl groups>...} }.
+function H.drawn(bufnr)
+  local out = {}
+  local marks = {}
+  for _, ns in pairs(vim.api.nvim_get_namespaces()) do
+    vim.list_extend(marks, vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { details = true }))
+  end
+  if vim.lsp.inlay_hint and vim.lsp.inlay_hint.get then
+    for _, h in ipairs(vim.lsp.inlay_hint.get({ bufnr = bufnr })) do
+      local label = h.inlay_hint.label
+      if type(label) == 'table' then
+        label = table.concat(vim.tbl_map(function(p)
+          return p.value
+        end, label))
+      end
+      table.insert(marks, { 0, h.inlay_hint.position.line, 0, { virt_text = { { label, 'LspInlayHint' } } } })
+    end
+  end
+  for _, m in ipairs(marks) do
+    local l, d = m[2] + 1, m[4]
+    local entry = out[l] or { text = '', above = {}, below = {}, groups = {} }
+    out[l] = entry
+    for _, chunk in ipairs(d.virt_text or {}) do
+      entry.text = entry.text .. chunk[1]
+      table.insert(entry.groups, chunk[2])
+    end
+    for _, vl in ipairs(d.virt_lines or {}) do
+      local text = ''
+      for _, chunk in ipairs(vl) do
+        text = text .. chunk[1]
+        table.insert(entry.groups, type(chunk[2]) == 'table' and chunk[2][1] or chunk[2])
+      end
+      table.insert(d.virt_lines_above and entry.above or entry.below, text)
+    end
+  end
+  return out
+end
+
+--- The lines of `bufnr` whose virtual text does not fit in `width` columns: virtual lines wider than the
+--- window, or text after a line that runs past its edge. {[line] = what}; empty when all fit.
+function H.cut_at(bufnr, width)
+  local cut = {}
+  for l, d in pairs(H.drawn(bufnr)) do
+    local line = vim.api.nvim_buf_get_lines(bufnr, l - 1, l, false)[1] or ''
+    if d.text ~= '' and vim.fn.strdisplaywidth(line) + 1 + vim.fn.strdisplaywidth(d.text) > width then
+      cut[l] = line .. ' ' .. d.text
+    end
+    for _, v in ipairs(vim.list_extend(vim.deepcopy(d.above), d.below)) do
+      if vim.fn.strdisplaywidth(v) > width then
+        cut[l] = v
+      end
+    end
+  end
+  return cut
+end
+
 function H.hover_text(result)
   local c = result and result.contents
   if type(c) == 'table' then

@@ -32,22 +32,26 @@ for _, h in ipairs(hints) do
 end
 H.eq(E.hints, labels, 'inlay hint labels by Dockerfile line')
 
--- Lenses drawn: virtual text with the title on the instruction's line.
-local function virt_lines()
-  local out = {}
-  for _, m in ipairs(vim.api.nvim_buf_get_extmarks(df, -1, 0, -1, { details = true })) do
-    for _, chunk in ipairs(m[4].virt_text or {}) do
-      out[m[2] + 1] = (out[m[2] + 1] or '') .. chunk[1]
-    end
+-- Drawn by Neovim: lenses as virtual lines above their line (the plugin), hints as text at the end of the
+-- quiet lines (Neovim). One signal per line: no line has both, and no hint repeats a lens.
+local drawn = H.wait('lenses above line 16 and hints on line 5', function()
+  local d = H.drawn(df)
+  return d[16] and d[16].above[1] and d[5] and d[5].text:find('✓ cached', 1, true) and d or nil
+end, function()
+  return H.drawn(df)
+end)
+H.matches('^⏱ 8%.2s · rebuilt: line 8 COPY changed inputs · %d+[mhd] ago', drawn[9].above[1], 'lens drawn above line 9')
+H.eq('', drawn[9].text, 'no hint on the lens line 9')
+H.eq('BuildlensFailed', drawn[16].groups[1], 'the failed lens in BuildlensFailed')
+for line, d in pairs(drawn) do
+  if d.text ~= '' and #d.above > 0 then
+    H.fail(('line %d says it twice: %q above, %q after'):format(line, d.above[1], d.text))
   end
-  return out
 end
-local drawn = H.wait('lens virtual text on line 16', function()
-  local v = virt_lines()
-  return v[16] and v[16]:find(E.lenses[16][1], 1, true) and v or nil
-end, virt_lines)
-H.contains('✓ cached', drawn[5], 'lens drawn on line 5')
-H.matches('^⏱ 8%.2s · rebuilt: line 8 COPY changed inputs · %d+[mhd] ago', drawn[9], 'lens drawn on line 9')
+-- At 120 columns nothing is cut: lenses are shortened to the window, hints are short.
+vim.o.columns = 120
+require('buildlens.lenses').redraw_all()
+H.eq({}, H.cut_at(df, vim.api.nvim_win_get_width(0)), 'virtual text cut at 120 columns')
 
 -- Hover window: vim.lsp.buf.hover() opens a float with the history table.
 vim.api.nvim_win_set_cursor(0, { 16, 4 })
@@ -109,21 +113,18 @@ end, function()
   return { H.current_file(), H.cursor_line() }
 end)
 
--- An unsaved edit at the end of line 7 (issue 14): `will rebuild` hints from line 7 on, drawn by Neovim.
+-- An unsaved edit at the end of line 7 (issue 14): the will-rebuild lens, drawn by the plugin.
 vim.cmd('buffer ' .. df)
 local line7 = vim.api.nvim_buf_get_lines(df, 6, 7, false)[1]
 vim.api.nvim_buf_set_lines(df, 6, 7, false, { line7 .. ' && echo done' })
-H.wait('a will-rebuild inlay hint on the edited line 7', function()
-  for _, h in ipairs(vim.lsp.inlay_hint.get({ bufnr = df })) do
-    local label = h.inlay_hint.label
-    label = type(label) == 'string' and label or label[1].value
-    if h.inlay_hint.position.line == 6 and label == 'will rebuild' then
-      return true
-    end
-  end
+-- The plugin asks for the lenses again (as on InsertLeave); the will-rebuild lens stands above line 7 in its
+-- own colour, and line 7's quiet hint gave way to it.
+require('buildlens.lenses').refresh(df)
+local marked = H.wait('a will-rebuild lens above the edited line 7', function()
+  local d = H.drawn(df)[7]
+  return d and d.above[1] and d.above[1]:find('^↻ this edit rebuilds') and d or nil
 end, function()
-  return vim.tbl_map(function(h)
-    return { h.inlay_hint.position.line + 1, h.inlay_hint.label }
-  end, vim.lsp.inlay_hint.get({ bufnr = df }))
+  return H.drawn(df)[7]
 end)
+H.eq('BuildlensWillRebuild', marked.groups[1], 'the will-rebuild lens in BuildlensWillRebuild')
 H.truthy(vim.bo[df].modified, 'the edit is not saved')

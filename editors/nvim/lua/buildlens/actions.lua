@@ -56,7 +56,21 @@ local function run_open_log(client, bufnr, lens)
   end, bufnr)
 end
 
---- Opens the last log of the step under the cursor.
+--- The open-log commands of the quiet lines, which have an inlay hint (its label part carries the command)
+--- instead of a lens, as lenses: {range, command}.
+function M.hint_lenses(hints)
+  local out = {}
+  for _, hint in ipairs(hints or {}) do
+    for _, part in ipairs(type(hint.label) == 'table' and hint.label or {}) do
+      if part.command and part.command.command == OPEN_LOG then
+        table.insert(out, { range = { start = hint.position }, command = part.command })
+      end
+    end
+  end
+  return out
+end
+
+--- Opens the last log of the step under the cursor: its lens, or on a quiet line its hint's command.
 function M.open_log()
   local bufnr = vim.api.nvim_get_current_buf()
   local client = compat.clients(bufnr)[1]
@@ -71,12 +85,17 @@ function M.open_log()
       warn('codeLens failed: ' .. (err.message or vim.inspect(err)))
       return
     end
-    local lens = M.lens_at(lenses, line)
-    if not lens then
-      warn('no recorded step on this line')
-      return
-    end
-    run_open_log(client, bufnr, lens)
+    local range = { start = { line = 0, character = 0 }, ['end'] = { line = line + 1, character = 0 } }
+    local hint_params = { textDocument = params.textDocument, range = range }
+    compat.request(client, 'textDocument/inlayHint', hint_params, function(_, hints)
+      local all = vim.list_extend(vim.deepcopy(lenses or {}), M.hint_lenses(hints))
+      local lens = M.lens_at(all, line)
+      if not lens then
+        warn('no recorded step on this line')
+        return
+      end
+      run_open_log(client, bufnr, lens)
+    end, bufnr)
   end, bufnr)
 end
 

@@ -1,5 +1,5 @@
 --- What differs between Neovim 0.7 and 0.11 for this plugin, in one place: client requests (dot or
---- colon call), client lists, code-lens refresh, inlay hints, opening a location.
+--- colon call), client lists, inlay hints, opening a location.
 local M = {}
 
 M.has_011 = vim.fn.has('nvim-0.11') == 1
@@ -35,18 +35,6 @@ function M.clients(bufnr)
     end
   end
   return found
-end
-
---- Asks for the code lenses of `bufnr` again (0.10+ takes the buffer; 0.7-0.9 refresh the current one).
-function M.refresh_codelens(bufnr)
-  if not vim.api.nvim_buf_is_loaded(bufnr) then
-    return
-  end
-  if M.has_010 then
-    pcall(vim.lsp.codelens.refresh, { bufnr = bufnr })
-  else
-    pcall(vim.api.nvim_buf_call, bufnr, vim.lsp.codelens.refresh)
-  end
 end
 
 --- Inlay hints exist from 0.10 (`vim.lsp.inlay_hint.enable(true, {bufnr})`); a no-op before.

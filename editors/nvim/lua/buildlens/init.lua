@@ -3,6 +3,7 @@
 --- client-side `buildlens.debugShell` command in a `:terminal`. Neovim 0.10+; degrades on 0.7-0.9
 --- (see `:help buildlens-compat`).
 local compat = require('buildlens.compat')
+local lenses = require('buildlens.lenses')
 
 local M = {}
 
@@ -17,6 +18,8 @@ M.defaults = {
     logGlobs = nil,
     codeLens = { enabled = true },
     inlayHints = { enabled = true },
+    --- 'auto': a lens only where there is something to act on or notice, a short hint elsewhere; 'all'.
+    lenses = 'auto',
     historyDepth = 10,
     docker = { host = nil },
     explain = { expensiveSeconds = 60 },
@@ -120,7 +123,7 @@ local function refresh_attached()
   M.stats.codelens_refresh = M.stats.codelens_refresh + 1
   for _, client in ipairs(compat.clients()) do
     for bufnr in pairs(client.attached_buffers or {}) do
-      compat.refresh_codelens(bufnr)
+      lenses.refresh(bufnr)
     end
   end
   return vim.NIL
@@ -128,13 +131,13 @@ end
 
 local function on_attach(client, bufnr)
   if M.config.codelens then
-    compat.refresh_codelens(bufnr)
+    lenses.refresh(bufnr)
     vim.api.nvim_clear_autocmds({ group = group, buffer = bufnr })
     vim.api.nvim_create_autocmd({ 'BufEnter', 'InsertLeave', 'BufWritePost' }, {
       group = group,
       buffer = bufnr,
       callback = function(ev)
-        compat.refresh_codelens(ev.buf)
+        lenses.refresh(ev.buf)
       end,
     })
   end
@@ -239,6 +242,10 @@ function M.setup(opts)
   M.config = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), opts or {})
   notified_missing = {}
   vim.api.nvim_clear_autocmds({ group = group })
+  lenses.define_highlights()
+  -- A colour scheme clears the default links; a new width changes what fits on a lens line.
+  vim.api.nvim_create_autocmd('ColorScheme', { group = group, callback = lenses.define_highlights })
+  vim.api.nvim_create_autocmd({ 'VimResized', 'WinEnter' }, { group = group, callback = lenses.redraw_all })
   add_filetypes()
   register_lsp_config()
   require('buildlens.actions').register()
