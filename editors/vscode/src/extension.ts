@@ -28,6 +28,7 @@ export function serverSettings(): Record<string, unknown> {
     logGlobs: c.get<string[]>("logGlobs", []),
     codeLens: { enabled: c.get<boolean>("codeLens.enabled", true) },
     inlayHints: { enabled: c.get<boolean>("inlayHints.enabled", true) },
+    lenses: c.get<string>("lenses", "auto"),
     historyDepth: c.get<number>("historyDepth", 10),
     docker: { host: c.get<string | null>("docker.host") || null },
     explain: { expensiveSeconds: c.get<number>("explain.expensiveSeconds", 60) },

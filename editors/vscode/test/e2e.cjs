@@ -284,13 +284,14 @@ async function assertEditWillRebuild() {
   await page.mouse.click(box.x + 200, box.y + box.height / 2);
   await page.keyboard.press("End");
   await page.keyboard.type(" && echo done");
-  await assertLensAbove("this edit rebuilds", FEEDS_LINE);
+  await assertLensAbove("↻ this edit rebuilds", FEEDS_LINE);
   const line = page.locator(".monaco-editor .view-lines .view-line").filter({ hasText: FEEDS_LINE }).first();
   // Monaco draws spaces as no-break spaces; the hint is injected text inside the line's own element.
   const lineText = async () => ((await line.textContent()) || "").replace(/\u00a0/g, " ");
-  const shown = await until("`will rebuild` on the edited line 7", async () => {
+  // One signal per line: the quiet `✓ cached` hint of line 7 gives way to the will-rebuild lens.
+  const shown = await until("line 7 edited, without its cached hint", async () => {
     const text = await lineText();
-    if (!(text.includes("&& echo done") && text.includes("will rebuild"))) throw new Error(`line 7 reads "${text}"`);
+    if (!text.includes("&& echo done") || text.includes("✓ cached")) throw new Error(`line 7 reads "${text}"`);
     return text;
   });
   await screenshot("edit-will-rebuild");
@@ -301,9 +302,28 @@ async function assertEditWillRebuild() {
   for (let i = 0; i < 20 && /routing"\s*&&/.test(await lineText()); i += 1) await page.keyboard.press("Control+Z");
   await until("the will-rebuild marks to go after undo", async () => {
     const all = await lenses();
-    return !all.some((l) => l.text.includes("this edit rebuilds")) && !(await lineText()).includes("will rebuild");
+    return !all.some((l) => l.text.includes("this edit rebuilds")) && (await lineText()).includes("✓ cached");
   });
   log("undo ok: the marks went");
+}
+
+/** One signal per line (issue 14): a line with a lens has no hint repeating it, a quiet line has a hint and
+ * no lens. Monaco puts inlay hints inside the line's own element. */
+async function assertOneSignalPerLine() {
+  const text = async (start) =>
+    ((await page.locator(".monaco-editor .view-lines .view-line").filter({ hasText: start }).first().textContent()) || "").replace(/\u00a0/g, " ");
+  const failed = await text(FAILED_LINE);
+  if (failed.includes("failed")) throw new Error(`the failed line repeats its lens: "${failed}"`);
+  const toolchain = await text(TOOLCHAIN_LINE);
+  if (toolchain.includes("8.2s")) throw new Error(`the toolchain line repeats its lens: "${toolchain}"`);
+  await until("the quiet line 7 to carry its `✓ cached` hint", async () => {
+    const quiet = await text(FEEDS_LINE);
+    if (!quiet.includes("✓ cached")) throw new Error(`line 7 reads "${quiet}"`);
+    return true;
+  });
+  const all = await lenses();
+  if (all.some((l) => l.text.startsWith("✓"))) throw new Error(`a cached line has a lens: ${JSON.stringify(all.map((l) => l.text))}`);
+  log("one signal per line ok");
 }
 
 async function main() {
@@ -315,6 +335,7 @@ async function main() {
     await openExample();
     await assertLensAbove(TOOLCHAIN_LENS, TOOLCHAIN_LINE);
     await assertLensAbove(FAILED_LENS, FAILED_LINE);
+    await assertOneSignalPerLine();
     await screenshot("lenses");
     await assertSquiggle();
     await assertHoverTable();
