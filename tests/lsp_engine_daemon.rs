@@ -339,7 +339,7 @@ async fn a_silent_daemon_delays_no_lens_and_times_out_quietly() {
     assert!(sent(&mut c, "window/showMessage", Duration::from_millis(200)).await.is_empty(), "no popups");
     // A new docker.host forgets the failure: the real daemon is asked now, not after the engine's rest.
     let real = format!("unix://{}", support::docker_socket().display());
-    let settings = json!({"buildlens": {"storePath": store.path(), "docker": {"host": real}}});
+    let settings = json!({"buildlens": {"storePath": store.path(), "lenses": "all", "docker": {"host": real}}});
     c.notify("workspace/didChangeConfiguration", json!({"settings": settings})).await;
     poll_dd_lens(&mut c, &uri, "sizes after docker.host changed", |title, _| title.contains(DD_SIZE)).await;
     assert_eq!(accepted.load(Ordering::SeqCst), 1, "the silent engine was not asked again");

@@ -294,6 +294,13 @@ async function assertEditWillRebuild() {
     if (!text.includes("&& echo done") || text.includes("✓ cached")) throw new Error(`line 7 reads "${text}"`);
     return text;
   });
+  // Every line after it in the stage says it too, in place of its last run (no stale `⏱ … rebuilt` lens).
+  await assertLensAbove("↻ will rebuild · last 8.2s", TOOLCHAIN_LINE);
+  await until("no lens of a last run left after the edit", async () => {
+    const stale = (await lenses()).filter((l) => l.text.startsWith("⏱") || l.text.startsWith("✗"));
+    if (stale.length) throw new Error(`stale lenses: ${JSON.stringify(stale.map((l) => l.text))}`);
+    return true;
+  });
   await screenshot("edit-will-rebuild");
   const dirty = await page.locator(".tabs-container .tab.active.dirty").count();
   if (dirty !== 1) throw new Error("the edited Dockerfile's tab is not dirty: the check must run on an unsaved buffer");
