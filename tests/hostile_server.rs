@@ -129,7 +129,7 @@ fn with_a_fifo_in_the_store_the_server_answers_and_is_gone_within_2_s_of_the_cli
         let request =
             |id: i64, method: &str, params: Value| frame(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
         let notify = |method: &str, params: Value| frame(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
-        input.write_all(&request(1, "initialize", json!({"processId": null, "rootUri": file_uri(&ws), "capabilities": {}}))).unwrap();
+        input.write_all(&request(1, "initialize", json!({"processId": null, "rootUri": file_uri(&ws), "capabilities": {}, "initializationOptions": {"lenses": "all"}}))).unwrap();
         answer(&rx, &mut input, 1);
         input.write_all(&notify("initialized", json!({}))).unwrap();
         let dockerfile = ws.join("Dockerfile");
@@ -137,6 +137,7 @@ fn with_a_fifo_in_the_store_the_server_answers_and_is_gone_within_2_s_of_the_cli
         input.write_all(&notify("textDocument/didOpen", json!({"textDocument": doc}))).unwrap();
         input.write_all(&request(2, "textDocument/codeLens", json!({"textDocument": {"uri": file_uri(&dockerfile)}}))).unwrap();
         let lenses = answer(&rx, &mut input, 2)["result"].as_array().cloned().unwrap_or_default();
+        // (`lenses: "all"`: every last run is a lens, also on quiet lines.)
         assert!(!lenses.is_empty(), "{end}: the readable records still give lenses");
         // The log of the record whose meta.json names the FIFO Dockerfile: links are answered too.
         let records = ws.join(".buildlens/builds");
