@@ -129,7 +129,13 @@ fn with_a_fifo_in_the_store_the_server_answers_and_is_gone_within_2_s_of_the_cli
         let request =
             |id: i64, method: &str, params: Value| frame(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
         let notify = |method: &str, params: Value| frame(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
-        input.write_all(&request(1, "initialize", json!({"processId": null, "rootUri": file_uri(&ws), "capabilities": {}, "initializationOptions": {"lenses": "all"}}))).unwrap();
+        input
+            .write_all(&request(
+                1,
+                "initialize",
+                json!({"processId": null, "rootUri": file_uri(&ws), "capabilities": {}, "initializationOptions": {"lenses": "all"}}),
+            ))
+            .unwrap();
         answer(&rx, &mut input, 1);
         input.write_all(&notify("initialized", json!({}))).unwrap();
         let dockerfile = ws.join("Dockerfile");

@@ -93,5 +93,5 @@ async fn copies_whose_files_changed_on_disk_will_rebuild() {
     // The recorded times: COPY 0.0 s, toolchain 8.2 s, rust 3.2 s, package 0.1 s, COPY --from 0.0 s,
     // RUN hello 0.1 s (as in lsp_predict).
     let lens = estimates(&mut c, &uri).await;
-    assert_eq!(lens, [(COPY_ALL, "↻ changed files rebuild 6 steps, about 12s (last times)".to_string())]);
+    assert_eq!(lens, [(COPY_ALL, "↻ changed package/hello/build.sh: rebuilds 6 steps, about 12s (last times)".to_string())]);
 }

@@ -127,3 +127,22 @@ async fn appends_at_the_end_of_an_instruction_are_edits() {
         assert_eq!(will_rebuild(&mut c, &uri).await.0, Vec::<i64>::new(), "undone on 0-based line {line}");
     }
 }
+
+/// Issue 14 item 6: the hover of a line that will rebuild says why: the edited line shows what the last
+/// build ran (the snapshot's text, variables as written), a later line names the edited line it builds on.
+#[tokio::test]
+async fn the_hover_of_a_line_that_will_rebuild_names_its_cause() {
+    let (_tmp, mut c, uri, text) = example().await;
+    let end = text.lines().nth(6).unwrap().len();
+    let at = json!({"start": {"line": 6, "character": end}, "end": {"line": 6, "character": end}});
+    change(&mut c, &uri, 2, json!([{"range": at, "text": " && echo done"}])).await;
+    let hover = |line: i64| json!({"textDocument": {"uri": &uri}, "position": {"line": line, "character": 1}});
+    let edited = c.result("textDocument/hover", hover(6)).await["contents"]["value"].as_str().unwrap().to_string();
+    assert!(edited.contains("**↻ Will rebuild** (against build #3): its text differs from what that build ran."), "{edited}");
+    let was = text.lines().nth(6).unwrap();
+    assert!(edited.contains(&format!("```text\n{was}\n```")), "the line as built: {edited}");
+    let follower = c.result("textDocument/hover", hover(TOOLCHAIN)).await["contents"]["value"].as_str().unwrap().to_string();
+    assert!(follower.contains("it builds on line 7 (`RUN`), which was edited"), "{follower}");
+    let untouched = c.result("textDocument/hover", hover(4)).await["contents"]["value"].as_str().unwrap_or("").to_string();
+    assert!(!untouched.contains("Will rebuild"), "WORKDIR before the edit: {untouched}");
+}

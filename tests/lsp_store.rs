@@ -144,7 +144,8 @@ async fn lenses_hints_hover_and_diagnostics_from_a_real_failing_build() {
     let hover = c.result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 5, "character": 3}})).await;
     let md = hover["contents"]["value"].as_str().unwrap();
     assert!(
-        md.contains("| build (UTC) | when | status | duration | cached | size | exit |")
+        md.contains("| build (UTC) | when | status | duration | cached | exit |")
+            && md.contains("*No layer sizes: ")
             && md.contains("| failed |")
             && md.contains("| 3 |"),
         "{md}"

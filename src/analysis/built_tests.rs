@@ -1,7 +1,6 @@
 //! Tests of `built`: "changed since the build" with the build's Dockerfile snapshot and without it, on the
 //! bundled example's real build (BuildKit plain: whole names) and on hand-made logs of other formats.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::analysis::predict::{predict, Why};
@@ -27,7 +26,7 @@ fn changed(text: &str, rb: &RecordedBuild) -> (Vec<u32>, Vec<u32>) {
     let annotated = annotate(text, std::slice::from_ref(rb));
     let flagged = annotated.instructions.iter().filter(|v| v.changed_since_build).map(|v| v.line).collect();
     let df = crate::dockerfile::parse(text);
-    let prediction = predict(&df, &annotated, Some(rb), &BTreeSet::new());
+    let prediction = predict(&df, &annotated, Some(rb), &Default::default());
     let roots = prediction.rebuilds.iter().filter(|r| r.why == Why::Changed).map(|r| r.line).collect();
     (flagged, roots)
 }

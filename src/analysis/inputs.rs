@@ -2,7 +2,7 @@
 //! bounded manifest of the build context) and the pure comparisons `explain` makes with them: which
 //! files under a COPY's sources changed, which build args changed, which image a FROM resolved to.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -123,12 +123,13 @@ pub fn changed_in_size(before: &Inputs, after: &Inputs, sources: &[String]) -> O
 
 /// The 1-based first lines of the COPY/ADD instructions of `df` (not `--from` copies) with files under
 /// their sources [`changed_in_size`] between `recorded` and `now`: `predict`'s `inputs_changed`.
-pub fn changed_copies(df: &Dockerfile, recorded: &Inputs, now: &Inputs) -> BTreeSet<u32> {
+pub fn changed_copies(df: &Dockerfile, recorded: &Inputs, now: &Inputs) -> crate::analysis::predict::ChangedInputs {
     let copies = df
         .instructions
         .iter()
         .filter(|i| i.onbuild.is_none() && matches!(i.keyword.as_str(), "COPY" | "ADD") && !i.flags.iter().any(|f| f.name == "from"));
-    copies.filter(|i| changed_in_size(recorded, now, &copy_sources(i)).is_some_and(|files| !files.is_empty())).map(|i| i.line).collect()
+    let changed = |i: &Instruction| changed_in_size(recorded, now, &copy_sources(i)).filter(|files| !files.is_empty());
+    copies.filter_map(|i| Some((i.line, changed(i)?))).collect()
 }
 
 fn changed_by(
@@ -274,10 +275,13 @@ mod tests {
         );
         let a = with(vec![entry("feeds.conf", 1, 1), entry("pkg/build.sh", 10, 1), entry("README", 3, 1)]);
         let check = |files: Vec<FileEntry>, expect: &[u32]| {
-            assert_eq!(changed_copies(&df, &a, &with(files.clone())).into_iter().collect::<Vec<_>>(), expect, "{files:?}");
+            assert_eq!(changed_copies(&df, &a, &with(files.clone())).into_keys().collect::<Vec<_>>(), expect, "{files:?}");
         };
         check(vec![entry("feeds.conf", 1, 9), entry("pkg/build.sh", 10, 9), entry("README", 3, 9)], &[]);
         check(vec![entry("feeds.conf", 1, 1), entry("pkg/build.sh", 11, 1), entry("README", 3, 1)], &[3, 4]);
+        let named = changed_copies(&df, &a, &with(vec![entry("feeds.conf", 2, 1), entry("pkg/build.sh", 10, 1), entry("README", 4, 1)]));
+        assert_eq!(named.get(&2).unwrap(), &["feeds.conf"], "each COPY names its changed files");
+        assert_eq!(named.get(&3).unwrap(), &["feeds.conf", "README"]);
         check(vec![entry("feeds.conf", 2, 1), entry("pkg/build.sh", 10, 1), entry("README", 3, 1)], &[2, 3]);
         check(vec![entry("feeds.conf", 1, 1), entry("pkg/build.sh", 10, 1)], &[3]);
         check(vec![entry("feeds.conf", 1, 1), entry("pkg/build.sh", 10, 1), entry("README", 3, 1), entry("new", 0, 1)], &[3]);

@@ -9,7 +9,7 @@
 //! stage from that COPY on (`dockerfile::stages` has the edges). Text compares as the mapping compares
 //! it (`mapping::text`): whitespace, blank and comment lines are not changes; a continuation line is.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -57,7 +57,20 @@ pub struct Rebuild {
     pub why: Why,
     /// The last time a recorded build executed it (`None`: no recorded build did, or none timed it).
     pub last_ms: Option<u64>,
+    /// The 1-based line of the root its rebuild starts from (its own line when it is a root).
+    pub root_line: u32,
+    /// `Changed`: the instruction as the last build ran it (the log's or the snapshot's text).
+    pub was: Option<String>,
+    /// `InputsChanged`: the first changed files (at most `FILES_NAMED`), and how many changed in all.
+    pub files: Vec<String>,
+    pub files_total: usize,
 }
+
+/// How many changed files a prediction names per COPY/ADD (the rest are counted).
+pub const FILES_NAMED: usize = 3;
+
+/// COPY/ADD instructions whose sources changed on disk, by 1-based first line: the changed files.
+pub type ChangedInputs = BTreeMap<u32, Vec<String>>;
 
 /// What the buffer's edits will rebuild, in file order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -84,7 +97,7 @@ impl Prediction {
             return None;
         }
         let edited = self.rebuilds.iter().any(|r| matches!(r.why, Why::Changed | Why::Inserted | Why::AfterDeleted));
-        let lead = if edited { "this edit rebuilds" } else { "changed files rebuild" };
+        let lead = if edited { "this edit rebuilds".to_string() } else { format!("changed {}: rebuilds", self.files_named()) };
         let steps = plural(n, "step");
         let (ms, unknown) = self.estimate();
         Some(match unknown {
@@ -92,6 +105,25 @@ impl Prediction {
             u if u == n => format!("{lead} {steps} (no recorded time)"),
             u => format!("{lead} {steps}, {} (last times; {} unknown)", about(ms), plural(u, "step")),
         })
+    }
+}
+
+impl Prediction {
+    /// `feeds.conf, src/a.c and 4 more`: the changed files of the COPY/ADD roots, the first few named.
+    pub fn files_named(&self) -> String {
+        let roots = self.rebuilds.iter().filter(|r| r.why == Why::InputsChanged);
+        let total: usize = roots.clone().map(|r| r.files_total).sum();
+        let mut named: Vec<&str> = Vec::new();
+        for f in roots.flat_map(|r| &r.files) {
+            if named.len() < FILES_NAMED - 1 && !named.contains(&f.as_str()) {
+                named.push(f);
+            }
+        }
+        match total.saturating_sub(named.len()) {
+            _ if named.is_empty() => "files".into(),
+            0 => named.join(", "),
+            more => format!("{} and {more} more", named.join(", ")),
+        }
     }
 }
 
@@ -120,16 +152,17 @@ pub fn about(ms: u64) -> String {
 /// What `df` (today's text, the same `annotated` was made from) will rebuild compared with `last`, the
 /// newest recorded build of this Dockerfile (its Dockerfile snapshot, when it has one, says what changed). `inputs_changed`: 1-based first lines of COPY/ADD
 /// instructions whose sources changed on disk since that build (the caller checks the context).
-pub fn predict(df: &Dockerfile, annotated: &Annotated, last: Option<&RecordedBuild>, inputs_changed: &BTreeSet<u32>) -> Prediction {
+pub fn predict(df: &Dockerfile, annotated: &Annotated, last: Option<&RecordedBuild>, inputs_changed: &ChangedInputs) -> Prediction {
     let mut roots: Vec<Option<Why>> = vec![None; df.instructions.len()];
+    let mut was: Vec<Option<String>> = vec![None; df.instructions.len()];
     // Per stage: from which instruction on it rebuilds (`stage.last + 1`: only its result changes).
     let mut dirty: Vec<Option<usize>> = vec![None; df.stages.len()];
     if let Some(last) = last {
-        against_build(df, last, &mut roots, &mut dirty);
+        against_build(df, last, &mut roots, &mut was, &mut dirty);
     }
     for (i, ins) in df.instructions.iter().enumerate() {
         let changed = view_at(annotated, i, ins.line).is_some_and(|v| v.changed_since_build);
-        let copies = matches!(ins.effective_keyword(), "COPY" | "ADD") && inputs_changed.contains(&ins.line);
+        let copies = matches!(ins.effective_keyword(), "COPY" | "ADD") && inputs_changed.contains_key(&ins.line);
         if let Some(root) = roots.get_mut(i).filter(|r| r.is_none()) {
             *root = if changed { Some(Why::Changed) } else { copies.then_some(Why::InputsChanged) };
         }
@@ -141,9 +174,36 @@ pub fn predict(df: &Dockerfile, annotated: &Annotated, last: Option<&RecordedBui
             ins.stage.and_then(|s| dirty.get(s).copied().flatten()).is_some_and(|from| i >= from) && is_step(ins.keyword.as_str());
         let Some(why) = roots.get(i).copied().flatten().or(follows.then_some(Why::Follows)) else { continue };
         let last_ms = view_at(annotated, i, ins.line).and_then(last_executed_ms);
-        rebuilds.push(Rebuild { instruction: i, line: ins.line, end_line: ins.end_line, why, last_ms });
+        let root_line = if why == Why::Follows { chain_root(df, &roots, &dirty, i).unwrap_or(ins.line) } else { ins.line };
+        let changed = inputs_changed.get(&ins.line).filter(|_| why == Why::InputsChanged);
+        let files = changed.map(|f| f.iter().take(FILES_NAMED).cloned().collect()).unwrap_or_default();
+        let was = was.get_mut(i).and_then(Option::take).filter(|_| why == Why::Changed);
+        let (line, end_line, files_total) = (ins.line, ins.end_line, changed.map_or(0, Vec::len));
+        rebuilds.push(Rebuild { instruction: i, line, end_line, why, last_ms, root_line, was, files, files_total });
     }
     Prediction { rebuilds }
+}
+
+/// The line of the root whose rebuild instruction `i` follows: the first root of its stage at or after
+/// where the stage rebuilds from, else the root of a rebuilding stage it builds on (`FROM`, `COPY --from`).
+fn chain_root(df: &Dockerfile, roots: &[Option<Why>], dirty: &[Option<usize>], i: usize) -> Option<u32> {
+    let stage = df.instructions.get(i)?.stage?;
+    let from = dirty.get(stage).copied().flatten()?;
+    let own =
+        (from..=i).find(|&j| roots.get(j).copied().flatten().is_some() && df.instructions.get(j).and_then(|x| x.stage) == Some(stage));
+    if let Some(j) = own {
+        return df.instructions.get(j).map(|x| x.line);
+    }
+    let st = df.stages.get(stage)?;
+    let bases = std::iter::once(&st.base).chain(st.copies_from.iter().filter(|e| e.instruction <= i).map(|e| &e.source));
+    bases
+        .filter_map(|b| match b {
+            Base::Stage(b) if *b < stage => df.stages.get(*b).map(|s| s.last),
+            _ => None,
+        })
+        .find_map(|last| {
+            chain_root(df, roots, dirty, last).or_else(|| roots.get(last).copied().flatten().and(df.instructions.get(last).map(|x| x.line)))
+        })
 }
 
 /// Instructions that make a build step with a time of its own after an earlier step changed.
@@ -186,7 +246,13 @@ fn propagate(df: &Dockerfile, roots: &[Option<Why>], dirty: &mut [Option<usize>]
 }
 
 /// Roots found by mapping the last build onto today's text: changed, inserted and after-deleted.
-fn against_build(df: &Dockerfile, last: &RecordedBuild, roots: &mut [Option<Why>], dirty: &mut [Option<usize>]) {
+fn against_build(
+    df: &Dockerfile,
+    last: &RecordedBuild,
+    roots: &mut [Option<Why>],
+    was: &mut [Option<String>],
+    dirty: &mut [Option<usize>],
+) {
     let build = &last.build;
     // A cache of its own: the text's fingerprint only keys it, so any constant does.
     let mapping = built::map(df, 0, &build.steps, last.built_dockerfile.as_deref(), &mut MappingCache::default());
@@ -194,11 +260,44 @@ fn against_build(df: &Dockerfile, last: &RecordedBuild, roots: &mut [Option<Why>
         // The build matches today's text too poorly to compare with (or ran nothing).
         return;
     }
-    for m in mapping.steps.iter().flatten().filter(|m| m.changed) {
+    let mut ran = RanText::new(last);
+    for (j, (step, m)) in build.steps.iter().zip(&mapping.steps).enumerate().filter_map(|(j, (s, m))| Some((j, (s, m.as_ref()?)))) {
+        if !m.changed {
+            continue;
+        }
         set_root(roots, m.instruction, Why::Changed);
+        if let Some(slot) = was.get_mut(m.instruction).filter(|w| w.is_none()) {
+            *slot = ran.of(j).or_else(|| step.instruction.clone());
+        }
     }
     deleted(df, build, &mapping.steps, roots, dirty);
     inserted(df, build, &mapping.steps, roots);
+}
+
+/// What the last build ran for its step `j`: the instruction in its Dockerfile snapshot, as written
+/// (variables unexpanded, as the user compares it with today's line). Parsed only when asked.
+struct RanText<'a> {
+    last: &'a RecordedBuild,
+    snapshot: Option<Option<(Dockerfile, crate::mapping::Mapping)>>,
+}
+
+impl<'a> RanText<'a> {
+    fn new(last: &'a RecordedBuild) -> RanText<'a> {
+        RanText { last, snapshot: None }
+    }
+
+    fn of(&mut self, j: usize) -> Option<String> {
+        let last = self.last;
+        let snapshot = self.snapshot.get_or_insert_with(|| {
+            let text = last.built_dockerfile.as_deref()?;
+            let df = crate::dockerfile::parse(text);
+            let mapping = crate::mapping::map_steps(&df, &last.build.steps);
+            Some((df, mapping))
+        });
+        let (df, mapping) = snapshot.as_ref()?;
+        let at = mapping.steps.get(j)?.as_ref()?;
+        df.instructions.get(at.instruction).map(|i| i.joined.clone())
+    }
 }
 
 fn set_root(roots: &mut [Option<Why>], i: usize, why: Why) {

@@ -1,7 +1,6 @@
 //! Predictions over a three-stage Dockerfile built twice (an older build that executed everything, and
 //! the last one, where some steps came from the cache), edited in the ways an editor buffer is.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use super::Why::{AfterDeleted, Changed, Follows, InputsChanged, Inserted};
@@ -79,7 +78,7 @@ fn builds() -> Vec<RecordedBuild> {
 fn predict_for(text: &str, inputs: &[u32], builds: &[RecordedBuild]) -> Prediction {
     let annotated = annotate(text, builds);
     let df = dockerfile::parse(text);
-    predict(&df, &annotated, builds.last(), &inputs.iter().copied().collect::<BTreeSet<u32>>())
+    predict(&df, &annotated, builds.last(), &inputs.iter().map(|&l| (l, vec![format!("src/{l}.c")])).collect())
 }
 
 /// `BASE` with `from` replaced by `to`, predicted: the (line, why) of every rebuild.
@@ -152,7 +151,31 @@ fn copies_whose_inputs_changed_are_roots_too() {
     let got: Vec<(u32, Why)> = p.rebuilds.iter().map(|r| (r.line, r.why)).collect();
     // Line 14 is a RUN: only COPY/ADD lines take the caller's word.
     assert_eq!(got, [(3, InputsChanged), (4, Follows), (5, Follows), (7, Follows), FINAL_STAGE[0], FINAL_STAGE[1]]);
-    assert_eq!(p.summary().unwrap(), "changed files rebuild 6 steps, about 2m (last times)");
+    assert_eq!(p.summary().unwrap(), "changed src/3.c: rebuilds 6 steps, about 2m (last times)");
+    // Each rebuild names its root: the COPY whose files changed, and it names them.
+    let roots: Vec<(u32, u32)> = p.rebuilds.iter().map(|r| (r.line, r.root_line)).collect();
+    assert_eq!(roots, [(3, 3), (4, 3), (5, 3), (7, 3), (13, 3), (14, 3)]);
+    assert_eq!((p.rebuilds[0].files.as_slice(), p.rebuilds[0].files_total), (&["src/3.c".to_string()][..], 1));
+    assert!(p.rebuilds[1].files.is_empty(), "a follower names no files");
+}
+
+#[test]
+fn changed_files_are_named_first_few_then_counted() {
+    let many: ChangedInputs = [(3, (0..7).map(|i| format!("f{i}")).collect())].into();
+    let text = BASE;
+    let annotated = annotate(text, &builds());
+    let p = predict(&dockerfile::parse(text), &annotated, builds().last(), &many);
+    assert_eq!(p.files_named(), "f0, f1 and 5 more");
+    assert_eq!(p.rebuilds[0].files, ["f0", "f1", "f2"], "FILES_NAMED kept, the rest counted");
+    assert_eq!(p.rebuilds[0].files_total, 7);
+}
+
+#[test]
+fn an_edited_line_keeps_what_the_build_ran_and_followers_name_it() {
+    let p = predict_for(&BASE.replace("make tools", "make tools V=1"), &[], &builds());
+    let first = p.rebuilds.first().unwrap();
+    assert_eq!((first.line, first.why, first.was.as_deref()), (4, Changed, Some("RUN make tools")));
+    assert!(p.rebuilds.iter().skip(1).all(|r| r.root_line == 4 && r.was.is_none()), "{:?}", p.rebuilds);
 }
 
 #[test]

@@ -9,7 +9,6 @@
 //! another manifest moves `epoch` (part of the store generation, as `engine_sizes` does), so every
 //! analysis and rendering keyed on it goes stale, and capable clients are asked to refresh.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +19,7 @@ use tower_lsp_server::Client;
 use super::refresh;
 use super::state::Shared;
 use crate::analysis::inputs::{self, Inputs};
+use crate::analysis::predict::ChangedInputs;
 use crate::dockerfile::Dockerfile;
 use crate::store::{select, Store};
 
@@ -72,11 +72,11 @@ impl ContextInputs {
         self.epoch.load(Ordering::Acquire)
     }
 
-    /// The 1-based lines of the COPY/ADD instructions of `df` whose files changed on disk since the build
+    /// The COPY/ADD instructions of `df` (1-based lines) whose files changed on disk since the build
     /// `build_id` (a record id, `#n` for one of several builds in its log). Reads the record's
     /// `inputs.json` once per record that has one; walks the context in the background, so the first
     /// answer for a record is empty.
-    pub fn changed_lines(self: &Arc<Self>, store: &Store, build_id: &str, df: &Dockerfile) -> BTreeSet<u32> {
+    pub fn changed_lines(self: &Arc<Self>, store: &Store, build_id: &str, df: &Dockerfile) -> ChangedInputs {
         let record = build_id.split('#').next().unwrap_or(build_id);
         {
             let mut inner = lock(&self.inner);
@@ -89,7 +89,7 @@ impl ContextInputs {
         }
         // A record without a manifest is not kept: `record` writes `inputs.json` when the build ends, so a
         // build still running may have one later (an absent file is one failed open per rendering).
-        let Some(recorded) = recorded(store, record) else { return BTreeSet::new() };
+        let Some(recorded) = recorded(store, record) else { return ChangedInputs::new() };
         {
             let mut inner = lock(&self.inner);
             if inner.target(record).is_none() {
@@ -100,7 +100,7 @@ impl ContextInputs {
             }
         }
         self.walk(record);
-        BTreeSet::new()
+        ChangedInputs::new()
     }
 
     /// Walks every compared context again (a document was saved).

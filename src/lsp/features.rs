@@ -148,7 +148,16 @@ pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {
     let value = match cached {
         Some(hit) => hit,
         None => {
-            let md = hover::markdown(view, &annotated.builds, now, depth).map(|mut value| {
+            let predicted = prediction(shared, uri, &doc, &annotated);
+            let rebuild = predicted.rebuilds.iter().find(|r| r.line == view.line);
+            let last_stage = annotated.instructions.last().and_then(|v| v.stage.as_deref());
+            let mut md = hover::markdown(view, &annotated.builds, now, depth, last_stage);
+            if let Some(r) = rebuild {
+                // A new line has no history: the hover says only that it will rebuild.
+                let md = md.get_or_insert_with(|| format!("**{}**\n", super::markdown::escape(&view.keyword)));
+                md.push_str(&rebuild::hover_markdown(r, &predicted, &annotated));
+            }
+            let md = md.map(|mut value| {
                 if let Some(e) = annotated.explain.as_ref().filter(|e| view.last.as_ref().is_some_and(|l| l.build == e.to)) {
                     value.push_str(&hover::cause_markdown(e, &annotated.builds, view.line));
                 }

@@ -20,7 +20,14 @@ pub fn at_line(instructions: &[InstructionView], line: u32) -> Option<&Instructi
 
 /// The hover Markdown, or `None` when no recorded build ran the instruction. `builds` number the runs
 /// (`Annotated::builds`, oldest first).
-pub fn markdown(view: &InstructionView, builds: &[BuildNote], now: DateTime<Utc>, depth: usize) -> Option<String> {
+/// `last_stage`: the name of the file's last stage (the default target), to say why a stage has no sizes.
+pub fn markdown(
+    view: &InstructionView,
+    builds: &[BuildNote],
+    now: DateTime<Utc>,
+    depth: usize,
+    last_stage: Option<&str>,
+) -> Option<String> {
     let Some(last) = view.last.as_ref() else {
         return (!view.checks.is_empty()).then(|| format!("**{}**\n{}", escape(&view.keyword), checks(view)));
     };
@@ -35,7 +42,7 @@ pub fn markdown(view: &InstructionView, builds: &[BuildNote], now: DateTime<Utc>
     if let Some(older) = older_build(last, builds) {
         out.push_str(&format!("*{older}*\n\n"));
     }
-    out.push_str(&table(view, last, builds, now, depth));
+    out.push_str(&table(view, last, builds, now, depth, last_stage));
     if let Some(error) = &last.error {
         out.push_str("\n**Error**\n\n");
         out.push_str(&code_block(std::slice::from_ref(error)));
@@ -110,11 +117,25 @@ pub fn cause_markdown(explained: &Explained, builds: &[BuildNote], line: u32) ->
 
 /// Most recent first, at most `depth` rows; the last run is always in it. Each row names its build: its
 /// number and start (`#3 · 12:31`, UTC; with the date when not today).
-fn table(view: &InstructionView, last: &StepRun, builds: &[BuildNote], now: DateTime<Utc>, depth: usize) -> String {
+fn table(
+    view: &InstructionView,
+    last: &StepRun,
+    builds: &[BuildNote],
+    now: DateTime<Utc>,
+    depth: usize,
+    last_stage: Option<&str>,
+) -> String {
     let mut out = String::from("**History** (newest first)\n\n");
-    out.push_str("| build (UTC) | when | status | duration | cached | size | exit |\n|---|---|---|---|---|---|---|\n");
     let history: Vec<&StepRun> = if view.history.is_empty() { vec![last] } else { view.history.iter().rev().collect() };
-    for run in history.into_iter().take(depth.max(1)) {
+    let history = &history[..history.len().min(depth.max(1))];
+    // A column of dashes says nothing: without any size the column goes, and a line says why.
+    let sized = history.iter().any(|r| r.size_bytes.is_some());
+    out.push_str(if sized {
+        "| build (UTC) | when | status | duration | cached | size | exit |\n|---|---|---|---|---|---|---|\n"
+    } else {
+        "| build (UTC) | when | status | duration | cached | exit |\n|---|---|---|---|---|---|\n"
+    });
+    for run in history {
         let mut build = build_name(&run.build, builds);
         if let Some(t) = view::started(run) {
             let format = if t.date_naive() == now.date_naive() { "%H:%M" } else { "%m-%d %H:%M" };
@@ -126,9 +147,24 @@ fn table(view: &InstructionView, last: &StepRun, builds: &[BuildNote], now: Date
         let cached = if run.cached { "yes" } else { "no" };
         let exit = run.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "–".into());
         let size = run.size_bytes.map(present::size_bytes).unwrap_or_else(|| "–".into());
-        out.push_str(&format!("| {build} | {when} | {} | {dur} | {cached} | {size} | {exit} |\n", view::status_word(run.status)));
+        let size = if sized { format!(" {size} |") } else { String::new() };
+        out.push_str(&format!("| {build} | {when} | {} | {dur} | {cached} |{size} {exit} |\n", view::status_word(run.status)));
+    }
+    if !sized {
+        out.push_str(&format!("\n*{}*\n", no_sizes(view.stage.as_deref(), last_stage)));
     }
     out
+}
+
+/// Why no run of a step has a layer size.
+fn no_sizes(stage: Option<&str>, last_stage: Option<&str>) -> String {
+    match stage {
+        Some(stage) if last_stage.is_some_and(|l| l != stage) => format!(
+            "No layer sizes: stage {} is not the target, and BuildKit keeps only the target stage's image (sizes come from the engine's image history).",
+            code_span(stage)
+        ),
+        _ => "No layer sizes: the engine has no image of these builds (not loaded with `--load`, removed, or the engine not reachable).".into(),
+    }
 }
 
 /// The layer from the engine's image history: what made it, its size and time, its id where the engine
@@ -215,24 +251,38 @@ mod tests {
         let mut view = failing_view();
         view.last = Some(platforms(run(StepStatus::Executed, Some(1_172_400)), &each));
         view.history = vec![];
-        let md = markdown(&view, &[], now(), 10).unwrap();
+        let md = markdown(&view, &[], now(), 10, None).unwrap();
         assert!(md.contains("| executed | amd64 2m10s · arm64 19m32s |"), "{md}");
         view.last = None;
         view.checks =
             vec![CheckWarning { build: "b".into(), line: 4, code: Some("UndefinedVar".into()), message: "Usage of `$X` <b>".into() }];
-        let md = markdown(&view, &[], now(), 10).expect("checks alone make a hover");
+        let md = markdown(&view, &[], now(), 10, None).expect("checks alone make a hover");
         assert!(md.contains("⚠ UndefinedVar (line 4): "), "{md}");
         assert!(!md.contains("<b>") && !md.contains("`$X`"), "escaped: {md}");
     }
 
     #[test]
+    fn the_size_column_only_where_a_run_has_a_size_else_why_not() {
+        let mut view = failing_view();
+        let md = markdown(&view, &[], now(), 10, Some("build")).unwrap();
+        assert!(md.contains("| cached | exit |") && md.contains("*No layer sizes: the engine has no image"), "the target stage: {md}");
+        if let Some(r) = view.history.first_mut() {
+            r.size_bytes = Some(2 << 20);
+        }
+        let md = markdown(&view, &[], now(), 10, Some("final")).unwrap();
+        assert!(md.contains("| cached | size | exit |") && md.contains("| 2.1 MB |") && md.contains("| – | 2 |"), "{md}");
+        assert!(!md.contains("No layer sizes"), "{md}");
+    }
+
+    #[test]
     fn history_table_then_error_then_output() {
-        let md = markdown(&failing_view(), &notes(Some(5)), now(), 10).unwrap();
+        let md = markdown(&failing_view(), &notes(Some(5)), now(), 10, Some("final")).unwrap();
         let expect = "**RUN** · stage `build`\n\n\
 **History** (newest first)\n\n\
-| build (UTC) | when | status | duration | cached | size | exit |\n|---|---|---|---|---|---|---|\n\
-| #2 · 12:00 | 5m ago | failed | 3m04s | no | – | 2 |\n\
-| #1 · 10:00 | 2h ago | executed | 2.0s | no | – | – |\n\
+| build (UTC) | when | status | duration | cached | exit |\n|---|---|---|---|---|---|\n\
+| #2 · 12:00 | 5m ago | failed | 3m04s | no | 2 |\n\
+| #1 · 10:00 | 2h ago | executed | 2.0s | no | – |\n\
+\n*No layer sizes: stage `build` is not the target, and BuildKit keeps only the target stage's image (sizes come from the engine's image history).*\n\
 \n**Error**\n\n```text\nprocess \"/bin/sh -c make\" did not complete successfully: exit code: 2\n```\n\
 \n**Last output** (3 lines in all)\n\n\
 ````text\nsee [docs](command:workbench.action.terminal.new) <b>x</b>\n``` fence\n````\n";
@@ -248,7 +298,7 @@ mod tests {
         ok.layer = Some(LayerNote { created_by, created: Some(1_795_500_000), id: None, image_size: 6_000_000 });
         view.history = vec![ok.clone()];
         view.last = Some(ok);
-        let md = markdown(&view, &[], now(), 10).unwrap();
+        let md = markdown(&view, &[], now(), 10, None).unwrap();
         assert!(md.contains("| 2.1 MB |"), "{md}");
         assert!(
             md.contains("**Layer** 2.1 MB · created 2026-11-24 06:00 UTC") && md.contains(" · image 6.0 MB\n\n```text\nRUN /bin/sh -c dd"),
@@ -293,11 +343,11 @@ mod tests {
 
     #[test]
     fn depth_limits_rows_and_no_run_means_no_hover() {
-        let md = markdown(&failing_view(), &[], now(), 1).unwrap();
+        let md = markdown(&failing_view(), &[], now(), 1, None).unwrap();
         assert!(md.contains("| 5m ago |") && !md.contains("| 2h ago |"));
         let mut v = failing_view();
         v.last = None;
-        assert_eq!(markdown(&v, &[], now(), 10), None);
+        assert_eq!(markdown(&v, &[], now(), 10, None), None);
     }
 
     #[test]
@@ -305,10 +355,13 @@ mod tests {
         let mut v = failing_view();
         v.history.pop();
         v.last = v.history.last().cloned();
-        let md = markdown(&v, &notes(Some(16)), now(), 10).unwrap();
+        let md = markdown(&v, &notes(Some(16)), now(), 10, None).unwrap();
         assert!(md.contains("\n\n*From build #1; #2 stopped at line 16.*\n\n**History**"), "{md}");
-        assert!(markdown(&v, &notes(None), now(), 10).unwrap().contains("*From build #1; #2 did not run it.*"));
-        assert!(!markdown(&failing_view(), &notes(Some(5)), now(), 10).unwrap().contains("From build"), "the newest build's own run");
+        assert!(markdown(&v, &notes(None), now(), 10, None).unwrap().contains("*From build #1; #2 did not run it.*"));
+        assert!(
+            !markdown(&failing_view(), &notes(Some(5)), now(), 10, Some("final")).unwrap().contains("From build"),
+            "the newest build's own run"
+        );
     }
 
     /// What a reader sees: ids, paths and names without backslash escapes (Neovim shows escapes as typed and
@@ -324,7 +377,7 @@ mod tests {
         v.history = vec![older.clone()];
         v.last = Some(older);
         let builds = vec![BuildNote { id: "20261124T083104.046Z-b5b3".into(), number: 3, started: None, failed_line: Some(16) }];
-        let md = markdown(&v, &builds, now(), 10).unwrap();
+        let md = markdown(&v, &builds, now(), 10, None).unwrap();
         assert!(md.contains("stage `stage-2`") && md.contains("*From build `20261124T083052.049Z-06c0`; #3 stopped at line 16.*"), "{md}");
         for span in code_spans(&md) {
             assert!(!span.contains('\\'), "an escape inside a code span shows as typed: {span:?} in {md}");

@@ -1,12 +1,15 @@
 //! What an unsaved edit (or a changed file) will rebuild (`analysis::predict`), on the lines: one lens per
 //! instruction that will rebuild, `↻ this edit rebuilds 6 steps, about 47m (last times)` on the first and
 //! `↻ will rebuild · last 8.2s` (its cost) on the others, opening the last run's log where there is one.
-//! The line's last run is then not shown again (`signal::Policy`). Pure: prediction in, LSP values out.
+//! The line's last run is then not shown again (`signal::Policy`); its hover says why it will rebuild
+//! (`hover_markdown`: the edit, the changed files, or the line it follows). Pure: prediction in, LSP
+//! values out.
 
 use tower_lsp_server::ls_types::{CodeLens, Command, Position, Range};
 
 use super::lenses::open_log;
-use crate::analysis::predict::Prediction;
+use super::markdown::{code_block, code_span};
+use crate::analysis::predict::{Prediction, Rebuild, Why};
 use crate::analysis::Annotated;
 use crate::present;
 
@@ -36,6 +39,49 @@ pub fn lenses(prediction: &Prediction, annotated: &Annotated) -> Vec<CodeLens> {
     out
 }
 
+/// The hover section of an instruction that will rebuild: why, against which build.
+pub fn hover_markdown(r: &Rebuild, prediction: &Prediction, annotated: &Annotated) -> String {
+    let against = annotated.latest().map(|b| format!(" (against build #{})", b.number)).unwrap_or_default();
+    let mut out = format!("\n**↻ Will rebuild**{against}: {}", reason(r, prediction, annotated));
+    if let Some(was) = r.was.as_deref().filter(|_| r.why == Why::Changed) {
+        out.push_str(" It ran:\n\n");
+        out.push_str(&code_block(&[present::one_line(was, 300)]));
+    } else {
+        out.push('\n');
+    }
+    out
+}
+
+fn reason(r: &Rebuild, prediction: &Prediction, annotated: &Annotated) -> String {
+    match r.why {
+        Why::Changed => "its text differs from what that build ran.".into(),
+        Why::Inserted => "it is new since that build.".into(),
+        Why::AfterDeleted => "the instruction before it in that build is gone.".into(),
+        Why::InputsChanged => format!("files it copies changed since that build: {}.", files(r)),
+        Why::Follows => {
+            let root = prediction.rebuilds.iter().find(|x| x.line == r.root_line && x.why != Why::Follows);
+            let keyword = annotated.instructions.iter().find(|v| v.line == r.root_line).map(|v| format!(" ({})", code_span(&v.keyword)));
+            let what = match root.map(|x| x.why) {
+                Some(Why::InputsChanged) => format!(", whose files changed: {}", root.map(files).unwrap_or_default()),
+                Some(Why::Changed) => ", which was edited".into(),
+                Some(Why::Inserted) => ", which is new".into(),
+                Some(Why::AfterDeleted) => ", after a deleted instruction".into(),
+                _ => String::new(),
+            };
+            format!("it builds on line {}{}{what} (the cache is a chain).", r.root_line, keyword.unwrap_or_default())
+        }
+    }
+}
+
+/// `` `a`, `b` and 3 more `` (file names from the context: code spans).
+fn files(r: &Rebuild) -> String {
+    let named: Vec<String> = r.files.iter().map(|f| code_span(&present::one_line(f, 120))).collect();
+    match r.files_total.saturating_sub(r.files.len()) {
+        0 => named.join(", "),
+        more => format!("{} and {more} more", named.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,7 +91,7 @@ mod tests {
     use crate::lsp::view::fixtures::run;
 
     fn rebuild(line: u32, why: Why, last_ms: Option<u64>) -> Rebuild {
-        Rebuild { instruction: line as usize, line, end_line: line, why, last_ms }
+        Rebuild { instruction: line as usize, line, end_line: line, why, last_ms, root_line: 3, was: None, files: vec![], files_total: 0 }
     }
 
     #[test]
