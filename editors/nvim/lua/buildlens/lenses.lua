@@ -126,6 +126,66 @@ function M.refresh(bufnr)
   end
 end
 
+local uv = vim.uv or vim.loop
+--- Buffer -> its debounce timer, while the buffer's changes are watched.
+local timers = {}
+
+local function stats()
+  return require('buildlens').stats
+end
+
+--- Refreshes the lenses of `bufnr` `delay_ms` after its last change, whatever made it: `:s`, `u`, `p`, a
+--- plugin, the API (nvim_buf_attach sees them all; TextChanged only fires back in the main loop). A burst of
+--- changes gives one request. In Insert mode it waits: InsertLeave refreshes, and lines above the cursor do
+--- not jump while typing.
+function M.watch(bufnr, delay_ms)
+  if timers[bufnr] then
+    return
+  end
+  local timer = uv.new_timer()
+  timers[bufnr] = timer
+  local fire = vim.schedule_wrap(function()
+    if timers[bufnr] ~= timer or not vim.api.nvim_buf_is_loaded(bufnr) then
+      return
+    end
+    local mode = vim.api.nvim_get_mode().mode
+    if mode:sub(1, 1) == 'i' or mode:sub(1, 1) == 'R' then
+      return
+    end
+    stats().edit_refresh = stats().edit_refresh + 1
+    M.refresh(bufnr)
+  end)
+  local function stop()
+    if timers[bufnr] == timer then
+      timers[bufnr] = nil
+    end
+    timer:stop()
+    if not timer:is_closing() then
+      timer:close()
+    end
+  end
+  vim.api.nvim_buf_attach(bufnr, false, {
+    on_lines = function()
+      if timers[bufnr] ~= timer then
+        return true -- detach: the buffer was unwatched
+      end
+      timer:stop()
+      timer:start(delay_ms, 0, fire)
+    end,
+    on_reload = function()
+      timer:stop()
+      timer:start(delay_ms, 0, fire)
+    end,
+    on_detach = stop,
+  })
+end
+
+--- Whether a debounced refresh of `bufnr` is waiting to run.
+function M.pending(bufnr)
+  local timer = timers[bufnr]
+  return timer ~= nil and timer:is_active()
+end
+
 --- Draws the last lenses again (the window width changed).
 function M.redraw_all()
   for bufnr, lenses in pairs(drawn) do
