@@ -166,6 +166,19 @@ end, function()
 end)
 H.contains(H.ws, lines, 'the debug shell runs in cwd')
 H.eq('debug RUN', vim.b[term].buildlens_title, 'debug shell title')
+-- The terminal does not take the lenses off the Dockerfile, neither while it runs nor back in the Dockerfile
+-- window (WinEnter redraws, BufEnter asks the server again).
+local function failed_lens()
+  local d = H.drawn(df)[16]
+  return d and d.above[1] and d.above[1]:find('✗ failed', 1, true) and d.above[1] or nil
+end
+H.truthy(failed_lens(), 'the failed lens drawn while the debug shell runs')
+vim.cmd('wincmd p')
+vim.cmd('buffer ' .. df)
+H.wait('the failed lens drawn after going back to the Dockerfile', failed_lens, function()
+  return H.drawn(df)[16]
+end)
+vim.cmd('wincmd p')
 vim.fn.jobstop(vim.b[term].terminal_job_id)
 
 -- The server's own `Debug: shell before this step` lens on the failed line: its argv is `buildlens debug
