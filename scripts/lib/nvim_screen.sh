@@ -85,6 +85,7 @@ run_screen() {
   chmod 700 "$dir/runtime"
   rm -f "$art"/*.ansi "$art"/*.txt
   cp -r "$BUILDLENS_ROOT/fixtures/example" "$ws"
+  debian_installed tmux || apt_install_missing tmux >&2
   command -v tmux >/dev/null || { warn "screen: tmux not found"; return 1; }
   SCREEN_SOCKET="buildlens-nvim-$$-$RANDOM"
   printf -v cmd 'cd %q && exec env %s %q --clean -n -u %q Dockerfile' "$ws" \
@@ -104,6 +105,7 @@ run_screen() {
       # 2. An edit at the end of line 7 in Normal mode (`:s`, no save, no Insert mode): the will-rebuild lens.
       screen_type ':7s/$/ \&\& echo done/' &&
       screen_wait 'the will-rebuild lens above the edited line 7' '↻ this edit rebuilds' &&
+      screen_wait_gone "line 7's cached hint (the lens says it now)" 'echo done ✓ cached' &&
       screen_save "$nvim" "$art" edit &&
       # 3. `u` and the failed line in view, then a debug-shell terminal below: the lenses stay.
       screen_type ':undo | 16' &&

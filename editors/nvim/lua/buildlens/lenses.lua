@@ -57,28 +57,29 @@ function M.fit(text, width)
   return vim.fn.strcharpart(text, 0, chars) .. '…'
 end
 
---- Whether `bufnr` shows a sign now (an `auto` sign column is there only then).
-local function has_signs(bufnr)
-  if compat.has_010 then
-    return #vim.api.nvim_buf_get_extmarks(bufnr, -1, 0, -1, { type = 'sign', limit = 1 }) > 0
+--- The columns before the text of `win` as its options ask for them, with an `auto` sign column counted as
+--- shown: the diagnostics' signs often arrive after the lenses (and Neovim updates the window's `textoff`
+--- only at its next redraw), and would push a lens that fit past the window edge.
+local function gutter(win, bufnr)
+  local wo = vim.wo[win]
+  local cols = 0
+  if wo.number or wo.relativenumber then
+    cols = math.max(wo.numberwidth, #tostring(vim.api.nvim_buf_line_count(bufnr)) + 1)
   end
-  local placed = vim.fn.sign_getplaced(bufnr, { group = '*' })[1]
-  return placed ~= nil and #placed.signs > 0
+  cols = cols + (tonumber(wo.foldcolumn) or tonumber(wo.foldcolumn:match('(%d+)$') or '') or 0)
+  local sc = wo.signcolumn
+  if sc:sub(1, 4) == 'auto' or sc:sub(1, 3) == 'yes' then
+    cols = cols + 2 * (tonumber(sc:match(':(%d+)$') or sc:match(':(%d+)') or '1') or 1)
+  end
+  return cols
 end
 
 --- The width text may take in the windows showing `bufnr` (the narrowest), less the sign/number columns.
---- An `auto` sign column that is not shown yet counts as shown: the diagnostics' signs often arrive after
---- the lenses, and would push a lens that fit past the window edge.
 local function width(bufnr)
   local best
-  local unshown_signs = not has_signs(bufnr)
   for _, win in ipairs(vim.fn.win_findbuf(bufnr)) do
     local info = vim.fn.getwininfo(win)[1]
-    local w = vim.api.nvim_win_get_width(win) - (info and info.textoff or 0)
-    local sc = vim.wo[win].signcolumn
-    if unshown_signs and sc:sub(1, 4) == 'auto' then
-      w = w - 2 * math.max(1, tonumber(sc:match('auto:%d+%-(%d+)') or sc:match('auto:(%d+)') or '1') or 1)
-    end
+    local w = vim.api.nvim_win_get_width(win) - math.max(info and info.textoff or 0, gutter(win, bufnr))
     best = best and math.min(best, w) or w
   end
   return (best or vim.o.columns) - 1
