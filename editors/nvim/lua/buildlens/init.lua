@@ -132,10 +132,10 @@ local function refresh_attached()
   return vim.NIL
 end
 
---- `workspace/inlayHint/refresh`, answered by the plugin: Neovim 0.10/0.11's own handler clears what it
---- applied but keeps the hints it drew when the new answer has the same buffer version (no edit since), so
---- hints the server dropped (e.g. after `lenses = 'all'`) stay on screen. Turning the buffer's hints off and
---- on clears them and asks again.
+--- `workspace/inlayHint/refresh`, answered by the plugin. Neovim 0.11's own handler marks the lines as not
+--- applied and asks again, but a redraw before the answer re-applies the old hints under the unchanged
+--- buffer version, and the answer (same version) is then never drawn: hints the server dropped (e.g. after
+--- `lenses = 'all'`) stay on screen. Turning the buffer's hints off and on clears them and asks again.
 local function refresh_hints(_, _, ctx)
   M.stats.inlay_hint_refresh = M.stats.inlay_hint_refresh + 1
   local client = ctx and ctx.client_id and vim.lsp.get_client_by_id(ctx.client_id)
