@@ -16,6 +16,8 @@ set -euo pipefail
 . "$BUILDLENS_ROOT/scripts/lib/daemon.sh" # functions only; deps.sh reads its package list
 # shellcheck source=lib/deps.sh
 . "$BUILDLENS_ROOT/scripts/lib/deps.sh"
+# shellcheck source=lib/nvim_screen.sh
+. "$BUILDLENS_ROOT/scripts/lib/nvim_screen.sh"
 
 cd "$BUILDLENS_ROOT"
 [ -d "$HOME/.cargo/bin" ] && PATH="$HOME/.cargo/bin:$PATH"
@@ -46,7 +48,7 @@ if [ ! -x "$BIN" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$BIN" -prin
 fi
 
 WORK="$(mktemp -d /tmp/buildlens-nvim.XXXXXX)"
-trap 'rm -rf "$WORK"' EXIT
+trap 'screen_cleanup; rm -rf "$WORK"' EXIT
 FAILED=()
 PASSED=0
 
@@ -96,9 +98,16 @@ for spec in core missing_binary; do
   run_spec "$NVIM_OLD" nvim-0.7 "$TESTS/${spec}_spec.lua"
 done
 
+# A real terminal (tmux 120x40): what the user sees, saved in test-artifacts/nvim/ and checked.
+if run_screen "$NVIM_NEW" "$BIN" "$WORK"; then
+  PASSED=$((PASSED + 1))
+else
+  FAILED+=("nvim-0.11 screen (tmux; captures in test-artifacts/nvim/)")
+fi
+
 if [ "${#FAILED[@]}" -gt 0 ]; then
   printf 'Neovim client tests: %d passed, %d FAILED:\n' "$PASSED" "${#FAILED[@]}" >&2
   printf '  %s\n' "${FAILED[@]}" >&2
   exit 1
 fi
-printf 'Neovim client tests: %d passed (0.11 and 0.7)\n' "$PASSED" >&2
+printf 'Neovim client tests: %d passed (0.11 and 0.7, and 0.11 on a tmux screen)\n' "$PASSED" >&2

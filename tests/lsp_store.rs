@@ -46,6 +46,9 @@ async fn an_open_record_log_links_its_steps_to_dockerfile_lines() {
     let def = c.result("textDocument/definition", at(37, 10)).await;
     assert_eq!(def["uri"], file_uri(&ws.dockerfile));
     assert_eq!(def["range"]["start"]["line"], 4);
+    // From column 1 of a step header (`#9 [5/6] …`), before the link text.
+    let def = c.result("textDocument/definition", at(37, 0)).await;
+    assert_eq!(def["range"]["start"]["line"], 4, "definition from column 1 of a step header");
     assert_eq!(c.result("textDocument/definition", at(38, 10)).await, Value::Null, "a digest line links nowhere");
 
     // The log's own error lines are diagnostics.

@@ -269,10 +269,9 @@ pub fn document_links(shared: &Shared, uri: &Uri) -> Option<Vec<DocumentLink>> {
 
 pub fn definition(shared: &Shared, uri: &Uri, pos: Position) -> Option<Location> {
     let view = log_view(shared, uri)?;
-    let hit = view.refs.iter().find(|r| {
-        let range = ref_range(&view, r);
-        range.start.line == pos.line && range.start.character <= pos.character && pos.character <= range.end.character
-    })?;
+    // Anywhere on the line, not only on the link text: a log line holds at most one link, and a cursor on
+    // column 1 of `#7 [sdk 4/9] RUN …` means that step (issue 14).
+    let hit = view.refs.iter().find(|r| r.line as u32 == pos.line)?;
     Some(target(&view, hit.target))
 }
 

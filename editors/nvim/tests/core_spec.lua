@@ -100,6 +100,31 @@ for _, case in ipairs(E.definitions) do
   end)
 end
 
+-- gx on a step header of the log (from column 1): the Dockerfile line, not the word under the cursor opened
+-- as a URL. On a line without a link gx does what the global gx does (here a stand-in that records the line).
+vim.keymap.set('n', 'gx', function()
+  vim.g.global_gx = vim.fn.line('.')
+end)
+for _, case in ipairs({ { 44, 0, 9 }, { 61, 13, 16 } }) do
+  vim.cmd('buffer ' .. log)
+  vim.api.nvim_win_set_cursor(0, { case[1], case[2] })
+  vim.api.nvim_feedkeys('gx', 'mx', false)
+  H.wait(('gx from log line %d col %d to Dockerfile:%d'):format(case[1], case[2] + 1, case[3]), function()
+    return H.current_file() == dockerfile and H.cursor_line() == case[3]
+  end, function()
+    return { H.current_file(), H.cursor_line() }
+  end)
+end
+H.eq(nil, vim.g.global_gx, 'the global gx was not used on a link')
+vim.cmd('buffer ' .. log)
+vim.api.nvim_win_set_cursor(0, { 62, 0 })
+vim.api.nvim_feedkeys('gx', 'mx', false)
+H.wait('the global gx on a log line without a link', function()
+  return vim.g.global_gx == 62
+end, function()
+  return { vim.g.global_gx, H.current_file() }
+end)
+
 -- Open-log: :BuildlensOpenLog on the failed line and on a continuation line of the toolchain RUN.
 local log_path = H.ws .. '/' .. E.failed_log
 for _, case in ipairs(E.open_log) do
@@ -141,6 +166,19 @@ end, function()
 end)
 H.contains(H.ws, lines, 'the debug shell runs in cwd')
 H.eq('debug RUN', vim.b[term].buildlens_title, 'debug shell title')
+-- The terminal does not take the lenses off the Dockerfile, neither while it runs nor back in the Dockerfile
+-- window (WinEnter redraws, BufEnter asks the server again).
+local function failed_lens()
+  local d = H.drawn(df)[16]
+  return d and d.above[1] and d.above[1]:find('✗ failed', 1, true) and d.above[1] or nil
+end
+H.truthy(failed_lens(), 'the failed lens drawn while the debug shell runs')
+vim.cmd('wincmd p')
+vim.cmd('buffer ' .. df)
+H.wait('the failed lens drawn after going back to the Dockerfile', failed_lens, function()
+  return H.drawn(df)[16]
+end)
+vim.cmd('wincmd p')
 vim.fn.jobstop(vim.b[term].terminal_job_id)
 
 -- The server's own `Debug: shell before this step` lens on the failed line: its argv is `buildlens debug
@@ -184,3 +222,40 @@ local estimate = vim.tbl_filter(function(t)
   return t:find('^↻ this edit rebuilds %d+ steps') ~= nil
 end, edited[7] or {})
 H.eq(1, #estimate, 'the will-rebuild lens on the edited line 7 among ' .. vim.inspect(edited[7]))
+
+-- Normal-mode edits (`u`, `:s`, `p`) redraw the lenses by themselves, debounced: no InsertLeave, no save.
+local function lens7()
+  local d = H.drawn(df)[7]
+  return d and d.above[1] or ''
+end
+local function drawn7(what, rebuild)
+  H.wait(what, function()
+    return (lens7():find('^↻ this edit rebuilds') ~= nil) == rebuild
+  end, lens7)
+end
+drawn7('the will-rebuild lens drawn above line 7 after the API edit', true)
+vim.cmd('silent normal! u')
+drawn7('no will-rebuild lens above line 7 after u', false)
+vim.cmd([[7s/$/ \&\& true/]])
+drawn7('the will-rebuild lens above line 7 after :s', true)
+vim.cmd('silent normal! u')
+drawn7('no will-rebuild lens above line 7 after the second u', false)
+vim.fn.setreg('"', ' && echo put', 'c')
+vim.api.nvim_win_set_cursor(0, { 7, 0 })
+vim.cmd('normal! $p')
+drawn7('the will-rebuild lens above line 7 after p', true)
+H.contains('&& echo put', vim.api.nvim_buf_get_lines(df, 6, 7, false)[1], 'line 7 after p')
+-- A burst of edits is one request, sent once the burst is over.
+local lenses_mod = require('buildlens.lenses')
+H.wait('no refresh pending', function()
+  return not lenses_mod.pending(df)
+end)
+local before = buildlens.stats.edit_refresh
+for _ = 1, 5 do
+  vim.cmd([[7s/$/ x/]])
+end
+H.truthy(lenses_mod.pending(df), 'a refresh is pending after the burst')
+H.wait('the debounced refresh', function()
+  return not lenses_mod.pending(df) and buildlens.stats.edit_refresh > before
+end)
+H.eq(before + 1, buildlens.stats.edit_refresh, 'lens refreshes for a burst of 5 edits')

@@ -85,6 +85,7 @@ E.diagnostic_log_line = 63
 --- Log line (1-based) -> the Dockerfile line its step header links to (in the failed build's log).
 E.definitions = {
   { log_line = 61, col = 6, dockerfile_line = 16 }, -- `#12 [sdk 8/8] RUN sh package/hello/build.sh`
+  { log_line = 61, col = 0, dockerfile_line = 16 }, -- the same header from column 1 (on `#12`)
   { log_line = 44, col = 6, dockerfile_line = 9 }, -- `#10 [sdk 6/8] RUN for part in binutils ...`
   { log_line = 69, col = 4, dockerfile_line = 16 }, -- ` > [sdk 8/8] RUN sh package/hello/build.sh:`
 }

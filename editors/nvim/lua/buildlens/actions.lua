@@ -99,6 +99,56 @@ function M.open_log()
   end, bufnr)
 end
 
+--- The global (not buffer-local) normal-mode mapping of `lhs`, or nil.
+local function global_map(lhs)
+  for _, m in ipairs(vim.api.nvim_get_keymap('n')) do
+    if m.lhs == lhs then
+      return m
+    end
+  end
+end
+
+--- What `gx` does without the plugin (0.10+: open the URL under the cursor; 0.7: netrw's).
+local function fallback_gx()
+  local m = global_map('gx')
+  if m and m.callback then
+    m.callback()
+  elseif m and m.rhs and m.rhs ~= '' then
+    local keys = vim.api.nvim_replace_termcodes(m.rhs, true, false, true)
+    vim.api.nvim_feedkeys(keys, m.noremap == 1 and 'n' or 'm', false)
+  end
+end
+
+--- The document link of `line` (0-based) among `links`: a log line holds at most one.
+function M.link_at(links, line)
+  for _, link in ipairs(links or {}) do
+    if link.range and link.range.start.line == line and type(link.target) == 'string' then
+      return link
+    end
+  end
+end
+
+--- In a build log: opens the Dockerfile line the link on the cursor line points at (`file:///…#L16`), from
+--- any column; on a line without a link, does what the global `gx` does.
+function M.follow_link()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = compat.clients(bufnr)[1]
+  if not client then
+    return fallback_gx()
+  end
+  local line = vim.api.nvim_win_get_cursor(0)[1] - 1
+  local params = { textDocument = vim.lsp.util.make_text_document_params(bufnr) }
+  compat.request(client, 'textDocument/documentLink', params, function(err, links)
+    local link = not err and M.link_at(links, line)
+    if not link then
+      return fallback_gx()
+    end
+    local uri, fragment = link.target:match('^([^#]*)#?(.*)$')
+    local target_line = tonumber(fragment:match('^L(%d+)') or '1') or 1
+    compat.open_at(vim.uri_to_fname(uri), target_line - 1)
+  end, bufnr)
+end
+
 --- `buildlens.debugShell`: a new window with a `:terminal` running argv in cwd.
 function M.debug_shell(command)
   local arg = command and command.arguments and command.arguments[1]

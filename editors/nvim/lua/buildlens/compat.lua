@@ -44,6 +44,18 @@ function M.enable_inlay_hints(bufnr)
   end
 end
 
+--- Turns the hints of `bufnr` off and on where they are on: clears what Neovim drew and asks again.
+function M.reenable_inlay_hints(bufnr)
+  local ih = M.has_010 and vim.lsp.inlay_hint
+  if not (ih and ih.enable and ih.is_enabled) or not vim.api.nvim_buf_is_loaded(bufnr) then
+    return
+  end
+  if ih.is_enabled({ bufnr = bufnr }) then
+    pcall(ih.enable, false, { bufnr = bufnr })
+    pcall(ih.enable, true, { bufnr = bufnr })
+  end
+end
+
 --- Opens `path` in the current window with the cursor on 0-based `line` (column 0).
 function M.open_at(path, line)
   if vim.fn.fnamemodify(vim.api.nvim_buf_get_name(0), ':p') ~= vim.fn.fnamemodify(path, ':p') then

@@ -26,8 +26,11 @@ M.defaults = {
   },
   --- Filetype given to `.buildlens/builds/*/build.log`.
   log_filetype = 'buildlens-log',
-  --- Key (normal mode, buffer-local) for the open-log action; false for none.
-  keys = { open_log = '<leader>bl' },
+  --- Keys (normal mode, buffer-local); false for none. open_log: the open-log action in Dockerfiles;
+  --- follow_link: in build logs, the Dockerfile line of the link under the cursor (else the global gx).
+  keys = { open_log = '<leader>bl', follow_link = 'gx' },
+  --- Lenses are asked for again this long after the last change of the buffer (normal-mode edits too).
+  debounce_ms = 300,
   inlay_hints = true,
   codelens = true,
   --- Start the server from the plugin's FileType autocommand. On 0.11 you may set this to false and call
@@ -39,7 +42,7 @@ M.defaults = {
 
 M.config = vim.deepcopy(M.defaults)
 --- Counters the tests read (how often the server asked for a lens refresh).
-M.stats = { codelens_refresh = 0 }
+M.stats = { codelens_refresh = 0, inlay_hint_refresh = 0, edit_refresh = 0 }
 
 local group = vim.api.nvim_create_augroup('buildlens', { clear = true })
 local notified_missing = {}
@@ -129,9 +132,29 @@ local function refresh_attached()
   return vim.NIL
 end
 
+--- `workspace/inlayHint/refresh`, answered by the plugin. Neovim 0.11's own handler marks the lines as not
+--- applied and asks again, but a redraw before the answer re-applies the old hints under the unchanged
+--- buffer version, and the answer (same version) is then never drawn: hints the server dropped (e.g. after
+--- `lenses = 'all'`) stay on screen. Turning the buffer's hints off and on clears them and asks again.
+local function refresh_hints(_, _, ctx)
+  M.stats.inlay_hint_refresh = M.stats.inlay_hint_refresh + 1
+  local client = ctx and ctx.client_id and vim.lsp.get_client_by_id(ctx.client_id)
+  for bufnr in pairs(client and client.attached_buffers or {}) do
+    compat.reenable_inlay_hints(bufnr)
+  end
+  return vim.NIL
+end
+
 local function on_attach(client, bufnr)
+  local keys = M.config.keys or {}
+  if keys.follow_link and vim.bo[bufnr].filetype == M.config.log_filetype then
+    vim.keymap.set('n', keys.follow_link, function()
+      require('buildlens.actions').follow_link()
+    end, { buffer = bufnr, desc = 'buildlens: go to the Dockerfile line of the link under the cursor' })
+  end
   if M.config.codelens then
     lenses.refresh(bufnr)
+    lenses.watch(bufnr, M.config.debounce_ms or 300)
     vim.api.nvim_clear_autocmds({ group = group, buffer = bufnr })
     vim.api.nvim_create_autocmd({ 'BufEnter', 'InsertLeave', 'BufWritePost' }, {
       group = group,
@@ -144,7 +167,7 @@ local function on_attach(client, bufnr)
   if M.config.inlay_hints then
     compat.enable_inlay_hints(bufnr)
   end
-  local key = M.config.keys and M.config.keys.open_log
+  local key = keys.open_log
   if key then
     vim.keymap.set('n', key, function()
       require('buildlens.actions').open_log()
@@ -166,7 +189,7 @@ function M.client_config(root)
     init_options = settings,
     settings = { buildlens = settings },
     capabilities = capabilities(),
-    handlers = { ['workspace/codeLens/refresh'] = refresh_attached },
+    handlers = { ['workspace/codeLens/refresh'] = refresh_attached, ['workspace/inlayHint/refresh'] = refresh_hints },
     on_attach = on_attach,
   }
 end

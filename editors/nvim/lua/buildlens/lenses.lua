@@ -57,12 +57,29 @@ function M.fit(text, width)
   return vim.fn.strcharpart(text, 0, chars) .. '…'
 end
 
+--- The columns before the text of `win` as its options ask for them, with an `auto` sign column counted as
+--- shown: the diagnostics' signs often arrive after the lenses (and Neovim updates the window's `textoff`
+--- only at its next redraw), and would push a lens that fit past the window edge.
+local function gutter(win, bufnr)
+  local wo = vim.wo[win]
+  local cols = 0
+  if wo.number or wo.relativenumber then
+    cols = math.max(wo.numberwidth, #tostring(vim.api.nvim_buf_line_count(bufnr)) + 1)
+  end
+  cols = cols + (tonumber(wo.foldcolumn) or tonumber(wo.foldcolumn:match('(%d+)$') or '') or 0)
+  local sc = wo.signcolumn
+  if sc:sub(1, 4) == 'auto' or sc:sub(1, 3) == 'yes' then
+    cols = cols + 2 * (tonumber(sc:match(':(%d+)$') or sc:match(':(%d+)') or '1') or 1)
+  end
+  return cols
+end
+
 --- The width text may take in the windows showing `bufnr` (the narrowest), less the sign/number columns.
 local function width(bufnr)
   local best
   for _, win in ipairs(vim.fn.win_findbuf(bufnr)) do
     local info = vim.fn.getwininfo(win)[1]
-    local w = vim.api.nvim_win_get_width(win) - (info and info.textoff or 0)
+    local w = vim.api.nvim_win_get_width(win) - math.max(info and info.textoff or 0, gutter(win, bufnr))
     best = best and math.min(best, w) or w
   end
   return (best or vim.o.columns) - 1
@@ -124,6 +141,66 @@ function M.refresh(bufnr)
       M.draw(bufnr, result or {})
     end, bufnr)
   end
+end
+
+local uv = vim.uv or vim.loop
+--- Buffer -> its debounce timer, while the buffer's changes are watched.
+local timers = {}
+
+local function stats()
+  return require('buildlens').stats
+end
+
+--- Refreshes the lenses of `bufnr` `delay_ms` after its last change, whatever made it: `:s`, `u`, `p`, a
+--- plugin, the API (nvim_buf_attach sees them all; TextChanged only fires back in the main loop). A burst of
+--- changes gives one request. In Insert mode it waits: InsertLeave refreshes, and lines above the cursor do
+--- not jump while typing.
+function M.watch(bufnr, delay_ms)
+  if timers[bufnr] then
+    return
+  end
+  local timer = uv.new_timer()
+  timers[bufnr] = timer
+  local fire = vim.schedule_wrap(function()
+    if timers[bufnr] ~= timer or not vim.api.nvim_buf_is_loaded(bufnr) then
+      return
+    end
+    local mode = vim.api.nvim_get_mode().mode
+    if mode:sub(1, 1) == 'i' or mode:sub(1, 1) == 'R' then
+      return
+    end
+    stats().edit_refresh = stats().edit_refresh + 1
+    M.refresh(bufnr)
+  end)
+  local function stop()
+    if timers[bufnr] == timer then
+      timers[bufnr] = nil
+    end
+    timer:stop()
+    if not timer:is_closing() then
+      timer:close()
+    end
+  end
+  vim.api.nvim_buf_attach(bufnr, false, {
+    on_lines = function()
+      if timers[bufnr] ~= timer then
+        return true -- detach: the buffer was unwatched
+      end
+      timer:stop()
+      timer:start(delay_ms, 0, fire)
+    end,
+    on_reload = function()
+      timer:stop()
+      timer:start(delay_ms, 0, fire)
+    end,
+    on_detach = stop,
+  })
+end
+
+--- Whether a debounced refresh of `bufnr` is waiting to run.
+function M.pending(bufnr)
+  local timer = timers[bufnr]
+  return timer ~= nil and timer:is_active()
 end
 
 --- Draws the last lenses again (the window width changed).
