@@ -7,14 +7,30 @@
 //! token, so `Content-Length: <digits>` followed by a raw line break never belongs to a valid body. A long
 //! length is cut there as soon as the next frame's header arrives (the reader never waits for bytes a
 //! client will not send), and a short one leaves junk before the next header, which is skipped.
-//! Memory: a body is buffered up to its length (capped), junk between frames in at most 8 KiB.
+//! Memory: a body is buffered up to its length (capped), junk between frames in at most 8 KiB. A body
+//! over the cap is never buffered: its header is answered as bad and the body skipped as junk.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Longest header line kept; junk past it (a body without its header) is dropped as it is read.
 const MAX_HEADER_LINE: usize = 8 * 1024;
-/// Largest body accepted; a larger `Content-Length` is a bad frame and its body is skipped as junk.
+/// Largest body ever accepted; a larger `Content-Length` is a bad frame and its body is skipped as junk.
+/// The cap in force is lower (`frame_cap`): it follows the largest document the server analyses.
 pub const MAX_BODY: usize = 1 << 30;
+/// The least frame cap, whatever the document cap.
+pub const MIN_FRAME_CAP: usize = 64 << 20;
+/// What a frame over the cap is answered with.
+pub const OVER_CAP: &str = "Content-Length over the frame cap";
+
+/// The frame cap for a document cap: room for a document of that size with every byte escaped in JSON
+/// (`\u001b` is 6 bytes for one) and then some, at least 64 MiB, at most 1 GiB. A frame far above the
+/// document cap cannot carry a document the server would analyse: it is skipped unread.
+pub fn frame_cap(document_cap: usize) -> usize {
+    document_cap.saturating_mul(16).clamp(MIN_FRAME_CAP, MAX_BODY)
+}
 /// Bytes read from the input at a time while reading headers.
 const CHUNK: usize = 64 * 1024;
 /// The header name, lowercase (matched without regard to case).
@@ -39,6 +55,8 @@ pub struct Frames<R> {
     start: usize,
     /// The length of the body that follows a `Junk` frame.
     pending: Option<usize>,
+    /// The largest body read (`frame_cap`), changed by the server as its settings change.
+    cap: Arc<AtomicUsize>,
 }
 
 /// What the header lines said.
@@ -48,8 +66,14 @@ struct Header {
 }
 
 impl<R: AsyncRead + Unpin> Frames<R> {
+    #[cfg(test)]
     pub fn new(input: R) -> Frames<R> {
-        Frames { input, buf: Vec::new(), start: 0, pending: None }
+        Frames::with_cap(input, Arc::new(AtomicUsize::new(MAX_BODY)))
+    }
+
+    /// A reader that takes bodies up to `cap` bytes (read at each header).
+    pub fn with_cap(input: R, cap: Arc<AtomicUsize>) -> Frames<R> {
+        Frames { input, buf: Vec::new(), start: 0, pending: None, cap }
     }
 
     /// The next frame, `None` at the end of input (or a read error).
@@ -109,7 +133,7 @@ impl<R: AsyncRead + Unpin> Frames<R> {
                 Some(at) => {
                     // Anything before the name on its line is junk (the rest of a body cut short).
                     junk |= at > 0;
-                    length = Some(parse_length(&line[at + NAME.len()..]));
+                    length = Some(parse_length(&line[at + NAME.len()..], self.cap.load(Ordering::Relaxed)));
                 }
                 None => junk |= !is_header(line),
             }
@@ -178,14 +202,14 @@ fn rfind_name(text: &[u8]) -> Option<usize> {
     (0..=text.len().checked_sub(NAME.len())?).rev().find(|&i| text[i..i + NAME.len()].eq_ignore_ascii_case(NAME))
 }
 
-fn parse_length(value: &[u8]) -> Result<usize, &'static str> {
+fn parse_length(value: &[u8], cap: usize) -> Result<usize, &'static str> {
     let value = std::str::from_utf8(value).map(str::trim).unwrap_or("");
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err("Content-Length is not a number");
     }
     match value.parse::<usize>() {
-        Ok(n) if n <= MAX_BODY => Ok(n),
-        Ok(_) => Err("Content-Length over the cap (1 GiB)"),
+        Ok(n) if n <= cap => Ok(n),
+        Ok(_) => Err(OVER_CAP),
         Err(_) => Err("Content-Length overflows"),
     }
 }
@@ -275,7 +299,7 @@ mod tests {
         check(&format!("Content-Length: abc\r\n\r\n{msg}"), &bad("Content-Length is not a number"));
         check(&format!("Content-Length: -4\r\n\r\n{msg}"), &bad("Content-Length is not a number"));
         check(&format!("Content-Length: 99999999999999999999999\r\n\r\n{msg}"), &bad("Content-Length overflows"));
-        check(&format!("Content-Length: {}\r\n\r\n{msg}", MAX_BODY + 1), &bad("Content-Length over the cap (1 GiB)"));
+        check(&format!("Content-Length: {}\r\n\r\n{msg}", MAX_BODY + 1), &bad(OVER_CAP));
         // Long: the next header inside the window (complete line, or its line ending past the window).
         for extra in [1, 3, 10, 15, 16, 17, 20, 21, 22, 23, 24, 40, 1000] {
             check(&format!("Content-Length: {}\r\n\r\n{msg}", msg.len() + extra), &[Frame::Bad(LONG)]);
@@ -295,6 +319,27 @@ mod tests {
         let junk = "y".repeat(3 * CHUNK);
         check(&format!("Content-Length: x\r\n\r\n{junk}"), &[Frame::Bad("Content-Length is not a number"), Frame::Junk]);
         assert_eq!(frames(junk.as_bytes()), vec![]);
+    }
+
+    #[test]
+    fn a_body_over_the_cap_in_force_is_skipped_unbuffered() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let text = format!("{{\"t\":\"{}\"}}", "x".repeat(4 * CHUNK));
+        let input = format!("Content-Length: {}\r\n\r\n{text}{NEXT}", text.len());
+        let got = runtime.block_on(async {
+            let mut reader = Frames::with_cap(input.as_bytes(), Arc::new(AtomicUsize::new(CHUNK)));
+            let mut out = Vec::new();
+            while let Some(f) = reader.next().await {
+                // Never more than a chunk and a header line held while skipping.
+                assert!(reader.buf.len() - reader.start <= CHUNK + MAX_HEADER_LINE, "{}", reader.buf.len());
+                out.push(f);
+            }
+            out
+        });
+        assert_eq!(got, vec![Frame::Bad(OVER_CAP), Frame::Junk, body("{}")]);
+        assert_eq!(frame_cap(0), MIN_FRAME_CAP);
+        assert_eq!(frame_cap(8 << 20), 128 << 20);
+        assert_eq!(frame_cap(usize::MAX), MAX_BODY);
     }
 
     #[test]
