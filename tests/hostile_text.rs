@@ -225,8 +225,8 @@ async fn hostile_record_folder_names_are_shown_escaped_by_the_server() {
         assert_clean("diagnostics", text);
         assert!(!text.contains('\n'), "a line break in {text:?}");
     }
-    let hover = client
-        .result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": failed_line(&client.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await), "character": 0}}))
-        .await;
+    let lenses = client.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
+    let position = json!({"line": failed_line(&lenses), "character": 0});
+    let hover = client.result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": position})).await;
     assert_clean("hover", &hover.to_string());
 }
