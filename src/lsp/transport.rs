@@ -209,6 +209,12 @@ impl Envelope {
 /// `body` when tower-lsp-server can decode it (an integral id such as `1e3` written as the integer),
 /// else the replacement request; a document over `document_cap` becomes `DOCUMENT_TOO_LARGE`.
 fn checked(body: Vec<u8>, document_cap: usize) -> Checked {
+    // First, before a full parse would decode the text once more.
+    if body.len() > document_cap {
+        if let Some(replaced) = too_large::replacement(&body, document_cap) {
+            return Checked { body: replaced, kind: Kind::Message };
+        }
+    }
     let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let envelope = match serde_json::from_slice::<Envelope>(&body) {
         Ok(e) if object => e,
@@ -220,11 +226,6 @@ fn checked(body: Vec<u8>, document_cap: usize) -> Checked {
         if method.starts_with("$/") {
             let (id, data) = answer_id(id);
             return replaced(id, -32601, "method not found", data);
-        }
-    }
-    if body.len() > document_cap && envelope.id.is_none() {
-        if let Some(replaced) = method.and_then(|m| too_large::replacement(m, &body, document_cap)) {
-            return Checked { body: replaced, kind: Kind::Message };
         }
     }
     let kind = match method {
