@@ -170,6 +170,23 @@ fn big_text() -> String {
     text
 }
 
+/// A 100 MB `didOpen` of `uri`, its members in the order clients write them (the text last).
+fn did_open(uri: &str) -> String {
+    let (uri, text) = (serde_json::to_string(uri).unwrap(), serde_json::to_string(&big_text()).unwrap());
+    format!(
+        r#"{{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{{"textDocument":{{"uri":{uri},"languageId":"dockerfile","version":1,"text":{text}}}}}}}"#
+    )
+}
+
+/// A `didChange` of `uri` (version 2) inserting 100 MB at its start, written as clients do.
+fn did_change(uri: &str) -> String {
+    let (uri, text) = (serde_json::to_string(uri).unwrap(), serde_json::to_string(&big_text()).unwrap());
+    let range = r#"{"start":{"line":0,"character":0},"end":{"line":0,"character":0}}"#;
+    format!(
+        r#"{{"jsonrpc":"2.0","method":"textDocument/didChange","params":{{"textDocument":{{"uri":{uri},"version":2}},"contentChanges":[{{"range":{range},"text":{text}}}]}}}}"#
+    )
+}
+
 fn text_document(uri: &str) -> Value {
     json!({"textDocument": {"uri": uri}})
 }
@@ -201,11 +218,8 @@ fn a_100_mb_document_costs_one_log_line_and_bounded_memory() {
 
     // A 100 MB didOpen of another Dockerfile of the workspace.
     let big = file_uri(&ws.root().join("big.Dockerfile"));
-    let open = json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
-        "uri": big, "languageId": "dockerfile", "version": 1, "text": big_text()}}});
     let started = Instant::now();
-    server.send(frame(&open.to_string()));
-    drop(open);
+    server.send(frame(&did_open(&big)));
     // A normal request right after is answered in time, and the big document has no lenses.
     assert!(lenses(&mut server, &small).as_array().is_some_and(|l| !l.is_empty()));
     assert_eq!(lenses(&mut server, &big), Value::Null);
@@ -216,11 +230,7 @@ fn a_100_mb_document_costs_one_log_line_and_bounded_memory() {
     assert!(logged[0]["params"]["type"].as_i64() >= Some(2), "a log line, not an error popup: {logged:?}");
 
     // The open Dockerfile grown to 100 MB by a ranged edit: its lenses and diagnostics go.
-    let grow = json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
-        "textDocument": {"uri": small, "version": 2},
-        "contentChanges": [{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": big_text()}]}});
-    server.send(frame(&grow.to_string()));
-    drop(grow);
+    server.send(frame(&did_change(&small)));
     assert_eq!(lenses(&mut server, &small), Value::Null);
     assert!(diagnostics(&mut server, &small, |d| d.is_empty()).is_empty());
     server.log_messages("maxDocumentBytes", 1);
@@ -242,22 +252,37 @@ fn a_frame_over_the_frame_cap_is_skipped_unbuffered() {
     let mut options = ws.options();
     options["maxDocumentBytes"] = json!(1 << 20);
     let mut server = Server::start(&ws, options);
+    let small = file_uri(&ws.dockerfile);
+    let text = std::fs::read_to_string(&ws.dockerfile).unwrap();
+    server.notify("textDocument/didOpen", json!({"textDocument": {"uri": small, "languageId": "dockerfile", "version": 1, "text": text}}));
+    assert!(lenses(&mut server, &small).as_array().is_some_and(|l| !l.is_empty()));
+
+    // 100 MB over the 64 MiB frame cap: a parse error, the frame skipped, the document known as too large.
     let big = file_uri(&ws.root().join("big.Dockerfile"));
-    let open = json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
-        "uri": big, "languageId": "dockerfile", "version": 1, "text": big_text()}}});
-    server.send(frame(&open.to_string()));
-    drop(open);
+    server.send(frame(&did_open(&big)));
     let error = server.wait("the parse error of the skipped frame", |m| m["id"].is_null() && m.get("error").is_some());
     assert_eq!(error["error"]["code"], -32700, "{error}");
     server.log_messages("frame cap", 1);
+    let logged = server.log_messages("maxDocumentBytes", 1);
+    assert!(logged[0]["params"]["message"].as_str().unwrap().contains("big.Dockerfile"), "{logged:?}");
     assert_eq!(lenses(&mut server, &big), Value::Null);
+
+    // A didChange skipped so: the open Dockerfile is not left analysed as it was before the change.
+    server.send(frame(&did_change(&small)));
+    server.log_messages("frame cap", 1);
+    server.log_messages("maxDocumentBytes", 1);
+    assert_eq!(lenses(&mut server, &small), Value::Null);
+
     // A 2 MiB document (under the frame cap, over the document cap): the log line, no analysis.
-    let text = "RUN true\n".repeat((2 << 20) / 9);
-    let mid = file_uri(&ws.dockerfile);
-    server.notify("textDocument/didOpen", json!({"textDocument": {"uri": mid, "languageId": "dockerfile", "version": 1, "text": text}}));
+    let mid = file_uri(&ws.root().join("mid.Dockerfile"));
+    let text2 = "RUN true\n".repeat((2 << 20) / 9);
+    server.notify("textDocument/didOpen", json!({"textDocument": {"uri": mid, "languageId": "dockerfile", "version": 1, "text": text2}}));
     server.log_messages("maxDocumentBytes (1048576)", 1);
     assert_eq!(lenses(&mut server, &mid), Value::Null);
     let peak = server.peak_rss();
+    // The whole text replaced by one under the cap: analysed again.
+    server.notify("textDocument/didChange", json!({"textDocument": {"uri": small, "version": 3}, "contentChanges": [{"text": text}]}));
+    assert!(lenses(&mut server, &small).as_array().is_some_and(|l| !l.is_empty()));
     eprintln!("peak RSS: {} MiB", peak >> 20);
     assert!(peak < PEAK_OVER_FRAME_CAP, "peak RSS {} MiB, bound {} MiB", peak >> 20, PEAK_OVER_FRAME_CAP >> 20);
 }

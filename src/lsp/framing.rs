@@ -8,7 +8,8 @@
 //! length is cut there as soon as the next frame's header arrives (the reader never waits for bytes a
 //! client will not send), and a short one leaves junk before the next header, which is skipped.
 //! Memory: a body is buffered up to its length (capped), junk between frames in at most 8 KiB. A body
-//! over the cap is never buffered: its header is answered as bad and the body skipped as junk.
+//! over the cap is never buffered: it is answered as bad and skipped as junk; the bytes of it that came
+//! with its header (at most 4 KiB) are handed on, to tell which document it carried (`too_large`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -42,6 +43,12 @@ pub enum Frame {
     Body(Vec<u8>),
     /// A frame whose header or length was wrong: what was wrong, for the error the client gets.
     Bad(&'static str),
+    /// A frame over the cap (answered as bad, `OVER_CAP`), skipped unread: the first bytes of its body
+    /// that had arrived with its header (at most `SKIPPED_HEAD`), for a caller that can tell what it was.
+    OverCap {
+        length: usize,
+        head: Vec<u8>,
+    },
     /// Bytes that were no header were skipped before the next one: the rest of a body that was cut
     /// short (already answered) or a frame sent without any header.
     Junk,
@@ -79,7 +86,7 @@ impl<R: AsyncRead + Unpin> Frames<R> {
     /// The next frame, `None` at the end of input (or a read error).
     pub async fn next(&mut self) -> Option<Frame> {
         if let Some(length) = self.pending.take() {
-            return self.body(length).await;
+            return self.body_within_cap(length).await;
         }
         let header = self.header().await?;
         match header.length {
@@ -87,9 +94,19 @@ impl<R: AsyncRead + Unpin> Frames<R> {
                 self.pending = Some(length);
                 Some(Frame::Junk)
             }
-            Ok(length) => self.body(length).await,
+            Ok(length) => self.body_within_cap(length).await,
             Err(bad) => Some(Frame::Bad(bad)),
         }
+    }
+
+    /// The body, or `OverCap` (its bytes are then skipped as junk by the next `header`).
+    async fn body_within_cap(&mut self, length: usize) -> Option<Frame> {
+        if length > self.cap.load(Ordering::Relaxed) {
+            let arrived = &self.buf[self.start..];
+            let head = arrived[..arrived.len().min(SKIPPED_HEAD)].to_vec();
+            return Some(Frame::OverCap { length, head });
+        }
+        self.body(length).await
     }
 
     /// Reads up to `limit` more bytes; false at the end of input.
@@ -133,7 +150,7 @@ impl<R: AsyncRead + Unpin> Frames<R> {
                 Some(at) => {
                     // Anything before the name on its line is junk (the rest of a body cut short).
                     junk |= at > 0;
-                    length = Some(parse_length(&line[at + NAME.len()..], self.cap.load(Ordering::Relaxed)));
+                    length = Some(parse_length(&line[at + NAME.len()..]));
                 }
                 None => junk |= !is_header(line),
             }
@@ -182,6 +199,8 @@ impl<R: AsyncRead + Unpin> Frames<R> {
 const LONG: &str = "Content-Length longer than the body";
 /// Bytes kept of junk without a line break: room for a whole `Content-Length:` header.
 const TAIL: usize = 64;
+/// Bytes kept of the start of a body over the cap (`Frame::OverCap`).
+pub const SKIPPED_HEAD: usize = 4096;
 /// Most bytes read at once (a large body is read in steps of this).
 const MAX_READ: usize = 1 << 20;
 
@@ -202,14 +221,13 @@ fn rfind_name(text: &[u8]) -> Option<usize> {
     (0..=text.len().checked_sub(NAME.len())?).rev().find(|&i| text[i..i + NAME.len()].eq_ignore_ascii_case(NAME))
 }
 
-fn parse_length(value: &[u8], cap: usize) -> Result<usize, &'static str> {
+fn parse_length(value: &[u8]) -> Result<usize, &'static str> {
     let value = std::str::from_utf8(value).map(str::trim).unwrap_or("");
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err("Content-Length is not a number");
     }
     match value.parse::<usize>() {
-        Ok(n) if n <= cap => Ok(n),
-        Ok(_) => Err(OVER_CAP),
+        Ok(n) => Ok(n),
         Err(_) => Err("Content-Length overflows"),
     }
 }
@@ -271,6 +289,7 @@ mod tests {
             .map(|f| match f {
                 Frame::Body(b) => Frame::Body(b.clone()),
                 Frame::Bad(w) => Frame::Bad(w),
+                Frame::OverCap { length, head } => Frame::OverCap { length: *length, head: head.clone() },
                 Frame::Junk => Frame::Junk,
             })
             .collect();
@@ -299,7 +318,8 @@ mod tests {
         check(&format!("Content-Length: abc\r\n\r\n{msg}"), &bad("Content-Length is not a number"));
         check(&format!("Content-Length: -4\r\n\r\n{msg}"), &bad("Content-Length is not a number"));
         check(&format!("Content-Length: 99999999999999999999999\r\n\r\n{msg}"), &bad("Content-Length overflows"));
-        check(&format!("Content-Length: {}\r\n\r\n{msg}", MAX_BODY + 1), &bad(OVER_CAP));
+        let over = Frame::OverCap { length: MAX_BODY + 1, head: format!("{msg}{NEXT}").into_bytes() };
+        check(&format!("Content-Length: {}\r\n\r\n{msg}", MAX_BODY + 1), &[over, Frame::Junk]);
         // Long: the next header inside the window (complete line, or its line ending past the window).
         for extra in [1, 3, 10, 15, 16, 17, 20, 21, 22, 23, 24, 40, 1000] {
             check(&format!("Content-Length: {}\r\n\r\n{msg}", msg.len() + extra), &[Frame::Bad(LONG)]);
@@ -336,7 +356,8 @@ mod tests {
             }
             out
         });
-        assert_eq!(got, vec![Frame::Bad(OVER_CAP), Frame::Junk, body("{}")]);
+        let head = input.as_bytes()[input.find("\r\n\r\n").unwrap() + 4..][..SKIPPED_HEAD].to_vec();
+        assert_eq!(got, vec![Frame::OverCap { length: text.len(), head }, Frame::Junk, body("{}")]);
         assert_eq!(frame_cap(0), MIN_FRAME_CAP);
         assert_eq!(frame_cap(8 << 20), 128 << 20);
         assert_eq!(frame_cap(usize::MAX), MAX_BODY);

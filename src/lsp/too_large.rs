@@ -28,17 +28,26 @@ pub fn replacement(body: &[u8], cap: usize) -> Option<Vec<u8>> {
     // Well-formed JSON (strings skipped, not decoded), as the library would need.
     serde_json::from_slice::<serde::de::IgnoredAny>(body).ok()?;
     let found = scan(body);
+    let bytes = found.longest_text;
+    (bytes > cap).then(|| notice(found, bytes)).flatten()
+}
+
+/// The notice for a frame skipped over the frame cap (`length` bytes) whose first bytes (`head`) show a
+/// `didOpen`/`didChange` of a document: that document is too large (`bytes`: the frame's length).
+pub fn skipped(head: &[u8], length: usize) -> Option<Vec<u8>> {
+    notice(scan(head), length)
+}
+
+/// `buildlens/documentTooLarge` for the document a `didOpen`/`didChange` names.
+fn notice(found: Found<'_>, bytes: usize) -> Option<Vec<u8>> {
     let opened = match found.method? {
         b"textDocument/didOpen" => true,
         b"textDocument/didChange" => false,
         _ => return None,
     };
-    if found.longest_text <= cap {
-        return None;
-    }
     let uri: Uri = serde_json::from_slice(found.uri?).ok()?;
     let version = i32::try_from(found.version?).ok()?;
-    let params = TooLargeParams { uri, version, bytes: found.longest_text, opened };
+    let params = TooLargeParams { uri, version, bytes, opened };
     Some(json!({"jsonrpc": "2.0", "method": DOCUMENT_TOO_LARGE, "params": params}).to_string().into_bytes())
 }
 
@@ -196,5 +205,15 @@ mod tests {
             json!({"jsonrpc": "2.0", "method": "textDocument/didSave", "params": {"textDocument": {"uri": "file:///w/D", "text": "x"}}});
         assert_eq!(replaced(&other.to_string(), 0), None);
         assert_eq!(replaced(&open("FROM a\nRUN b\n")[..40], 7), None, "not JSON");
+        // The first bytes of a frame skipped whole: enough when the text comes after the document's name.
+        // (Members in the order clients send them, the document's name before its text.)
+        let head = format!(
+            r#"{{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{{"textDocument":{{"uri":"file:///w/Dockerfile","languageId":"dockerfile","version":3,"text":"{}"#,
+            "x".repeat(5000)
+        );
+        let head = &head[..300];
+        let out: Value = serde_json::from_slice(&skipped(head.as_bytes(), 123_456).unwrap()).unwrap();
+        assert_eq!(out["params"], json!({"uri": "file:///w/Dockerfile", "version": 3, "bytes": 123_456, "opened": true}));
+        assert_eq!(skipped(&head.as_bytes()[..60], 123_456), None, "cut before the name");
     }
 }

@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use tower_lsp_server::jsonrpc::{Request, Response};
 
 use super::config::DEFAULT_MAX_DOCUMENT_BYTES;
-use super::framing::{frame_cap, Frame, Frames};
+use super::framing::{frame_cap, Frame, Frames, OVER_CAP};
 use super::too_large;
 
 /// The method a replaced frame becomes.
@@ -76,8 +76,17 @@ pub fn guard<R: AsyncRead + Unpin + Send + 'static>(input: R, session: Arc<Sessi
         // Whether the last frame was answered as unreadable: junk after it is its rest, not one more.
         let mut last_unreadable = false;
         while let Some(frame) = frames.next().await {
+            // A document skipped with its frame is known as too large, not left as it was.
+            if let Frame::OverCap { length, head } = &frame {
+                if let Some(notice) = too_large::skipped(head, *length) {
+                    if write_frame(&mut to_server, &notice).await.is_err() {
+                        break;
+                    }
+                }
+            }
             let checked = match frame {
                 Frame::Body(body) => checked(body, session.document_cap()),
+                Frame::OverCap { .. } => replaced(Value::Null, -32700, OVER_CAP, None),
                 Frame::Bad(what) => replaced(Value::Null, -32700, what, None),
                 Frame::Junk if last_unreadable => continue,
                 Frame::Junk => replaced(Value::Null, -32700, "bytes outside a frame", None),
@@ -86,9 +95,7 @@ pub fn guard<R: AsyncRead + Unpin + Send + 'static>(input: R, session: Arc<Sessi
             if checked.kind == Kind::Shutdown {
                 session.shutdown.store(true, Ordering::Relaxed);
             }
-            // Header and body written apart: a large body is not copied once more.
-            let header = format!("Content-Length: {}\r\n\r\n", checked.body.len());
-            if to_server.write_all(header.as_bytes()).await.is_err() || to_server.write_all(&checked.body).await.is_err() {
+            if write_frame(&mut to_server, &checked.body).await.is_err() {
                 break;
             }
             if checked.kind == Kind::Exit {
@@ -100,6 +107,13 @@ pub fn guard<R: AsyncRead + Unpin + Send + 'static>(input: R, session: Arc<Sessi
         session.ended.notify_one();
     });
     server_side
+}
+
+/// Header and body written apart: a large body is not copied once more.
+async fn write_frame(to_server: &mut DuplexStream, body: &[u8]) -> std::io::Result<()> {
+    let header = format!("Content-Length: {}\r\n\r\n", body.len());
+    to_server.write_all(header.as_bytes()).await?;
+    to_server.write_all(body).await
 }
 
 /// A frame as it goes to the library.
