@@ -80,6 +80,29 @@ pub fn push_visible(out: &mut String, c: char) {
     }
 }
 
+/// A name or a one-line message from a log or a store (a record folder's name, a command line, a problem
+/// line) as printed on one line: `visible`, and tabs and line breaks shown as `<U+000A>` too (a line
+/// break in a folder name would otherwise print a line of its own).
+pub fn inline(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| hidden(c) || matches!(c, '\t' | '\n' | '\r')) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '\t' | '\n' | '\r' => out.push_str(&format!("<U+{:04X}>", u32::from(c))),
+            c => push_visible(&mut out, c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Writes one line to standard error, `inline`: a problem line quoting a log or a store never acts on
+/// the terminal nor prints a line of its own.
+pub fn eprint_line(line: std::fmt::Arguments<'_>) {
+    eprintln!("{}", inline(&line.to_string()));
+}
+
 /// VS Code reads `$(name)` in a lens title (and some labels) as an icon: `\$(` is its own escape, shown as
 /// the `$(` it stands for there and as typed elsewhere.
 pub fn no_icons(text: &str) -> std::borrow::Cow<'_, str> {

@@ -142,3 +142,91 @@ fn hostile_text_never_reaches_the_terminal_raw() {
         assert!(value.to_string().contains('\u{202e}'), "{args:?}: the JSON keeps the exact text");
     }
 }
+
+/// A record folder's name as a hostile store could hold it: a terminal escape, a bidi override, a tab and
+/// a line break that would print a line of its own.
+const FOLDER_TAIL: &str = "-\u{1b}[31mred\u{202e}gpj.exe\tTAB\nFORGED LINE";
+
+/// The captured failing build in a record folder named with `FOLDER_TAIL`, with an `image.json` that is
+/// a folder (a problem line on stderr that names the record folder).
+fn hostile_folder() -> Workspace {
+    let ws = Workspace::with_record(FAILING);
+    let record = ws.log.parent().unwrap().to_path_buf();
+    let renamed = record.with_file_name(format!("{}{FOLDER_TAIL}", record.file_name().unwrap().to_str().unwrap()));
+    std::fs::rename(&record, &renamed).unwrap();
+    std::fs::create_dir(renamed.join("image.json")).unwrap();
+    Workspace { log: renamed.join("build.log"), ..ws }
+}
+
+/// Runs the CLI, bounded: its standard output and standard error.
+fn cli_both(ws: &Workspace, args: &[&str]) -> (String, String) {
+    let child = Command::new(env!("CARGO_BIN_EXE_buildlens"))
+        .args(args)
+        .current_dir(ws.root())
+        .env_remove("BUILDLENS_STORE")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
+        // SAFETY: kill only signals the child this test started.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        panic!("buildlens {args:?} did not finish within 60 s")
+    });
+    let out = out.unwrap();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn hostile_record_folder_names_are_shown_escaped_on_stdout_and_stderr() {
+    let ws = hostile_folder();
+    let dockerfile = ws.dockerfile.to_str().unwrap();
+    let store = ws.store.to_str().unwrap();
+    let mut shown = 0;
+    for args in
+        [vec!["builds", "--store", store], vec!["report", dockerfile, "--store", store], vec!["explain", dockerfile, "--store", store]]
+    {
+        let (out, err) = cli_both(&ws, &args);
+        for (stream, text) in [("stdout", &out), ("stderr", &err)] {
+            assert!(!text.chars().any(hidden), "{args:?} {stream}: a hidden character in {text:?}");
+            assert!(!text.lines().any(|l| l.starts_with("FORGED")), "{args:?} {stream}: the name's line break printed raw: {text}");
+            assert!(!text.contains('\t'), "{args:?} {stream}: a raw tab: {text:?}");
+            if text.contains("FORGED") {
+                assert!(text.contains("<U+001B>[31mred<U+202E>gpj.exe<U+0009>TAB<U+000A>FORGED LINE"), "{args:?} {stream}: {text}");
+                shown += 1;
+            }
+        }
+    }
+    // The name is shown on stdout by builds, report and explain, and in the problem line on stderr.
+    assert!(shown >= 4, "the folder name was shown {shown} times");
+}
+
+#[tokio::test]
+async fn hostile_record_folder_names_are_shown_escaped_by_the_server() {
+    let ws = hostile_folder();
+    let mut client = TestClient::start();
+    client.initialize(json!({}), ws.options(), &ws.root()).await;
+    let uri = file_uri(&ws.dockerfile);
+    client.open(&uri, "dockerfile", &std::fs::read_to_string(&ws.dockerfile).unwrap()).await;
+    let diagnostics = client.diagnostics(&uri, 1).await;
+    let related: Vec<&str> = diagnostics
+        .iter()
+        .flat_map(|d| d["relatedInformation"].as_array().into_iter().flatten())
+        .filter_map(|r| r["message"].as_str())
+        .collect();
+    assert!(related.iter().any(|m| m.contains("<U+000A>FORGED LINE")), "{diagnostics:?}");
+    for text in related.iter().copied().chain(diagnostics.iter().filter_map(|d| d["message"].as_str())) {
+        assert_clean("diagnostics", text);
+        assert!(!text.contains('\n'), "a line break in {text:?}");
+    }
+    let lenses = client.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
+    let position = json!({"line": failed_line(&lenses), "character": 0});
+    let hover = client.result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": position})).await;
+    assert_clean("hover", &hover.to_string());
+}

@@ -74,9 +74,10 @@ fn explain(e: DebugError, dockerfile: &Path, store: &Store) -> anyhow::Error {
 }
 
 fn introduce(plan: &plan::Plan, dockerfile: &Path, build: &str, changed: bool, meta: Option<&RecordMeta>) {
+    let build = crate::present::inline(build);
     eprintln!("buildlens debug: the step at {}:{} failed in build {build}:", dockerfile.display(), plan.line);
     for line in plan.failing.lines() {
-        eprintln!("    {line}");
+        eprintln!("    {}", crate::present::inline(line));
     }
     if changed {
         eprintln!("note: this instruction changed since that build; today's Dockerfile is what gets rebuilt");
@@ -114,7 +115,8 @@ fn execute(docker: &Docker, plan: &plan::Plan, inputs: &plan::Inputs<'_>) -> any
         }
     }
     if let Some(rerun) = &plan.rerun {
-        eprintln!("buildlens debug: the failing command, to run again in the shell:\n    {rerun}");
+        eprintln!("buildlens debug: the failing command, to run again in the shell:");
+        eprintln!("    {}", crate::present::visible(rerun));
     }
     let status = run_shell(docker, &plan.run)?;
     if let Some(cleanup) = &plan.cleanup {

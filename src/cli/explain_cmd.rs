@@ -12,7 +12,7 @@ use crate::analysis::inputs::BuildFacts;
 use crate::analysis::RecordedBuild;
 use crate::dockerfile::Dockerfile;
 use crate::log::StepStatus;
-use crate::present;
+use crate::present::{self, inline};
 use crate::store::{select, Store};
 
 /// What `explain` was asked.
@@ -95,8 +95,8 @@ pub fn facts_of(store: &Store, build_id: &str) -> BuildFacts {
 
 fn print_text(out: &mut impl Write, dockerfile: &Path, e: &Explained) -> std::io::Result<()> {
     match &e.from {
-        Some(from) => writeln!(out, "{}: build {} against {from}", dockerfile.display(), e.to)?,
-        None => writeln!(out, "{}: build {} (no earlier build)", dockerfile.display(), e.to)?,
+        Some(from) => writeln!(out, "{}: build {} against {}", dockerfile.display(), inline(&e.to), inline(from))?,
+        None => writeln!(out, "{}: build {} (no earlier build)", dockerfile.display(), inline(&e.to))?,
     }
     if e.steps.is_empty() {
         writeln!(out, "every step came from the cache")?;

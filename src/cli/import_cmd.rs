@@ -17,11 +17,11 @@ pub fn run(store: Option<&Path>, dockerfile: Option<&Path>, logs: &[PathBuf], cw
         match import_one(&store, dockerfile, log, cwd) {
             Ok((record, parsed)) => {
                 imported += 1;
-                writeln!(out, "imported {} as {}: {}", log.display(), record.id, describe(&parsed))?;
+                writeln!(out, "imported {} as {}: {}", log.display(), crate::present::inline(&record.id), describe(&parsed))?;
             }
             Err(e) => {
                 out.flush()?;
-                eprintln!("buildlens: {}: {e:#}", log.display());
+                crate::present::eprint_line(format_args!("buildlens: {}: {e:#}", log.display()));
             }
         }
     }
@@ -87,9 +87,9 @@ pub fn list(store: Option<&Path>, json: bool, cwd: &Path) -> Result<i32> {
         writeln!(out)?;
     } else {
         for (record, meta, parsed) in &rows {
-            let cmd = meta.as_ref().map(|m| m.command.join(" ")).unwrap_or_default();
+            let cmd = meta.as_ref().map(|m| crate::present::inline(&m.command.join(" ")).into_owned()).unwrap_or_default();
             let what = parsed.as_ref().map(describe).unwrap_or_else(|| "unreadable".into());
-            writeln!(out, "{}  {}  {}", record.id, what, cmd)?;
+            writeln!(out, "{}  {}  {}", crate::present::inline(&record.id), what, cmd)?;
         }
     }
     out.flush()?;

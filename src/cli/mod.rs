@@ -144,7 +144,8 @@ pub fn main() -> i32 {
         // that SIGPIPE ended, as other command-line tools do.
         Err(e) if is_broken_pipe(&e) => 141,
         Err(e) => {
-            eprintln!("buildlens: {e:#}");
+            // Messages may span lines (a debug failure lists its causes): hidden characters shown, breaks kept.
+            eprintln!("buildlens: {}", crate::present::visible(&format!("{e:#}")));
             1
         }
     }

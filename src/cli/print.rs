@@ -9,7 +9,7 @@ use crate::present;
 pub fn parsed_log(out: &mut impl Write, parsed: &ParsedLog, all: bool) -> io::Result<()> {
     let count = parsed.builds.len();
     for (i, build) in parsed.builds.iter().enumerate() {
-        build_block(out, build, i + 1, count, all)?;
+        build_block(out, build, i + 1, Some(count), all)?;
     }
     for p in &parsed.problems {
         writeln!(out, "{}", p.message)?;
@@ -17,11 +17,16 @@ pub fn parsed_log(out: &mut impl Write, parsed: &ParsedLog, all: bool) -> io::Re
     Ok(())
 }
 
-fn build_block(out: &mut impl Write, build: &Build, i: usize, count: usize, all: bool) -> io::Result<()> {
+/// One build: `build i/N: ...` (`build i: ...` when the count is not known yet), its steps, errors, problems.
+pub fn build_block(out: &mut impl Write, build: &Build, i: usize, count: Option<usize>, all: bool) -> io::Result<()> {
     let steps = build.steps.iter().filter(|s| all || s.is_instruction());
     let total = build.steps.iter().filter(|s| s.is_instruction()).count();
     let cached = build.steps.iter().filter(|s| s.is_instruction() && s.status == StepStatus::Cached).count();
-    write!(out, "build {i}/{count}: {}, {}", build.format.as_str(), result_word(build))?;
+    match count {
+        Some(count) => write!(out, "build {i}/{count}: ")?,
+        None => write!(out, "build {i}: ")?,
+    }
+    write!(out, "{}, {}", build.format.as_str(), result_word(build))?;
     write!(out, ", {total} steps ({cached} cached), bytes {}-{}", build.span[0], build.span[1])?;
     if let Some(job) = &build.job {
         write!(out, ", job {job}")?;

@@ -13,7 +13,7 @@ pub fn run(store: Option<&Path>, dockerfile: Option<PathBuf>, command: Vec<Strin
     let done = match record::run(&store, &req) {
         Ok(done) => done,
         Err(e) => {
-            eprintln!("buildlens: {e:#}");
+            eprintln!("buildlens: {}", crate::present::visible(&format!("{e:#}")));
             return Ok(127); // like a shell whose command was not found
         }
     };
@@ -48,9 +48,9 @@ fn snapshot_image(record: &Record, builds: &[Build]) {
     match engine::history_blocking(&engine::Config::default(), &image) {
         Ok(history) => {
             if let Err(e) = record.write_image(&history) {
-                eprintln!("buildlens: could not store the image history: {e:#}");
+                crate::present::eprint_line(format_args!("buildlens: could not store the image history: {e:#}"));
             }
         }
-        Err(e) => eprintln!("buildlens: no layer sizes for {image}: {e}"),
+        Err(e) => crate::present::eprint_line(format_args!("buildlens: no layer sizes for {image}: {e}")),
     }
 }

@@ -81,7 +81,7 @@ fn print_report(out: &mut impl Write, dockerfile: &Path, text: &str, p: &Printed
     writeln!(out, "{}: {} recorded build{}", dockerfile.display(), builds.len(), if builds.len() == 1 { "" } else { "s" })?;
     for (i, b) in builds.iter().enumerate() {
         let when = b.started.as_deref().map(short_time).unwrap_or_else(|| "time unknown".into());
-        write!(out, "  #{} {when}  {}  {}", i + 1, result_word(b), b.id)?;
+        write!(out, "  #{} {when}  {}  {}", i + 1, result_word(b), present::inline(&b.id))?;
         if let Some(k) = p.known.iter().find(|k| k.build == b.id) {
             write!(out, "  image {}", present::size_bytes(k.history.total_size()))?;
         }
@@ -101,7 +101,7 @@ fn print_report(out: &mut impl Write, dockerfile: &Path, text: &str, p: &Printed
         }
     }
     for p in &a.problems {
-        writeln!(out, "problem: {p}")?;
+        writeln!(out, "problem: {}", present::inline(p))?;
     }
     Ok(())
 }

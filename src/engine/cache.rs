@@ -78,7 +78,7 @@ impl Cache {
                     entries.insert(id.to_string(), (answer.clone(), None));
                 }
             }
-            Err(e) if !self.quiet => eprintln!("buildlens: no layer sizes for {image}: {e}"),
+            Err(e) if !self.quiet => crate::present::eprint_line(format_args!("buildlens: no layer sizes for {image}: {e}")),
             Err(_) => {}
         }
         let expires = (answer.is_err() || !by_id(image)).then(|| Instant::now() + SHORT);

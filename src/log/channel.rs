@@ -22,6 +22,23 @@ pub enum Active {
     Podman(podman::Parser),
 }
 
+/// The first bytes a line that starts a build can have: `{` (rawjson, Engine API JSON), `[` (tty's
+/// `[+] Building`, podman's `[k/n] STEP`), ` ` and `=` (tty rows ` => `), `#` (plain), `S` (`STEP`,
+/// `Step`, `Sending build context`), `D` (the classic builder's DEPRECATED banner). Each parser's `starts`
+/// tests a fixed prefix; looking the first byte up first makes a line of output or prose outside a build
+/// (most of a log that is no build, `yes` output, a CI job's other steps) cost one lookup here instead of
+/// six prefix tests. `tests::every_start_is_let_through` holds this to every fixture log.
+static STARTS_WITH: [bool; 256] = {
+    let mut table = [false; 256];
+    let bytes = b"{[ =#SD";
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// `$one` for the single-build parsers, `$plain` for the plain router.
 macro_rules! each_active {
     ($value:expr, $p:ident => $one:expr, $plain:expr) => {
@@ -40,7 +57,7 @@ impl Active {
     /// A parser for the format whose build `line` starts, if any. Order matters: the most specific
     /// signatures first.
     fn start(line: &Line<'_>) -> Option<Active> {
-        if line.chatter {
+        if line.chatter || !line.text.first().is_some_and(|&b| STARTS_WITH[usize::from(b)]) {
             return None;
         }
         if rawjson::Parser::starts(line) {
@@ -295,6 +312,17 @@ impl Channel {
         builds
     }
 
+    /// The builds closed so far, taken out of the channel (in log order), for a caller that hands them on
+    /// as the log is read (`stream`); none while lines are held for a prefix candidate.
+    pub fn take_done(&mut self) -> Vec<Build> {
+        if self.prefixes.holding() {
+            return Vec::new();
+        }
+        let mut done = std::mem::take(&mut self.done);
+        done.sort_by_key(|b| b.span[0]);
+        done
+    }
+
     /// All builds; the open one is closed as the log ended (lines still held are read as they are).
     pub fn finish(mut self) -> Vec<Build> {
         self.settle();
@@ -364,6 +392,41 @@ fn normalize(build: &mut Build) {
 #[cfg(test)]
 mod tests {
     use crate::log::{parse_bytes, BuildResult, Format, StepStatus};
+
+    /// Every line of every fixture log that one of the parsers would start a build with has a first byte
+    /// `STARTS_WITH` lets through (a new format signature must be added there).
+    #[test]
+    fn every_start_is_let_through() {
+        use super::{buildkit_plain, buildkit_tty, engine_api, legacy, podman, rawjson, Active, Line};
+        let ungated = |line: &Line<'_>| {
+            rawjson::Parser::starts(line)
+                || engine_api::Parser::starts(line)
+                || buildkit_tty::Parser::starts(line)
+                || buildkit_plain::Parser::starts(line)
+                || podman::Parser::starts(line)
+                || legacy::Parser::starts(line)
+        };
+        let mut files = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/logs"))];
+        let (mut lines, mut starts) = (0, 0);
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let mut scratch = Vec::new();
+            for raw in bytes.split(|&b| b == b'\n') {
+                let u = crate::log::unwrap::unwrap(raw, &mut scratch);
+                let line = Line { text: u.text, start: 0, end: 0, time: u.time, chatter: u.chatter, truncated: false };
+                lines += 1;
+                if ungated(&line) {
+                    starts += 1;
+                    assert!(Active::start(&line).is_some(), "{}: {:?}", path.display(), String::from_utf8_lossy(line.text));
+                }
+            }
+        }
+        assert!(lines > 10_000 && starts > 100, "{lines} lines, {starts} starts");
+    }
 
     /// `format result steps` per build.
     fn builds(log: &str) -> Vec<(Format, BuildResult, usize)> {

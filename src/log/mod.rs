@@ -27,6 +27,7 @@ pub mod rawjson;
 pub mod sequential;
 pub mod solve_status;
 pub mod step_name;
+pub mod stream;
 pub mod unwrap;
 
 use std::io::Read;

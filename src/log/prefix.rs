@@ -299,11 +299,16 @@ fn anchored_after(shape: &[Token], text: &[u8]) -> bool {
 /// Where the first builder anchor in `text` starts, when some text comes before it.
 fn find_anchor(text: &[u8]) -> Option<usize> {
     let head = text.get(..text.len().min(MAX_PREFIX + 1)).unwrap_or_default();
-    let header = memchr3_iter(b'#', b'S', b'[', head).filter(|&at| at > 0).find(|&at| {
+    let anchored = |&at: &usize| {
         // An anchor starts a word: `err: #3`, `11 Step`, `] [2/2] STEP`, never `RUN_Step` or `x#3`.
-        let before = head.get(at - 1).copied().unwrap_or(b' ');
-        !before.is_ascii_alphanumeric() && before != b'_' && text.get(at..).is_some_and(is_anchor)
-    });
+        let before = head.get(at.wrapping_sub(1)).copied().unwrap_or(b' ');
+        at > 0 && !before.is_ascii_alphanumeric() && before != b'_' && text.get(at..).is_some_and(is_anchor)
+    };
+    let header = if head.len() < super::unwrap::SHORT {
+        (1..head.len()).filter(|&at| matches!(head.get(at), Some(b'#' | b'S' | b'['))).find(anchored)
+    } else {
+        memchr3_iter(b'#', b'S', b'[', head).find(anchored)
+    };
     header.or_else(|| cache_hit_at(text))
 }
 

@@ -23,7 +23,13 @@ pub struct Settings {
     pub history_depth: usize,
     pub docker: Docker,
     pub explain: ExplainSettings,
+    /// Documents larger than this (bytes of UTF-8) are not analysed: no lenses, hints, hover, links or
+    /// diagnostics, one `window/logMessage`, and the server keeps none of their text (`documents`).
+    pub max_document_bytes: usize,
 }
+
+/// Default of `buildlens.maxDocumentBytes`: 8 MiB, twice the cap on a Dockerfile read from disk.
+pub const DEFAULT_MAX_DOCUMENT_BYTES: usize = 8 << 20;
 
 /// `buildlens.explain.*`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -80,6 +86,7 @@ impl Default for Settings {
             history_depth: 10,
             docker: Docker::default(),
             explain: ExplainSettings::default(),
+            max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
         }
     }
 }
@@ -145,6 +152,8 @@ mod tests {
         assert_eq!(s.explain.expensive_seconds, 60);
         let s = Settings::from_value(&json!({"explain": {"expensiveSeconds": 5}})).unwrap();
         assert_eq!(s.explain.expensive_seconds, 5);
+        assert_eq!(s.max_document_bytes, DEFAULT_MAX_DOCUMENT_BYTES);
+        assert_eq!(Settings::from_value(&json!({"maxDocumentBytes": 1000})).unwrap().max_document_bytes, 1000);
         assert_eq!(Settings::from_value(&Value::Null), None);
         assert_eq!(Settings::from_value(&json!({"historyDepth": "many"})), None);
         assert_eq!(s.lenses, LensMode::Auto, "quiet lines stay quiet by default");

@@ -68,8 +68,8 @@ fn failure(run: &StepRun, range: Range, locate: Locate) -> Diagnostic {
     let cause = crate::analysis::headline::of(run).and_then(|h| h.offset);
     let related = log_location(run, cause, locate).map(|location| {
         let message = match cause {
-            Some(_) => format!("the cause in the build log of {}", run.build),
-            None => format!("build log of {}", run.build),
+            Some(_) => format!("the cause in the build log of {}", crate::present::inline(&run.build)),
+            None => format!("build log of {}", crate::present::inline(&run.build)),
         };
         vec![DiagnosticRelatedInformation { location, message }]
     });

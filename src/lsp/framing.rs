@@ -7,14 +7,31 @@
 //! token, so `Content-Length: <digits>` followed by a raw line break never belongs to a valid body. A long
 //! length is cut there as soon as the next frame's header arrives (the reader never waits for bytes a
 //! client will not send), and a short one leaves junk before the next header, which is skipped.
-//! Memory: a body is buffered up to its length (capped), junk between frames in at most 8 KiB.
+//! Memory: a body is buffered up to its length (capped), junk between frames in at most 8 KiB. A body
+//! over the cap is never buffered: it is answered as bad and skipped as junk; the bytes of it that came
+//! with its header (at most 4 KiB) are handed on, to tell which document it carried (`too_large`).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Longest header line kept; junk past it (a body without its header) is dropped as it is read.
 const MAX_HEADER_LINE: usize = 8 * 1024;
-/// Largest body accepted; a larger `Content-Length` is a bad frame and its body is skipped as junk.
+/// Largest body ever accepted; a larger `Content-Length` is a bad frame and its body is skipped as junk.
+/// The cap in force is lower (`frame_cap`): it follows the largest document the server analyses.
 pub const MAX_BODY: usize = 1 << 30;
+/// The least frame cap, whatever the document cap.
+pub const MIN_FRAME_CAP: usize = 64 << 20;
+/// What a frame over the cap is answered with.
+pub const OVER_CAP: &str = "Content-Length over the frame cap";
+
+/// The frame cap for a document cap: room for a document of that size with every byte escaped in JSON
+/// (`\u001b` is 6 bytes for one) and then some, at least 64 MiB, at most 1 GiB. A frame far above the
+/// document cap cannot carry a document the server would analyse: it is skipped unread.
+pub fn frame_cap(document_cap: usize) -> usize {
+    document_cap.saturating_mul(16).clamp(MIN_FRAME_CAP, MAX_BODY)
+}
 /// Bytes read from the input at a time while reading headers.
 const CHUNK: usize = 64 * 1024;
 /// The header name, lowercase (matched without regard to case).
@@ -26,6 +43,12 @@ pub enum Frame {
     Body(Vec<u8>),
     /// A frame whose header or length was wrong: what was wrong, for the error the client gets.
     Bad(&'static str),
+    /// A frame over the cap (answered as bad, `OVER_CAP`), skipped unread: the first bytes of its body
+    /// that had arrived with its header (at most `SKIPPED_HEAD`), for a caller that can tell what it was.
+    OverCap {
+        length: usize,
+        head: Vec<u8>,
+    },
     /// Bytes that were no header were skipped before the next one: the rest of a body that was cut
     /// short (already answered) or a frame sent without any header.
     Junk,
@@ -39,6 +62,8 @@ pub struct Frames<R> {
     start: usize,
     /// The length of the body that follows a `Junk` frame.
     pending: Option<usize>,
+    /// The largest body read (`frame_cap`), changed by the server as its settings change.
+    cap: Arc<AtomicUsize>,
 }
 
 /// What the header lines said.
@@ -48,14 +73,20 @@ struct Header {
 }
 
 impl<R: AsyncRead + Unpin> Frames<R> {
+    #[cfg(test)]
     pub fn new(input: R) -> Frames<R> {
-        Frames { input, buf: Vec::new(), start: 0, pending: None }
+        Frames::with_cap(input, Arc::new(AtomicUsize::new(MAX_BODY)))
+    }
+
+    /// A reader that takes bodies up to `cap` bytes (read at each header).
+    pub fn with_cap(input: R, cap: Arc<AtomicUsize>) -> Frames<R> {
+        Frames { input, buf: Vec::new(), start: 0, pending: None, cap }
     }
 
     /// The next frame, `None` at the end of input (or a read error).
     pub async fn next(&mut self) -> Option<Frame> {
         if let Some(length) = self.pending.take() {
-            return self.body(length).await;
+            return self.body_within_cap(length).await;
         }
         let header = self.header().await?;
         match header.length {
@@ -63,9 +94,19 @@ impl<R: AsyncRead + Unpin> Frames<R> {
                 self.pending = Some(length);
                 Some(Frame::Junk)
             }
-            Ok(length) => self.body(length).await,
+            Ok(length) => self.body_within_cap(length).await,
             Err(bad) => Some(Frame::Bad(bad)),
         }
+    }
+
+    /// The body, or `OverCap` (its bytes are then skipped as junk by the next `header`).
+    async fn body_within_cap(&mut self, length: usize) -> Option<Frame> {
+        if length > self.cap.load(Ordering::Relaxed) {
+            let arrived = &self.buf[self.start..];
+            let head = arrived[..arrived.len().min(SKIPPED_HEAD)].to_vec();
+            return Some(Frame::OverCap { length, head });
+        }
+        self.body(length).await
     }
 
     /// Reads up to `limit` more bytes; false at the end of input.
@@ -158,6 +199,8 @@ impl<R: AsyncRead + Unpin> Frames<R> {
 const LONG: &str = "Content-Length longer than the body";
 /// Bytes kept of junk without a line break: room for a whole `Content-Length:` header.
 const TAIL: usize = 64;
+/// Bytes kept of the start of a body over the cap (`Frame::OverCap`).
+pub const SKIPPED_HEAD: usize = 4096;
 /// Most bytes read at once (a large body is read in steps of this).
 const MAX_READ: usize = 1 << 20;
 
@@ -184,8 +227,7 @@ fn parse_length(value: &[u8]) -> Result<usize, &'static str> {
         return Err("Content-Length is not a number");
     }
     match value.parse::<usize>() {
-        Ok(n) if n <= MAX_BODY => Ok(n),
-        Ok(_) => Err("Content-Length over the cap (1 GiB)"),
+        Ok(n) => Ok(n),
         Err(_) => Err("Content-Length overflows"),
     }
 }
@@ -247,6 +289,7 @@ mod tests {
             .map(|f| match f {
                 Frame::Body(b) => Frame::Body(b.clone()),
                 Frame::Bad(w) => Frame::Bad(w),
+                Frame::OverCap { length, head } => Frame::OverCap { length: *length, head: head.clone() },
                 Frame::Junk => Frame::Junk,
             })
             .collect();
@@ -275,7 +318,8 @@ mod tests {
         check(&format!("Content-Length: abc\r\n\r\n{msg}"), &bad("Content-Length is not a number"));
         check(&format!("Content-Length: -4\r\n\r\n{msg}"), &bad("Content-Length is not a number"));
         check(&format!("Content-Length: 99999999999999999999999\r\n\r\n{msg}"), &bad("Content-Length overflows"));
-        check(&format!("Content-Length: {}\r\n\r\n{msg}", MAX_BODY + 1), &bad("Content-Length over the cap (1 GiB)"));
+        let over = Frame::OverCap { length: MAX_BODY + 1, head: format!("{msg}{NEXT}").into_bytes() };
+        check(&format!("Content-Length: {}\r\n\r\n{msg}", MAX_BODY + 1), &[over, Frame::Junk]);
         // Long: the next header inside the window (complete line, or its line ending past the window).
         for extra in [1, 3, 10, 15, 16, 17, 20, 21, 22, 23, 24, 40, 1000] {
             check(&format!("Content-Length: {}\r\n\r\n{msg}", msg.len() + extra), &[Frame::Bad(LONG)]);
@@ -295,6 +339,28 @@ mod tests {
         let junk = "y".repeat(3 * CHUNK);
         check(&format!("Content-Length: x\r\n\r\n{junk}"), &[Frame::Bad("Content-Length is not a number"), Frame::Junk]);
         assert_eq!(frames(junk.as_bytes()), vec![]);
+    }
+
+    #[test]
+    fn a_body_over_the_cap_in_force_is_skipped_unbuffered() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let text = format!("{{\"t\":\"{}\"}}", "x".repeat(4 * CHUNK));
+        let input = format!("Content-Length: {}\r\n\r\n{text}{NEXT}", text.len());
+        let got = runtime.block_on(async {
+            let mut reader = Frames::with_cap(input.as_bytes(), Arc::new(AtomicUsize::new(CHUNK)));
+            let mut out = Vec::new();
+            while let Some(f) = reader.next().await {
+                // Never more than a chunk and a header line held while skipping.
+                assert!(reader.buf.len() - reader.start <= CHUNK + MAX_HEADER_LINE, "{}", reader.buf.len());
+                out.push(f);
+            }
+            out
+        });
+        let head = input.as_bytes()[input.find("\r\n\r\n").unwrap() + 4..][..SKIPPED_HEAD].to_vec();
+        assert_eq!(got, vec![Frame::OverCap { length: text.len(), head }, Frame::Junk, body("{}")]);
+        assert_eq!(frame_cap(0), MIN_FRAME_CAP);
+        assert_eq!(frame_cap(8 << 20), 128 << 20);
+        assert_eq!(frame_cap(usize::MAX), MAX_BODY);
     }
 
     #[test]

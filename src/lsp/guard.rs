@@ -18,7 +18,7 @@ pub async fn request<T: Send + 'static>(method: &'static str, body: impl FnOnce(
 /// when the body has no answer or panicked (logged): the caller then takes the blocking way.
 pub fn inline<T>(method: &'static str, body: impl FnOnce() -> Option<T>) -> Option<T> {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
-        eprintln!("buildlens: {method} (cached) failed: {}", panic_message(&*panic));
+        crate::present::eprint_line(format_args!("buildlens: {method} (cached) failed: {}", panic_message(&*panic)));
         None
     })
 }
@@ -27,12 +27,12 @@ pub fn inline<T>(method: &'static str, body: impl FnOnce() -> Option<T>) -> Opti
 /// `catch_unwind`. A panic is logged and the notification dropped.
 pub fn notification(method: &'static str, body: impl FnOnce()) {
     if let Err(panic) = catch_unwind(AssertUnwindSafe(body)) {
-        eprintln!("buildlens: {method} failed: {}", panic_message(&*panic));
+        crate::present::eprint_line(format_args!("buildlens: {method} failed: {}", panic_message(&*panic)));
     }
 }
 
 fn failed(method: &str, why: &str) -> Error {
-    eprintln!("buildlens: {method} failed: {why}");
+    crate::present::eprint_line(format_args!("buildlens: {method} failed: {why}"));
     let mut e = Error::internal_error();
     e.message = format!("buildlens: {method} failed: {why}").into();
     e

@@ -32,6 +32,7 @@ mod services;
 pub mod signal;
 mod state;
 mod stdio;
+mod too_large;
 mod transport;
 pub mod view;
 mod watch;
@@ -67,10 +68,11 @@ where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite,
 {
-    let (service, socket) = LspService::build(|client| server::Backend::new(client, options))
-        .custom_method(transport::INVALID_MESSAGE, server::Backend::invalid_message)
-        .finish();
     let session = Arc::new(transport::Session::default());
+    let (service, socket) = LspService::build(|client| server::Backend::new(client, options, session.clone()))
+        .custom_method(transport::INVALID_MESSAGE, server::Backend::invalid_message)
+        .custom_method(transport::DOCUMENT_TOO_LARGE, server::Backend::document_too_large)
+        .finish();
     let serving = Server::new(transport::guard(input, session.clone()), output, socket).serve(service);
     // At `exit` or the end of input the library still waits for every request in flight; one stuck in a
     // read (a file that blocks, a slow disk) must not keep the process alive after its client is gone.

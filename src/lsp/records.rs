@@ -622,10 +622,12 @@ fn recorded(
 
 /// Indexes one record (reading only the new bytes of a log that grew) and keeps what selection needs.
 fn load_entry(store: &Store, record: &store::Record) -> Option<Entry> {
-    let meta = record.meta().map_err(|e| eprintln!("buildlens: skipping record {}: {e:#}", record.id)).ok()?;
+    let meta =
+        record.meta().map_err(|e| crate::present::eprint_line(format_args!("buildlens: skipping record {}: {e:#}", record.id))).ok()?;
     let live = meta.is_live();
-    let (summary, _) =
-        store::index::summary(record, !live).map_err(|e| eprintln!("buildlens: skipping record {}: {e:#}", record.id)).ok()?;
+    let (summary, _) = store::index::summary(record, !live)
+        .map_err(|e| crate::present::eprint_line(format_args!("buildlens: skipping record {}: {e:#}", record.id)))
+        .ok()?;
     let built = record.built_dockerfile();
     let builds = recorded(summary.parsed.builds, &record.id, &meta.started, &record.log_path(), live, built.as_deref());
     let dockerfile = record_dockerfile_path(store, &meta);
@@ -645,7 +647,7 @@ fn external_entry(store: &Store, root: &Path, path: &Path) -> Option<Entry> {
         let _ = fs::create_dir_all(dir);
     }
     let (summary, _) = store::index::summary_at(store.root(), path, &cache, true)
-        .map_err(|e| eprintln!("buildlens: skipping {}: {e:#}", path.display()))
+        .map_err(|e| crate::present::eprint_line(format_args!("buildlens: skipping {}: {e:#}", path.display())))
         .ok()?;
     let id = log_globs::display_id(path, root);
     let started = modified.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);

@@ -11,10 +11,13 @@ use tower_lsp_server::{Client, LanguageServer};
 
 use super::capabilities::server_capabilities;
 use super::config::{ClientSupport, Settings};
+use super::documents::TooLarge;
 use super::encoding::Encoding;
 use super::lenses::{OpenLog, OPEN_LOG};
 use super::state::Shared;
-use super::{context_inputs, engine_sizes, features, guard, refresh, watch, Options};
+use super::too_large::TooLargeParams;
+use super::transport::Session;
+use super::{context_inputs, engine_sizes, features, framing, guard, refresh, watch, Options};
 
 /// Parameters of `buildlens/invalidMessage`: the error the replaced frame gets.
 #[derive(Debug, serde::Deserialize)]
@@ -32,8 +35,8 @@ pub struct Backend {
 }
 
 impl Backend {
-    pub fn new(client: Client, options: Options) -> Backend {
-        Backend { client, shared: Arc::new(Shared::new(options.source, options.clock)) }
+    pub fn new(client: Client, options: Options, session: Arc<Session>) -> Backend {
+        Backend { client, shared: Arc::new(Shared::new(options.source, options.clock, session)) }
     }
 
     /// Computes and publishes the diagnostics of `uri` at `version` in the background. Stale results
@@ -46,7 +49,44 @@ impl Backend {
     pub async fn invalid_message(&self, params: InvalidMessage) -> Result<()> {
         let code = tower_lsp_server::jsonrpc::ErrorCode::from(params.code);
         let message = if params.message.is_empty() { code.description().to_owned() } else { params.message };
+        if message == framing::OVER_CAP {
+            let cap = self.shared.session.document_cap();
+            let line = format!(
+                "buildlens: skipped a message over the frame cap ({} bytes; buildlens.maxDocumentBytes is {cap})",
+                framing::frame_cap(cap)
+            );
+            self.client.log_message(MessageType::WARNING, line).await;
+        }
         Err(Error { code, message: message.into(), data: params.data })
+    }
+
+    /// A `didOpen`/`didChange` whose text the transport found over the document cap (`too_large`).
+    pub async fn document_too_large(&self, params: TooLargeParams) {
+        let mut went_over = None;
+        guard::notification(super::transport::DOCUMENT_TOO_LARGE, || {
+            let mut st = self.shared.lock();
+            if params.opened || st.docs.is_open(&params.uri) {
+                let kind = st.kind_of(&params.uri);
+                st.forget(&params.uri);
+                went_over = st.docs.mark_too_large(params.uri.clone(), kind, params.version, params.bytes);
+            }
+        });
+        self.went_over(params.uri, went_over);
+    }
+
+    /// A document just went over the cap: one line in the client's log, its diagnostics cleared.
+    fn went_over(&self, uri: Uri, went_over: Option<TooLarge>) {
+        let Some(TooLarge { bytes }) = went_over else { return };
+        let cap = self.shared.lock().settings.max_document_bytes;
+        let line = format!(
+            "buildlens: {} is {bytes} bytes, over buildlens.maxDocumentBytes ({cap}): not analysed (no lenses, hints or diagnostics)",
+            crate::present::visible(uri.as_str())
+        );
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            client.log_message(MessageType::WARNING, line).await;
+            client.publish_diagnostics(uri, Vec::new(), None).await;
+        });
     }
 }
 
@@ -64,6 +104,7 @@ fn publish_later(client: Client, shared: Arc<Shared>, uri: Uri, version: i32) {
 fn settings_changed(client: &Client, shared: &Arc<Shared>) {
     // The renderings hang on the settings too (`lenses`: which lines get a lens).
     shared.lock().renders = Default::default();
+    shared.apply_caps();
     engine_sizes::apply_settings(shared);
     watch::start(client, shared);
     everything_changed(client, shared);
@@ -105,6 +146,7 @@ impl LanguageServer for Backend {
             }
         }
         engine_sizes::apply_settings(&self.shared);
+        self.shared.apply_caps();
         let server_info = ServerInfo { name: "buildlens".into(), version: Some(env!("CARGO_PKG_VERSION").into()) };
         Ok(InitializeResult { capabilities: server_capabilities(enc), server_info: Some(server_info), offset_encoding: None })
     }
@@ -130,22 +172,30 @@ impl LanguageServer for Backend {
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let doc = params.text_document;
         let uri = doc.uri.clone();
+        let mut went_over = None;
         guard::notification("textDocument/didOpen", || {
             let mut st = self.shared.lock();
             let kind = st.kind_of(&doc.uri);
             st.forget(&doc.uri);
-            st.docs.open(doc.uri, kind, doc.text, doc.version);
+            let cap = st.settings.max_document_bytes;
+            went_over = st.docs.open(doc.uri, kind, doc.text, doc.version, cap);
         });
+        self.went_over(uri.clone(), went_over);
         self.publish_later(uri, doc.version);
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         let (uri, version) = (params.text_document.uri, params.text_document.version);
+        let mut went_over = None;
         guard::notification("textDocument/didChange", || {
             let mut st = self.shared.lock();
-            let enc = st.enc;
-            st.docs.change(&uri, params.content_changes, version, enc);
+            let (enc, cap) = (st.enc, st.settings.max_document_bytes);
+            went_over = st.docs.change(&uri, params.content_changes, version, enc, cap);
+            if went_over.is_some() {
+                st.forget(&uri);
+            }
         });
+        self.went_over(uri.clone(), went_over);
         self.publish_later(uri, version);
     }
 

@@ -11,6 +11,7 @@ use super::config::{ClientSupport, Settings};
 use super::documents::{Document, Documents, Kind};
 use super::encoding::Encoding;
 use super::rendered::Renders;
+use super::transport::Session;
 use super::watch::Watching;
 use super::{Clock, Source};
 use crate::analysis::Annotated;
@@ -63,11 +64,20 @@ pub struct Shared {
     pub watching: Mutex<Watching>,
     pub source: Arc<dyn Source>,
     pub clock: Clock,
+    /// The transport's view of the session (its frame and document caps follow the settings).
+    pub session: Arc<Session>,
 }
 
 impl Shared {
-    pub fn new(source: Arc<dyn Source>, clock: Clock) -> Shared {
-        Shared { state: Mutex::new(State::default()), wake: tokio::sync::Notify::new(), watching: Mutex::default(), source, clock }
+    pub fn new(source: Arc<dyn Source>, clock: Clock, session: Arc<Session>) -> Shared {
+        let (wake, watching) = (tokio::sync::Notify::new(), Mutex::default());
+        Shared { state: Mutex::new(State::default()), wake, watching, source, clock, session }
+    }
+
+    /// Applies the settings' document cap to the transport (frames read from now on).
+    pub fn apply_caps(&self) {
+        let cap = self.lock().settings.max_document_bytes;
+        self.session.set_document_cap(cap);
     }
 
     /// Locks the state. A panic elsewhere while it was held leaves a usable state (every change to it is

@@ -7,7 +7,8 @@
 //! deserves (-32700 parse error, -32600 invalid request, -32601 for a `$/` request, which the library
 //! would drop unanswered), and the session goes on. Valid frames pass through unchanged.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -15,22 +16,52 @@ use tokio::io::{AsyncRead, AsyncWriteExt, DuplexStream};
 use tokio::sync::Notify;
 use tower_lsp_server::jsonrpc::{Request, Response};
 
-use super::framing::{Frame, Frames};
+use super::config::DEFAULT_MAX_DOCUMENT_BYTES;
+use super::framing::{frame_cap, Frame, Frames, OVER_CAP};
+use super::too_large;
 
 /// The method a replaced frame becomes.
 pub const INVALID_MESSAGE: &str = "buildlens/invalidMessage";
+/// The notification a `didOpen`/`didChange` carrying a text over the document cap becomes: its
+/// `uri`, `version` and size, without the text (`documents::TooLarge`).
+pub const DOCUMENT_TOO_LARGE: &str = "buildlens/documentTooLarge";
 
 /// What the guard saw of the session.
-#[derive(Default)]
 pub struct Session {
     /// Notified once the input ends or an `exit` notification went through: the session is over,
     /// whatever requests are still running (`serve` waits for them only a moment).
     pub ended: Notify,
     pub shutdown: AtomicBool,
     pub exit: AtomicBool,
+    /// `buildlens.maxDocumentBytes` in force (set by the server from its settings).
+    document_cap: AtomicUsize,
+    /// The frame cap that follows from it (`framing::frame_cap`), read by the frame reader.
+    frame_cap: Arc<AtomicUsize>,
+}
+
+impl Default for Session {
+    fn default() -> Session {
+        Session {
+            ended: Notify::new(),
+            shutdown: AtomicBool::new(false),
+            exit: AtomicBool::new(false),
+            document_cap: AtomicUsize::new(DEFAULT_MAX_DOCUMENT_BYTES),
+            frame_cap: Arc::new(AtomicUsize::new(frame_cap(DEFAULT_MAX_DOCUMENT_BYTES))),
+        }
+    }
 }
 
 impl Session {
+    /// Applies `buildlens.maxDocumentBytes` to the frames read from now on.
+    pub fn set_document_cap(&self, bytes: usize) {
+        self.document_cap.store(bytes, Ordering::Relaxed);
+        self.frame_cap.store(frame_cap(bytes), Ordering::Relaxed);
+    }
+
+    pub fn document_cap(&self) -> usize {
+        self.document_cap.load(Ordering::Relaxed)
+    }
+
     /// The process's exit status: 1 after an `exit` that no `shutdown` came before (the LSP spec).
     pub fn status(&self) -> i32 {
         i32::from(self.exit.load(Ordering::Relaxed) && !self.shutdown.load(Ordering::Relaxed))
@@ -38,15 +69,24 @@ impl Session {
 }
 
 /// Reads `input`, checks each frame, and gives back the stream the server should read.
-pub fn guard<R: AsyncRead + Unpin + Send + 'static>(input: R, session: std::sync::Arc<Session>) -> DuplexStream {
+pub fn guard<R: AsyncRead + Unpin + Send + 'static>(input: R, session: Arc<Session>) -> DuplexStream {
     let (mut to_server, server_side) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
-        let mut frames = Frames::new(input);
+        let mut frames = Frames::with_cap(input, session.frame_cap.clone());
         // Whether the last frame was answered as unreadable: junk after it is its rest, not one more.
         let mut last_unreadable = false;
         while let Some(frame) = frames.next().await {
+            // A document skipped with its frame is known as too large, not left as it was.
+            if let Frame::OverCap { length, head } = &frame {
+                if let Some(notice) = too_large::skipped(head, *length) {
+                    if write_frame(&mut to_server, &notice).await.is_err() {
+                        break;
+                    }
+                }
+            }
             let checked = match frame {
-                Frame::Body(body) => checked(body),
+                Frame::Body(body) => checked(body, session.document_cap()),
+                Frame::OverCap { .. } => replaced(Value::Null, -32700, OVER_CAP, None),
                 Frame::Bad(what) => replaced(Value::Null, -32700, what, None),
                 Frame::Junk if last_unreadable => continue,
                 Frame::Junk => replaced(Value::Null, -32700, "bytes outside a frame", None),
@@ -55,9 +95,7 @@ pub fn guard<R: AsyncRead + Unpin + Send + 'static>(input: R, session: std::sync
             if checked.kind == Kind::Shutdown {
                 session.shutdown.store(true, Ordering::Relaxed);
             }
-            let mut frame = format!("Content-Length: {}\r\n\r\n", checked.body.len()).into_bytes();
-            frame.extend_from_slice(&checked.body);
-            if to_server.write_all(&frame).await.is_err() {
+            if write_frame(&mut to_server, &checked.body).await.is_err() {
                 break;
             }
             if checked.kind == Kind::Exit {
@@ -69,6 +107,13 @@ pub fn guard<R: AsyncRead + Unpin + Send + 'static>(input: R, session: std::sync
         session.ended.notify_one();
     });
     server_side
+}
+
+/// Header and body written apart: a large body is not copied once more.
+async fn write_frame(to_server: &mut DuplexStream, body: &[u8]) -> std::io::Result<()> {
+    let header = format!("Content-Length: {}\r\n\r\n", body.len());
+    to_server.write_all(header.as_bytes()).await?;
+    to_server.write_all(body).await
 }
 
 /// A frame as it goes to the library.
@@ -176,8 +221,14 @@ impl Envelope {
 }
 
 /// `body` when tower-lsp-server can decode it (an integral id such as `1e3` written as the integer),
-/// else the replacement request.
-fn checked(body: Vec<u8>) -> Checked {
+/// else the replacement request; a document over `document_cap` becomes `DOCUMENT_TOO_LARGE`.
+fn checked(body: Vec<u8>, document_cap: usize) -> Checked {
+    // First, before a full parse would decode the text once more.
+    if body.len() > document_cap {
+        if let Some(replaced) = too_large::replacement(&body, document_cap) {
+            return Checked { body: replaced, kind: Kind::Message };
+        }
+    }
     let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let envelope = match serde_json::from_slice::<Envelope>(&body) {
         Ok(e) if object => e,
@@ -244,14 +295,14 @@ mod tests {
     use super::*;
 
     fn check(body: &str, expect: Option<(Value, i64)>) {
-        let out: Value = serde_json::from_slice(&checked(body.as_bytes().to_vec()).body).unwrap_or(Value::Null);
+        let out: Value = serde_json::from_slice(&checked(body.as_bytes().to_vec(), usize::MAX).body).unwrap_or(Value::Null);
         match expect {
             None => assert_eq!(out, serde_json::from_str::<Value>(body).unwrap()),
             Some((id, code)) => {
                 assert_eq!(out["method"], INVALID_MESSAGE, "{body}");
                 assert_eq!((out["id"].clone(), out["params"]["code"].as_i64().unwrap()), (id, code), "{body}");
                 // The replacement itself always decodes.
-                assert_eq!(checked(out.to_string().into_bytes()).kind, Kind::Message, "{body}");
+                assert_eq!(checked(out.to_string().into_bytes(), usize::MAX).kind, Kind::Message, "{body}");
             }
         }
     }
@@ -274,7 +325,7 @@ mod tests {
         check(r#"{"jsonrpc":"2.0","method":"x","params":{"t":"\ud800"}}"#, Some((Value::Null, -32700)));
         let mut bad_utf8 = br#"{"jsonrpc":"2.0","method":"x","params":{"t":"#.to_vec();
         bad_utf8.extend_from_slice(b"\"\xff\"}}");
-        assert_eq!(checked(bad_utf8).kind, Kind::Unreadable);
+        assert_eq!(checked(bad_utf8, usize::MAX).kind, Kind::Unreadable);
     }
 
     #[test]
@@ -282,19 +333,19 @@ mod tests {
         let request = |id: &str| format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"shutdown"}}"#);
         // Integral: passed on as the integer.
         for (id, n) in [("1e3", 1000), ("2.0", 2), ("-0.0", 0), ("1E2", 100)] {
-            let out = checked(request(id).into_bytes());
+            let out = checked(request(id).into_bytes(), usize::MAX);
             assert_eq!(out.kind, Kind::Shutdown, "{id}");
             assert_eq!(serde_json::from_slice::<Value>(&out.body).unwrap()["id"], json!(n), "{id}");
         }
         // Not an i64: answered with id null, the id in the error's data.
         for id in ["1.5", "18446744073709551616", "9223372036854775808", "1e300", "true", "{}", "[1]"] {
-            let out: Value = serde_json::from_slice(&checked(request(id).into_bytes()).body).unwrap();
+            let out: Value = serde_json::from_slice(&checked(request(id).into_bytes(), usize::MAX).body).unwrap();
             assert_eq!((out["method"].as_str(), &out["id"]), (Some(INVALID_MESSAGE), &Value::Null), "{id}");
             assert_eq!(out["params"]["code"], -32600, "{id}");
             assert_eq!(out["params"]["data"]["id"], serde_json::from_str::<Value>(id).unwrap(), "{id}");
         }
         // A response to one of the server's requests with such an id.
-        let out = checked(br#"{"jsonrpc":"2.0","id":4e0,"result":null}"#.to_vec());
+        let out = checked(br#"{"jsonrpc":"2.0","id":4e0,"result":null}"#.to_vec(), usize::MAX);
         assert_eq!((out.kind, serde_json::from_slice::<Value>(&out.body).unwrap()["id"].clone()), (Kind::Message, json!(4)));
     }
 
@@ -308,7 +359,7 @@ mod tests {
 
     #[test]
     fn exit_and_shutdown() {
-        let kind = |b: &str| checked(b.as_bytes().to_vec()).kind;
+        let kind = |b: &str| checked(b.as_bytes().to_vec(), usize::MAX).kind;
         assert_eq!(kind(r#"{"jsonrpc":"2.0","method":"exit"}"#), Kind::Exit);
         assert_eq!(kind(r#"{"jsonrpc":"2.0","id":9,"method":"exit","params":null}"#), Kind::Exit);
         assert_eq!(kind(r#"{"jsonrpc":"2.0","method":"textDocument/didChange","params":{"text":"\"exit\""}}"#), Kind::Message);

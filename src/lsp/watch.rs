@@ -211,7 +211,7 @@ async fn watch_fs(target: Target, shared: Arc<Shared>) {
     };
     for dir in target.globs.iter().filter_map(|g| glob_base(g, &target.root)).filter(|d| d.is_dir()) {
         if let Err(e) = watcher.watch(&dir, RecursiveMode::Recursive) {
-            eprintln!("buildlens: watching {}: {e}", dir.display());
+            crate::present::eprint_line(format_args!("buildlens: watching {}: {e}", dir.display()));
         }
     }
     let mut placed = place(&mut watcher, &target.store, None);
@@ -244,7 +244,7 @@ fn place(watcher: &mut impl Watcher, store: &Path, current: Option<(PathBuf, boo
     match watcher.watch(&want.0, mode) {
         Ok(()) => Some(want),
         Err(e) => {
-            eprintln!("buildlens: watching {}: {e}", want.0.display());
+            crate::present::eprint_line(format_args!("buildlens: watching {}: {e}", want.0.display()));
             None
         }
     }

@@ -36,7 +36,7 @@ impl Taking {
         let Some(handle) = self.0 else { return };
         if let Ok(inputs) = handle.join() {
             if let Err(e) = record.write_inputs(&inputs) {
-                eprintln!("buildlens: could not store the build's inputs: {e:#}");
+                crate::present::eprint_line(format_args!("buildlens: could not store the build's inputs: {e:#}"));
             }
         }
     }

@@ -80,7 +80,7 @@ pub fn summary_at(store: &Path, log: &Path, cache: &Path, complete: bool) -> Res
         // re-parse next time.
         if let Err(e) = safe_fs::write_atomic(store, cache, &json) {
             if e.kind() == std::io::ErrorKind::PermissionDenied {
-                eprintln!("buildlens: {e}");
+                crate::present::eprint_line(format_args!("buildlens: {e}"));
             }
         }
     }
@@ -97,7 +97,7 @@ fn read_cache(cache: &Path) -> Option<Summary> {
     match within_bounds(&s) {
         Ok(()) => Some(s),
         Err(why) => {
-            eprintln!("buildlens: {}: discarded ({why}); the log is read again", cache.display());
+            crate::present::eprint_line(format_args!("buildlens: {}: discarded ({why}); the log is read again", cache.display()));
             None
         }
     }

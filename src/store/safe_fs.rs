@@ -104,7 +104,7 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, cap: u64) -> Optio
         Ok(bytes) => serde_json::from_slice(&bytes).ok(),
         Err(e) if e.is_not_found() => None,
         Err(e) => {
-            eprintln!("buildlens: {e}");
+            crate::present::eprint_line(format_args!("buildlens: {e}"));
             None
         }
     }
