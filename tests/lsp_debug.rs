@@ -79,6 +79,15 @@ async fn a_debug_code_action_on_the_failed_line_only() {
     assert_eq!(found[0]["title"], TITLE);
     assert_eq!(found[0]["command"]["command"], "buildlens.debugShell");
     assert_eq!(found[0]["command"]["arguments"], expected_arguments(&ex));
+    // A quick fix (VS Code offers it in the failure's hover), given only to clients that want quick fixes.
+    assert_eq!(found[0]["kind"], "quickfix");
+    let only = |kinds: Value| {
+        let mut p = actions_at(15);
+        p["context"]["only"] = kinds;
+        p
+    };
+    assert_eq!(c.result("textDocument/codeAction", only(json!(["quickfix"]))).await.as_array().unwrap().len(), 1);
+    assert_eq!(c.result("textDocument/codeAction", only(json!(["refactor"]))).await, json!([]));
     for passing in [2, 6, 8, 12, 18, 19] {
         let none = c.result("textDocument/codeAction", actions_at(passing)).await;
         assert_eq!(none, json!([]), "line {}", passing + 1);

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use serde_json::json;
-use tower_lsp_server::ls_types::{CodeAction, CodeActionOrCommand, CodeLens, Command, Position, Range};
+use tower_lsp_server::ls_types::{CodeAction, CodeActionKind, CodeActionOrCommand, CodeLens, Command, Position, Range};
 
 use crate::analysis::{Annotated, InstructionView};
 use crate::log::StepStatus;
@@ -50,7 +50,14 @@ pub fn lenses(annotated: &Annotated, paths: &Paths<'_>) -> Vec<CodeLens> {
 pub fn actions(annotated: &Annotated, paths: &Paths<'_>, range: Range) -> Vec<CodeActionOrCommand> {
     let touches = |v: &&InstructionView| v.line.saturating_sub(1) <= range.end.line && range.start.line <= v.end_line.saturating_sub(1);
     let action = |v: &InstructionView| {
-        CodeActionOrCommand::CodeAction(CodeAction { title: TITLE.into(), command: Some(command(paths, v.line)), ..CodeAction::default() })
+        // A quick fix: VS Code lists it in the failure's hover and light bulb ("Quick Fix…", not "No quick fixes").
+        let kind = Some(CodeActionKind::QUICKFIX);
+        CodeActionOrCommand::CodeAction(CodeAction {
+            title: TITLE.into(),
+            kind,
+            command: Some(command(paths, v.line)),
+            ..CodeAction::default()
+        })
     };
     failed(annotated).filter(touches).map(action).collect()
 }

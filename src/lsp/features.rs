@@ -184,7 +184,7 @@ pub fn diagnostics(shared: &Shared, uri: &Uri, version: i32) -> Option<Vec<Diagn
         return None;
     }
     match kind {
-        Kind::BuildLog => Some(log_diagnostics(&doc, enc)),
+        Kind::BuildLog => Some(log_diagnostics(&doc, enc, linked_dockerfile(shared, uri, &doc).is_some())),
         Kind::Dockerfile => {
             let (doc, annotated) = shared.annotated(uri)?;
             (doc.version == version).then(|| diagnostics::dockerfile(&annotated, &doc, enc, &records::line_at))
@@ -192,12 +192,19 @@ pub fn diagnostics(shared: &Shared, uri: &Uri, version: i32) -> Option<Vec<Diagn
     }
 }
 
-fn log_diagnostics(doc: &Document, enc: Encoding) -> Vec<Diagnostic> {
+/// The error and warning lines of an open log. A log built from a Dockerfile of the workspace has its
+/// failures on that Dockerfile's lines (with a link here): its own are hints, marked in the log but not
+/// listed in Problems a second time.
+fn log_diagnostics(doc: &Document, enc: Encoding, linked: bool) -> Vec<Diagnostic> {
     let problems = log_links::problems(&doc.text);
     let to_diag = |(line, is_error, message): (usize, bool, String)| {
         let len = doc.line(line).map_or(0, |t| enc.len(t));
         let range = Range::new(Position::new(line as u32, 0), Position::new(line as u32, len));
-        let severity = if is_error { DiagnosticSeverity::ERROR } else { DiagnosticSeverity::WARNING };
+        let severity = match (linked, is_error) {
+            (true, _) => DiagnosticSeverity::HINT,
+            (false, true) => DiagnosticSeverity::ERROR,
+            (false, false) => DiagnosticSeverity::WARNING,
+        };
         diagnostics::diagnostic(range, severity, message, None)
     };
     problems.into_iter().map(to_diag).collect()
@@ -212,23 +219,30 @@ struct LogView {
 }
 
 fn log_view(shared: &Shared, uri: &Uri) -> Option<LogView> {
-    let (doc, enc, root) = {
+    let (doc, enc) = {
         let st = shared.lock();
         let (kind, doc) = st.docs.get(uri)?;
         (kind == Kind::BuildLog).then_some(())?;
-        (doc, st.enc, st.root.clone())
+        (doc, st.enc)
     };
-    let log_path = uri.to_file_path()?.into_owned();
-    let store_ws = shared.lock().store().root().parent().map(std::path::Path::to_path_buf);
-    let inside = |p: PathBuf| inside_workspace(&p, &root).or_else(|| inside_workspace(&p, store_ws.as_deref()?));
-    let named = records::record_dockerfile(&log_path, &root).and_then(inside);
-    let path = named.or_else(|| named_dockerfile(&doc.text, &root))?;
+    let path = linked_dockerfile(shared, uri, &doc)?;
     let dockerfile = Uri::from_file_path(&path)?;
     // The buffer when the Dockerfile is open (unsaved edits count), else the file (regular, under the cap).
     let open = shared.lock().docs.get(&dockerfile).map(|(_, d)| d.text.to_string());
     let text = open.or_else(|| safe_fs::read_text(&path, safe_fs::DOCKERFILE_CAP).ok())?;
     let refs = log_links::scan(&doc.text, &text);
     Some(LogView { doc, enc, dockerfile, refs })
+}
+
+/// The Dockerfile an open log was built from: its record's, else the one the log names, inside the
+/// workspace.
+fn linked_dockerfile(shared: &Shared, uri: &Uri, doc: &Document) -> Option<PathBuf> {
+    let root = shared.lock().root.clone();
+    let log_path = uri.to_file_path()?.into_owned();
+    let store_ws = shared.lock().store().root().parent().map(std::path::Path::to_path_buf);
+    let inside = |p: PathBuf| inside_workspace(&p, &root).or_else(|| inside_workspace(&p, store_ws.as_deref()?));
+    let named = records::record_dockerfile(&log_path, &root).and_then(inside);
+    named.or_else(|| named_dockerfile(&doc.text, &root))
 }
 
 /// `load build definition from X` (BuildKit), resolved at the workspace root; else `Dockerfile` there.

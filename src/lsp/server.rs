@@ -241,6 +241,11 @@ impl LanguageServer for Backend {
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        // The only actions are quick fixes: a client asking for other kinds alone gets none.
+        let wants_fixes = params.context.only.as_ref().is_none_or(|only| only.iter().any(|k| "quickfix".starts_with(k.as_str())));
+        if !wants_fixes {
+            return Ok(Some(Vec::new()));
+        }
         let (shared, uri, range) = (self.shared.clone(), params.text_document.uri, params.range);
         guard::request("textDocument/codeAction", move || features::code_actions(&shared, &uri, range)).await
     }

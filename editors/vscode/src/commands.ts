@@ -122,8 +122,25 @@ function debugShell(arg: DebugShellArgs | undefined): void {
   runInTerminal(arg.title || "buildlens debug", arg.argv.map(shellQuote).join(" "), arg.cwd || workspaceRoot());
 }
 
+/** A build log, at byte `offset` when given: the server turns the offset into a line (`buildlens.openLog`,
+ * the lenses' command); without a server, the log opens at its top. */
+async function openBuildLog(getClient: () => LanguageClient | undefined, log: string, offset?: number): Promise<void> {
+  const client = getClient();
+  if (client && typeof offset === "number") {
+    const result = await client
+      .sendRequest(ExecuteCommandRequest.type, { command: "buildlens.openLog", arguments: [{ path: log, offset, line: null }] })
+      .catch(() => undefined);
+    if (result) {
+      await openTarget(client, result);
+      return;
+    }
+  }
+  await vscode.window.showTextDocument(vscode.Uri.file(log), { preview: false });
+}
+
 export function registerCommands(context: vscode.ExtensionContext, getClient: () => LanguageClient | undefined): void {
   context.subscriptions.push(
+    vscode.commands.registerCommand("buildlens.openBuildLog", (log: string, offset?: number) => openBuildLog(getClient, log, offset)),
     vscode.commands.registerCommand("buildlens.recordBuild", recordBuild),
     vscode.commands.registerCommand("buildlens.openStepLog", () => openStepLog(getClient)),
     vscode.commands.registerCommand("buildlens.importLog", importLog),

@@ -32,6 +32,7 @@ export function serverSettings(): Record<string, unknown> {
     historyDepth: c.get<number>("historyDepth", 10),
     docker: { host: c.get<string | null>("docker.host") || null },
     explain: { expensiveSeconds: c.get<number>("explain.expensiveSeconds", 60) },
+    maxDocumentBytes: c.get<number>("maxDocumentBytes", 8 * 1024 * 1024),
   };
 }
 

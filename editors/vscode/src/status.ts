@@ -1,5 +1,6 @@
 // The status bar item: the last recorded build's result and duration, from `buildlens builds --json`
-// (the same store the server reads), refreshed when a record's files change. Click: open that build's log.
+// (the same store the server reads), refreshed when a record's files change. Click: open that build's log
+// at its failure (the failed step's cause, else its output), through the server's `buildlens.openLog`.
 
 import { execFile } from "child_process";
 import * as path from "path";
@@ -7,11 +8,29 @@ import * as vscode from "vscode";
 
 import { resolveBinary } from "./binary";
 
+interface StepRow {
+  status?: string;
+  output?: { start?: number } | null;
+  cause?: { offset?: number } | null;
+}
+
 interface Row {
   id: string;
   log: string;
   meta?: { started?: string; finished?: string | null; exit_code?: number | null; command?: string[] } | null;
-  builds?: { result?: string }[] | null;
+  builds?: { result?: string; steps?: StepRow[] | null }[] | null;
+}
+
+/** The byte offset in the log where the newest record's failure shows: the first failed step's cause
+ * line, else the start of its output. `undefined` when no step failed. Pure, for the e2e test. */
+export function failureOffset(row: Row): number | undefined {
+  for (const build of (row.builds ?? []).slice().reverse()) {
+    const failed = (build.steps ?? []).find((s) => s.status === "error");
+    if (failed) {
+      return failed.cause?.offset ?? failed.output?.start ?? undefined;
+    }
+  }
+  return undefined;
 }
 
 export interface Shown {
@@ -36,7 +55,7 @@ export function describe(row: Row): Shown {
   const dur = !Number.isNaN(started) && !Number.isNaN(finished) ? ` ${seconds(finished - started)}` : "";
   const last = row.builds?.[row.builds.length - 1]?.result;
   const exit = row.meta?.exit_code;
-  const tooltip = `buildlens: last build ${row.id}\n${(row.meta?.command ?? []).join(" ")}\nClick to open its log.`;
+  const tooltip = `buildlens: last build ${row.id}\n${(row.meta?.command ?? []).join(" ")}\nClick to open its log${row.builds?.some((b) => b.result === "failed") ? " at the failure" : ""}.`;
   if (running) {
     return { text: "$(sync~spin) build running", tooltip };
   }
@@ -112,7 +131,7 @@ export class BuildStatus implements vscode.Disposable {
     const shown = describe(last);
     this.item.text = shown.text;
     this.item.tooltip = shown.tooltip;
-    this.item.command = { title: "Open build log", command: "vscode.open", arguments: [vscode.Uri.file(last.log)] };
+    this.item.command = { title: "Open build log", command: "buildlens.openBuildLog", arguments: [last.log, failureOffset(last)] };
     this.item.show();
   }
 

@@ -151,7 +151,18 @@ async function assertSquiggle() {
     const squiggles = await page.$$eval(".monaco-editor .view-overlays .squiggly-error", (els) => els.map((e) => e.getBoundingClientRect().y));
     return squiggles.some((y) => Math.abs(y - box.y) < box.height / 2);
   });
-  log("squiggle ok");
+  // Its hover offers the debug shell as a quick fix ("Quick Fix…"), not "No quick fixes available".
+  const box = await lineBox(FAILED_LINE);
+  await page.mouse.move(box.x + 40, box.y + box.height / 2);
+  const actions = await until("the failure's hover with its quick fix", async () => {
+    const text = await page.locator(".monaco-hover:not(.hidden)").first().textContent().catch(() => "");
+    if (!text || !/Quick Fix|No quick fixes/.test(text)) return null;
+    if (text.includes("No quick fixes")) throw new Error(`the hover says "No quick fixes": ${text.slice(-200)}`);
+    return text;
+  });
+  await page.mouse.move(5, 5);
+  await page.keyboard.press("Escape");
+  log(`squiggle ok; its hover: "…${actions.slice(-60)}"`);
 }
 
 async function assertProblems() {
@@ -169,7 +180,32 @@ async function assertStatusBar() {
     page.$$eval(".statusbar-item", (els) => els.map((e) => e.textContent || "").find((t) => t.includes("build failed"))),
   );
   if (!/build failed \d+(\.\d)?s/.test(item)) throw new Error(`status bar item "${item}" has no duration`);
-  log(`status bar ok: "${item.trim()}"`);
+  // A click opens the newest record's log at its failure (the hello.c error line), not at line 1.
+  const records = path.join(FOLDER, ".buildlens", "builds");
+  const newest = fs.readdirSync(records).sort().pop();
+  const logLines = fs.readFileSync(path.join(records, newest, "build.log"), "utf8").split("\n");
+  const want = logLines.findIndex((l) => l.includes(HELLO_C_ERROR)) + 1;
+  if (want < 2) throw new Error(`no "${HELLO_C_ERROR}" in ${newest}/build.log`);
+  await page.locator(".statusbar-item", { hasText: "build failed" }).first().click();
+  const pos = await until(`build.log to open at its failure (line ${want}) from the status bar`, async () => {
+    const tab = await page.locator(".tabs-container .tab.active").textContent();
+    const items = await page.$$eval(".statusbar-item", (els) => els.map((e) => (e.textContent || "").trim()));
+    const at = items.find((t) => /^Ln \d+, Col \d+/.test(t));
+    if (!(tab && tab.includes("build.log") && at)) return null;
+    if (Number(/^Ln (\d+)/.exec(at)[1]) !== want) throw new Error(`build.log open at ${at}, want line ${want}`);
+    return at;
+  });
+  // The log marks its own error lines as hints, and Problems still lists the failure once (the Dockerfile's).
+  await until("the log's error lines marked (hint diagnostics)", async () => (await page.locator(".monaco-editor .squiggly-hint").count()) > 0);
+  const labels = await page.$$eval(".statusbar-item, .statusbar-item a", (els) => els.map((e) => `${e.getAttribute("aria-label") || ""}|${e.textContent || ""}`));
+  const problems = labels.find((t) => /^Errors: \d+/.test(t) || /No Problems/i.test(t));
+  if (!/^Errors: 1\|/.test(problems || "")) throw new Error(`with the log open, Problems reads "${problems}", want 1 error: ${JSON.stringify(labels)}`);
+  log(`status bar ok: "${item.trim()}", opens build.log at ${pos}; problems "${problems}"`);
+  await runCommand("View: Close Editor");
+  // The Dockerfile was a preview tab that the log replaced: open it again.
+  const row = page.locator(".explorer-folders-view .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: /^Dockerfile$/ }) });
+  await row.first().click();
+  await until("the Dockerfile back in front", async () => (await lineBox(TOOLCHAIN_LINE)) !== null);
 }
 
 /** Runs a command from the palette (F1) by its title. */
