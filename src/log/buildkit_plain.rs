@@ -24,7 +24,8 @@ const MAX_WARNINGS: usize = 20;
 /// Tags kept per image.
 const MAX_TAGS: usize = 32;
 /// A line at least this long may have been hard-wrapped by a console (PowerShell): a following line
-/// without `#` continues it.
+/// without `#` continues it. So may a shorter one that ends in a space: a word-wrapping console breaks
+/// before a word longer than the rest of the row (`#6 [base 1/2] FROM ` + the image reference).
 const WRAP_MIN: usize = 70;
 /// Longest step name kept when rejoining wrapped header lines.
 const MAX_NAME: usize = 4096;
@@ -36,7 +37,16 @@ enum Wrap {
     No,
     Header(usize),
     Output(usize),
+    /// A step's `#n ERROR: …` line: the rest of the message.
+    Error(usize),
+    /// The build's final error line.
+    Final,
     Other,
+}
+
+/// Whether a console may have wrapped `text` onto the next line.
+fn may_wrap(text: &[u8]) -> bool {
+    text.len() >= WRAP_MIN || text.last() == Some(&b' ')
 }
 
 /// State of one build being read; serialisable so a growing log resumes where it stopped.
@@ -170,8 +180,12 @@ impl Parser {
         };
         self.set_current(i, false);
         self.status(i, rest, line);
-        if line.text.len() >= WRAP_MIN {
-            self.wrap = if self.build.steps.get(i).is_some_and(|s| s.name.as_bytes() == rest) { Wrap::Header(i) } else { Wrap::Other };
+        if may_wrap(line.text) {
+            self.wrap = match self.build.steps.get(i) {
+                Some(s) if s.name.as_bytes() == rest => Wrap::Header(i),
+                Some(s) if s.status == StepStatus::Error && rest.starts_with(b"ERROR") => Wrap::Error(i),
+                _ => Wrap::Other,
+            };
         }
         Fed::Taken
     }
@@ -343,6 +357,11 @@ impl Parser {
             return Fed::Taken;
         }
         if self.ended {
+            if self.wrap == Wrap::Final && !line.text.is_empty() && line.text.first() != Some(&b'#') {
+                self.continue_final(line);
+                return Fed::Taken;
+            }
+            self.wrap = Wrap::No;
             return Fed::Ignored;
         }
         if error_block::is_client_error(line.text) && self.build.steps.iter().any(|s| s.status == StepStatus::Running) {
@@ -386,11 +405,38 @@ impl Parser {
                     o.range.end = line.end;
                 }
             }
-            Wrap::No | Wrap::Other => {}
+            Wrap::Error(i) => {
+                if let Some(step) = self.build.steps.get_mut(i) {
+                    let error = step.error.get_or_insert_with(String::new);
+                    if error.len() < MAX_NAME {
+                        error.push_str(&text(line.text));
+                        step.exit_code = error_block::exit_code(error).or(step.exit_code);
+                    }
+                }
+            }
+            Wrap::No | Wrap::Final | Wrap::Other => {}
         }
-        if line.text.len() >= WRAP_MIN {
+        if may_wrap(line.text) {
             self.wrap = wrap;
         }
+    }
+
+    /// The final error line went on in `line` (a word-wrapping console broke it after a space): on the
+    /// build's error and on the failed steps that took it.
+    fn continue_final(&mut self, line: &Line<'_>) {
+        let more = text(line.text);
+        let before = self.build.error.clone().unwrap_or_default();
+        if before.len() < MAX_NAME {
+            let after = format!("{before}{more}");
+            for step in self.build.steps.iter_mut().filter(|s| s.status == StepStatus::Error) {
+                if step.error.as_deref() == Some(before.as_str()) {
+                    step.error = Some(after.clone());
+                    step.exit_code = error_block::exit_code(&after).or(step.exit_code);
+                }
+            }
+            self.build.error = Some(after);
+        }
+        self.wrap = if line.text.last() == Some(&b' ') { Wrap::Final } else { Wrap::No };
     }
 
     fn error_event(&mut self, event: Event, line: &Line<'_>) {
@@ -406,6 +452,9 @@ impl Parser {
             Event::Final(message) => {
                 error_block::apply_final(&mut self.build, &message);
                 self.ended = true;
+                if line.text.last() == Some(&b' ') && self.build.error.as_deref() == Some(message.as_str()) {
+                    self.wrap = Wrap::Final;
+                }
                 if let Some(time) = line.time_str() {
                     self.build.finished = Some(rfc3339(time));
                 }
@@ -478,6 +527,7 @@ pub(super) fn close(mut build: Build, outputs: &[StepOutput], snippet: Option<[u
     build.result = error_block::result(&build, ended, all_done);
     if build.result == BuildResult::Failed {
         build.error_lines = snippet; // the last snippet is the error's (a --debug warning list prints others before it)
+        error_block::stop_running(&mut build);
     }
     build
 }

@@ -72,6 +72,8 @@ impl ErrorBlock {
                 }
                 self.phase = Phase::Outside;
             }
+            // A console that doubles line breaks (compose on Windows) puts a blank line after each.
+            Phase::SnippetHead if line.is_empty() => return Some(Event::Taken),
             Phase::SnippetHead => {
                 self.phase = Phase::Outside;
                 if line == SNIPPET_RULE {
@@ -308,6 +310,25 @@ fn same_line_key(step: &Step) -> Option<(Option<String>, Option<String>, u32, St
     Some((step.service.clone(), step.stage.clone(), step.k?, step.instruction.clone()?))
 }
 
+/// A failed build whose final line was read runs nothing any more. Its printer did not say how its
+/// running steps ended (the daemon went away: `error reading from server: EOF`; a pull never printed
+/// CANCELED): when no step failed and one still ran, the build died in it and it takes the build's
+/// error; the others were stopped with the build.
+pub fn stop_running(build: &mut Build) {
+    let Some(error) = build.error.clone() else { return };
+    let running = build.steps.iter().filter(|s| s.status == StepStatus::Running).count();
+    let failed = build.steps.iter().any(|s| s.status == StepStatus::Error);
+    for step in build.steps.iter_mut().filter(|s| s.status == StepStatus::Running) {
+        if running == 1 && !failed {
+            step.exit_code = exit_code(&error);
+            step.error = Some(error.clone());
+            step.status = StepStatus::Error;
+        } else {
+            step.status = StepStatus::Canceled;
+        }
+    }
+}
+
 /// The build's outcome from its steps and final line: `ended` is false while the log may still grow.
 pub fn result(build: &Build, ended: bool, all_done: bool) -> BuildResult {
     let errored = build.steps.iter().any(|s| s.status == StepStatus::Error);
@@ -449,6 +470,23 @@ mod tests {
         assert!(!is_snippet_head(b"see line:"));
         assert_eq!(marked_line(b"1234 | >>> x"), Some(1234));
         assert_eq!(marked_line(b"  12 |     x"), None);
+    }
+
+    #[test]
+    fn snippet_with_blank_lines_between() {
+        let got = events(&[
+            "Dockerfile:28",
+            "",
+            "--------------------",
+            "",
+            "  27 |     ",
+            "",
+            "  28 | >>> FROM x",
+            "",
+            "--------------------",
+            "",
+        ]);
+        assert_eq!(got.iter().filter(|e| **e == Event::Snippet([28, 28])).count(), 1, "{got:?}");
     }
 
     #[test]
