@@ -23,31 +23,8 @@ const MAX_PROBLEMS: usize = 50;
 const MAX_WARNINGS: usize = 20;
 /// Tags kept per image.
 const MAX_TAGS: usize = 32;
-/// A line at least this long may have been hard-wrapped by a console (PowerShell): a following line
-/// without `#` continues it. So may a shorter one that ends in a space: a word-wrapping console breaks
-/// before a word longer than the rest of the row (`#6 [base 1/2] FROM ` + the image reference).
-const WRAP_MIN: usize = 70;
 /// Longest step name kept when rejoining wrapped header lines.
 const MAX_NAME: usize = 4096;
-
-/// What the previous line was, for rejoining console-wrapped lines.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-enum Wrap {
-    #[default]
-    No,
-    Header(usize),
-    Output(usize),
-    /// A step's `#n ERROR: …` line: the rest of the message.
-    Error(usize),
-    /// The build's final error line.
-    Final,
-    Other,
-}
-
-/// Whether a console may have wrapped `text` onto the next line.
-fn may_wrap(text: &[u8]) -> bool {
-    text.len() >= WRAP_MIN || text.last() == Some(&b' ')
-}
 
 /// State of one build being read; serialisable so a growing log resumes where it stopped.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -387,58 +364,6 @@ impl Parser {
         Fed::Ignored
     }
 
-    /// Rejoins a line the console wrapped (PowerShell, §10.2): header text goes back into the name,
-    /// output extends the step's output range.
-    fn continue_line(&mut self, wrap: Wrap, line: &Line<'_>) {
-        match wrap {
-            Wrap::Header(i) => {
-                if let Some(step) = self.build.steps.get_mut(i) {
-                    if step.name.len() < MAX_NAME {
-                        step.name.push_str(&text(line.text));
-                        step_name::apply(step);
-                        step.clipped = step_name::cut_by_plain_printer(&step.name);
-                    }
-                }
-            }
-            Wrap::Output(i) => {
-                if let Some(o) = self.outputs.get_mut(i) {
-                    o.range.end = line.end;
-                }
-            }
-            Wrap::Error(i) => {
-                if let Some(step) = self.build.steps.get_mut(i) {
-                    let error = step.error.get_or_insert_with(String::new);
-                    if error.len() < MAX_NAME {
-                        error.push_str(&text(line.text));
-                        step.exit_code = error_block::exit_code(error).or(step.exit_code);
-                    }
-                }
-            }
-            Wrap::No | Wrap::Final | Wrap::Other => {}
-        }
-        if may_wrap(line.text) {
-            self.wrap = wrap;
-        }
-    }
-
-    /// The final error line went on in `line` (a word-wrapping console broke it after a space): on the
-    /// build's error and on the failed steps that took it.
-    fn continue_final(&mut self, line: &Line<'_>) {
-        let more = text(line.text);
-        let before = self.build.error.clone().unwrap_or_default();
-        if before.len() < MAX_NAME {
-            let after = format!("{before}{more}");
-            for step in self.build.steps.iter_mut().filter(|s| s.status == StepStatus::Error) {
-                if step.error.as_deref() == Some(before.as_str()) {
-                    step.error = Some(after.clone());
-                    step.exit_code = error_block::exit_code(&after).or(step.exit_code);
-                }
-            }
-            self.build.error = Some(after);
-        }
-        self.wrap = if line.text.last() == Some(&b' ') { Wrap::Final } else { Wrap::No };
-    }
-
     fn error_event(&mut self, event: Event, line: &Line<'_>) {
         match event {
             Event::Taken => {}
@@ -600,6 +525,10 @@ pub fn rfc3339(time: &str) -> String {
 
 #[path = "buildkit_plain_unnumbered.rs"]
 mod unnumbered;
+
+#[path = "buildkit_plain_wrap.rs"]
+mod wrap;
+use wrap::{may_wrap, Wrap, WRAP_MIN};
 
 #[path = "buildkit_plain_view.rs"]
 mod view;
