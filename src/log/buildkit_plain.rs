@@ -46,6 +46,9 @@ pub struct Parser {
     /// An `exporting to …` vertex completed.
     exported: bool,
     wrap: Wrap,
+    /// The longest line read so far: a console that hard-wraps makes it its width.
+    #[serde(default)]
+    widest: u32,
     /// The log shows v0.8's `#n sha256:<digest>` lines. Only v0.8 glues a state to an unterminated output
     /// line, so only then is every output line searched for one (a full extra pass on the hot path).
     #[serde(default)]
@@ -95,6 +98,7 @@ impl Parser {
             ended: false,
             exported: false,
             wrap: Wrap::No,
+            widest: 0,
             v08: false,
             current: 0,
             current_masked: false,
@@ -105,6 +109,7 @@ impl Parser {
         if line.chatter {
             return Fed::Ignored;
         }
+        self.widest = self.widest.max(u32::try_from(line.text.len()).unwrap_or(u32::MAX));
         let open = self.errors.open();
         let vertex = if open { None } else { split_vertex(line.text) };
         let fed = match vertex {
@@ -157,7 +162,7 @@ impl Parser {
         };
         self.set_current(i, false);
         self.status(i, rest, line);
-        if may_wrap(line.text) {
+        if self.may_wrap(line.text) {
             self.wrap = match self.build.steps.get(i) {
                 Some(s) if s.name.as_bytes() == rest => Wrap::Header(i),
                 Some(s) if s.status == StepStatus::Error && rest.starts_with(b"ERROR") => Wrap::Error(i),
@@ -270,10 +275,13 @@ impl Parser {
         self.build.steps.len() - 1
     }
 
-    fn note_dockerfile(&mut self, name: &str) {
-        if self.build.dockerfile.is_none() {
-            if let Some((_, file)) = name.split_once("] load build definition from ") {
-                self.build.dockerfile = Some(file.trim().to_string());
+    /// The first `load build definition from X` names the Dockerfile; its header rejoined after a
+    /// console wrapped it names it whole.
+    pub(super) fn note_dockerfile(&mut self, name: &str) {
+        if let Some((_, file)) = name.split_once("] load build definition from ") {
+            let file = file.trim();
+            if self.build.dockerfile.as_deref().is_none_or(|known| file.len() > known.len() && file.starts_with(known)) {
+                self.build.dockerfile = Some(file.to_string());
             }
         }
     }
@@ -528,7 +536,7 @@ mod unnumbered;
 
 #[path = "buildkit_plain_wrap.rs"]
 mod wrap;
-use wrap::{may_wrap, Wrap, WRAP_MIN};
+use wrap::{Wrap, WRAP_MIN};
 
 #[path = "buildkit_plain_view.rs"]
 mod view;

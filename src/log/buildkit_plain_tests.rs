@@ -319,3 +319,30 @@ fn steps_left_running_by_a_failure_are_canceled() {
 fn a_log_cut_short_keeps_its_running_step() {
     check("#1 [1/1] RUN make\n#1 0.1 cc\n", "build Running \"-\"\n  [1/1] RUN make Running None 1 None None");
 }
+
+#[test]
+fn a_narrow_console_hard_wraps_headers_mid_word() {
+    // A 44-column console: every longer line is cut at 44, in the middle of a word.
+    let image = format!("mcr.microsoft.com/dotnet/sdk:9.0@sha256:{}", "cd".repeat(32));
+    let header = format!("#8 [build 1/2] FROM {image}");
+    let mut log = String::from("#1 [internal] load build definition from \nDockerfile.api\n#1 DONE 0.1s\n");
+    for chunk in header.as_bytes().chunks(44) {
+        log += std::str::from_utf8(chunk).unwrap_or_default();
+        log.push('\n');
+    }
+    log += "#8 DONE 0.2s\n\n#9 [build 2/2] RUN dotnet restore src/Api/Api.csproj && dotnet publish\n#9 DONE 9.0s\n";
+    let b = &parse_bytes(log.as_bytes()).builds[0];
+    assert_eq!(b.dockerfile.as_deref(), Some("Dockerfile.api"));
+    assert_eq!(b.steps[1].name, format!("[build 1/2] FROM {image}"));
+    assert_eq!(b.steps.iter().map(|s| s.status).collect::<Vec<_>>(), [StepStatus::Executed; 3]);
+}
+
+#[test]
+fn a_header_as_wide_as_the_log_keeps_a_prose_line_out_of_a_short_log() {
+    // Only a line that goes on without `#` is joined: the next vertex line, a blank line or the
+    // failure report after a header that happens to be the widest line stay what they are.
+    let log = "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n#2 [1/1] RUN a-rather-long-command --with-flags\n\n#2 DONE 1.0s\n";
+    let b = &parse_bytes(log.as_bytes()).builds[0];
+    assert_eq!(b.steps[1].name, "[1/1] RUN a-rather-long-command --with-flags");
+    assert_eq!(b.dockerfile.as_deref(), Some("Dockerfile"));
+}

@@ -29,9 +29,17 @@ pub(super) enum Wrap {
     Other,
 }
 
-/// Whether a console may have wrapped `text` onto the next line.
-pub(super) fn may_wrap(text: &[u8]) -> bool {
-    text.len() >= WRAP_MIN || text.last() == Some(&b' ')
+/// Narrowest console width taken from the log's own widest line.
+const MIN_WIDTH: u32 = 40;
+
+impl Parser {
+    /// Whether a console may have wrapped `text` onto the next line: it is long, ends in the space a
+    /// word wrap broke at, or is as wide as the widest line so far (a narrow console hard-wraps every
+    /// long line at its width, in the middle of a word).
+    pub(super) fn may_wrap(&self, text: &[u8]) -> bool {
+        let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        text.len() >= WRAP_MIN || text.last() == Some(&b' ') || (len >= MIN_WIDTH && len >= self.widest)
+    }
 }
 
 impl Parser {
@@ -45,6 +53,8 @@ impl Parser {
                         step.name.push_str(&text(line.text));
                         step_name::apply(step);
                         step.clipped = step_name::cut_by_plain_printer(&step.name);
+                        let name = step.name.clone();
+                        self.note_dockerfile(&name);
                     }
                 }
             }
@@ -64,7 +74,7 @@ impl Parser {
             }
             Wrap::No | Wrap::Final | Wrap::Other => {}
         }
-        if may_wrap(line.text) {
+        if self.may_wrap(line.text) {
             self.wrap = wrap;
         }
     }
