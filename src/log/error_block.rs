@@ -17,6 +17,8 @@ enum Phase {
     Outside,
     /// After an opening `------`, expecting ` > <vertex name>:`.
     Opened,
+    /// ` > <vertex name>` without its `:`: a console wrapped it, the rest follows (`wrapped`).
+    Naming,
     /// Inside the summary block: the failed vertex's last log lines, until `------`.
     Body,
     /// After `Dockerfile:N`, expecting the `--------------------` rule.
@@ -33,7 +35,13 @@ pub struct ErrorBlock {
     marked: Option<[u32; 2]>,
     /// A summary block was seen (the build failed even if the final line is missing).
     pub seen: bool,
+    /// The vertex name of a console-wrapped ` > <name>:` line so far (`Phase::Naming`), bounded.
+    #[serde(default)]
+    wrapped: String,
 }
+
+/// Longest vertex name rejoined from console-wrapped ` > ` lines.
+const MAX_WRAPPED_NAME: usize = 4096;
 
 /// What one line of the failure report said.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +64,7 @@ const SNIPPET_RULE: &[u8] = b"--------------------";
 impl ErrorBlock {
     /// Inside a summary block or snippet: every line belongs to the report, `#n` lines too.
     pub fn open(&self) -> bool {
-        matches!(self.phase, Phase::Body | Phase::Snippet)
+        matches!(self.phase, Phase::Body | Phase::Snippet | Phase::Naming)
     }
 
     /// Reads `line`; `None` when it is not part of a failure report. `failed` tells whether the build
@@ -66,12 +74,18 @@ impl ErrorBlock {
             Phase::Body => return Some(self.body(line)),
             Phase::Snippet => return Some(self.snippet_line(line)),
             Phase::Opened => {
-                if let Some(name) = line.strip_prefix(b" > ").and_then(|n| n.strip_suffix(b":")) {
-                    self.phase = Phase::Body;
-                    return Some(Event::Vertex(text(name)));
+                if let Some(name) = line.strip_prefix(b" > ") {
+                    if let Some(name) = name.strip_suffix(b":") {
+                        self.phase = Phase::Body;
+                        return Some(Event::Vertex(text(name)));
+                    }
+                    self.phase = Phase::Naming;
+                    self.wrapped = text(name);
+                    return Some(Event::Taken);
                 }
                 self.phase = Phase::Outside;
             }
+            Phase::Naming => return Some(self.naming(line)),
             // A console that doubles line breaks (compose on Windows) puts a blank line after each.
             Phase::SnippetHead if line.is_empty() => return Some(Event::Taken),
             Phase::SnippetHead => {
@@ -98,6 +112,28 @@ impl ErrorBlock {
             return Some(Event::Taken);
         }
         final_error(line, failed || self.seen).map(Event::Final)
+    }
+
+    /// A line after a ` > <name>` that a console wrapped before its `:`: more of the name, or its end.
+    fn naming(&mut self, line: &[u8]) -> Event {
+        if line == RULE || self.wrapped.len() + line.len() > MAX_WRAPPED_NAME {
+            // No name after all: the block's log lines are read as they come.
+            self.wrapped.clear();
+            self.phase = if line == RULE { Phase::Outside } else { Phase::Body };
+            return Event::Taken;
+        }
+        match line.strip_suffix(b":") {
+            Some(end) => {
+                let mut name = std::mem::take(&mut self.wrapped);
+                name.push_str(&text(end));
+                self.phase = Phase::Body;
+                Event::Vertex(name)
+            }
+            None => {
+                self.wrapped.push_str(&text(line));
+                Event::Taken
+            }
+        }
     }
 
     fn body(&mut self, line: &[u8]) -> Event {

@@ -138,3 +138,21 @@ fn seconds() {
     assert_eq!(seconds_end(b"1.2MB / 3MB"), None);
     assert_eq!(seconds_end(b"12 x"), None);
 }
+
+#[test]
+fn a_wrapped_vertex_line_opens_its_block() {
+    let got = events(&["------", " > [2/2] RUN apt-get install -y     libfoo1     ", "libbar2:", "0.5 E: nope", "------"]);
+    assert_eq!(
+        got,
+        vec![
+            Event::Taken,
+            Event::Taken,
+            Event::Vertex("[2/2] RUN apt-get install -y     libfoo1     libbar2".into()),
+            Event::BodyLine(4),
+            Event::Taken
+        ]
+    );
+    // A ` > ` line that never ends in `:` leaves the block at its closing rule.
+    let got = events(&["------", " > quoted text", "more", "------", "ERROR: failed to solve: x"]);
+    assert_eq!(got.last(), Some(&Event::Final("ERROR: failed to solve: x".into())));
+}
