@@ -23,21 +23,8 @@ const MAX_PROBLEMS: usize = 50;
 const MAX_WARNINGS: usize = 20;
 /// Tags kept per image.
 const MAX_TAGS: usize = 32;
-/// A line at least this long may have been hard-wrapped by a console (PowerShell): a following line
-/// without `#` continues it.
-const WRAP_MIN: usize = 70;
 /// Longest step name kept when rejoining wrapped header lines.
 const MAX_NAME: usize = 4096;
-
-/// What the previous line was, for rejoining console-wrapped lines.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-enum Wrap {
-    #[default]
-    No,
-    Header(usize),
-    Output(usize),
-    Other,
-}
 
 /// State of one build being read; serialisable so a growing log resumes where it stopped.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,6 +46,9 @@ pub struct Parser {
     /// An `exporting to …` vertex completed.
     exported: bool,
     wrap: Wrap,
+    /// The longest line read so far: a console that hard-wraps makes it its width.
+    #[serde(default)]
+    widest: u32,
     /// The log shows v0.8's `#n sha256:<digest>` lines. Only v0.8 glues a state to an unterminated output
     /// line, so only then is every output line searched for one (a full extra pass on the hot path).
     #[serde(default)]
@@ -108,6 +98,7 @@ impl Parser {
             ended: false,
             exported: false,
             wrap: Wrap::No,
+            widest: 0,
             v08: false,
             current: 0,
             current_masked: false,
@@ -118,6 +109,7 @@ impl Parser {
         if line.chatter {
             return Fed::Ignored;
         }
+        self.widest = self.widest.max(u32::try_from(line.text.len()).unwrap_or(u32::MAX));
         let open = self.errors.open();
         let vertex = if open { None } else { split_vertex(line.text) };
         let fed = match vertex {
@@ -170,8 +162,12 @@ impl Parser {
         };
         self.set_current(i, false);
         self.status(i, rest, line);
-        if line.text.len() >= WRAP_MIN {
-            self.wrap = if self.build.steps.get(i).is_some_and(|s| s.name.as_bytes() == rest) { Wrap::Header(i) } else { Wrap::Other };
+        if self.may_wrap(line.text) {
+            self.wrap = match self.build.steps.get(i) {
+                Some(s) if s.name.as_bytes() == rest => Wrap::Header(i),
+                Some(s) if s.status == StepStatus::Error && rest.starts_with(b"ERROR") => Wrap::Error(i),
+                _ => Wrap::Other,
+            };
         }
         Fed::Taken
     }
@@ -279,10 +275,13 @@ impl Parser {
         self.build.steps.len() - 1
     }
 
-    fn note_dockerfile(&mut self, name: &str) {
-        if self.build.dockerfile.is_none() {
-            if let Some((_, file)) = name.split_once("] load build definition from ") {
-                self.build.dockerfile = Some(file.trim().to_string());
+    /// The first `load build definition from X` names the Dockerfile; its header rejoined after a
+    /// console wrapped it names it whole.
+    pub(super) fn note_dockerfile(&mut self, name: &str) {
+        if let Some((_, file)) = name.split_once("] load build definition from ") {
+            let file = file.trim();
+            if self.build.dockerfile.as_deref().is_none_or(|known| file.len() > known.len() && file.starts_with(known)) {
+                self.build.dockerfile = Some(file.to_string());
             }
         }
     }
@@ -343,6 +342,11 @@ impl Parser {
             return Fed::Taken;
         }
         if self.ended {
+            if self.wrap == Wrap::Final && !line.text.is_empty() && line.text.first() != Some(&b'#') {
+                self.continue_final(line);
+                return Fed::Taken;
+            }
+            self.wrap = Wrap::No;
             return Fed::Ignored;
         }
         if error_block::is_client_error(line.text) && self.build.steps.iter().any(|s| s.status == StepStatus::Running) {
@@ -368,31 +372,6 @@ impl Parser {
         Fed::Ignored
     }
 
-    /// Rejoins a line the console wrapped (PowerShell, §10.2): header text goes back into the name,
-    /// output extends the step's output range.
-    fn continue_line(&mut self, wrap: Wrap, line: &Line<'_>) {
-        match wrap {
-            Wrap::Header(i) => {
-                if let Some(step) = self.build.steps.get_mut(i) {
-                    if step.name.len() < MAX_NAME {
-                        step.name.push_str(&text(line.text));
-                        step_name::apply(step);
-                        step.clipped = step_name::cut_by_plain_printer(&step.name);
-                    }
-                }
-            }
-            Wrap::Output(i) => {
-                if let Some(o) = self.outputs.get_mut(i) {
-                    o.range.end = line.end;
-                }
-            }
-            Wrap::No | Wrap::Other => {}
-        }
-        if line.text.len() >= WRAP_MIN {
-            self.wrap = wrap;
-        }
-    }
-
     fn error_event(&mut self, event: Event, line: &Line<'_>) {
         match event {
             Event::Taken => {}
@@ -406,6 +385,9 @@ impl Parser {
             Event::Final(message) => {
                 error_block::apply_final(&mut self.build, &message);
                 self.ended = true;
+                if line.text.last() == Some(&b' ') && self.build.error.as_deref() == Some(message.as_str()) {
+                    self.wrap = Wrap::Final;
+                }
                 if let Some(time) = line.time_str() {
                     self.build.finished = Some(rfc3339(time));
                 }
@@ -478,6 +460,7 @@ pub(super) fn close(mut build: Build, outputs: &[StepOutput], snippet: Option<[u
     build.result = error_block::result(&build, ended, all_done);
     if build.result == BuildResult::Failed {
         build.error_lines = snippet; // the last snippet is the error's (a --debug warning list prints others before it)
+        error_block::stop_running(&mut build);
     }
     build
 }
@@ -550,6 +533,10 @@ pub fn rfc3339(time: &str) -> String {
 
 #[path = "buildkit_plain_unnumbered.rs"]
 mod unnumbered;
+
+#[path = "buildkit_plain_wrap.rs"]
+mod wrap;
+use wrap::{Wrap, WRAP_MIN};
 
 #[path = "buildkit_plain_view.rs"]
 mod view;

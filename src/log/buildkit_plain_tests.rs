@@ -251,3 +251,98 @@ fn masked_states_that_follow_no_masked_header_change_no_step() {
         ]
     );
 }
+
+#[test]
+fn word_wrapped_header_before_a_long_word_is_rejoined() {
+    // A word-wrapping console (PowerShell, width 60 here) breaks before a word longer than the rest
+    // of the row: the first part is short and ends in the space it broke at.
+    let image = format!("docker.io/library/node:22-alpine@sha256:{}", "ab".repeat(32));
+    let log = format!("#5 [deps 1/3] FROM \n{image}\n#5 resolve {image} \n0.2s done\n#5 DONE 0.3s\n#6 [deps 2/3] RUN x\n#6 DONE 0.1s\n");
+    let b = &parse_bytes(log.as_bytes()).builds[0];
+    assert_eq!(b.steps[0].name, format!("[deps 1/3] FROM {image}"));
+    assert_eq!(b.steps[0].instruction.as_deref(), Some(format!("FROM {image}").as_str()));
+    assert_eq!(b.steps.iter().map(|s| s.status).collect::<Vec<_>>(), [StepStatus::Executed, StepStatus::Executed]);
+}
+
+#[test]
+fn console_wrapped_error_lines_are_rejoined() {
+    // The step's `ERROR:` line and the final line, each broken by a console at 60 columns.
+    let log = "\
+#7 [2/2] RUN apt-get update && apt-get install -y     libfoo1
+#7 0.5 E: Unable to locate package libfoo1
+#7 ERROR: process \"/bin/sh -c apt-get update && apt-get install 
+-y     libfoo1\" did not complete successfully: exit code: 100
+------
+ > [2/2] RUN apt-get update && apt-get install -y     libfoo1:
+0.5 E: Unable to locate package libfoo1
+------
+ERROR: failed to build: failed to solve: process \"/bin/sh -c 
+apt-get update && apt-get install -y     libfoo1\" did not 
+complete successfully: exit code: 100
+
+an unrelated line
+";
+    let b = &parse_bytes(log.as_bytes()).builds[0];
+    let whole = "process \"/bin/sh -c apt-get update && apt-get install -y     libfoo1\" did not complete successfully: exit code: 100";
+    assert_eq!(b.steps[0].error.as_deref(), Some(whole));
+    assert_eq!(b.steps[0].exit_code, Some(100));
+    assert_eq!(b.error.as_deref(), Some(format!("ERROR: failed to build: failed to solve: {whole}").as_str()));
+}
+
+#[test]
+fn a_final_line_that_ends_without_a_space_takes_no_more() {
+    let log = "#1 [1/1] RUN x\n#1 ERROR: boom\n------\n > [1/1] RUN x:\n------\nERROR: failed to solve: boom\nnot part of it\n";
+    let b = &parse_bytes(log.as_bytes()).builds[0];
+    assert_eq!(b.error.as_deref(), Some("ERROR: failed to solve: boom"));
+    assert_eq!(b.steps[0].error.as_deref(), Some("boom"));
+}
+
+#[test]
+fn the_step_a_build_died_in_takes_its_error() {
+    // The daemon went away during a step: no `#n ERROR`, only the client's final line.
+    check(
+        "#1 [1/2] FROM x\n#1 DONE 0.1s\n#2 [2/2] RUN npm run build\n#2 3.0 Creating an optimized production build ...\nERROR: failed to build: failed to solve: Unavailable: error reading from server: EOF\n",
+        "build Failed \"ERROR: failed to build: failed to solve: Unavailable: error reading from server: EOF\"\n  [1/2] FROM x Executed Some(100) 0 None None\n  [2/2] RUN npm run build Error None 1 None None",
+    );
+}
+
+#[test]
+fn steps_left_running_by_a_failure_are_canceled() {
+    // Stage `a` fails while stage `b` still pulls its base image; the pull never prints CANCELED.
+    check(
+        "#1 [b 1/2] FROM y\n#1 resolve y 0.1s done\n#1 ...\n\n#2 [a 1/1] RUN false\n#2 ERROR: process \"/bin/sh -c false\" did not complete successfully: exit code: 1\n------\n > [a 1/1] RUN false:\n------\nERROR: failed to solve: process \"/bin/sh -c false\" did not complete successfully: exit code: 1\n",
+        "build Failed \"ERROR: failed to solve: process \\\"/bin/sh -c false\\\" did not complete successfully: exit code: 1\"\n  [b 1/2] FROM y Canceled None 0 None None\n  [a 1/1] RUN false Error None 0 Some(1) None",
+    );
+}
+
+#[test]
+fn a_log_cut_short_keeps_its_running_step() {
+    check("#1 [1/1] RUN make\n#1 0.1 cc\n", "build Running \"-\"\n  [1/1] RUN make Running None 1 None None");
+}
+
+#[test]
+fn a_narrow_console_hard_wraps_headers_mid_word() {
+    // A 44-column console: every longer line is cut at 44, in the middle of a word.
+    let image = format!("mcr.microsoft.com/dotnet/sdk:9.0@sha256:{}", "cd".repeat(32));
+    let header = format!("#8 [build 1/2] FROM {image}");
+    let mut log = String::from("#1 [internal] load build definition from \nDockerfile.api\n#1 DONE 0.1s\n");
+    for chunk in header.as_bytes().chunks(44) {
+        log += std::str::from_utf8(chunk).unwrap_or_default();
+        log.push('\n');
+    }
+    log += "#8 DONE 0.2s\n\n#9 [build 2/2] RUN dotnet restore src/Api/Api.csproj && dotnet publish\n#9 DONE 9.0s\n";
+    let b = &parse_bytes(log.as_bytes()).builds[0];
+    assert_eq!(b.dockerfile.as_deref(), Some("Dockerfile.api"));
+    assert_eq!(b.steps[1].name, format!("[build 1/2] FROM {image}"));
+    assert_eq!(b.steps.iter().map(|s| s.status).collect::<Vec<_>>(), [StepStatus::Executed; 3]);
+}
+
+#[test]
+fn a_header_as_wide_as_the_log_keeps_a_prose_line_out_of_a_short_log() {
+    // Only a line that goes on without `#` is joined: the next vertex line, a blank line or the
+    // failure report after a header that happens to be the widest line stay what they are.
+    let log = "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n#2 [1/1] RUN a-rather-long-command --with-flags\n\n#2 DONE 1.0s\n";
+    let b = &parse_bytes(log.as_bytes()).builds[0];
+    assert_eq!(b.steps[1].name, "[1/1] RUN a-rather-long-command --with-flags");
+    assert_eq!(b.dockerfile.as_deref(), Some("Dockerfile"));
+}

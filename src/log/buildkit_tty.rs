@@ -20,6 +20,8 @@ use super::step_name;
 const MAX_STEPS: usize = 4096;
 /// A truncated row name is matched by prefix only when at least this long (short names are whole).
 const MIN_PREFIX: usize = 30;
+/// Longest row held back for its rest (`cut_row`).
+const MAX_CUT_ROW: usize = 1024;
 
 /// State of one build being read; serialisable so a growing log resumes where it stopped.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -39,6 +41,11 @@ pub struct Parser {
     block_step: Option<usize>,
     snippet: Option<[u32; 2]>,
     ended: bool,
+    /// A row without its time column, held for one line: a writer that prefixes each chunk it writes
+    /// (VS Code's devcontainer log, `[2022-10-11T21:52:36.840Z] `) breaks a row where a chunk ends, and
+    /// the rest, behind the prefix, is the next line. Rows have a time column, so this is rare.
+    #[serde(default)]
+    cut_row: Option<Vec<u8>>,
 }
 
 /// A parsed ` => ` row.
@@ -71,6 +78,7 @@ impl Parser {
             block_step: None,
             snippet: None,
             ended: false,
+            cut_row: None,
         }
     }
 
@@ -87,6 +95,14 @@ impl Parser {
 
     fn line(&mut self, line: &Line<'_>) -> Fed {
         let t = line.text;
+        if let Some(cut) = self.cut_row.take() {
+            if self.rejoined(&cut, t) {
+                return Fed::Taken;
+            }
+            if let Some(r) = row(&cut) {
+                self.row(r);
+            }
+        }
         if !self.errors.open() {
             if let Some((elapsed, finished)) = header(t) {
                 return self.frame(elapsed, finished);
@@ -99,7 +115,11 @@ impl Parser {
                 if self.ended {
                     return Fed::NewBuild;
                 }
-                self.row(r);
+                if r.duration_ms.is_none() && t.len() <= MAX_CUT_ROW {
+                    self.cut_row = Some(t.to_vec());
+                } else {
+                    self.row(r);
+                }
                 return Fed::Taken;
             }
         }
@@ -120,12 +140,43 @@ impl Parser {
 
     /// The build as it stands (open steps `running`).
     pub fn snapshot(&self) -> Build {
+        if self.cut_row.is_some() {
+            let mut settled = self.clone();
+            settled.settle();
+            return settled.snapshot();
+        }
         self.close(self.build.clone(), self.ended || self.complete)
     }
 
-    pub fn finish(self, _end: End) -> Build {
+    pub fn finish(mut self, _end: End) -> Build {
+        self.settle();
         let build = self.build.clone();
         self.close(build, true)
+    }
+
+    /// A held row is read as it is.
+    fn settle(&mut self) {
+        if let Some(r) = self.cut_row.take().as_deref().and_then(row) {
+            self.row(r);
+        }
+    }
+
+    /// Whether `t` is the rest of the held row `cut` (no row, header or blank of its own, and the two
+    /// together a row with its time column); if so, that row is read.
+    fn rejoined(&mut self, cut: &[u8], t: &[u8]) -> bool {
+        if t.is_empty() || t.first() == Some(&b' ') || row(t).is_some() || header(t).is_some() {
+            return false;
+        }
+        let mut whole = Vec::with_capacity(cut.len() + t.len());
+        whole.extend_from_slice(cut);
+        whole.extend_from_slice(t);
+        match row(&whole).filter(|r| r.duration_ms.is_some()) {
+            Some(r) => {
+                self.row(r);
+                true
+            }
+            None => false,
+        }
     }
 
     fn close(&self, mut build: Build, ended: bool) -> Build {
@@ -356,6 +407,16 @@ mod tests {
         let failed = frame.replace(" => [3/3]", " => ERROR [3/3]")
             + "------\n > [3/3] RUN apk add --no-cache curl bash git openssh-client:\n------\nERROR: failed to solve: exit code: 1\n";
         assert_eq!(clipped(&failed), [false, false, false]);
+    }
+
+    #[test]
+    fn a_row_a_chunked_writer_cut_is_rejoined() {
+        // Each chunk behind `[time] ` (VS Code's devcontainer log); one chunk ends inside a row.
+        let log = "[2024-05-01T10:00:00.000Z] [+] Building 2.0s (3/3) FINISHED\n => [1/3] FROM docker.io/library/alpine  0.0s\n[2024-05-01T10:00:00.100Z]  => [3/3] COPY a /a  0.1s\n => CACHED [2/3] RUN apk add --no-cac\n[2024-05-01T10:00:00.200Z] he curl  0.0s\n => [4/4] RUN x\n => => # out\n";
+        check(
+            log,
+            "BuildkitTty Success \"-\"\n  [1/3] FROM docker.io/library/alpine Executed Some(0) 0 None []\n  [3/3] COPY a /a Executed Some(100) 0 None []\n  [2/3] RUN apk add --no-cache curl Cached None 0 None []\n  [4/4] RUN x Executed None 1 None [\"out\"]",
+        );
     }
 
     #[test]

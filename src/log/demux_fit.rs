@@ -10,6 +10,14 @@ impl Member {
         !self.parser.is_over() && fits_stages(self.parser.steps(), name)
     }
 
+    /// Whether this build exported and may still print `rest`: buildx goes on after `exporting to
+    /// image` with the cache export, registry tokens for the push and provenance.
+    fn takes_epilogue(&self, rest: &[u8]) -> bool {
+        self.parser.is_over()
+            && !self.parser.has_ended()
+            && [&b"exporting "[..], b"resolving provenance ", b"[auth] "].iter().any(|p| rest.starts_with(p))
+    }
+
     /// Evidence that a new header is this build's: its stage has that `n` here (+1); its `FROM <image>`
     /// is an image this build loaded the metadata of (+2); its `COPY --from=<stage>` names a stage
     /// of this build (+2); its `COPY`/`ADD` from the context follows this build's context load (+1).
@@ -51,7 +59,7 @@ pub(super) fn header_score(m: &Member, n: u32, rest: &[u8], name: &StepName) -> 
             (_, true) => 0,
         },
         Some(_) => return None,
-        None if !m.takes_new(name) => return None,
+        None if !m.takes_new(name) && !m.takes_epilogue(rest) => return None,
         None => {
             // Since v0.10 a build numbers its vertexes as it prints them; v0.8 numbers them as the solver
             // lists them and prints them as they complete, so a new header's number says nothing there.

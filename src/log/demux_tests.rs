@@ -256,6 +256,46 @@ fn a_finished_build_without_export_does_not_take_the_next_builds_lines() {
     assert!(parsed.builds.iter().all(|b| b.problems.is_empty()), "{:?}", parsed.builds.iter().map(|b| &b.problems).collect::<Vec<_>>());
 }
 
+#[test]
+fn vertexes_after_the_export_stay_with_the_build_that_exported() {
+    // setup-buildx boots its builder, then build-push-action's build exports, writes its cache to
+    // GitHub Actions and resolves provenance: vertexes after the export that no other build printed.
+    let log = "\
+#1 [internal] booting buildkit
+#1 DONE 3.0s
+#0 building with \"builder-1\" instance using docker-container driver
+
+#1 [internal] load build definition from Dockerfile
+#1 DONE 0.0s
+
+#2 [1/2] FROM docker.io/library/alpine:3.20
+#2 DONE 0.5s
+
+#3 [2/2] RUN make
+#3 DONE 1.0s
+
+#4 exporting to image
+#4 pushing layers 0.2s done
+#4 DONE 0.3s
+
+#5 [auth] me/app:pull,push token for ghcr.io
+#5 DONE 0.0s
+
+#6 exporting to GitHub Actions Cache
+#6 preparing build cache for export 2.0s done
+#6 DONE 2.0s
+
+#7 resolving provenance for metadata file
+#7 DONE 0.0s
+";
+    let parsed = parse_bytes(log.as_bytes());
+    assert_eq!(parsed.builds.len(), 1, "{}", summary(&parsed));
+    let build = &parsed.builds[0];
+    assert!(build.problems.is_empty(), "{:?}", build.problems);
+    let names: Vec<&str> = build.steps.iter().map(|s| s.name.as_str()).collect();
+    assert!(names.contains(&"exporting to GitHub Actions Cache") && names.contains(&"resolving provenance for metadata file"), "{names:?}");
+}
+
 /// Two builds side by side where `#3 [c 2/2]` fits either (both idle, neither has stage `c`): the log the
 /// demultiplexer's and the analysis' tests of a guessed line share.
 pub(crate) const AMBIGUOUS_TWO: &str = "\

@@ -17,6 +17,8 @@ enum Phase {
     Outside,
     /// After an opening `------`, expecting ` > <vertex name>:`.
     Opened,
+    /// ` > <vertex name>` without its `:`: a console wrapped it, the rest follows (`wrapped`).
+    Naming,
     /// Inside the summary block: the failed vertex's last log lines, until `------`.
     Body,
     /// After `Dockerfile:N`, expecting the `--------------------` rule.
@@ -33,7 +35,13 @@ pub struct ErrorBlock {
     marked: Option<[u32; 2]>,
     /// A summary block was seen (the build failed even if the final line is missing).
     pub seen: bool,
+    /// The vertex name of a console-wrapped ` > <name>:` line so far (`Phase::Naming`), bounded.
+    #[serde(default)]
+    wrapped: String,
 }
+
+/// Longest vertex name rejoined from console-wrapped ` > ` lines.
+const MAX_WRAPPED_NAME: usize = 4096;
 
 /// What one line of the failure report said.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +64,7 @@ const SNIPPET_RULE: &[u8] = b"--------------------";
 impl ErrorBlock {
     /// Inside a summary block or snippet: every line belongs to the report, `#n` lines too.
     pub fn open(&self) -> bool {
-        matches!(self.phase, Phase::Body | Phase::Snippet)
+        matches!(self.phase, Phase::Body | Phase::Snippet | Phase::Naming)
     }
 
     /// Reads `line`; `None` when it is not part of a failure report. `failed` tells whether the build
@@ -66,12 +74,20 @@ impl ErrorBlock {
             Phase::Body => return Some(self.body(line)),
             Phase::Snippet => return Some(self.snippet_line(line)),
             Phase::Opened => {
-                if let Some(name) = line.strip_prefix(b" > ").and_then(|n| n.strip_suffix(b":")) {
-                    self.phase = Phase::Body;
-                    return Some(Event::Vertex(text(name)));
+                if let Some(name) = line.strip_prefix(b" > ") {
+                    if let Some(name) = name.strip_suffix(b":") {
+                        self.phase = Phase::Body;
+                        return Some(Event::Vertex(text(name)));
+                    }
+                    self.phase = Phase::Naming;
+                    self.wrapped = text(name);
+                    return Some(Event::Taken);
                 }
                 self.phase = Phase::Outside;
             }
+            Phase::Naming => return Some(self.naming(line)),
+            // A console that doubles line breaks (compose on Windows) puts a blank line after each.
+            Phase::SnippetHead if line.is_empty() => return Some(Event::Taken),
             Phase::SnippetHead => {
                 self.phase = Phase::Outside;
                 if line == SNIPPET_RULE {
@@ -96,6 +112,28 @@ impl ErrorBlock {
             return Some(Event::Taken);
         }
         final_error(line, failed || self.seen).map(Event::Final)
+    }
+
+    /// A line after a ` > <name>` that a console wrapped before its `:`: more of the name, or its end.
+    fn naming(&mut self, line: &[u8]) -> Event {
+        if line == RULE || self.wrapped.len() + line.len() > MAX_WRAPPED_NAME {
+            // No name after all: the block's log lines are read as they come.
+            self.wrapped.clear();
+            self.phase = if line == RULE { Phase::Outside } else { Phase::Body };
+            return Event::Taken;
+        }
+        match line.strip_suffix(b":") {
+            Some(end) => {
+                let mut name = std::mem::take(&mut self.wrapped);
+                name.push_str(&text(end));
+                self.phase = Phase::Body;
+                Event::Vertex(name)
+            }
+            None => {
+                self.wrapped.push_str(&text(line));
+                Event::Taken
+            }
+        }
     }
 
     fn body(&mut self, line: &[u8]) -> Event {
@@ -308,6 +346,25 @@ fn same_line_key(step: &Step) -> Option<(Option<String>, Option<String>, u32, St
     Some((step.service.clone(), step.stage.clone(), step.k?, step.instruction.clone()?))
 }
 
+/// A failed build whose final line was read runs nothing any more. Its printer did not say how its
+/// running steps ended (the daemon went away: `error reading from server: EOF`; a pull never printed
+/// CANCELED): when no step failed and one still ran, the build died in it and it takes the build's
+/// error; the others were stopped with the build.
+pub fn stop_running(build: &mut Build) {
+    let Some(error) = build.error.clone() else { return };
+    let running = build.steps.iter().filter(|s| s.status == StepStatus::Running).count();
+    let failed = build.steps.iter().any(|s| s.status == StepStatus::Error);
+    for step in build.steps.iter_mut().filter(|s| s.status == StepStatus::Running) {
+        if running == 1 && !failed {
+            step.exit_code = exit_code(&error);
+            step.error = Some(error.clone());
+            step.status = StepStatus::Error;
+        } else {
+            step.status = StepStatus::Canceled;
+        }
+    }
+}
+
 /// The build's outcome from its steps and final line: `ended` is false while the log may still grow.
 pub fn result(build: &Build, ended: bool, all_done: bool) -> BuildResult {
     let errored = build.steps.iter().any(|s| s.status == StepStatus::Error);
@@ -328,136 +385,5 @@ pub fn result(build: &Build, ended: bool, all_done: bool) -> BuildResult {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn events(lines: &[&str]) -> Vec<Event> {
-        let mut block = ErrorBlock::default();
-        lines.iter().filter_map(|l| block.feed(l.as_bytes(), false)).collect()
-    }
-
-    fn check_final(line: &str, failed: bool, expected: Option<&str>) {
-        assert_eq!(final_error(line.as_bytes(), failed).as_deref(), expected, "{line}");
-    }
-
-    #[test]
-    fn final_lines() {
-        check_final(
-            "ERROR: failed to solve: process \"/bin/sh -c x\" did not complete successfully: exit code: 1",
-            false,
-            Some("ERROR: failed to solve: process \"/bin/sh -c x\" did not complete successfully: exit code: 1"),
-        );
-        check_final("ERROR: failed to build: failed to solve: x", false, Some("ERROR: failed to build: failed to solve: x"));
-        check_final(
-            "error: failed to solve: rpc error: code = Unknown desc = x",
-            false,
-            Some("error: failed to solve: rpc error: code = Unknown desc = x"),
-        );
-        check_final(
-            "executor failed running [/bin/sh -c exit 3]: exit code: 3",
-            false,
-            Some("executor failed running [/bin/sh -c exit 3]: exit code: 3"),
-        );
-        check_final(
-            "failed to solve with frontend dockerfile.v0: failed to create LLB definition: x",
-            false,
-            Some("failed to solve with frontend dockerfile.v0: failed to create LLB definition: x"),
-        );
-        check_final(
-            "failed to solve: process \"x\" did not complete successfully: exit code: 2",
-            false,
-            Some("failed to solve: process \"x\" did not complete successfully: exit code: 2"),
-        );
-        check_final("Target web: failed to solve: x", false, Some("Target web: failed to solve: x"));
-        check_final(
-            "target api: failed to receive status: rpc error: code = Unavailable desc = error reading from server: EOF",
-            false,
-            Some("target api: failed to receive status: rpc error: code = Unavailable desc = error reading from server: EOF"),
-        );
-        check_final("failed to receive status: rpc error: x", false, Some("failed to receive status: rpc error: x"));
-        check_final("target: failed to x", false, None);
-        check_final("target a b: failed to x", false, None);
-        check_final("targets were built", true, None);
-        check_final(
-            "##[error]buildx failed with: ERROR: failed to solve: x",
-            false,
-            Some("##[error]buildx failed with: ERROR: failed to solve: x"),
-        );
-        check_final(
-            "failed to compute cache key: \"/x\" not found: not found",
-            true,
-            Some("failed to compute cache key: \"/x\" not found: not found"),
-        );
-        check_final("failed to compute cache key: \"/x\" not found: not found", false, None);
-        check_final("error: exit status 1", true, None);
-        check_final("Everything fine", true, None);
-        check_final("", true, None);
-    }
-
-    #[test]
-    fn exit_codes() {
-        assert_eq!(exit_code("executor failed running [x]: exit code: 3"), Some(3));
-        assert_eq!(exit_code("did not complete successfully: exit code: 100"), Some(100));
-        assert_eq!(exit_code("exit code: 99999999999999"), None);
-        assert_eq!(exit_code("not found"), None);
-        assert_eq!(strip_annotation("##[error]buildx failed with: ERROR: x"), "ERROR: x");
-    }
-
-    #[test]
-    fn summary_block_and_snippet() {
-        let got = events(&[
-            "------",
-            " > [2/3] RUN make:",
-            "#9 0.045 checking",
-            "41.01 Import trace:",
-            "------",
-            "Dockerfile:83",
-            "--------------------",
-            "  82 |     # comment",
-            "  83 | >>> RUN a && \\",
-            "  84 | >>>     b",
-            "  85 |",
-            "--------------------",
-            "ERROR: failed to solve: x",
-            "random prose",
-        ]);
-        assert_eq!(
-            got,
-            vec![
-                Event::Taken,
-                Event::Vertex("[2/3] RUN make".into()),
-                Event::BodyLine(9),
-                Event::BodyLine(6),
-                Event::Taken,
-                Event::Taken,
-                Event::Taken,
-                Event::Taken,
-                Event::Taken,
-                Event::Taken,
-                Event::Taken,
-                Event::Snippet([83, 84]),
-                Event::Final("ERROR: failed to solve: x".into()),
-            ]
-        );
-    }
-
-    #[test]
-    fn snippet_head_needs_a_rule() {
-        assert_eq!(events(&["Dockerfile:12", "not a rule", "  12 | >>> RUN x", "--------------------"]).len(), 1);
-        assert!(is_snippet_head(b"app.Dockerfile:44"));
-        assert!(!is_snippet_head(b"#4 a:1"));
-        assert!(!is_snippet_head(b"see line:"));
-        assert_eq!(marked_line(b"1234 | >>> x"), Some(1234));
-        assert_eq!(marked_line(b"  12 |     x"), None);
-    }
-
-    #[test]
-    fn seconds() {
-        assert_eq!(seconds_end(b"0.053 x"), Some(6));
-        assert_eq!(seconds_end(b"***.54 x"), Some(7));
-        assert_eq!(seconds_end(b"159.7"), Some(5));
-        assert_eq!(seconds_end(b"DONE 0.1s"), None);
-        assert_eq!(seconds_end(b"1.2MB / 3MB"), None);
-        assert_eq!(seconds_end(b"12 x"), None);
-    }
-}
+#[path = "error_block_tests.rs"]
+mod tests;

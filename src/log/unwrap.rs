@@ -121,10 +121,30 @@ fn anchor_len(s: &[u8]) -> Option<usize> {
 }
 
 /// Splits a leading ISO-8601 timestamp wrapper: `2023-01-17T12:46:27.6515486Z ` (GitHub Actions, 3-9
-/// fraction digits) or `2024-02-16 02:29:15.118Z: ` (devcontainer CLI).
+/// fraction digits), `2024-02-16 02:29:15.118Z: ` (devcontainer CLI) or `[2022-10-11T21:52:36.840Z] `
+/// (VS Code's Dev Containers log: before each chunk of output it writes, so a line that goes on from a
+/// chunk before has none, and a chunk may start inside a line).
 pub fn split_timestamp(s: &[u8]) -> (Option<&[u8]>, &[u8]) {
+    if let Some(inner) = s.strip_prefix(b"[") {
+        return match stamp_end(inner) {
+            Some(i) if inner.get(i + 1) == Some(&b']') => {
+                let rest = &inner[i + 2..];
+                (Some(&inner[..=i]), rest.strip_prefix(b" ").unwrap_or(rest))
+            }
+            _ => (None, s),
+        };
+    }
+    let Some(i) = stamp_end(s) else { return (None, s) };
+    let stamp = &s[..=i];
+    let rest = &s[i + 1..];
+    let rest = rest.strip_prefix(b": ").or_else(|| rest.strip_prefix(b" ")).unwrap_or(rest);
+    (Some(stamp), rest)
+}
+
+/// Where the `Z` of a timestamp at the start of `s` is.
+fn stamp_end(s: &[u8]) -> Option<usize> {
     if s.len() < 20 || !is_date_time(s) {
-        return (None, s);
+        return None;
     }
     let mut i = 19;
     if s.get(i) == Some(&b'.') {
@@ -133,13 +153,7 @@ pub fn split_timestamp(s: &[u8]) -> (Option<&[u8]>, &[u8]) {
             i += 1;
         }
     }
-    if s.get(i) != Some(&b'Z') {
-        return (None, s);
-    }
-    let stamp = &s[..=i];
-    let rest = &s[i + 1..];
-    let rest = rest.strip_prefix(b": ").or_else(|| rest.strip_prefix(b" ")).unwrap_or(rest);
-    (Some(stamp), rest)
+    (s.get(i) == Some(&b'Z')).then_some(i)
 }
 
 fn is_date_time(s: &[u8]) -> bool {
@@ -233,6 +247,15 @@ mod tests {
         check("\x1b[91mboom\x1b[0m", "boom", None, None, false);
         check("sha256:0246[19](https://github.com/o/r/x#step:14:21)7d35", "sha256:02467d35", None, None, false);
         check("docker : #0 building with", "#0 building with", None, None, false);
+        check(
+            "[2022-10-11T21:52:36.840Z]  => CACHED [1/2] FROM x  0.0s",
+            " => CACHED [1/2] FROM x  0.0s",
+            None,
+            Some("2022-10-11T21:52:36.840Z"),
+            false,
+        );
+        check("[2022-10-11T21:52:36.840Z] rget_stage 1/3]", "rget_stage 1/3]", None, Some("2022-10-11T21:52:36.840Z"), false);
+        check("[2022-10-11T21:52:36.840Z x", "[2022-10-11T21:52:36.840Z x", None, None, false);
         check("[x] [y](https://e.com)", "[x] [y](https://e.com)", None, None, false);
         check("['/opt/conda/bin/python', '-m', 'pip']", "['/opt/conda/bin/python', '-m', 'pip']", None, None, false);
         check("[a/b]", "[a/b]", None, None, false);
