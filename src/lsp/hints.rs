@@ -74,21 +74,7 @@ pub fn label(run: &StepRun, now: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::InstructionView;
-    use crate::lsp::view::fixtures::{now, run};
-
-    fn view(line: u32, r: StepRun) -> InstructionView {
-        InstructionView {
-            line,
-            end_line: line,
-            keyword: "RUN".into(),
-            stage: None,
-            last: Some(r),
-            history: vec![],
-            changed_since_build: false,
-            checks: Vec::new(),
-        }
-    }
+    use crate::lsp::view::fixtures::{line_view, now, run};
 
     #[test]
     fn labels() {
@@ -123,7 +109,7 @@ mod tests {
     fn hint_sits_at_the_end_of_the_first_line_in_utf16_units() {
         let doc = Document::new("FROM a\nRUN echo é🐳 \\\n  && x\n".into(), 1);
         let ann = Annotated {
-            instructions: vec![view(1, run(StepStatus::Cached, None)), view(2, run(StepStatus::Executed, Some(1000)))],
+            instructions: vec![line_view(1, run(StepStatus::Cached, None)), line_view(2, run(StepStatus::Executed, Some(1000)))],
             problems: vec![],
             explain: None,
             builds: vec![],
@@ -137,7 +123,7 @@ mod tests {
         let only_second = Range::new(Position::new(1, 0), Position::new(1, 0));
         assert_eq!(hints(&ann, &p, &doc, Encoding::Utf16, only_second, now()).len(), 1);
         let past_end =
-            Annotated { instructions: vec![view(9, run(StepStatus::Cached, None))], problems: vec![], explain: None, builds: vec![] };
+            Annotated { instructions: vec![line_view(9, run(StepStatus::Cached, None))], problems: vec![], explain: None, builds: vec![] };
         assert!(hints(&past_end, &p, &doc, Encoding::Utf16, all, now()).is_empty());
     }
 
@@ -158,11 +144,11 @@ mod tests {
         let doc = Document::new("FROM a\nRUN a\nRUN b\nRUN c\nRUN d\n".into(), 1);
         let ann = Annotated {
             instructions: vec![
-                view(1, run(StepStatus::Cached, None)),
-                view(2, run(StepStatus::Executed, Some(400))),
-                view(3, run(StepStatus::Error, Some(400))),
-                view(4, run(StepStatus::Executed, Some(60_000))),
-                view(5, run(StepStatus::Running, None)),
+                line_view(1, run(StepStatus::Cached, None)),
+                line_view(2, run(StepStatus::Executed, Some(400))),
+                line_view(3, run(StepStatus::Error, Some(400))),
+                line_view(4, run(StepStatus::Executed, Some(60_000))),
+                line_view(5, run(StepStatus::Running, None)),
             ],
             ..Annotated::default()
         };

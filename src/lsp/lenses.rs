@@ -114,7 +114,7 @@ pub fn open_log(title: String, run: &StepRun) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lsp::view::fixtures::{now, run};
+    use crate::lsp::view::fixtures::{line_view, now, run};
 
     fn check(mut r: StepRun, edit: impl FnOnce(&mut StepRun), expect: &str) {
         edit(&mut r);
@@ -230,19 +230,6 @@ mod tests {
 
     fn verbose() -> Policy {
         Policy { mode: crate::lsp::config::LensMode::All, ..quiet() }
-    }
-
-    fn line_view(line: u32, r: StepRun) -> InstructionView {
-        InstructionView {
-            line,
-            end_line: line,
-            keyword: "RUN".into(),
-            stage: None,
-            last: Some(r),
-            history: vec![],
-            changed_since_build: false,
-            checks: Vec::new(),
-        }
     }
 
     #[test]

@@ -82,20 +82,7 @@ pub fn loud(run: &StepRun, cause: Option<&StepCause>, slow_ms: u64) -> bool {
 mod tests {
     use super::*;
     use crate::analysis::explain::Cause;
-    use crate::lsp::view::fixtures::run;
-
-    fn view(line: u32, r: StepRun) -> InstructionView {
-        InstructionView {
-            line,
-            end_line: line,
-            keyword: "RUN".into(),
-            stage: None,
-            last: Some(r),
-            history: vec![],
-            changed_since_build: false,
-            checks: Vec::new(),
-        }
-    }
+    use crate::lsp::view::fixtures::{line_view, run};
 
     fn cause(line: u32, kind: CauseKind) -> StepCause {
         StepCause {
@@ -138,8 +125,11 @@ mod tests {
             steps: vec![cause(4, CauseKind::InputsChanged)],
             advice: vec![],
         };
-        let (cached, failed, rebuilt) =
-            (view(2, run(StepStatus::Cached, None)), view(3, run(StepStatus::Error, None)), view(4, run(StepStatus::Executed, Some(400))));
+        let (cached, failed, rebuilt) = (
+            line_view(2, run(StepStatus::Cached, None)),
+            line_view(3, run(StepStatus::Error, None)),
+            line_view(4, run(StepStatus::Executed, Some(400))),
+        );
         let auto = Policy { mode: LensMode::Auto, slow_ms: 60_000, will_rebuild: BTreeSet::new() };
         let forms = |p: &Policy, v: &InstructionView| (p.last_run_lens(v, Some(&explained)), p.last_run_hint(v, Some(&explained)));
         assert_eq!(forms(&auto, &cached), (false, true), "cached: a quiet hint");

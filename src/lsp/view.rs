@@ -121,6 +121,20 @@ pub(crate) mod fixtures {
     pub fn now() -> chrono::DateTime<chrono::Utc> {
         "2026-11-01T12:05:00Z".parse().unwrap()
     }
+
+    /// A one-line `RUN` at 1-based `line` whose last run is `r` (no history, unchanged, no checks).
+    pub fn line_view(line: u32, r: StepRun) -> crate::analysis::InstructionView {
+        crate::analysis::InstructionView {
+            line,
+            end_line: line,
+            keyword: "RUN".into(),
+            stage: None,
+            last: Some(r),
+            history: vec![],
+            changed_since_build: false,
+            checks: Vec::new(),
+        }
+    }
 }
 
 #[cfg(test)]
