@@ -3,9 +3,9 @@
 //! 80,000 steps 14 s in a debug build). A plain build holds at most 65,536 vertices, so the 100,000 steps
 //! of the issue come as two builds of 50,000 in one log (a CI job that builds twice); the test compares
 //! the cost per step of that log with one of two builds of 5,000: linear is a ratio of 1, quadratic (in
-//! the build or in the log) 10; the bound (4) leaves room for a noisy machine (measured: 1.3-1.8). The same log's peak memory
-//! under `buildlens parse` is bounded too. Each part runs with a deadline, so a regression fails this
-//! test, not the suite.
+//! the build or in the log) 10; the bound (4) leaves room for a noisy machine (measured: 1.3-1.8). The
+//! same log's peak memory under `buildlens parse` is bounded too. Each part runs with a deadline, so a
+//! regression fails this test, not the suite.
 
 mod support_mem;
 
