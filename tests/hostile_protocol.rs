@@ -5,14 +5,16 @@
 
 mod support_lsp;
 mod support_mem;
+mod support_stdio;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support_lsp::file_uri;
+use support_stdio::reader;
 
 /// Upper bound for one answer (nothing here reads a store: answers come at once).
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -118,33 +120,6 @@ impl Server {
         assert!(started.elapsed() < GONE_WITHIN, "the server took {:?} to exit", started.elapsed());
         status.code().expect("exited, not killed")
     }
-}
-
-/// Framed messages read on a thread, so every wait has a deadline.
-fn reader(output: impl Read + Send + 'static) -> mpsc::Receiver<Value> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut output = BufReader::new(output);
-        loop {
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if output.read_line(&mut line).unwrap_or(0) == 0 {
-                    return;
-                }
-                match line.trim_end().strip_prefix("Content-Length: ") {
-                    Some(n) => length = n.parse().unwrap(),
-                    None if line.trim_end().is_empty() => break,
-                    None => {}
-                }
-            }
-            let mut body = vec![0; length];
-            if output.read_exact(&mut body).is_err() || tx.send(serde_json::from_slice(&body).unwrap()).is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 /// Issue 19, 9: one bad frame header (Content-Length missing, short, long, not a number, negative,

@@ -5,8 +5,9 @@
 
 mod support_lsp;
 mod support_mem;
+mod support_stdio;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
@@ -17,6 +18,7 @@ use buildlens::lsp::{self, Indexing, Options, Source};
 use buildlens::store::Store;
 use serde_json::{json, Value};
 use support_lsp::{copy_dir, file_uri, TestClient, Workspace};
+use support_stdio::reader;
 
 /// How long the server may take to be gone once its client closed stdin (or sent `exit`).
 const GONE_WITHIN: Duration = Duration::from_secs(2);
@@ -62,33 +64,6 @@ fn serve(root: &Path, options: Value) -> (Child, ChildStdin, mpsc::Receiver<Valu
     answer(&rx, &mut input, 1);
     input.write_all(&notify("initialized", json!({}))).unwrap();
     (child, input, rx)
-}
-
-/// Framed messages read on a thread, so every wait has a deadline.
-fn reader(output: impl Read + Send + 'static) -> mpsc::Receiver<Value> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut output = BufReader::new(output);
-        loop {
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if output.read_line(&mut line).unwrap_or(0) == 0 {
-                    return;
-                }
-                match line.trim_end().strip_prefix("Content-Length: ") {
-                    Some(n) => length = n.parse().unwrap(),
-                    None if line.trim_end().is_empty() => break,
-                    None => {}
-                }
-            }
-            let mut body = vec![0; length];
-            if output.read_exact(&mut body).is_err() || tx.send(serde_json::from_slice(&body).unwrap()).is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 /// The answer to request `id` (the server's own requests are answered with null).

@@ -3,7 +3,7 @@
 //! may get a file or a terminal. Each kind is driven here through initialize, a code lens of the bundled
 //! example, shutdown and exit, so the transport the server picks for each kind is exercised end to end.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -13,8 +13,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use support_lsp::{copy_dir, file_uri};
+use support_stdio::reader;
 
 mod support_lsp;
+mod support_stdio;
 
 /// Upper bound for one answer (the first code lens indexes the example's three logs).
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -22,33 +24,6 @@ const DEADLINE: Duration = Duration::from_secs(60);
 fn frame(message: &Value) -> Vec<u8> {
     let body = message.to_string();
     format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
-}
-
-/// Reads framed messages on a thread, so the test waits with a deadline instead of hanging.
-fn reader(output: impl Read + Send + 'static) -> mpsc::Receiver<Value> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut output = BufReader::new(output);
-        loop {
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if output.read_line(&mut line).unwrap_or(0) == 0 {
-                    return;
-                }
-                match line.trim_end().strip_prefix("Content-Length: ") {
-                    Some(n) => length = n.parse().unwrap(),
-                    None if line.trim_end().is_empty() => break,
-                    None => {}
-                }
-            }
-            let mut body = vec![0; length];
-            if output.read_exact(&mut body).is_err() || tx.send(serde_json::from_slice(&body).unwrap()).is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 /// The answer to request `id`, answering the server's own requests (registrations, refreshes) with null.
