@@ -71,8 +71,21 @@ fn arrow(text: &[u8]) -> Option<&[u8]> {
     text.strip_prefix(b" ---> ").or_else(|| text.strip_prefix(b"---> "))
 }
 
+/// The bytes a `DAEMON_ERRORS` pattern starts with: most output lines fail this one look-up.
+const DAEMON_ERROR_FIRST: [bool; 256] = {
+    let mut first = [false; 256];
+    let mut i = 0;
+    while i < DAEMON_ERRORS.len() {
+        if let Some(&b) = DAEMON_ERRORS[i].first() {
+            first[b as usize] = true;
+        }
+        i += 1;
+    }
+    first
+};
+
 fn is_daemon_error(text: &[u8]) -> bool {
-    DAEMON_ERRORS.iter().any(|p| text.starts_with(p))
+    text.first().is_some_and(|&b| DAEMON_ERROR_FIRST[b as usize]) && DAEMON_ERRORS.iter().any(|p| text.starts_with(p))
 }
 
 impl Parser {

@@ -60,25 +60,25 @@ fn trim_cr(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// Copies `s` into `out` without ANSI escape sequences and without `[12](https://…)` anchors.
+/// Copies `s` into `out` without ANSI escape sequences and without `[12](https://…)` anchors: the text
+/// between them is copied a run at a time.
 fn strip_escapes_and_anchors(s: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
-    while i < s.len() {
-        match s[i] {
-            0x1b => i = skip_escape(s, i),
-            b'[' => match anchor_len(&s[i..]) {
-                Some(n) => i += n,
+    while let Some(found) = memchr::memchr2(0x1b, b'[', s.get(i..).unwrap_or_default()) {
+        let at = i + found;
+        out.extend_from_slice(s.get(i..at).unwrap_or_default());
+        i = match s.get(at) {
+            Some(0x1b) => skip_escape(s, at),
+            _ => match anchor_len(s.get(at..).unwrap_or_default()) {
+                Some(n) => at + n,
                 None => {
                     out.push(b'[');
-                    i += 1;
+                    at + 1
                 }
             },
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+        };
     }
+    out.extend_from_slice(s.get(i..).unwrap_or_default());
 }
 
 /// Index just past the escape sequence that starts at `s[i] == ESC`.
@@ -259,5 +259,14 @@ mod tests {
         check("[x] [y](https://e.com)", "[x] [y](https://e.com)", None, None, false);
         check("['/opt/conda/bin/python', '-m', 'pip']", "['/opt/conda/bin/python', '-m', 'pip']", None, None, false);
         check("[a/b]", "[a/b]", None, None, false);
+    }
+
+    /// Escapes, anchors and plain `[` mixed in one line, at its start, middle and end: every run of
+    /// text between them is kept, in order.
+    #[test]
+    fn escapes_and_anchors_removed_between_runs_of_text() {
+        check("\x1b[91m../gcc/x.c:1: warning: [-Wunused] a\x1b[0m", "../gcc/x.c:1: warning: [-Wunused] a", None, None, false);
+        check("[12](https://github.com/o/r#step:4:12)\x1b[1m[x]\x1b[0m\x1b", "[x]", None, None, false);
+        check("a\x1b]0;title\x07b[3](https://x/y) c[\x1b[", "ab c[", None, None, false);
     }
 }
