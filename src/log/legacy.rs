@@ -257,6 +257,7 @@ impl Parser {
 #[cfg(test)]
 mod tests {
     use super::super::sequential::summary;
+    use super::{is_daemon_error, DAEMON_ERRORS};
 
     fn check(log: &str, expect: &str) {
         assert_eq!(summary(log), expect, "log:\n{log}");
@@ -288,6 +289,20 @@ mod tests {
         check("Step 1/1 : RUN x\nSuccessfully tagged y\n", "running | 1/1 running out=1");
         check("Step 1/1 : RUN x\nStep 1/2 : Install things\n", "running | 1/1 running out=1");
         check("Step 1/1 : RUN x\n --->  not an id\n", "running | 1/1 running out=1");
+    }
+
+    /// The first-bytes pre-check lets every pattern through and stops lines that only share a byte.
+    #[test]
+    fn every_daemon_error_pattern_is_recognised() {
+        for p in DAEMON_ERRORS {
+            let mut line = p.to_vec();
+            line.extend_from_slice(b"x");
+            assert!(is_daemon_error(&line), "{}", String::from_utf8_lossy(p));
+            assert!(!is_daemon_error(p.get(..p.len() - 1).unwrap()), "{}", String::from_utf8_lossy(p));
+        }
+        for other in [&b"make[1]: Entering"[..], b"mips-gcc -c x.c", b"f", b"", b"Error response from daemon"] {
+            assert!(!is_daemon_error(other), "{}", String::from_utf8_lossy(other));
+        }
     }
 
     #[test]

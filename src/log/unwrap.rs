@@ -6,12 +6,7 @@
 //! `docker : ` on the first stderr line, and GitHub web-UI Markdown line anchors. The result borrows from
 //! the raw line when nothing had to be removed from its middle, else from a reused scratch buffer.
 
-use std::sync::LazyLock;
-
-use memchr::{memchr, memmem};
-
-/// Built once: making a searcher per line cost a tenth of the parse time.
-static ANCHOR: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"](https://"));
+use memchr::memchr;
 
 /// A line with its wrappers removed.
 #[derive(Debug, Clone, Copy, Default)]
@@ -28,13 +23,7 @@ pub struct Unwrapped<'a> {
 /// Strips wrappers from `raw`, using `scratch` when bytes must be removed from the middle.
 pub fn unwrap<'a>(raw: &'a [u8], scratch: &'a mut Vec<u8>) -> Unwrapped<'a> {
     let mut out = Unwrapped { text: trim_cr(raw), ..Unwrapped::default() };
-    // One pass finds both an escape and the `]` of a possible anchor; most lines have neither.
-    let suspect = if out.text.len() < SHORT {
-        out.text.iter().any(|&b| b == 0x1b || b == b']')
-    } else {
-        memchr::memchr2(0x1b, b']', out.text).is_some()
-    };
-    if suspect && (memchr(0x1b, out.text).is_some() || ANCHOR.find(out.text).is_some()) {
+    if has_escape_or_anchor(out.text) {
         scratch.clear();
         strip_escapes_and_anchors(out.text, scratch);
         out.text = scratch.as_slice();
@@ -47,6 +36,16 @@ pub fn unwrap<'a>(raw: &'a [u8], scratch: &'a mut Vec<u8>) -> Unwrapped<'a> {
         out.text = rest; // PowerShell NativeCommandError: the first stderr line of the native command.
     }
     out
+}
+
+/// True when `text` holds an escape or a `](https://` (the middle of a web-UI anchor): one pass over the
+/// escapes and `]`s, most lines have neither (a `]` not followed by `(https://` costs one comparison).
+fn has_escape_or_anchor(text: &[u8]) -> bool {
+    let wrapper_at = |i: usize| text.get(i) == Some(&0x1b) || text.get(i + 1..).is_some_and(|rest| rest.starts_with(b"(https://"));
+    if text.len() < SHORT {
+        return text.iter().enumerate().any(|(i, &b)| (b == 0x1b || b == b']') && wrapper_at(i));
+    }
+    memchr::memchr2_iter(0x1b, b']', text).any(wrapper_at)
 }
 
 /// Below this length a byte loop finds a byte sooner than `memchr`, whose set-up costs more than the
@@ -268,5 +267,15 @@ mod tests {
         check("\x1b[91m../gcc/x.c:1: warning: [-Wunused] a\x1b[0m", "../gcc/x.c:1: warning: [-Wunused] a", None, None, false);
         check("[12](https://github.com/o/r#step:4:12)\x1b[1m[x]\x1b[0m\x1b", "[x]", None, None, false);
         check("a\x1b]0;title\x07b[3](https://x/y) c[\x1b[", "ab c[", None, None, false);
+        // A `]` that is no anchor, before one that is, in a short and a long line.
+        check("[x] [3](https://x/y)", "[x] ", None, None, false);
+        check("make[1]: Entering directory '/builder/a' [3](https://x/y)", "make[1]: Entering directory '/builder/a' ", None, None, false);
+        check(
+            "make[1]: Entering directory '/builder/a' [3](http://x/y)",
+            "make[1]: Entering directory '/builder/a' [3](http://x/y)",
+            None,
+            None,
+            false,
+        );
     }
 }
