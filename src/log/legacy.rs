@@ -71,8 +71,21 @@ fn arrow(text: &[u8]) -> Option<&[u8]> {
     text.strip_prefix(b" ---> ").or_else(|| text.strip_prefix(b"---> "))
 }
 
+/// The bytes a `DAEMON_ERRORS` pattern starts with: most output lines fail this one look-up.
+const DAEMON_ERROR_FIRST: [bool; 256] = {
+    let mut first = [false; 256];
+    let mut i = 0;
+    while i < DAEMON_ERRORS.len() {
+        if let Some(&b) = DAEMON_ERRORS[i].first() {
+            first[b as usize] = true;
+        }
+        i += 1;
+    }
+    first
+};
+
 fn is_daemon_error(text: &[u8]) -> bool {
-    DAEMON_ERRORS.iter().any(|p| text.starts_with(p))
+    text.first().is_some_and(|&b| DAEMON_ERROR_FIRST[b as usize]) && DAEMON_ERRORS.iter().any(|p| text.starts_with(p))
 }
 
 impl Parser {
@@ -244,6 +257,7 @@ impl Parser {
 #[cfg(test)]
 mod tests {
     use super::super::sequential::summary;
+    use super::{is_daemon_error, DAEMON_ERRORS};
 
     fn check(log: &str, expect: &str) {
         assert_eq!(summary(log), expect, "log:\n{log}");
@@ -275,6 +289,20 @@ mod tests {
         check("Step 1/1 : RUN x\nSuccessfully tagged y\n", "running | 1/1 running out=1");
         check("Step 1/1 : RUN x\nStep 1/2 : Install things\n", "running | 1/1 running out=1");
         check("Step 1/1 : RUN x\n --->  not an id\n", "running | 1/1 running out=1");
+    }
+
+    /// The first-bytes pre-check lets every pattern through and stops lines that only share a byte.
+    #[test]
+    fn every_daemon_error_pattern_is_recognised() {
+        for p in DAEMON_ERRORS {
+            let mut line = p.to_vec();
+            line.extend_from_slice(b"x");
+            assert!(is_daemon_error(&line), "{}", String::from_utf8_lossy(p));
+            assert!(!is_daemon_error(p.get(..p.len() - 1).unwrap()), "{}", String::from_utf8_lossy(p));
+        }
+        for other in [&b"make[1]: Entering"[..], b"mips-gcc -c x.c", b"f", b"", b"Error response from daemon"] {
+            assert!(!is_daemon_error(other), "{}", String::from_utf8_lossy(other));
+        }
     }
 
     #[test]

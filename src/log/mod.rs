@@ -207,11 +207,14 @@ fn trim_end_spaces(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// Bytes asked of the reader per read by `parse_reader` (and `stream::each_build`): one reused buffer.
+pub const READ_BYTES: usize = 256 * 1024;
+
 /// Parses a whole log from a reader, in chunks over one reused buffer. A read error ends the log
 /// there and is reported as a problem.
 pub fn parse_reader(mut reader: impl Read) -> ParsedLog {
     let mut parser = LogParser::new();
-    let mut buf = vec![0u8; 256 * 1024];
+    let mut buf = vec![0u8; READ_BYTES];
     let mut error = None;
     loop {
         match reader.read(&mut buf) {

@@ -63,6 +63,19 @@ impl StepOutput {
         self.ring.push_back(slot);
     }
 
+    /// Records `lines` output lines that the excerpt would not keep (more lines follow in the same
+    /// chunk): the range and the count move, nothing is copied.
+    pub fn count_lines(&mut self, lines: u64, start: u64, end: u64) {
+        if lines == 0 {
+            return;
+        }
+        if self.range.lines == 0 {
+            self.range.start = start;
+        }
+        self.range.end = end;
+        self.range.lines += lines;
+    }
+
     /// The kept last lines, oldest first.
     pub fn excerpt(&self) -> Vec<String> {
         self.ring

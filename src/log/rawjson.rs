@@ -5,6 +5,7 @@
 //! without parsing unless they name the image. Lines are parsed with serde_json into borrowed structs.
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use base64::Engine as _;
@@ -74,6 +75,10 @@ pub struct Parser {
     /// Boxed, like the other large fields, to keep the channel's `Active` enum small.
     head: Box<Build>,
     solve: Box<Solve>,
+    /// The decoded `data` of one line's log chunks, reused (its length only grows, up to what one line
+    /// of `lines::MAX_LINE` decodes to), so decoding neither allocates nor zeroes per line.
+    #[serde(skip)]
+    decoded: Vec<u8>,
 }
 
 impl Parser {
@@ -84,7 +89,7 @@ impl Parser {
 
     /// A parser for the build that `line` starts; the channel then feeds it `line`.
     pub fn new(line: &Line<'_>) -> Parser {
-        Parser { head: Box::new(Build::new(Format::BuildkitRawjson, line.start)), solve: Box::default() }
+        Parser { head: Box::new(Build::new(Format::BuildkitRawjson, line.start)), solve: Box::default(), decoded: Vec::new() }
     }
 
     pub fn feed(&mut self, line: &Line<'_>) -> Fed {
@@ -111,11 +116,18 @@ impl Parser {
                 return self.taken(line);
             }
         };
-        let ss = self.convert(&json, line.start);
-        if self.head.error.is_some() || self.solve.starts_new_build(&ss) {
+        let mut decoded = std::mem::take(&mut self.decoded);
+        let data = self.decode_logs(&json, line.start, &mut decoded);
+        let ss = self.convert(&json, line.start, &decoded, &data);
+        let new_build = self.head.error.is_some() || self.solve.starts_new_build(&ss);
+        if !new_build {
+            self.solve.apply(&ss, line.start, line.end);
+        }
+        drop(ss);
+        self.decoded = decoded;
+        if new_build {
             return Fed::NewBuild;
         }
-        self.solve.apply(&ss, line.start, line.end);
         self.taken(line)
     }
 
@@ -125,10 +137,18 @@ impl Parser {
     }
 
     /// Turns the JSON shapes into the shared updates: times parsed, base64 decoded.
-    fn convert<'a>(&mut self, json: &'a JsonStatus<'a>, offset: u64) -> SolveStatus<'a> {
+    fn convert<'a>(&mut self, json: &'a JsonStatus<'a>, offset: u64, decoded: &'a [u8], data: &[Range<usize>]) -> SolveStatus<'a> {
         let vertexes = json.vertexes.iter().map(|v| self.vertex(v, offset)).collect();
         let status_ids = json.statuses.iter().map(|s| Cow::Borrowed(s.id.as_ref())).collect();
-        let logs = json.logs.iter().map(|l| LogChunk { vertex: Cow::Borrowed(&l.vertex), data: self.base64(&l.data, offset) }).collect();
+        let logs = json
+            .logs
+            .iter()
+            .zip(data)
+            .map(|(l, range)| LogChunk {
+                vertex: Cow::Borrowed(&l.vertex),
+                data: Cow::Borrowed(decoded.get(range.clone()).unwrap_or_default()),
+            })
+            .collect();
         let warnings = json
             .warnings
             .iter()
@@ -154,6 +174,35 @@ impl Parser {
             self.solve.problem(offset, format!("unreadable time {:?}", super::output::text(text.as_bytes())));
         }
         t
+    }
+
+    /// Decodes each log chunk's `data` into `decoded` (whose length only grows); the range each took.
+    fn decode_logs(&mut self, json: &JsonStatus<'_>, offset: u64, decoded: &mut Vec<u8>) -> Vec<Range<usize>> {
+        let mut used = 0;
+        let mut ranges = Vec::with_capacity(json.logs.len());
+        for log in &json.logs {
+            let room = log.data.len() / 4 * 3 + 3;
+            let end = used + room;
+            if decoded.len() < end {
+                decoded.resize(end, 0);
+            }
+            let n = match base64::engine::general_purpose::STANDARD
+                .decode_slice(log.data.as_bytes(), decoded.get_mut(used..end).unwrap_or_default())
+            {
+                Ok(n) => n,
+                Err(base64::DecodeSliceError::DecodeError(e)) => {
+                    self.solve.problem(offset, format!("log data is not base64: {e}"));
+                    0
+                }
+                Err(e) => {
+                    self.solve.problem(offset, format!("log data is not base64: {e}"));
+                    0
+                }
+            };
+            ranges.push(used..used + n);
+            used += n;
+        }
+        ranges
     }
 
     fn base64(&mut self, text: &str, offset: u64) -> Cow<'static, [u8]> {

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::DateTime;
-use memchr::{memchr, memrchr};
+use memchr::{memchr, memchr_iter, memrchr};
 use serde::{Deserialize, Serialize};
 
 use super::model::{Build, BuildResult, ImageRef, Problem, Step, StepStatus};
@@ -321,9 +321,21 @@ fn result(build: &Build, open: bool) -> BuildResult {
     }
 }
 
-/// Splits a log chunk into lines on the vertex; an unterminated end is kept as the partial line.
+/// Splits a log chunk into lines on the vertex; an unterminated end is kept as the partial line. Of the
+/// whole lines after the first, only the last `EXCERPT_LINES` can stay in the excerpt: the ones before
+/// them are counted, not copied.
 fn push_log(v: &mut Vertex, data: &[u8], start: u64, end: u64) {
     let mut rest = data;
+    if let Some(i) = memchr(b'\n', rest) {
+        v.partial.append(rest.get(..i).unwrap_or_default(), start, end);
+        v.partial.end(&mut v.output);
+        rest = rest.get(i + 1..).unwrap_or_default();
+        let skipped = memchr_iter(b'\n', rest).count().saturating_sub(output::EXCERPT_LINES);
+        if let Some(after) = skipped.checked_sub(1).and_then(|last| memchr_iter(b'\n', rest).nth(last)) {
+            v.output.count_lines(skipped as u64, start, end);
+            rest = rest.get(after + 1..).unwrap_or_default();
+        }
+    }
     while let Some(i) = memchr(b'\n', rest) {
         let piece = rest.get(..i).unwrap_or_default();
         v.partial.append(piece, start, end);
@@ -395,6 +407,30 @@ mod tests {
         check(&[b"a\r", b"\n"], 1, &["a"]);
         check(&[&[b'x'; 5000], b"\n"], 1, &[&format!("{}…", "x".repeat(400))]);
         check(&[], 0, &[]);
+    }
+
+    /// A chunk of many lines (whose first ones are only counted) gives what the same bytes give when
+    /// each arrives in a chunk of its own, whatever the cut: line count, range and excerpt.
+    #[test]
+    fn many_lines_in_one_chunk_equal_one_line_per_chunk() {
+        let text: String = (0..40).map(|i| if i % 7 == 3 { format!("{i}%\r{i} done\r\n") } else { format!("line {i}\n") }).collect();
+        let step_of = |chunks: Vec<&[u8]>| {
+            let mut v = Vertex::default();
+            for c in chunks {
+                push_log(&mut v, c, 5, 9);
+            }
+            Vertex { name: "x".into(), ..v }.step()
+        };
+        let bytes = text.as_bytes();
+        let one_by_one = step_of(bytes.split_inclusive(|&b| b == b'\n').collect());
+        assert_eq!(one_by_one.output.lines, 40);
+        for cut in [0, 1, 6, 50, bytes.len() - 3, bytes.len()] {
+            let (head, tail) = bytes.split_at(cut);
+            let together = step_of(vec![b"", head, tail, b"trailing"]);
+            let each = step_of(bytes.split_inclusive(|&b| b == b'\n').chain([b"trailing" as &[u8]]).collect());
+            assert_eq!((together.output, &together.excerpt), (each.output, &each.excerpt), "cut at {cut}");
+        }
+        assert_eq!(one_by_one.excerpt.last().map(String::as_str), Some("line 39"));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub struct Rest {
 pub fn each_build(mut reader: impl Read, each: impl FnMut(Build) -> io::Result<()>) -> io::Result<Rest> {
     let mut parser = LogParser::new();
     let mut out = Order { each, held: Vec::new(), dockerfile_seen: false, count: 0 };
-    let mut buf = vec![0u8; 256 * 1024];
+    let mut buf = vec![0u8; super::READ_BYTES];
     let mut error = None;
     loop {
         match reader.read(&mut buf) {

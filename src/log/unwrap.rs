@@ -6,12 +6,7 @@
 //! `docker : ` on the first stderr line, and GitHub web-UI Markdown line anchors. The result borrows from
 //! the raw line when nothing had to be removed from its middle, else from a reused scratch buffer.
 
-use std::sync::LazyLock;
-
-use memchr::{memchr, memmem};
-
-/// Built once: making a searcher per line cost a tenth of the parse time.
-static ANCHOR: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"](https://"));
+use memchr::memchr;
 
 /// A line with its wrappers removed.
 #[derive(Debug, Clone, Copy, Default)]
@@ -28,13 +23,7 @@ pub struct Unwrapped<'a> {
 /// Strips wrappers from `raw`, using `scratch` when bytes must be removed from the middle.
 pub fn unwrap<'a>(raw: &'a [u8], scratch: &'a mut Vec<u8>) -> Unwrapped<'a> {
     let mut out = Unwrapped { text: trim_cr(raw), ..Unwrapped::default() };
-    // One pass finds both an escape and the `]` of a possible anchor; most lines have neither.
-    let suspect = if out.text.len() < SHORT {
-        out.text.iter().any(|&b| b == 0x1b || b == b']')
-    } else {
-        memchr::memchr2(0x1b, b']', out.text).is_some()
-    };
-    if suspect && (memchr(0x1b, out.text).is_some() || ANCHOR.find(out.text).is_some()) {
+    if has_escape_or_anchor(out.text) {
         scratch.clear();
         strip_escapes_and_anchors(out.text, scratch);
         out.text = scratch.as_slice();
@@ -49,6 +38,16 @@ pub fn unwrap<'a>(raw: &'a [u8], scratch: &'a mut Vec<u8>) -> Unwrapped<'a> {
     out
 }
 
+/// True when `text` holds an escape or a `](https://` (the middle of a web-UI anchor): one pass over the
+/// escapes and `]`s, most lines have neither (a `]` not followed by `(https://` costs one comparison).
+fn has_escape_or_anchor(text: &[u8]) -> bool {
+    let wrapper_at = |i: usize| text.get(i) == Some(&0x1b) || text.get(i + 1..).is_some_and(|rest| rest.starts_with(b"(https://"));
+    if text.len() < SHORT {
+        return text.iter().enumerate().any(|(i, &b)| (b == 0x1b || b == b']') && wrapper_at(i));
+    }
+    memchr::memchr2_iter(0x1b, b']', text).any(wrapper_at)
+}
+
 /// Below this length a byte loop finds a byte sooner than `memchr`, whose set-up costs more than the
 /// scan of a short line (a log of tiny lines pays it on every line).
 pub const SHORT: usize = 32;
@@ -60,25 +59,25 @@ fn trim_cr(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// Copies `s` into `out` without ANSI escape sequences and without `[12](https://…)` anchors.
+/// Copies `s` into `out` without ANSI escape sequences and without `[12](https://…)` anchors: the text
+/// between them is copied a run at a time.
 fn strip_escapes_and_anchors(s: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
-    while i < s.len() {
-        match s[i] {
-            0x1b => i = skip_escape(s, i),
-            b'[' => match anchor_len(&s[i..]) {
-                Some(n) => i += n,
+    while let Some(found) = memchr::memchr2(0x1b, b'[', s.get(i..).unwrap_or_default()) {
+        let at = i + found;
+        out.extend_from_slice(s.get(i..at).unwrap_or_default());
+        i = match s.get(at) {
+            Some(0x1b) => skip_escape(s, at),
+            _ => match anchor_len(s.get(at..).unwrap_or_default()) {
+                Some(n) => at + n,
                 None => {
                     out.push(b'[');
-                    i += 1;
+                    at + 1
                 }
             },
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+        };
     }
+    out.extend_from_slice(s.get(i..).unwrap_or_default());
 }
 
 /// Index just past the escape sequence that starts at `s[i] == ESC`.
@@ -259,5 +258,24 @@ mod tests {
         check("[x] [y](https://e.com)", "[x] [y](https://e.com)", None, None, false);
         check("['/opt/conda/bin/python', '-m', 'pip']", "['/opt/conda/bin/python', '-m', 'pip']", None, None, false);
         check("[a/b]", "[a/b]", None, None, false);
+    }
+
+    /// Escapes, anchors and plain `[` mixed in one line, at its start, middle and end: every run of
+    /// text between them is kept, in order.
+    #[test]
+    fn escapes_and_anchors_removed_between_runs_of_text() {
+        check("\x1b[91m../gcc/x.c:1: warning: [-Wunused] a\x1b[0m", "../gcc/x.c:1: warning: [-Wunused] a", None, None, false);
+        check("[12](https://github.com/o/r#step:4:12)\x1b[1m[x]\x1b[0m\x1b", "[x]", None, None, false);
+        check("a\x1b]0;title\x07b[3](https://x/y) c[\x1b[", "ab c[", None, None, false);
+        // A `]` that is no anchor, before one that is, in a short and a long line.
+        check("[x] [3](https://x/y)", "[x] ", None, None, false);
+        check("make[1]: Entering directory '/builder/a' [3](https://x/y)", "make[1]: Entering directory '/builder/a' ", None, None, false);
+        check(
+            "make[1]: Entering directory '/builder/a' [3](http://x/y)",
+            "make[1]: Entering directory '/builder/a' [3](http://x/y)",
+            None,
+            None,
+            false,
+        );
     }
 }
