@@ -11,13 +11,13 @@ mod support_mem;
 mod support_stdio;
 
 use std::io::Write;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support_lsp::{file_uri, Workspace, FAILING};
-use support_stdio::reader;
+use support_stdio::spawn_serve;
 
 /// Upper bound for one answer, a 100 MB message included (about 1 s on an idle machine).
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -46,18 +46,8 @@ fn frame(body: &str) -> Vec<u8> {
 
 impl Server {
     fn start(ws: &Workspace, options: Value) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_buildlens"))
-            .arg("serve")
-            .current_dir(ws.root())
-            .env_remove("BUILDLENS_STORE")
-            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let input = child.stdin.take();
-        let rx = reader(child.stdout.take().unwrap());
+        let (child, input, rx) = spawn_serve(&ws.root());
+        let input = Some(input);
         let mut server = Server { child, input, rx, next_id: 1, seen: Vec::new() };
         let params = json!({"processId": null, "rootUri": file_uri(&ws.root()), "capabilities": {}, "initializationOptions": options});
         server.request("initialize", params);

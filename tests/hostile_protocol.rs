@@ -8,13 +8,13 @@ mod support_mem;
 mod support_stdio;
 
 use std::io::Write;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support_lsp::file_uri;
-use support_stdio::reader;
+use support_stdio::spawn_serve;
 
 /// Upper bound for one answer (nothing here reads a store: answers come at once).
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -46,18 +46,7 @@ impl Server {
     /// `buildlens serve` in an empty workspace, initialized.
     fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_buildlens"))
-            .arg("serve")
-            .current_dir(dir.path())
-            .env_remove("BUILDLENS_STORE")
-            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let input = child.stdin.take().unwrap();
-        let rx = reader(child.stdout.take().unwrap());
+        let (child, input, rx) = spawn_serve(dir.path());
         let mut server = Server { child, input, rx, _dir: dir, null_errors: Vec::new() };
         let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"processId": null, "rootUri": file_uri(server._dir.path()), "capabilities": {}}});
         server.send(&frame(&init.to_string()));

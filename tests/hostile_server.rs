@@ -9,7 +9,7 @@ mod support_stdio;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,7 @@ use buildlens::lsp::{self, Indexing, Options, Source};
 use buildlens::store::Store;
 use serde_json::{json, Value};
 use support_lsp::{copy_dir, file_uri, TestClient, Workspace};
-use support_stdio::reader;
+use support_stdio::spawn_serve;
 
 /// How long the server may take to be gone once its client closed stdin (or sent `exit`).
 const GONE_WITHIN: Duration = Duration::from_secs(2);
@@ -48,17 +48,7 @@ fn notify(method: &str, params: Value) -> Vec<u8> {
 /// `buildlens serve` in `root`, initialized (request 1) with `options`: the child, its input, and the
 /// messages it writes.
 fn serve(root: &Path, options: Value) -> (Child, ChildStdin, mpsc::Receiver<Value>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_buildlens"))
-        .arg("serve")
-        .current_dir(root)
-        .env_remove("BUILDLENS_STORE")
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (mut input, rx) = (child.stdin.take().unwrap(), reader(child.stdout.take().unwrap()));
+    let (child, mut input, rx) = spawn_serve(root);
     let params = json!({"processId": null, "rootUri": file_uri(root), "capabilities": {}, "initializationOptions": options});
     input.write_all(&request(1, "initialize", params)).unwrap();
     answer(&rx, &mut input, 1);

@@ -32,3 +32,22 @@ pub fn reader(output: impl Read + Send + 'static) -> mpsc::Receiver<Value> {
     });
     rx
 }
+
+/// `buildlens serve` started in `root` with no store from the environment and an engine that does not
+/// exist: the child, its input and its messages (read by `reader`).
+#[allow(dead_code)] // serve_stdio starts its servers over other transports
+pub fn spawn_serve(root: &std::path::Path) -> (std::process::Child, std::process::ChildStdin, mpsc::Receiver<Value>) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_buildlens"))
+        .arg("serve")
+        .current_dir(root)
+        .env_remove("BUILDLENS_STORE")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("buildlens serve starts");
+    let input = child.stdin.take().expect("piped stdin");
+    let rx = reader(child.stdout.take().expect("piped stdout"));
+    (child, input, rx)
+}
