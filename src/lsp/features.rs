@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 use tower_lsp_server::ls_types::{
@@ -69,7 +69,7 @@ pub fn code_lens(shared: &Shared, uri: &Uri) -> Option<Vec<CodeLens>> {
     if let Some(cached) = shared.lock().renders.get(uri, &key, |r| r.lenses.clone()) {
         return Some(cached);
     }
-    let predicted = prediction(shared, uri, &doc, &annotated);
+    let predicted = predicted(shared, uri, &doc, &annotated, &key);
     let policy = Policy::new(&shared.lock().settings, &predicted);
     let mut rendered = lenses::lenses(&annotated, &policy, now);
     rendered.extend(rebuild::lenses(&predicted, &annotated));
@@ -114,7 +114,7 @@ pub fn inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<Inlay
         return cached;
     }
     // (The prediction takes the lock itself: compute it before locking for the settings.)
-    let predicted = prediction(shared, uri, &doc, &annotated);
+    let predicted = predicted(shared, uri, &doc, &annotated, &key);
     let policy = Policy::new(&shared.lock().settings, &predicted);
     let all = hints::hints(&annotated, &policy, &doc, enc, rendered::everything(), now);
     let out = rendered::hints_in(&all, range);
@@ -124,6 +124,18 @@ pub fn inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<Inlay
 
 /// What the buffer's edits will rebuild, against the newest recorded build of this Dockerfile, and the
 /// COPY/ADD steps whose files changed on disk since (`context_inputs`: the last walk, never one now).
+/// The prediction for `key`, computed once per rendering key (lenses, hints and hovers share it).
+fn predicted(shared: &Shared, uri: &Uri, doc: &Document, annotated: &Annotated, key: &RenderKey) -> Arc<Prediction> {
+    // (The lock guard must be gone before computing: bind the lookup first.)
+    let cached = shared.lock().renders.get(uri, key, |r| r.prediction.clone());
+    if let Some(hit) = cached {
+        return hit;
+    }
+    let fresh = Arc::new(prediction(shared, uri, doc, annotated));
+    shared.lock().renders.put(uri, key.clone(), |r| r.prediction = Some(fresh.clone()));
+    fresh
+}
+
 fn prediction(shared: &Shared, uri: &Uri, doc: &Document, annotated: &Annotated) -> Prediction {
     let (store, root) = {
         let st = shared.lock();
@@ -148,7 +160,7 @@ pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {
     let value = match cached {
         Some(hit) => hit,
         None => {
-            let predicted = prediction(shared, uri, &doc, &annotated);
+            let predicted = predicted(shared, uri, &doc, &annotated, &key);
             let rebuild = predicted.rebuilds.iter().find(|r| r.line == view.line);
             let last_stage = annotated.instructions.last().and_then(|v| v.stage.as_deref());
             let mut md = hover::markdown(view, &annotated.builds, now, depth, last_stage);

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tower_lsp_server::ls_types::{CodeLens, InlayHint, Range};
 
+use crate::analysis::predict::Prediction;
 use crate::analysis::Annotated;
 
 /// What identifies one rendering of a document.
@@ -43,11 +44,13 @@ pub struct Rendered {
     pub hints: Option<Vec<InlayHint>>,
     /// Hover Markdown by (instruction index, history depth).
     pub hovers: HashMap<(usize, usize), Option<String>>,
+    /// What the buffer will rebuild: lenses, hints and hovers all read it.
+    pub prediction: Option<Arc<Prediction>>,
 }
 
 impl Rendered {
     fn new(key: RenderKey) -> Rendered {
-        Rendered { key, lenses: None, hints: None, hovers: HashMap::new() }
+        Rendered { key, lenses: None, hints: None, hovers: HashMap::new(), prediction: None }
     }
 }
 
