@@ -6,6 +6,7 @@
 //! semantics (flags, JSON form) come from `parse-dockerfile` where it accepts the instruction, from a simple
 //! reading of the splitter's text where it does not (`semantics`).
 
+mod heredoc_name;
 mod semantics;
 mod splitter;
 mod stages;

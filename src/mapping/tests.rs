@@ -185,3 +185,25 @@ fn compose_services_are_gated_each_on_its_own() {
     assert!(only_web.problems.is_empty(), "{:?}", only_web.problems);
     assert_eq!(services(&steps), ["web", "api"]);
 }
+
+/// Heredoc RUNs: BuildKit names `RUN <<EOF` with its body's first line (` (set -eux...)`), Buildah names
+/// every heredoc that way, other heredoc RUNs keep the bare name; a build of mostly heredocs still maps,
+/// with identical names told apart by their `k/n` position, and an edited first body line is an edit.
+#[test]
+fn heredoc_runs() {
+    let df = "FROM alpine\nRUN <<EOF\nset -eux\napk add git\nEOF\nRUN <<EOF\nset -eux\napk add curl\nEOF\nRUN echo done\nRUN sh <<EOF\necho hi\nEOF\nRUN <<EOF\n  make\nEOF\n";
+    let names = [
+        "[1/6] FROM docker.io/library/alpine",
+        "[2/6] RUN <<EOF (set -eux...)",
+        "[3/6] RUN <<EOF (set -eux...)",
+        "[4/6] RUN echo done",
+        "[5/6] RUN sh <<EOF",
+        "[6/6] RUN <<EOF (make)",
+    ];
+    let all = [Some((1, false)), Some((2, false)), Some((6, false)), Some((10, false)), Some((11, false)), Some((14, false))];
+    check(df, &names, &all);
+    let edited = df.replace("  make", "  make -j8\n  make install");
+    let mut changed = all;
+    changed[5] = Some((14, true));
+    check(&edited, &names, &changed);
+}

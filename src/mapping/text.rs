@@ -7,6 +7,8 @@
 //! for `FROM <stage> AS x`, compares its stage name), and a step text is taken as a prefix of the
 //! instruction only where the parser says the name may be cut (`Step::clipped`: a tty row that reached the
 //! terminal width, BuildKit's `...` cut); plain, legacy and podman names are whole, so an append shows.
+//! A heredoc instruction also matches its name with the body's summary appended (`RUN <<EOF (set -eux...)`,
+//! `Instruction::heredoc_name_suffix`).
 
 use crate::dockerfile::Instruction;
 
@@ -105,13 +107,21 @@ pub(super) struct InsText {
     written_ref_toks: Vec<Tok>,
     /// FROM: the `AS name`, lower-cased.
     stage_name: Option<String>,
+    /// A heredoc instruction: the pattern and words of its name with the body's summary appended, as
+    /// BuildKit names a `RUN <<EOF` and Buildah every heredoc instruction (`Instruction::heredoc_name_suffix`).
+    summarised: Option<(Vec<Tok>, Vec<String>)>,
 }
 
 impl InsText {
     pub fn new(ins: &Instruction) -> InsText {
         let pattern = normalize(ins.args());
         let written_ref = if ins.keyword == "FROM" { normalize_ref(from_image(&pattern)) } else { String::new() };
+        let summarised = ins.heredoc_name_suffix().map(|suffix| {
+            let named = normalize(&format!("{pattern}{suffix}"));
+            (tokens(&named), sorted_words(&named))
+        });
         InsText {
+            summarised,
             keyword: ins.keyword.clone(),
             toks: tokens(&pattern),
             words: sorted_words(&pattern),
@@ -135,13 +145,18 @@ pub(super) fn compare_prepared(step: &StepText, ins: &InsText) -> Sim {
     if step.keyword == "FROM" {
         return compare_from(step, ins);
     }
-    if glob(&ins.toks, &step.chars, false) {
-        return Sim { score: 1.0, kind: SimKind::Same };
+    let patterns = std::iter::once((&ins.toks, &ins.words)).chain(ins.summarised.as_ref().map(|(t, w)| (t, w)));
+    let mut dice: f64 = 0.0;
+    for (toks, words) in patterns {
+        if glob(toks, &step.chars, false) {
+            return Sim { score: 1.0, kind: SimKind::Same };
+        }
+        if step.clipped && step.chars.len() >= MIN_CLIPPED && glob(toks, &step.chars, true) {
+            return Sim { score: 0.9, kind: SimKind::Clipped };
+        }
+        dice = dice.max(dice_sorted(&step.words, words));
     }
-    if step.clipped && step.chars.len() >= MIN_CLIPPED && glob(&ins.toks, &step.chars, true) {
-        return Sim { score: 0.9, kind: SimKind::Clipped };
-    }
-    let d = dice_sorted(&step.words, &ins.words);
+    let d = dice;
     if d > MIN_DICE {
         return Sim { score: 0.5 + 0.4 * d, kind: SimKind::Similar };
     }
@@ -391,6 +406,32 @@ mod tests {
         check("ENV PATH=/opt/arm64/bin:/usr/bin", "ENV PATH=/opt/${TARGETARCH}/bin:$PATH", SimKind::Same);
         edited("ENV PATH=/opt/arm64/bin:/usr/bin", "ENV PATH=/opt/${TARGETARCH}/sbin:$PATH");
         check("RUN curl -fsSL \"https://x/arm64/tool\" -o /t", "RUN curl -fsSL \"https://x/${TARGETARCH}/tool\" -o /t", SimKind::Same);
+    }
+
+    /// Heredoc RUNs as BuildKit and Buildah name them (` (<first body line>...)` appended) and without the
+    /// summary (BuildKit's name for `RUN python3 <<EOF`); an edit of the first body line is an edit.
+    #[test]
+    fn heredoc_names() {
+        let df = "FROM a\nRUN <<EOF\nset -eux\napk add git\nEOF\n";
+        check("RUN <<EOF (set -eux...)", df, SimKind::Same);
+        check("RUN <<EOF", df, SimKind::Same);
+        check("RUN <<EOF (set -eu...)", df, SimKind::Similar);
+        check("RUN <<EOF (set -eux)", df, SimKind::Similar);
+        check(
+            "RUN --mount=type=cache,target=/c <<EOF (make -j8)",
+            "FROM a\nRUN --mount=type=cache,target=/c <<EOF\n  make -j8\nEOF",
+            SimKind::Same,
+        );
+        check("RUN python3 <<EOF", "FROM a\nRUN python3 <<EOF\nprint(1)\nEOF", SimKind::Same);
+        check("RUN python3 <<EOF (print(1))", "FROM a\nRUN python3 <<EOF\nprint(1)\nEOF", SimKind::Same);
+        check("RUN <<EOF (echo $HOME...)", "FROM a\nRUN <<EOF\necho $HOME\nls\nEOF", SimKind::Same);
+        check("RUN <<EOF (echo /root...)", "FROM a\nRUN <<EOF\necho $HOME\nls\nEOF", SimKind::Same);
+        check_as(
+            "RUN <<EOF (apt-get update && apt-get ins",
+            true,
+            "FROM a\nRUN <<EOF\napt-get update && apt-get install -y git\nEOF",
+            SimKind::Clipped,
+        );
     }
 
     /// BuildKit's `PROGRESS_NO_TRUNC=0` cut: the `...` mark goes, the rest is a prefix.
