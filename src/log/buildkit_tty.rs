@@ -20,6 +20,8 @@ use super::step_name;
 const MAX_STEPS: usize = 4096;
 /// A truncated row name is matched by prefix only when at least this long (short names are whole).
 const MIN_PREFIX: usize = 30;
+/// Build-check warnings kept per step (as the plain parser).
+const MAX_WARNINGS: usize = 20;
 /// Longest row held back for its rest (`cut_row`).
 const MAX_CUT_ROW: usize = 1024;
 
@@ -203,12 +205,33 @@ impl Parser {
     }
 
     fn row(&mut self, r: Row<'_>) {
+        if let Some(warning) = r.name.strip_prefix(b"WARN: ") {
+            self.warning(warning);
+            return;
+        }
         let name = text(r.name);
         let Some(i) = self.step(&name, r.full) else { return };
         self.row = Some(i);
         if let Some(step) = self.build.steps.get_mut(i) {
             step.status = r.status.unwrap_or(StepStatus::Running);
             step.duration_ms = r.duration_ms.or(step.duration_ms);
+        }
+    }
+
+    /// A build check's ` => WARN: <Rule>: … (line N)` row: a warning of the vertex drawn above it (the
+    /// Dockerfile's load), as plain's `#1 WARN: …`, never a step. Every frame redraws it: kept once (the
+    /// longest sighting, a narrower frame may have cut it).
+    fn warning(&mut self, warning: &[u8]) {
+        let Some(step) = self.row.or(self.build.steps.len().checked_sub(1)).and_then(|i| self.build.steps.get_mut(i)) else {
+            return;
+        };
+        let warning = text(warning);
+        if let Some(seen) = step.warnings.iter_mut().find(|w| w.starts_with(&warning) || warning.starts_with(w.as_str())) {
+            if warning.len() > seen.len() {
+                *seen = warning;
+            }
+        } else if step.warnings.len() < MAX_WARNINGS {
+            step.warnings.push(warning);
         }
     }
 
@@ -416,6 +439,49 @@ mod tests {
         check(
             log,
             "BuildkitTty Success \"-\"\n  [1/3] FROM docker.io/library/alpine Executed Some(0) 0 None []\n  [3/3] COPY a /a Executed Some(100) 0 None []\n  [2/3] RUN apk add --no-cache curl Cached None 0 None []\n  [4/4] RUN x Executed None 1 None [\"out\"]",
+        );
+    }
+
+    /// Build-check rows (` => WARN: Rule: … (line N)`) are warnings of the build, once however many frames
+    /// redraw them, and never steps.
+    #[test]
+    fn warn_rows_are_warnings() {
+        let frame = |t: &str, done: &str| {
+            format!("[+] Building {t}s (3/3){done}\n => [internal] load build definition from Dockerfile   0.0s\n => WARN: FromAsCasing: 'as' and 'FROM' keywords' casing do not match (line 1)   0.0s\n => [b 1/2] FROM docker.io/library/alpine   0.0s\n => CACHED [b 2/2] RUN echo hi   0.0s\n")
+        };
+        let log = frame("0.1", "") + &frame("0.2", " FINISHED");
+        let parsed = parse_bytes(log.as_bytes());
+        let b = &parsed.builds[0];
+        let names: Vec<&str> = b.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["[internal] load build definition from Dockerfile", "[b 1/2] FROM docker.io/library/alpine", "[b 2/2] RUN echo hi"]
+        );
+        let warnings: Vec<(u32, Option<&str>)> = b.warnings.iter().map(|w| (w.line, w.code.as_deref())).collect();
+        assert_eq!(warnings, [(1, Some("FromAsCasing"))]);
+    }
+
+    /// A bake/compose `target X:` final error is the error of X's failed rows, not of another target's.
+    #[test]
+    fn target_error_stays_with_its_target() {
+        let log = "[+] Building 0.6s (4/6)\n => [api internal] load build definition from api.Dockerfile   0.0s\n => [worker internal] load build definition from worker.Dockerfile   0.0s\n => ERROR [api internal] load metadata for docker.io/example/api-base:1   0.4s\n => ERROR [worker internal] load metadata for docker.io/example/worker-base:2   0.4s\n------\n > [api internal] load metadata for docker.io/example/api-base:1:\n------\napi.Dockerfile:1\n--------------------\n   1 | >>> FROM example/api-base:1\n--------------------\ntarget api: failed to solve: example/api-base:1: pull access denied\n";
+        let parsed = parse_bytes(log.as_bytes());
+        let errors: Vec<(&str, Option<&str>, Option<[u32; 2]>)> = parsed.builds[0]
+            .steps
+            .iter()
+            .filter(|s| s.status == StepStatus::Error)
+            .map(|s| (s.name.as_str(), s.error.as_deref(), s.dockerfile_lines))
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                (
+                    "[api internal] load metadata for docker.io/example/api-base:1",
+                    Some("target api: failed to solve: example/api-base:1: pull access denied"),
+                    Some([1, 1])
+                ),
+                ("[worker internal] load metadata for docker.io/example/worker-base:2", None, None),
+            ]
         );
     }
 

@@ -313,7 +313,10 @@ pub fn apply_final(build: &mut Build, message: &str) {
         build.error = Some(line.to_string());
     }
     let code = exit_code(line);
-    for step in build.steps.iter_mut().filter(|s| s.status == StepStatus::Error) {
+    // `target api: failed to solve: …` (bake, compose) is the error of that target's steps only; another
+    // target's failed rows keep theirs (or none) unless no failed step is the named target's.
+    let target = target_of(line).filter(|t| build.steps.iter().any(|s| s.status == StepStatus::Error && of_target(s, t)));
+    for step in build.steps.iter_mut().filter(|s| s.status == StepStatus::Error && target.is_none_or(|t| of_target(s, t))) {
         if step.error.is_none() {
             step.error = Some(line.to_string());
         }
@@ -321,6 +324,20 @@ pub fn apply_final(build: &mut Build, message: &str) {
             step.exit_code = code;
         }
     }
+}
+
+/// `target api: …` (after an optional `ERROR: `) → `api`.
+fn target_of(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix("ERROR: ").unwrap_or(line).strip_prefix("target ")?;
+    let (name, _) = rest.split_once(": ")?;
+    (!name.is_empty() && !name.contains(char::is_whitespace)).then_some(name)
+}
+
+/// Whether a step is one of bake/compose target `target`'s: its service, its internal vertexes' service,
+/// or (a one-stage service) the word in the stage slot.
+fn of_target(step: &Step, target: &str) -> bool {
+    let name = super::step_name::parse(&step.name);
+    [step.service.as_deref(), name.service.as_deref(), name.internal_of.as_deref(), name.stage.as_deref()].contains(&Some(target))
 }
 
 /// Puts a snippet's `>>>` range on the step it belongs to: the failed step whose error the final
