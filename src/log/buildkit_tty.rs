@@ -466,7 +466,8 @@ mod tests {
     fn target_error_stays_with_its_target() {
         let log = "[+] Building 0.6s (4/6)\n => [api internal] load build definition from api.Dockerfile   0.0s\n => [worker internal] load build definition from worker.Dockerfile   0.0s\n => ERROR [api internal] load metadata for docker.io/example/api-base:1   0.4s\n => ERROR [worker internal] load metadata for docker.io/example/worker-base:2   0.4s\n------\n > [api internal] load metadata for docker.io/example/api-base:1:\n------\napi.Dockerfile:1\n--------------------\n   1 | >>> FROM example/api-base:1\n--------------------\ntarget api: failed to solve: example/api-base:1: pull access denied\n";
         let parsed = parse_bytes(log.as_bytes());
-        let errors: Vec<(&str, Option<&str>, Option<[u32; 2]>)> = parsed.builds[0]
+        type Failed<'a> = (&'a str, Option<&'a str>, Option<[u32; 2]>);
+        let errors: Vec<Failed> = parsed.builds[0]
             .steps
             .iter()
             .filter(|s| s.status == StepStatus::Error)
