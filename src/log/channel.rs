@@ -103,11 +103,14 @@ pub struct Channel {
     /// Prefixes learned on this channel's lines (absent in checkpoints of older versions).
     #[serde(default)]
     prefixes: Prefixes,
+    /// The last failed build closed here (`echo`): a re-print of it is not another build.
+    #[serde(default)]
+    last_failed: Option<u64>,
 }
 
 impl Channel {
     pub fn new(job: Option<String>) -> Channel {
-        Channel { job, active: None, done: Vec::new(), prefixes: Prefixes::default() }
+        Channel { job, active: None, done: Vec::new(), prefixes: Prefixes::default(), last_failed: None }
     }
 
     pub fn line(&mut self, line: &Line<'_>) {
@@ -290,6 +293,11 @@ impl Channel {
     fn push(&mut self, mut build: Build) {
         build.job = self.job.clone();
         normalize(&mut build);
+        let failed = super::echo::fingerprint(&build);
+        if failed.is_some() && failed == self.last_failed {
+            return;
+        }
+        self.last_failed = failed;
         self.done.push(build);
     }
 

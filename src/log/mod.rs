@@ -13,6 +13,7 @@ pub mod cause;
 pub mod channel;
 pub mod checks;
 pub mod demux;
+pub mod echo;
 pub mod engine_api;
 pub mod error_block;
 pub mod legacy;
