@@ -109,12 +109,13 @@ fn latest_finish(tasks: &[Task], placed: &[Placed], total_ms: u64) -> Vec<u64> {
     lf
 }
 
-/// From the task that ended last (the first of them on a tie), back through the dependency that ended
+/// From the task that ended last (the last of them on a tie: a failed step of 0 ms after the step it
+/// follows), back through the dependency that ended
 /// last each time.
 fn walk_back(tasks: &[Task], placed: &[Placed]) -> Vec<usize> {
     let mut last = None::<(usize, u64)>;
     for (i, p) in placed.iter().enumerate() {
-        if last.is_none_or(|(_, end)| p.end_ms > end) {
+        if last.is_none_or(|(_, end)| p.end_ms >= end) {
             last = Some((i, p.end_ms));
         }
     }
