@@ -33,6 +33,9 @@ pub struct Bar {
     pub critical: bool,
     /// The start is the log's, not laid out from durations.
     pub measured: bool,
+    /// Of a failed step, its headline (untrusted log text): the output line that reads like the cause,
+    /// else the builder's error.
+    pub failure: Option<String>,
 }
 
 impl Bar {
@@ -105,6 +108,7 @@ pub fn of_build(dockerfile_text: &str, rb: &RecordedBuild, cache: &mut MappingCa
             slack_ms: placed.slack_ms,
             critical: placed.critical,
             measured: placed.measured,
+            failure: run.failure,
         });
     }
     let result = if rb.live { BuildResult::Running } else { rb.build.result };
@@ -120,6 +124,7 @@ struct Run {
     start_ms: Option<u64>,
     end_ms: Option<u64>,
     duration_ms: Option<u64>,
+    failure: Option<String>,
 }
 
 impl Run {
@@ -130,6 +135,9 @@ impl Run {
             start_ms: step.started.as_deref().and_then(unix_ms),
             end_ms: step.finished.as_deref().and_then(unix_ms),
             duration_ms: step.duration_ms,
+            failure: (step.status == StepStatus::Error)
+                .then(|| step.cause.as_ref().map(|c| c.text.clone()).or_else(|| step.error.clone()))
+                .flatten(),
         }
     }
 
@@ -143,6 +151,7 @@ impl Run {
             end_ms: latest(self.end_ms, other.end_ms),
             duration_ms: latest(self.duration_ms, other.duration_ms),
             text: self.text.or(other.text),
+            failure: self.failure.or(other.failure),
         }
     }
 }

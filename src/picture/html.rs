@@ -74,10 +74,11 @@ h1{font-size:18px}h2{font-size:15px;margin-top:24px}code{font:12px ui-monospace,
 svg{display:block;max-width:100%;height:auto}text{font:11px ui-monospace,monospace;fill:#1f2328}\
 .axis line{stroke:#d0d7de}.lane-bg{fill:#f6f8fa}.bar{cursor:pointer}\
 .executed{fill:#2f81f7}.cached{fill:#8c959f}.failed{fill:#cf222e}.canceled{fill:#d4a72c}.running{fill:#8250df}\
+.sw.executed{background:#2f81f7}.sw.cached{background:#8c959f}.sw.failed{background:#cf222e}.sw.canceled{background:#d4a72c}.sw.running{background:#8250df}\
 .crit{stroke:#1f2328;stroke-width:2.5}.bar:hover{opacity:.8}\
 #picked{min-height:1.4em;font-weight:600;margin:8px 0}\
 .trend td{padding:1px 8px 1px 0;vertical-align:middle}.trend td.t{max-width:420px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis}\
-.trend .ex{fill:#2f81f7}.trend .ca{fill:#8c959f}.trend .fa{fill:#cf222e}";
+.trend path{fill:none;stroke-width:2}.trend .ex{stroke:#2f81f7}.trend .ca{stroke:#8c959f}.trend .fa{stroke:#cf222e}";
 
 fn summary(out: &mut String, t: &Timeline) {
     let critical = t.path.iter().filter_map(|&i| t.bars.get(i)).map(|b| b.line.to_string()).collect::<Vec<_>>().join(" → ");
@@ -152,7 +153,10 @@ fn bar(out: &mut String, t: &Timeline, b: &Bar, lane_y: u64) {
     let x = x_of(b.start_ms, t.total_ms);
     let w = x_of(b.end_ms, t.total_ms).saturating_sub(x).max(2);
     let crit = if b.critical { " crit" } else { "" };
-    let note = if b.critical { "on the critical path".to_string() } else { format!("{} of slack", duration_ms(b.slack_ms)) };
+    let mut note = if b.critical { "on the critical path".to_string() } else { format!("{} of slack", duration_ms(b.slack_ms)) };
+    if let Some(failure) = &b.failure {
+        note = format!("{note} · {}", esc(&clip(failure, 300)));
+    }
     let _ = writeln!(
         out,
         "<rect class=\"bar {}{crit}\" data-line=\"{}\" x=\"{x}\" y=\"{}\" width=\"{w}\" height=\"{BAR_H}\"><title>line {}: {} · {} {} · {note}</title></rect>",

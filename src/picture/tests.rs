@@ -23,6 +23,7 @@ fn bar(line: u32, lane: usize, text: &str, status: StepStatus, span: (u64, u64),
         slack_ms: if critical { 0 } else { 2000 },
         critical,
         measured: true,
+        failure: (status == StepStatus::Error).then(|| "<b>boom</b>".to_string()),
     }
 }
 
@@ -165,6 +166,7 @@ fn html_escapes_every_log_text_and_has_one_nonced_script() {
     // The trend row of line 2: two builds, the second 5x slower.
     assert!(page.contains("<tr data-line=\"2\">") && page.contains("slower from build #2: 1.0s → 5.0s"), "{page}");
     assert!(page.contains("RUN sleep 3 &lt;b&gt;"));
+    assert!(page.contains(" · &lt;b&gt;boom&lt;/b&gt;</title>"), "the failure's headline in the tooltip");
 }
 
 #[test]

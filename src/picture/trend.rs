@@ -61,10 +61,14 @@ fn summary(v: &InstructionView, change: &str) -> String {
     s
 }
 
-/// One path per colour: a bar per build at the build's place, height by duration (cached: a stub).
+/// One path per colour: a bar per build at the build's place, height by duration (cached: a stub),
+/// drawn as a 2-unit stroke up from the baseline, each a relative move from the top of the one before
+/// (`m3 9v-7`): about 8 bytes a bar.
 fn paths(out: &mut String, v: &InstructionView, numbers: &HashMap<&str, usize>) {
     let max = v.history.iter().filter_map(|r| r.duration_ms).max().unwrap_or(0).max(1);
-    let mut by_class: [(&str, String); 3] = [("ex", String::new()), ("ca", String::new()), ("fa", String::new())];
+    // Per colour: the path so far and the x where its pen is.
+    let mut by_class: [(&str, String, Option<(u64, u64)>); 3] =
+        [("ex", String::new(), None), ("ca", String::new(), None), ("fa", String::new(), None)];
     for r in &v.history {
         let Some(&pos) = numbers.get(r.build.as_str()) else { continue };
         let (slot, h) = match r.status {
@@ -72,27 +76,37 @@ fn paths(out: &mut String, v: &InstructionView, numbers: &HashMap<&str, usize>) 
             StepStatus::Cached => (1, 3),
             _ => (0, (r.duration_ms.unwrap_or(0).saturating_mul(HEIGHT) / max).clamp(2, HEIGHT)),
         };
-        if let Some((_, d)) = by_class.get_mut(slot) {
-            let _ = write!(d, "M{} {HEIGHT}v-{h}h2v{h}z", pos as u64 * STEP_X);
+        let x = (pos as u64 * STEP_X).saturating_add(1);
+        if let Some((_, d, pen)) = by_class.get_mut(slot) {
+            let _ = match *pen {
+                Some((at, up)) if x >= at => write!(d, "m{} {up}v-{h}", x - at),
+                _ => write!(d, "M{x} {HEIGHT}v-{h}"),
+            };
+            *pen = Some((x, h));
         }
     }
-    for (class, d) in by_class.iter().filter(|(_, d)| !d.is_empty()) {
+    for (class, d, _) in by_class.iter().filter(|(_, d, _)| !d.is_empty()) {
         let _ = write!(out, "<path class=\"{class}\" d=\"{d}\"/>");
     }
 }
 
-/// `slower from build #14: 1.2s → 8.0s`: the first executed run at least 1.5× and 1 s slower than the
-/// executed run before it (the largest such jump).
+/// `slower from build #14: 1.2s → 8.0s`: the executed run that took the most longer than the median
+/// of the (up to 5) executed runs before it, when that is at least 2× and 2 s longer.
 fn slowdown(v: &InstructionView, a: &Annotated, numbers: &HashMap<&str, usize>) -> Option<String> {
+    const WINDOW: usize = 5;
     let executed: Vec<(&StepRun, u64)> = v.history.iter().filter(|r| !r.cached).filter_map(|r| r.duration_ms.map(|d| (r, d))).collect();
-    let (_, prev, run, now) = executed
-        .windows(2)
-        .filter_map(|w| match w {
-            [(_, before), (r, after)] => Some((after.saturating_sub(*before), *before, *r, *after)),
-            _ => None,
-        })
-        .filter(|(jump, before, _, after)| *jump >= 1000 && after.saturating_mul(2) >= before.saturating_mul(3))
-        .max_by_key(|(jump, ..)| *jump)?;
+    let mut best = None::<(u64, u64, &StepRun, u64)>;
+    for i in 1..executed.len() {
+        let (Some(&(run, now)), Some(before)) = (executed.get(i), executed.get(i.saturating_sub(WINDOW)..i)) else { continue };
+        let mut earlier: Vec<u64> = before.iter().map(|(_, d)| *d).collect();
+        earlier.sort_unstable();
+        let Some(&median) = earlier.get(earlier.len() / 2) else { continue };
+        let jump = now.saturating_sub(median);
+        if jump >= 2000 && now >= median.saturating_mul(2) && best.is_none_or(|(j, ..)| jump > j) {
+            best = Some((jump, median, run, now));
+        }
+    }
+    let (_, median, run, now) = best?;
     let number = numbers.get(run.build.as_str()).and_then(|&i| a.builds.get(i)).map_or(0, |b| b.number);
-    Some(format!("slower from build #{number}: {} → {}", duration_ms(prev), duration_ms(now)))
+    Some(format!("slower from build #{number}: {} → {}", duration_ms(median), duration_ms(now)))
 }
