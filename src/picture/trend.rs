@@ -61,14 +61,16 @@ fn summary(v: &InstructionView, change: &str) -> String {
     s
 }
 
+/// A path's class, its data so far, and its pen: the x and the height of its last bar.
+type Pen = (&'static str, String, Option<(u64, u64)>);
+
 /// One path per colour: a bar per build at the build's place, height by duration (cached: a stub),
 /// drawn as a 2-unit stroke up from the baseline, each a relative move from the top of the one before
 /// (`m3 9v-7`): about 8 bytes a bar.
 fn paths(out: &mut String, v: &InstructionView, numbers: &HashMap<&str, usize>) {
     let max = v.history.iter().filter_map(|r| r.duration_ms).max().unwrap_or(0).max(1);
     // Per colour: the path so far and the x where its pen is.
-    let mut by_class: [(&str, String, Option<(u64, u64)>); 3] =
-        [("ex", String::new(), None), ("ca", String::new(), None), ("fa", String::new(), None)];
+    let mut by_class: [Pen; 3] = [("ex", String::new(), None), ("ca", String::new(), None), ("fa", String::new(), None)];
     for r in &v.history {
         let Some(&pos) = numbers.get(r.build.as_str()) else { continue };
         let (slot, h) = match r.status {
