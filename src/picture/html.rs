@@ -71,7 +71,7 @@ const STYLE: &str = "\
 body{font:13px system-ui,sans-serif;margin:16px;color:#1f2328;background:#fff}\
 h1{font-size:18px}h2{font-size:15px;margin-top:24px}code{font:12px ui-monospace,monospace}\
 .legend span{display:inline-block;margin-right:14px}.sw{display:inline-block;width:12px;height:12px;vertical-align:middle;margin-right:4px}\
-svg{display:block;max-width:100%;height:auto}text{font:11px ui-monospace,monospace;fill:#1f2328}\
+svg{display:block}.scroll{overflow-x:auto}text{font:11px ui-monospace,monospace;fill:#1f2328}\
 .axis line{stroke:#d0d7de}.lane-bg{fill:#f6f8fa}.bar{cursor:pointer}\
 .executed{fill:#2f81f7}.cached{fill:#8c959f}.failed{fill:#cf222e}.canceled{fill:#d4a72c}.running{fill:#8250df}\
 .sw.executed{background:#2f81f7}.sw.cached{background:#8c959f}.sw.failed{background:#cf222e}.sw.canceled{background:#d4a72c}.sw.running{background:#8250df}\
@@ -98,6 +98,7 @@ fn summary(out: &mut String, t: &Timeline) {
 
 fn chart(out: &mut String, t: &Timeline) {
     let height = AXIS_H + LANE_H * t.lanes.len() as u64 + 4;
+    out.push_str("<div class=\"scroll\">");
     let _ = writeln!(
         out,
         "<svg id=\"timeline\" viewBox=\"0 0 {} {height}\" width=\"{}\" role=\"img\" aria-label=\"build timeline\">",
@@ -121,7 +122,7 @@ fn chart(out: &mut String, t: &Timeline) {
         }
         out.push_str("</g>\n");
     }
-    out.push_str("</svg>\n");
+    out.push_str("</svg></div>\n");
 }
 
 fn axis(out: &mut String, total_ms: u64, height: u64) {

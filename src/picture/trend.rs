@@ -29,15 +29,15 @@ pub fn section(out: &mut String, a: &Annotated, dockerfile_text: &str) {
         let change = slowdown(v, a, &numbers).unwrap_or_default();
         let _ = write!(
             out,
-            "<tr data-line=\"{}\"><td>{}</td><td class=\"t\"><code>{}</code></td><td><svg width=\"{width}\" height=\"{HEIGHT}\" viewBox=\"0 0 {width} {HEIGHT}\"><title>line {}: {}</title>",
+            "<tr data-line=\"{}\"><td>{}</td><td><svg width=\"{width}\" height=\"{HEIGHT}\" viewBox=\"0 0 {width} {HEIGHT}\"><title>line {}: {}</title>",
             v.line,
             v.line,
-            esc(&clip(texts.get(&v.line).copied().unwrap_or(&v.keyword), 80)),
             v.line,
             esc(&summary(v, &change))
         );
         paths(out, v, &numbers);
-        let _ = writeln!(out, "</svg></td><td>{}</td></tr>", esc(&change));
+        let text = esc(&clip(texts.get(&v.line).copied().unwrap_or(&v.keyword), 80));
+        let _ = writeln!(out, "</svg></td><td class=\"t\"><code>{text}</code></td><td>{}</td></tr>", esc(&change));
     }
     out.push_str("</table>\n");
 }
