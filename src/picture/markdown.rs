@@ -88,6 +88,10 @@ fn critical_path(out: &mut String, t: &Timeline) {
     out.push('\n');
 }
 
+/// At most this many tasks in the chart: Mermaid refuses a diagram over 50,000 characters (GitHub's
+/// too), and a chart of hundreds of rows reads as nothing. The critical path always, then the longest.
+const MAX_TASKS: usize = 150;
+
 /// A Mermaid gantt chart: a section per lane, a task per bar (`crit` on the path, `done` when cached),
 /// times in milliseconds from the build's start. Task names start with `L<line>`, so no line of the
 /// block can begin with a Mermaid keyword (`click`) or a fence.
@@ -95,10 +99,15 @@ fn gantt(out: &mut String, t: &Timeline) {
     if t.bars.is_empty() {
         return;
     }
+    let shown = chart_bars(t);
     let _ = writeln!(out, "#### Timeline\n\n```mermaid\ngantt\n    dateFormat x\n    axisFormat %M:%S");
     for (lane, name) in t.lanes.iter().enumerate() {
+        let mut bars = t.bars.iter().enumerate().filter(|(i, b)| b.lane == lane && shown.get(*i).copied().unwrap_or(false)).peekable();
+        if bars.peek().is_none() {
+            continue;
+        }
         let _ = writeln!(out, "    section {}", section_label(name));
-        for b in t.bars.iter().filter(|b| b.lane == lane) {
+        for (_, b) in bars {
             let mut tags = Vec::new();
             if b.critical {
                 tags.push("crit");
@@ -114,6 +123,27 @@ fn gantt(out: &mut String, t: &Timeline) {
         }
     }
     let _ = writeln!(out, "```");
+    let left = shown.iter().filter(|s| !**s).count();
+    if left > 0 {
+        let _ = writeln!(out, "\n{left} shorter steps are left out of the chart.");
+    }
+}
+
+/// Which bars the chart shows: all up to `MAX_TASKS`, else the critical path and the longest others.
+fn chart_bars(t: &Timeline) -> Vec<bool> {
+    if t.bars.len() <= MAX_TASKS {
+        return vec![true; t.bars.len()];
+    }
+    let mut shown: Vec<bool> = t.bars.iter().map(|b| b.critical).collect();
+    let mut others: Vec<usize> = (0..t.bars.len()).filter(|&i| !shown.get(i).copied().unwrap_or(true)).collect();
+    others.sort_by_key(|&i| std::cmp::Reverse(t.bars.get(i).map_or(0, |b| b.length_ms())));
+    let room = MAX_TASKS.saturating_sub(shown.iter().filter(|s| **s).count());
+    for i in others.into_iter().take(room) {
+        if let Some(s) = shown.get_mut(i) {
+            *s = true;
+        }
+    }
+    shown
 }
 
 /// A section name never empty (Mermaid needs one) and never a keyword of its own.

@@ -184,3 +184,28 @@ fn text_timeline_scales_bars_to_the_width() {
     assert_eq!(text::path_header(&t, "#2").as_deref(), Some("critical path (build #2, 3.2s): line 1 → 2 → 8 → 9"));
     assert_eq!(critical_note(&t, t.bars.get(2).unwrap()), "ran in parallel, 2.0s of slack");
 }
+
+#[test]
+fn a_large_build_keeps_the_mermaid_chart_under_its_size_limit() {
+    let mut t = timeline();
+    t.bars = (0..1000u32)
+        .map(|i| {
+            bar(
+                i + 1,
+                0,
+                &format!("RUN step {i} {}", "x".repeat(80)),
+                StepStatus::Executed,
+                (u64::from(i) * 10, u64::from(i) * 10 + u64::from(i % 50)),
+                i % 100 == 0,
+            )
+        })
+        .collect();
+    t.path = (0..1000).filter(|i| i % 100 == 0).collect();
+    let a = annotated();
+    let md = markdown::render(&picture(&t, &a));
+    let chart = md.split("```mermaid").nth(1).and_then(|c| c.split("```").next()).unwrap_or("");
+    assert!(chart.len() < 40_000, "{} characters", chart.len());
+    assert_eq!(chart.lines().filter(|l| l.starts_with("    L")).count(), 150);
+    assert!(chart.contains("    L101 RUN step 100 ") && chart.contains("    L50 RUN step 49 "), "the path and the longest");
+    assert!(md.contains("\n850 shorter steps are left out of the chart.\n"));
+}
