@@ -31,9 +31,19 @@ pub struct Input<'a> {
     pub annotated: &'a Annotated,
 }
 
-/// The latest build's timeline over today's Dockerfile.
+/// The timeline of the latest build with a step on today's Dockerfile (of the last 5; a record of two
+/// builds may hold one of another Dockerfile last), else the latest build's (empty).
 pub fn latest_timeline(text: &str, builds: &[RecordedBuild]) -> Option<Timeline> {
-    builds.last().map(|b| timeline::of_build(text, b, &mut MappingCache::default()))
+    let mut cache = MappingCache::default();
+    let mut first = None;
+    for b in builds.iter().rev().take(5) {
+        let t = timeline::of_build(text, b, &mut cache);
+        if !t.bars.is_empty() {
+            return Some(t);
+        }
+        first.get_or_insert(t);
+    }
+    first
 }
 
 pub fn write(kind: Kind, input: &Input<'_>) -> anyhow::Result<i32> {
@@ -81,4 +91,27 @@ fn nonce() -> String {
         bytes = (t ^ (u128::from(std::process::id()) << 64)).to_le_bytes();
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded(id: &str, log: &str) -> RecordedBuild {
+        let build = crate::log::parse_bytes(log.as_bytes()).builds.into_iter().next().expect("a build");
+        RecordedBuild { id: id.into(), started: None, build, log_path: PathBuf::from("/x"), live: false, built_dockerfile: None }
+    }
+
+    #[test]
+    fn the_latest_build_with_a_step_on_this_dockerfile_is_drawn() {
+        let ours = recorded("r#1", "#1 [1/2] FROM docker.io/library/alpine\n#1 DONE 0.1s\n#2 [2/2] RUN make\n#2 DONE 2.0s\n");
+        let other =
+            recorded("r#2", "#1 [1/2] FROM docker.io/library/debian\n#1 DONE 0.1s\n#2 [2/2] RUN ./configure --prefix=/opt\n#2 DONE 9.0s\n");
+        let text = "FROM alpine\nRUN make\n";
+        let t = latest_timeline(text, &[ours.clone(), other.clone()]).expect("a timeline");
+        assert_eq!((t.build.as_str(), t.bars.len()), ("r#1", 2));
+        let none = latest_timeline("FROM scratch\nCOPY x /x\n", &[ours, other]).expect("the latest, empty");
+        assert_eq!((none.build.as_str(), none.bars.len()), ("r#2", 0));
+        assert!(latest_timeline(text, &[]).is_none());
+    }
 }

@@ -108,7 +108,10 @@ fn print_report(out: &mut impl Write, dockerfile: &Path, text: &str, p: &Printed
         writeln!(out)?;
     }
     let largest = layers::largest(a, 3);
-    if let Some(header) = p.timeline.and_then(|t| crate::picture::text::path_header(t, &format!("#{}", builds.len()))) {
+    let timeline_number = |t: &crate::analysis::timeline::Timeline| {
+        builds.iter().position(|b| b.id == t.build).map_or(String::from("?"), |i| format!("#{}", i + 1))
+    };
+    if let Some(header) = p.timeline.and_then(|t| crate::picture::text::path_header(t, &timeline_number(t))) {
         writeln!(out, "{header}")?;
     }
     writeln!(out)?;
