@@ -12,6 +12,7 @@ use crate::log::StepStatus;
 use crate::present::duration_ms;
 
 const STEP_X: u64 = 3;
+const MIN_WIDTH: u64 = 120;
 const HEIGHT: u64 = 20;
 
 /// The `<h2>` and a table row per instruction with a history.
@@ -24,12 +25,14 @@ pub fn section(out: &mut String, a: &Annotated, dockerfile_text: &str) {
         return;
     }
     let _ = writeln!(out, "<h2>Each instruction over the {} recorded builds</h2>\n<table class=\"trend\">", a.builds.len());
+    // Drawn in 3-unit steps, stretched to at least 120 px so a few builds still show.
     let width = STEP_X * a.builds.len().max(1) as u64;
+    let shown = width.max(MIN_WIDTH);
     for v in rows {
         let change = slowdown(v, a, &numbers).unwrap_or_default();
         let _ = write!(
             out,
-            "<tr data-line=\"{}\"><td>{}</td><td><svg width=\"{width}\" height=\"{HEIGHT}\" viewBox=\"0 0 {width} {HEIGHT}\"><title>line {}: {}</title>",
+            "<tr data-line=\"{}\"><td>{}</td><td><svg width=\"{shown}\" height=\"{HEIGHT}\" viewBox=\"0 0 {width} {HEIGHT}\" preserveAspectRatio=\"none\"><title>line {}: {}</title>",
             v.line,
             v.line,
             v.line,
