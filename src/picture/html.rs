@@ -102,8 +102,8 @@ fn chart(out: &mut String, t: &Timeline) {
     let _ = writeln!(
         out,
         "<svg id=\"timeline\" viewBox=\"0 0 {} {height}\" width=\"{}\" role=\"img\" aria-label=\"build timeline\">",
-        LABEL_W + CHART_W + 10,
-        LABEL_W + CHART_W + 10
+        LABEL_W + CHART_W + 40,
+        LABEL_W + CHART_W + 40
     );
     axis(out, t.total_ms, height);
     for (lane, name) in t.lanes.iter().enumerate() {
