@@ -163,5 +163,6 @@ step "cargo clippy --all-targets -- -D warnings" logged cargo-clippy.log "${BUIL
 step "cargo test --all-targets --no-fail-fast -- --include-ignored" logged cargo-test.log "${BUILDLENS_TEST_TIMEOUT:-1200}" \
   env $(cargo_test_env) cargo test --all-targets --no-fail-fast -- --include-ignored "$@"
 step "VS Code end to end (code-server + headless Chromium)" logged vscode-e2e.log "${BUILDLENS_VSCODE_E2E_TIMEOUT:-1200}" bash scripts/test-vscode.sh
+step "timeline page in headless Chromium (scripts/test-timeline.sh)" logged timeline.log 600 bash scripts/test-timeline.sh
 step "Neovim client in real nvim 0.11 + 0.7 (scripts/test-nvim.sh)" logged nvim.log 900 bash scripts/test-nvim.sh
 [ "$FAILED" -eq 0 ]

@@ -13,6 +13,7 @@ pub mod glob;
 pub mod log;
 pub mod lsp;
 pub mod mapping;
+pub mod picture;
 pub mod present;
 pub mod record;
 pub mod store;

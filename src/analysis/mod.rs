@@ -5,12 +5,14 @@
 pub mod advice;
 mod build_level;
 pub mod built;
+pub mod critical_path;
 pub mod explain;
 pub mod headline;
 pub mod inputs;
 pub mod layers;
 pub mod predict;
 pub mod shapes;
+pub mod timeline;
 
 use std::path::PathBuf;
 

@@ -5,6 +5,7 @@ mod debug_cmd;
 mod explain_cmd;
 mod import_cmd;
 mod parse_cmd;
+mod picture_cmd;
 mod print;
 mod record_cmd;
 mod report_cmd;
@@ -72,8 +73,25 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         compose: Option<PathBuf>,
         /// Machine-readable output (the schema is documented in README.md).
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["markdown", "html", "timeline"])]
         json: bool,
+        /// The latest build as GitHub-flavoured Markdown (for $GITHUB_STEP_SUMMARY): result, time, the
+        /// slowest steps, cache misses, the critical path and a Mermaid gantt chart.
+        #[arg(long, conflicts_with_all = ["html", "timeline"])]
+        markdown: bool,
+        /// The latest build as one self-contained HTML page: a timeline per stage, the critical path,
+        /// each instruction's trend over the recorded builds.
+        #[arg(long, conflicts_with = "timeline")]
+        html: bool,
+        /// Write the HTML page to FILE instead of standard output.
+        #[arg(short, long, value_name = "FILE", requires = "html")]
+        output: Option<PathBuf>,
+        /// The latest build as text bars, one row per step.
+        #[arg(long)]
+        timeline: bool,
+        /// The width of the text timeline in columns.
+        #[arg(long, value_name = "N", default_value_t = 100, requires = "timeline")]
+        width: usize,
     },
     /// Why each step of the last build (or of --to) executed instead of coming from the cache.
     Explain {
@@ -177,7 +195,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Record { dockerfile, store, command } => record_cmd::run(store.as_deref(), dockerfile, command, &cwd),
         Cmd::Import { dockerfile, store, logs } => import_cmd::run(store.as_deref(), dockerfile.as_deref(), &logs, &cwd),
         Cmd::Parse { log, json, all } => parse_cmd::run(&log, json, all),
-        Cmd::Report { dockerfile, store, compose, json } => report_cmd::run(dockerfile, store.as_deref(), compose.as_deref(), json, &cwd),
+        Cmd::Report { dockerfile, store, compose, json, markdown, html, output, timeline, width } => {
+            let picture = match (markdown, html, timeline) {
+                (true, _, _) => Some(picture_cmd::Kind::Markdown),
+                (_, true, _) => Some(picture_cmd::Kind::Html { output }),
+                (_, _, true) => Some(picture_cmd::Kind::Timeline { width }),
+                _ => None,
+            };
+            report_cmd::run(dockerfile, store.as_deref(), compose.as_deref(), json, picture, &cwd)
+        }
         Cmd::Explain { dockerfile, store, from, to, json, expensive_seconds } => {
             explain_cmd::run(explain_cmd::Args { dockerfile, store, from, to, json, expensive_seconds }, &cwd)
         }

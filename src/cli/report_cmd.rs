@@ -13,7 +13,14 @@ use crate::log::{BuildResult, StepStatus};
 use crate::present;
 use crate::store::{select, Store};
 
-pub fn run(dockerfile: Option<PathBuf>, store: Option<&Path>, compose: Option<&Path>, json: bool, cwd: &Path) -> anyhow::Result<i32> {
+pub fn run(
+    dockerfile: Option<PathBuf>,
+    store: Option<&Path>,
+    compose: Option<&Path>,
+    json: bool,
+    picture: Option<super::picture_cmd::Kind>,
+    cwd: &Path,
+) -> anyhow::Result<i32> {
     let dockerfile = dockerfile.unwrap_or_else(|| cwd.join("Dockerfile"));
     let text = std::fs::read(&dockerfile).with_context(|| {
         format!("cannot read the Dockerfile {} (give its path: `buildlens report path/to/Dockerfile`)", dockerfile.display())
@@ -28,6 +35,11 @@ pub fn run(dockerfile: Option<PathBuf>, store: Option<&Path>, compose: Option<&P
     let (builds, mut problems) = select::builds_for(&store, &dockerfile, compose, &select::by_text(&names));
     let mut annotated = analysis::annotate(&text, &builds);
     annotated.problems.append(&mut problems);
+    if let Some(kind) = picture {
+        let input =
+            super::picture_cmd::Input { store: &store, dockerfile: &dockerfile, text: &text, builds: &builds, annotated: &annotated };
+        return super::picture_cmd::write(kind, &input);
+    }
     let known = known_images(&store, &builds);
     layers::attach_sizes(&mut annotated, &dockerfile::parse(&text), &images::as_build_images(&known));
     let mut out = super::stdout(json);
@@ -35,7 +47,13 @@ pub fn run(dockerfile: Option<PathBuf>, store: Option<&Path>, compose: Option<&P
         serde_json::to_writer_pretty(&mut out, &Report { dockerfile: &dockerfile, builds: builds.len(), annotated: &annotated })?;
         writeln!(out)?;
     } else {
-        print_report(&mut out, &dockerfile, &text, &Printed { builds: &builds, known: &known, annotated: &annotated })?;
+        let timeline = super::picture_cmd::latest_timeline(&text, &builds);
+        print_report(
+            &mut out,
+            &dockerfile,
+            &text,
+            &Printed { builds: &builds, known: &known, annotated: &annotated, timeline: timeline.as_ref() },
+        )?;
     }
     out.flush()?;
     Ok(0)
@@ -66,6 +84,8 @@ struct Printed<'a> {
     builds: &'a [RecordedBuild],
     known: &'a [images::KnownImage],
     annotated: &'a Annotated,
+    /// The latest build's timeline: the critical path and each step's slack.
+    timeline: Option<&'a crate::analysis::timeline::Timeline>,
 }
 
 fn absolute(cwd: &Path, p: &Path) -> PathBuf {
@@ -88,6 +108,12 @@ fn print_report(out: &mut impl Write, dockerfile: &Path, text: &str, p: &Printed
         writeln!(out)?;
     }
     let largest = layers::largest(a, 3);
+    let timeline_number = |t: &crate::analysis::timeline::Timeline| {
+        builds.iter().position(|b| b.id == t.build).map_or(String::from("?"), |i| format!("#{}", i + 1))
+    };
+    if let Some(header) = p.timeline.and_then(|t| crate::picture::text::path_header(t, &timeline_number(t))) {
+        writeln!(out, "{header}")?;
+    }
     writeln!(out)?;
     let number = |id: &str| builds.iter().position(|b| b.id == id).map_or(String::from("?"), |i| format!("#{}", i + 1));
     let mut next = a.instructions.iter().peekable();
@@ -96,7 +122,9 @@ fn print_report(out: &mut impl Write, dockerfile: &Path, text: &str, p: &Printed
         writeln!(out, "{n:>4} | {line}")?;
         while let Some(view) = next.next_if(|v| v.end_line <= n) {
             if view.end_line == n {
-                annotation(out, view, &number, largest.iter().position(|&l| l == view.line))?;
+                let critical = p.timeline.filter(|t| view.last.as_ref().is_some_and(|l| l.build == t.build));
+                let note = critical.and_then(|t| t.at_line(view.line).map(|b| crate::picture::critical_note(t, b)));
+                annotation(out, view, &number, largest.iter().position(|&l| l == view.line), note.as_deref())?;
             }
         }
     }
@@ -123,7 +151,13 @@ fn short_time(rfc3339: &str) -> String {
 }
 
 /// `rank`: the place of this instruction's layer among the largest (0 = the largest).
-fn annotation(out: &mut impl Write, view: &InstructionView, number: &dyn Fn(&str) -> String, rank: Option<usize>) -> std::io::Result<()> {
+fn annotation(
+    out: &mut impl Write,
+    view: &InstructionView,
+    number: &dyn Fn(&str) -> String,
+    rank: Option<usize>,
+    critical: Option<&str>,
+) -> std::io::Result<()> {
     for c in &view.checks {
         let code = c.code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default();
         writeln!(
@@ -155,6 +189,9 @@ fn annotation(out: &mut impl Write, view: &InstructionView, number: &dyn Fn(&str
     )?;
     if view.changed_since_build {
         write!(out, " · changed since that build")?;
+    }
+    if let Some(note) = critical {
+        write!(out, " · {note}")?;
     }
     writeln!(out)?;
     if last.status == StepStatus::Error {

@@ -259,3 +259,25 @@ H.wait('the debounced refresh', function()
   return not lenses_mod.pending(df) and buildlens.stats.edit_refresh > before
 end)
 H.eq(before + 1, buildlens.stats.edit_refresh, 'lens refreshes for a burst of 5 edits')
+
+-- :BuildlensTimeline: the latest build as text bars in a split below, scaled to the window's width.
+vim.api.nvim_set_current_buf(df)
+vim.o.columns = 120
+vim.cmd('BuildlensTimeline')
+local tl = vim.api.nvim_get_current_buf()
+H.truthy(tl ~= df, 'the timeline opened in a buffer of its own')
+local rows = vim.api.nvim_buf_get_lines(tl, 0, -1, false)
+H.matches('^build 20261124T083104%.046Z%-b5b3 failed in 11%.5s', rows[1], 'the timeline names build #3')
+H.eq(9, #rows, 'a header and a row per step of build #3')
+local tl_width = vim.api.nvim_win_get_width(0)
+for i = 2, #rows do
+  H.truthy(vim.fn.strdisplaywidth(rows[i]) <= tl_width and vim.fn.strdisplaywidth(rows[i]) > tl_width - 10, ('row %d fits %d columns: %q'):format(i, tl_width, rows[i]))
+end
+H.matches('^%s+9 sdk', rows[7], 'the toolchain row')
+H.contains('████████', rows[7], 'the toolchain drawn as a long bar')
+H.matches('8%.2s ◆$', rows[7], 'the toolchain on the critical path')
+H.contains('✗', rows[9], 'the failed step drawn as failed')
+H.eq('nofile', vim.bo[tl].buftype, 'a scratch buffer')
+H.eq(false, vim.bo[tl].modifiable, 'read-only')
+vim.cmd('close')
+H.eq(df, vim.api.nvim_get_current_buf(), 'back in the Dockerfile after closing it')

@@ -8,6 +8,7 @@ import { LanguageClient, LanguageClientOptions, ServerOptions, State } from "vsc
 import { resolveBinary, reportMissingBinary } from "./binary";
 import { registerCommands } from "./commands";
 import { BuildStatus } from "./status";
+import { registerTimeline } from "./timeline";
 
 /** Documents the server handles: Dockerfiles (VS Code's `dockerfile` language plus two name patterns) and logs. */
 function documentSelector(logGlobs: string[]): LanguageClientOptions["documentSelector"] {
@@ -105,6 +106,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const status = new BuildStatus(output);
   context.subscriptions.push(output, status);
   registerCommands(context, () => server?.ready());
+  registerTimeline(context);
   context.subscriptions.push(
     vscode.commands.registerCommand("buildlens.restartServer", () => server?.restart()),
     vscode.workspace.onDidChangeConfiguration((e) => {

@@ -371,6 +371,42 @@ async function assertOneSignalPerLine() {
   log("one signal per line ok");
 }
 
+/** The frame of the timeline webview (code-server nests it: webview iframe, then its content frame). */
+async function timelineFrame() {
+  for (const f of page.frames()) {
+    if (await f.$("svg#timeline").catch(() => null)) return f;
+  }
+  return null;
+}
+
+/** `buildlens: Show build timeline` opens the page beside the Dockerfile: build #3's eight steps, the critical
+ * path outlined; a click on the toolchain's bar reveals its line in the Dockerfile. */
+async function assertTimeline() {
+  const row = page.locator(".explorer-folders-view .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: /^Dockerfile$/ }) });
+  await row.first().click();
+  await until("the Dockerfile in front", async () => (await lineBox(FEEDS_LINE)) !== null);
+  await until("the Dockerfile's language active", async () => {
+    const items = await page.$$eval(".statusbar-item", (els) => els.map((e) => (e.textContent || "").trim()));
+    return items.some((t) => /^(Docker|Dockerfile)$/i.test(t));
+  });
+  const box = await lineBox(FEEDS_LINE);
+  await page.mouse.click(Math.max(box.x, 420) + 60, box.y + box.height / 2);
+  await runCommand("buildlens: Show build timeline");
+  const frame = await until("the timeline webview with its bars", timelineFrame, 30000);
+  const bars = await frame.$$eval("rect.bar", (els) => els.map((e) => `${e.getAttribute("data-line")}${e.getAttribute("class").includes("crit") ? "◆" : ""}`));
+  if (bars.join(" ") !== "3◆ 5◆ 6◆ 7◆ 8◆ 9◆ 14◆ 16◆") throw new Error(`timeline bars ${bars.join(" ")}`);
+  await screenshot("timeline");
+  await frame.locator('rect.bar[data-line="9"]').click();
+  const pos = await until("the toolchain line revealed by a click on its bar", async () => {
+    const items = await page.$$eval(".statusbar-item", (els) => els.map((e) => (e.textContent || "").trim()));
+    const at = items.find((t) => /^Ln \d+, Col \d+/.test(t));
+    return at && at.startsWith("Ln 9,") && at;
+  });
+  const picked = await frame.textContent("#picked");
+  if (!picked.startsWith("line 9: RUN for part in")) throw new Error(`the page named "${picked}"`);
+  log(`timeline ok: bars ${bars.join(" ")}, a click revealed ${pos}`);
+}
+
 async function main() {
   const browser = await chromium.connectOverCDP(CDP);
   const context = browser.contexts()[0] || (await browser.newContext());
@@ -390,6 +426,7 @@ async function main() {
     await assertOpenStepLog();
     await assertDebugShell();
     await assertEditWillRebuild();
+    await assertTimeline();
     await assertMissingBinary();
     await screenshot("done");
     log("all VS Code checks passed");

@@ -272,6 +272,7 @@ function M.setup(opts)
   add_filetypes()
   register_lsp_config()
   require('buildlens.actions').register()
+  require('buildlens.timeline').register()
   if not M.config.autostart then
     return
   end
