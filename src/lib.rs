@@ -16,3 +16,4 @@ pub mod mapping;
 pub mod present;
 pub mod record;
 pub mod store;
+pub mod workspace;

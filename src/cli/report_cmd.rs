@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::analysis::{self, layers, Annotated, InstructionView, RecordedBuild, StepRun};
-use crate::dockerfile::{self, Dockerfile};
-use crate::engine::{self, images};
+use crate::analysis::{layers, Annotated, InstructionView, RecordedBuild, StepRun};
+use crate::engine::images;
 use crate::log::{BuildResult, StepStatus};
 use crate::present;
-use crate::store::{select, Store};
+use crate::store::Store;
+use crate::workspace::batch::Annotation;
+use crate::workspace::Batch;
 
 pub fn run(dockerfile: Option<PathBuf>, store: Option<&Path>, compose: Option<&Path>, json: bool, cwd: &Path) -> anyhow::Result<i32> {
     let dockerfile = dockerfile.unwrap_or_else(|| cwd.join("Dockerfile"));
@@ -21,21 +22,16 @@ pub fn run(dockerfile: Option<PathBuf>, store: Option<&Path>, compose: Option<&P
     let text = String::from_utf8_lossy(&text);
     let dir = dockerfile.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(cwd);
     let store = Store::locate_for(store, cwd, &absolute(cwd, dir));
-    let candidates = candidates(&store, &dockerfile, &text);
-    let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
-    // A record that names no Dockerfile belongs to the workspace Dockerfile its text matches best; a
-    // compose build's services each to theirs (the compose file's word first).
-    let (builds, mut problems) = select::builds_for(&store, &dockerfile, compose, &select::by_text(&names));
-    let mut annotated = analysis::annotate(&text, &builds);
-    annotated.problems.append(&mut problems);
-    let known = known_images(&store, &builds);
-    layers::attach_sizes(&mut annotated, &dockerfile::parse(&text), &images::as_build_images(&known));
+    // The same workspace analysis as the server's: which records built this Dockerfile, annotated.
+    let batch = Batch::load(store, &dockerfile, text.into_owned(), compose);
+    let Annotation { annotated, known } = batch.annotate();
+    let (text, builds) = (&batch.text, &batch.builds);
     let mut out = super::stdout(json);
     if json {
         serde_json::to_writer_pretty(&mut out, &Report { dockerfile: &dockerfile, builds: builds.len(), annotated: &annotated })?;
         writeln!(out)?;
     } else {
-        print_report(&mut out, &dockerfile, &text, &Printed { builds: &builds, known: &known, annotated: &annotated })?;
+        print_report(&mut out, &dockerfile, text, &Printed { builds, known: &known, annotated: &annotated })?;
     }
     out.flush()?;
     Ok(0)
@@ -47,18 +43,6 @@ struct Report<'a> {
     builds: usize,
     #[serde(flatten)]
     annotated: &'a Annotated,
-}
-
-/// This Dockerfile first, then the workspace's others, parsed.
-pub(super) fn candidates(store: &Store, dockerfile: &Path, text: &str) -> Vec<(String, Dockerfile)> {
-    select::candidates(store.root().parent().unwrap_or(store.root()), dockerfile, text)
-}
-
-/// The image histories of the builds: snapshots first, a live query (bounded, cached) for the others.
-fn known_images(store: &Store, builds: &[RecordedBuild]) -> Vec<images::KnownImage> {
-    let (mut known, wanted) = images::from_store(store, builds);
-    known.extend(images::fetch_blocking(&engine::Cache::new(), &engine::Config::default(), &wanted));
-    known
 }
 
 /// What the text report prints.

@@ -20,15 +20,12 @@ mod guard;
 pub mod hints;
 pub mod hover;
 pub mod lenses;
-mod log_globs;
 pub mod log_links;
 pub mod markdown;
 pub mod rebuild;
-pub mod records;
 mod refresh;
 mod rendered;
 mod server;
-mod services;
 pub mod signal;
 mod state;
 mod stdio;
@@ -43,7 +40,7 @@ use chrono::{DateTime, Utc};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_lsp_server::{LspService, Server};
 
-pub use records::{Indexing, Source, StoreSource};
+pub use crate::workspace::{Counters, Indexing, Source, StoreSource};
 
 /// The server's clock (tests pin it so "2h ago" is deterministic).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -53,11 +50,13 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 pub struct Options {
     pub clock: Clock,
     pub source: Arc<dyn Source>,
+    /// How often the workspace host computed an analysis (tests read it).
+    pub counters: Arc<Counters>,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { clock: Arc::new(Utc::now), source: Arc::new(StoreSource::default()) }
+        Options { clock: Arc::new(Utc::now), source: Arc::new(StoreSource::default()), counters: Arc::default() }
     }
 }
 

@@ -36,7 +36,7 @@ pub struct Backend {
 
 impl Backend {
     pub fn new(client: Client, options: Options, session: Arc<Session>) -> Backend {
-        Backend { client, shared: Arc::new(Shared::new(options.source, options.clock, session)) }
+        Backend { client, shared: Arc::new(Shared::new(options.source, options.counters, options.clock, session)) }
     }
 
     /// Computes and publishes the diagnostics of `uri` at `version` in the background. Stale results
@@ -67,7 +67,7 @@ impl Backend {
             let mut st = self.shared.lock();
             if params.opened || st.docs.is_open(&params.uri) {
                 let kind = st.kind_of(&params.uri);
-                st.forget(&params.uri);
+                self.shared.forget(&mut st, &params.uri);
                 went_over = st.docs.mark_too_large(params.uri.clone(), kind, params.version, params.bytes);
             }
         });
@@ -176,7 +176,7 @@ impl LanguageServer for Backend {
         guard::notification("textDocument/didOpen", || {
             let mut st = self.shared.lock();
             let kind = st.kind_of(&doc.uri);
-            st.forget(&doc.uri);
+            self.shared.forget(&mut st, &doc.uri);
             let cap = st.settings.max_document_bytes;
             went_over = st.docs.open(doc.uri, kind, doc.text, doc.version, cap);
         });
@@ -192,7 +192,7 @@ impl LanguageServer for Backend {
             let (enc, cap) = (st.enc, st.settings.max_document_bytes);
             went_over = st.docs.change(&uri, params.content_changes, version, enc, cap);
             if went_over.is_some() {
-                st.forget(&uri);
+                self.shared.forget(&mut st, &uri);
             }
         });
         self.went_over(uri.clone(), went_over);
@@ -212,7 +212,7 @@ impl LanguageServer for Backend {
         guard::notification("textDocument/didClose", || {
             let mut st = self.shared.lock();
             st.docs.close(&uri);
-            st.forget(&uri);
+            self.shared.forget(&mut st, &uri);
         });
         let client = self.client.clone();
         tokio::spawn(async move { client.publish_diagnostics(uri, Vec::new(), None).await });

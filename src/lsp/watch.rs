@@ -5,7 +5,7 @@
 //! re-indexes (reporting `$/progress` for large runs where the client supports it), then asks the client
 //! to refresh lenses and hints (only where advertised) and republishes diagnostics.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,9 +18,10 @@ use tower_lsp_server::ls_types::{
 use tower_lsp_server::{Bounded, Client, NotCancellable, OngoingProgress};
 
 use super::config::ClientSupport;
-use super::records::{Indexing, LogGlobs};
-use super::state::{glob_match, Shared};
+use super::state::Shared;
 use super::{guard, server};
+use crate::workspace::log_globs::{glob_base, glob_match};
+use crate::workspace::{Indexing, LogGlobs};
 
 /// Registration id of the server's file watchers.
 const WATCH_ID: &str = "buildlens-watch";
@@ -61,7 +62,7 @@ fn target(shared: &Shared) -> (Target, ClientSupport) {
 /// Starts watching (after `initialized`), or moves the watch after a settings change. Idempotent.
 pub fn start(client: &Client, shared: &Arc<Shared>) {
     let (target, support) = target(shared);
-    shared.source.set_log_globs(LogGlobs { root: target.root.clone(), globs: target.globs.clone() });
+    shared.source().set_log_globs(LogGlobs { root: target.root.clone(), globs: target.globs.clone() });
     let mut w = shared.watching.lock().unwrap_or_else(|e| e.into_inner());
     if w.target.as_ref() == Some(&target) {
         return;
@@ -78,7 +79,7 @@ pub fn start(client: &Client, shared: &Arc<Shared>) {
     }
     drop(w);
     if moved {
-        shared.source.invalidate_all();
+        shared.source().invalidate_all();
         shared.wake.notify_one();
     }
 }
@@ -86,7 +87,7 @@ pub fn start(client: &Client, shared: &Arc<Shared>) {
 /// Paths that changed (from the client's `didChangeWatchedFiles` or from `notify`).
 pub fn changed(shared: &Shared, paths: &[PathBuf]) {
     let (target, _) = target(shared);
-    let records = shared.source.invalidate(&crate::store::Store::at(&target.store), paths);
+    let records = shared.source().invalidate(&crate::store::Store::at(&target.store), paths);
     let logs = paths.iter().any(|p| {
         let relative = p.strip_prefix(&target.root).unwrap_or(p);
         target.globs.iter().any(|g| glob_match(g, relative) || glob_match(g, p))
@@ -117,7 +118,7 @@ async fn reindex(client: &Client, shared: &Arc<Shared>) {
     let s = shared.clone();
     let _ = guard::request("buildlens/index", move || {
         let store = s.lock().store();
-        s.source.refresh(&store, &move |e| {
+        s.source().refresh(&store, &move |e| {
             let _ = tx.send(e);
         });
     })
@@ -216,13 +217,13 @@ async fn watch_fs(target: Target, shared: Arc<Shared>) {
     }
     let mut placed = place(&mut watcher, &target.store, None);
     // Whatever happened before the watch was in place was not seen.
-    shared.source.invalidate_all();
+    shared.source().invalidate_all();
     shared.wake.notify_one();
     while let Some(paths) = rx.recv().await {
         let now = place(&mut watcher, &target.store, placed.clone());
         if now != placed {
             placed = now;
-            shared.source.invalidate_all();
+            shared.source().invalidate_all();
             shared.wake.notify_one();
         }
         changed(&shared, &paths);
@@ -247,22 +248,6 @@ fn place(watcher: &mut impl Watcher, store: &Path, current: Option<(PathBuf, boo
             crate::present::eprint_line(format_args!("buildlens: watching {}: {e}", want.0.display()));
             None
         }
-    }
-}
-
-/// The folder a glob's fixed part names (`ci/logs/*.txt` → `<root>/ci/logs`).
-pub(super) fn glob_base(glob: &str, root: &Path) -> Option<PathBuf> {
-    let fixed: PathBuf = Path::new(glob)
-        .components()
-        .take_while(|c| !c.as_os_str().to_str().is_some_and(|s| s.contains(['*', '?', '[', '{'])))
-        .filter(|c| !matches!(c, Component::CurDir))
-        .collect();
-    let full = if fixed.is_absolute() { fixed } else { root.join(fixed) };
-    // A glob without wildcards names a file: watch its folder.
-    if glob.contains(['*', '?', '[', '{']) {
-        Some(full)
-    } else {
-        full.parent().map(Path::to_path_buf)
     }
 }
 
