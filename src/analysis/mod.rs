@@ -8,6 +8,7 @@ pub mod built;
 pub mod explain;
 pub mod headline;
 pub mod inputs;
+pub mod latest;
 pub mod layers;
 pub mod predict;
 pub mod shapes;

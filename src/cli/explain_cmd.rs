@@ -77,7 +77,8 @@ fn explain_builds(batch: &Batch, args: &Args) -> anyhow::Result<Option<Explained
     let facts: Vec<BuildFacts> = batch.facts();
     let sides: Vec<Side<'_>> = builds.iter().zip(&facts).map(|(build, facts)| Side { build, facts }).collect();
     let upto = sides.get(..=to).unwrap_or(&[]);
-    let mut e = explain::explain_latest(text, upto, args.expensive_seconds.saturating_mul(1000)).context("no build to explain")?;
+    let mut e =
+        crate::analysis::latest::explain_latest(text, upto, args.expensive_seconds.saturating_mul(1000)).context("no build to explain")?;
     if let (Some(f), Some(latest)) = (from, sides.get(to)) {
         let steps = explain::explain(text, sides.get(f).copied(), *latest).steps;
         e = Explained { from: sides.get(f).map(|s| s.build.id.clone()), steps, ..e };

@@ -12,14 +12,20 @@ use tower_lsp_server::ls_types::{
     MarkupKind, Position, Range, ShowDocumentParams, Uri,
 };
 
-use super::documents::{Document, Kind};
-use super::encoding::Encoding;
-use super::lenses::OpenLog;
-use super::rendered::{self, RenderKey};
-use super::signal::Policy;
-use super::state::Shared;
-use super::{debug_shell, diagnostics, hints, hover, lenses, log_links, rebuild};
 use crate::analysis::predict::Prediction;
+use crate::lsp::documents::{Document, Kind};
+use crate::lsp::protocol::encoding::Encoding;
+use crate::lsp::render::debug_shell;
+use crate::lsp::render::diagnostics;
+use crate::lsp::render::hints;
+use crate::lsp::render::hover;
+use crate::lsp::render::lenses;
+use crate::lsp::render::lenses::OpenLog;
+use crate::lsp::render::log_links;
+use crate::lsp::render::rebuild;
+use crate::lsp::render::rendered::{self, RenderKey};
+use crate::lsp::render::signal::Policy;
+use crate::lsp::state::Shared;
 use crate::store::safe_fs;
 use crate::workspace::{files, LogGlobs, Snapshot};
 
@@ -149,7 +155,7 @@ pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {
             let mut md = hover::markdown(view, &annotated.builds, now, depth, last_stage);
             if let Some(r) = rebuild {
                 // A new line has no history: the hover says only that it will rebuild.
-                let md = md.get_or_insert_with(|| format!("**{}**\n", super::markdown::escape(&view.keyword)));
+                let md = md.get_or_insert_with(|| format!("**{}**\n", crate::lsp::render::markdown::escape(&view.keyword)));
                 md.push_str(&rebuild::hover_markdown(r, &predicted, annotated));
             }
             let md = md.map(|mut value| {

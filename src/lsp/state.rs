@@ -7,15 +7,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tower_lsp_server::ls_types::Uri;
 
-use super::config::{ClientSupport, Settings};
-use super::context_inputs::ContextInputs;
-use super::documents::{Document, Documents, Kind};
-use super::encoding::Encoding;
-use super::engine_sizes::EngineSizes;
-use super::rendered::Renders;
-use super::transport::Session;
-use super::watch::Watching;
-use super::Clock;
+use crate::lsp::config::{ClientSupport, Settings};
+use crate::lsp::documents::{Document, Documents, Kind};
+use crate::lsp::protocol::encoding::Encoding;
+use crate::lsp::protocol::transport::Session;
+use crate::lsp::render::rendered::Renders;
+use crate::lsp::sources::context_inputs::ContextInputs;
+use crate::lsp::sources::engine_sizes::EngineSizes;
+use crate::lsp::sources::watching::Watching;
 use crate::store::{self, Store};
 use crate::workspace::log_globs::glob_match;
 use crate::workspace::{self, Host, Snapshot, Source};
@@ -61,6 +60,9 @@ impl State {
         }
     }
 }
+
+/// The server's clock (tests pin it so "2h ago" is deterministic).
+pub type Clock = Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>;
 
 /// State plus the parts that never change after start-up.
 pub struct Shared {

@@ -263,7 +263,7 @@ impl Source for StoreSource {
         let mut today = lock(&self.mappings);
         let mut snapshots = lock(&self.snapshot_mappings);
         let mut caches = explain::Caches { today: &mut today, snapshots: &mut snapshots };
-        explain::explain_latest_with(text, &sides, expensive_ms, &mut caches)
+        analysis::latest::explain_latest_with(text, &sides, expensive_ms, &mut caches)
     }
 }
 

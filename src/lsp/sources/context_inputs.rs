@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use tower_lsp_server::Client;
 
-use super::refresh;
-use super::state::Shared;
 use crate::analysis::inputs::{self, Inputs};
 use crate::analysis::predict::ChangedInputs;
 use crate::dockerfile::Dockerfile;
+use crate::lsp::config::ClientSupport;
+use crate::lsp::refresh;
 use crate::store::{select, Store};
 use crate::workspace::ContextFeed;
 
@@ -186,19 +186,12 @@ fn recorded(store: &Store, record: &str) -> Option<(PathBuf, Arc<Inputs>)> {
     Some((context, Arc::new(inputs)))
 }
 
-/// Walks again after a save of any document.
-pub fn saved(shared: &Shared) {
-    shared.live.context.rewalk();
-}
-
 /// For the session: asks capable clients to refresh lenses and hints when a walk found changes.
-pub fn spawn_refresher(client: Client, shared: Arc<Shared>) {
-    let context = shared.live.context.clone();
+pub fn spawn_refresher(client: Client, context: Arc<ContextInputs>, support: impl Fn() -> ClientSupport + Send + 'static) {
     tokio::spawn(async move {
         loop {
             context.wake.notified().await;
-            let support = shared.lock().support;
-            refresh::lenses_and_hints(&client, support);
+            refresh::lenses_and_hints(&client, support());
         }
     });
 }

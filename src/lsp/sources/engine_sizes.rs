@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use tower_lsp_server::ls_types::MessageType;
 use tower_lsp_server::Client;
 
-use super::refresh;
-use super::state::Shared;
 use crate::engine::images::{KnownImage, Wanted};
 use crate::engine::{self, Cache, Config, EngineError};
+use crate::lsp::config::ClientSupport;
+use crate::lsp::refresh;
 use crate::workspace::EngineFeed;
 
 /// How long an engine that was down or silent is left alone.
@@ -196,16 +196,9 @@ impl EngineFeed for Feed {
     }
 }
 
-/// Applies the current settings' `docker.host` to the server's engine queries.
-pub fn apply_settings(shared: &Shared) {
-    let host = shared.lock().settings.docker.host.clone();
-    shared.live.engine.set_host(host);
-}
-
 /// For the session: sends the engine's log lines (`window/logMessage`) and, when sizes arrived, asks the
 /// client to refresh lenses and hints (only where it advertised support).
-pub fn spawn_refresher(client: Client, shared: Arc<Shared>) {
-    let sizes = shared.live.engine.clone();
+pub fn spawn_refresher(client: Client, sizes: Arc<EngineSizes>, support: impl Fn() -> ClientSupport + Send + 'static) {
     tokio::spawn(async move {
         let mut seen = sizes.epoch();
         loop {
@@ -216,8 +209,7 @@ pub fn spawn_refresher(client: Client, shared: Arc<Shared>) {
             let epoch = sizes.epoch();
             if epoch != seen {
                 seen = epoch;
-                let support = shared.lock().support;
-                refresh::lenses_and_hints(&client, support);
+                refresh::lenses_and_hints(&client, support());
             }
         }
     });

@@ -17,9 +17,10 @@ use tower_lsp_server::ls_types::{
 };
 use tower_lsp_server::{Bounded, Client, NotCancellable, OngoingProgress};
 
-use super::config::ClientSupport;
-use super::state::Shared;
-use super::{guard, server};
+use super::watching::Target;
+use crate::lsp::config::ClientSupport;
+use crate::lsp::protocol::guard;
+use crate::lsp::state::Shared;
 use crate::workspace::log_globs::{glob_base, glob_match};
 use crate::workspace::{Indexing, LogGlobs};
 
@@ -28,31 +29,6 @@ const WATCH_ID: &str = "buildlens-watch";
 const WATCHED_FILES: &str = "workspace/didChangeWatchedFiles";
 /// A burst of events (a log appended line by line, a record being written) becomes one re-index.
 const COALESCE: Duration = Duration::from_millis(100);
-
-/// What is watched, and how.
-#[derive(Default)]
-pub struct Watching {
-    target: Option<Target>,
-    registered: bool,
-    /// The `notify` watcher's task (it owns the watcher); aborted when the target changes.
-    fs: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Drop for Watching {
-    fn drop(&mut self) {
-        if let Some(task) = self.fs.take() {
-            task.abort();
-        }
-    }
-}
-
-/// The folders and globs to watch, from the settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Target {
-    store: PathBuf,
-    root: PathBuf,
-    globs: Vec<String>,
-}
 
 fn target(shared: &Shared) -> (Target, ClientSupport) {
     let st = shared.lock();
@@ -99,14 +75,15 @@ pub fn changed(shared: &Shared, paths: &[PathBuf]) {
 
 /// The one re-indexing worker: indexes the store once at start-up (requests that arrive meanwhile wait
 /// for it, so no refresh is needed after it), then once per burst of changes.
-pub fn spawn_worker(client: Client, shared: Arc<Shared>) {
+/// `changed`: what the server does when records changed (ask for lenses and hints again, republish).
+pub fn spawn_worker(client: Client, shared: Arc<Shared>, changed: fn(&Client, &Arc<Shared>)) {
     tokio::spawn(async move {
         reindex(&client, &shared).await;
         loop {
             shared.wake.notified().await;
             tokio::time::sleep(COALESCE).await;
             reindex(&client, &shared).await;
-            server::everything_changed(&client, &shared);
+            changed(&client, &shared);
         }
     });
 }
