@@ -3,10 +3,9 @@
 //! missing Dockerfile gives `None`.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock};
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use regex::Regex;
 use tower_lsp_server::ls_types::{
     CodeActionOrCommand, CodeLens, Diagnostic, DiagnosticSeverity, DocumentLink, Hover, HoverContents, InlayHint, Location, MarkupContent,
     MarkupKind, Position, Range, ShowDocumentParams, Uri,
@@ -235,30 +234,14 @@ fn log_view(shared: &Shared, uri: &Uri) -> Option<LogView> {
     Some(LogView { doc, enc, dockerfile, refs })
 }
 
-/// The Dockerfile an open log was built from: its record's, else the one the log names, inside the
-/// workspace.
+/// The Dockerfile an open log was built from (`workspace::files::log_dockerfile`).
 fn linked_dockerfile(shared: &Shared, uri: &Uri, doc: &Document) -> Option<PathBuf> {
-    let root = shared.lock().root.clone();
+    let (root, store) = {
+        let st = shared.lock();
+        (st.root.clone(), st.store())
+    };
     let log_path = uri.to_file_path()?.into_owned();
-    let store_ws = shared.lock().store().root().parent().map(std::path::Path::to_path_buf);
-    let inside = |p: PathBuf| inside_workspace(&p, &root).or_else(|| inside_workspace(&p, store_ws.as_deref()?));
-    let named = files::record_dockerfile(&log_path, &root).and_then(inside);
-    named.or_else(|| named_dockerfile(&doc.text, &root))
-}
-
-/// `load build definition from X` (BuildKit), resolved at the workspace root; else `Dockerfile` there.
-/// Log text is untrusted: only a file inside the workspace is taken (`/etc/passwd` or `../../x` is not).
-fn named_dockerfile(log: &str, root: &Path) -> Option<PathBuf> {
-    static LOAD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)load build definition from (\S+)\r?$").unwrap());
-    let named = LOAD.captures(log).and_then(|c| c.get(1)).and_then(|m| inside_workspace(&root.join(m.as_str()), root));
-    named.or_else(|| inside_workspace(&root.join("Dockerfile"), root))
-}
-
-/// `path` resolved (symlinks, `..`), when it is a regular file inside the workspace at `root`.
-fn inside_workspace(path: &Path, root: &Path) -> Option<PathBuf> {
-    let real = fs::canonicalize(path).ok()?;
-    let inside = real.starts_with(fs::canonicalize(root).ok()?);
-    (inside && fs::metadata(&real).is_ok_and(|m| m.is_file())).then_some(real)
+    files::log_dockerfile(&log_path, &doc.text, &root, &store)
 }
 
 fn ref_range(view: &LogView, r: &log_links::LogRef) -> Range {

@@ -1,8 +1,12 @@
-//! Store files as the workspace reads them for an open log: the Dockerfile a record names, the line of a
-//! byte offset in a log.
+//! Store files as the workspace reads them for an open log: the Dockerfile it was built from (its record's,
+//! else the one it names, inside the workspace), the line of a byte offset in a log.
 
+use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use crate::store::{self, RecordMeta, Store};
 
@@ -35,4 +39,28 @@ pub fn line_at(path: &Path, offset: u64) -> Option<u32> {
         lines += memchr::memchr_iter(b'\n', buf.get(..n)?).count();
     }
     u32::try_from(lines).ok()
+}
+
+/// The Dockerfile the log at `log_path` (text `log`) was built from: its record's, else the one the log
+/// names, inside the workspace at `root` (or the one the store belongs to).
+pub fn log_dockerfile(log_path: &Path, log: &str, root: &Path, store: &Store) -> Option<PathBuf> {
+    let store_ws = store.root().parent().map(Path::to_path_buf);
+    let inside = |p: PathBuf| inside_workspace(&p, root).or_else(|| inside_workspace(&p, store_ws.as_deref()?));
+    let named = record_dockerfile(log_path, root).and_then(inside);
+    named.or_else(|| named_dockerfile(log, root))
+}
+
+/// `load build definition from X` (BuildKit), resolved at the workspace root; else `Dockerfile` there.
+/// Log text is untrusted: only a file inside the workspace is taken (`/etc/passwd` or `../../x` is not).
+fn named_dockerfile(log: &str, root: &Path) -> Option<PathBuf> {
+    static LOAD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)load build definition from (\S+)\r?$").unwrap());
+    let named = LOAD.captures(log).and_then(|c| c.get(1)).and_then(|m| inside_workspace(&root.join(m.as_str()), root));
+    named.or_else(|| inside_workspace(&root.join("Dockerfile"), root))
+}
+
+/// `path` resolved (symlinks, `..`), when it is a regular file inside the workspace at `root`.
+pub fn inside_workspace(path: &Path, root: &Path) -> Option<PathBuf> {
+    let real = fs::canonicalize(path).ok()?;
+    let inside = real.starts_with(fs::canonicalize(root).ok()?);
+    (inside && fs::metadata(&real).is_ok_and(|m| m.is_file())).then_some(real)
 }
