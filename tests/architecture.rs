@@ -299,3 +299,16 @@ fn workspace_never_imports_the_language_server_or_its_runtime() {
         }
     }
 }
+
+#[test]
+fn the_commands_stand_on_workspace_not_on_the_server() {
+    let files = sources();
+    let commands: Vec<(&String, &String)> = files.iter().filter(|(f, _)| f.starts_with("cli/") && f.ends_with("_cmd.rs")).collect();
+    assert!(commands.len() >= 5, "the commands are where the map says");
+    for (file, text) in commands {
+        assert!(!text.contains("crate::lsp"), "{file} reaches into the language server");
+    }
+    for file in ["cli/report_cmd.rs", "cli/explain_cmd.rs", "cli/debug_cmd.rs"] {
+        assert!(files[file].contains("Batch::load"), "{file} takes its builds from the workspace");
+    }
+}

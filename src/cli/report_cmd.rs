@@ -115,7 +115,7 @@ fn annotation(out: &mut impl Write, view: &InstructionView, number: &dyn Fn(&str
             "     ^ warning (line {}, build {}): {code}{}",
             c.line,
             number(&c.build),
-            crate::lsp::view::one_line(&c.message, 300)
+            crate::workspace::words::one_line(&c.message, 300)
         )?;
     }
     let Some(last) = &view.last else { return Ok(()) };
@@ -154,7 +154,7 @@ fn annotation(out: &mut impl Write, view: &InstructionView, number: &dyn Fn(&str
 /// arm64 failed 3m04s) …`.
 pub fn summary(run: &StepRun) -> String {
     let time = run.duration_ms.map(present::duration_ms);
-    let platforms = crate::lsp::view::platforms(run);
+    let platforms = crate::workspace::words::platforms(run);
     match run.status {
         StepStatus::Cached => "cached".to_string(),
         StepStatus::Executed if platforms.is_some() => format!("executed: {}", platforms.unwrap_or_default()),

@@ -17,7 +17,7 @@ mod sources;
 mod state;
 
 pub use protocol::encoding;
-pub use render::{debug_shell, diagnostics, hints, hover, lenses, log_links, markdown, rebuild, signal, view};
+pub use render::{debug_shell, diagnostics, hints, hover, lenses, log_links, markdown, rebuild, signal};
 pub use sources::{context_inputs, engine_sizes};
 pub use state::Clock;
 

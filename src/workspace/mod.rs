@@ -15,6 +15,7 @@ pub mod log_globs;
 pub mod services;
 mod source;
 mod store_source;
+pub mod words;
 
 pub use batch::Batch;
 pub use host::{Counters, Host, Settings, Snapshot};

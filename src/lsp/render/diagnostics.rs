@@ -12,7 +12,7 @@ use crate::analysis::{Annotated, CheckWarning, InstructionView, StepRun};
 use crate::log::StepStatus;
 use crate::lsp::documents::Document;
 use crate::lsp::protocol::encoding::Encoding;
-use crate::lsp::render::view;
+use crate::workspace::words as view;
 
 pub const SOURCE: &str = "buildlens";
 
@@ -116,7 +116,7 @@ fn line_len(doc: &Document, line: u32, enc: Encoding) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lsp::render::view::fixtures::run;
+    use crate::workspace::words::fixtures::run;
 
     fn view(line: u32, end_line: u32, r: StepRun) -> InstructionView {
         InstructionView {

@@ -11,4 +11,3 @@ pub mod markdown;
 pub mod rebuild;
 pub(super) mod rendered;
 pub mod signal;
-pub mod view;

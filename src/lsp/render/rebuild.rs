@@ -88,7 +88,7 @@ mod tests {
     use crate::analysis::predict::{Rebuild, Why};
     use crate::analysis::InstructionView;
     use crate::log::StepStatus;
-    use crate::lsp::render::view::fixtures::run;
+    use crate::workspace::words::fixtures::run;
 
     fn rebuild(line: u32, why: Why, last_ms: Option<u64>) -> Rebuild {
         Rebuild { instruction: line as usize, line, end_line: line, why, last_ms, root_line: 3, was: None, files: vec![], files_total: 0 }
