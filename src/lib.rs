@@ -17,3 +17,4 @@ pub mod picture;
 pub mod present;
 pub mod record;
 pub mod store;
+pub mod workspace;

@@ -1,6 +1,7 @@
 //! Acceptance items of the language server issue not covered elsewhere: diagnostics withdrawn when a
 //! later build of the step succeeds, a lens click showing the log at its step, a burst of edits to a
-//! Dockerfile, a panic in the analysis, lenses and hints turned off. Every wait has a deadline.
+//! Dockerfile, a panic in the analysis, lenses and hints turned off, one analysis per document version
+//! whatever asks. Every wait has a deadline.
 
 mod support_lsp;
 
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use buildlens::analysis::Annotated;
-use buildlens::lsp::{Indexing, Options, Source};
+use buildlens::lsp::{Counters, Indexing, Options, Source};
 use buildlens::store::Store;
 use serde_json::{json, Value};
 use support_lsp::{file_uri, TestClient, Workspace, FAILING, FIXED, TIMEOUT};
@@ -85,6 +86,39 @@ async fn a_burst_of_200_edits_leaves_lenses_and_diagnostics_on_the_last_version(
     let hover = json!({"textDocument": {"uri": uri}, "position": {"line": 205, "character": 0}});
     let md = c.result("textDocument/hover", hover).await;
     assert!(md["contents"]["value"].as_str().unwrap().contains("| failed |"), "{md}");
+}
+
+/// codeLens, inlayHint and hover on the failed step's `line`, each answered.
+async fn lens_hint_hover(c: &mut TestClient, uri: &str, line: u32) {
+    let all = json!({"start": {"line": 0, "character": 0}, "end": {"line": 99, "character": 0}});
+    let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
+    let hints = c.result("textDocument/inlayHint", json!({"textDocument": {"uri": uri}, "range": all})).await;
+    let hover = json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": 0}});
+    let hover = c.result("textDocument/hover", hover).await;
+    assert!(lenses.as_array().is_some_and(|l| !l.is_empty()), "{lenses}");
+    assert!(hints.as_array().is_some(), "{hints}");
+    assert!(hover["contents"]["value"].as_str().is_some_and(|v| v.contains("| failed |")), "{hover}");
+}
+
+/// codeLens, inlayHint and hover (and the diagnostics published on open) of one document version reach
+/// the workspace's analysis once: one snapshot, one prediction. An edit makes exactly one more of each.
+#[tokio::test]
+async fn the_requests_of_one_version_share_one_snapshot_of_the_workspace() {
+    let ws = Workspace::with_record(FAILING);
+    let counters = Arc::new(Counters::default());
+    let mut c = TestClient::start_with(Options { counters: counters.clone(), ..Options::default() });
+    c.initialize(json!({}), ws.options(), &ws.root()).await;
+    let uri = file_uri(&ws.dockerfile);
+    c.open(&uri, "dockerfile", &std::fs::read_to_string(&ws.dockerfile).unwrap()).await;
+    assert_eq!(errors_on(&c.diagnostics(&uri, 1).await, 4), 1);
+    lens_hint_hover(&mut c, &uri, 5).await;
+    assert_eq!((counters.snapshots(), counters.predictions()), (1, 1), "one analysis for every request of version 1");
+    let top = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}});
+    let change = json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"range": top, "text": "# edited\n"}]});
+    c.notify("textDocument/didChange", change).await;
+    assert_eq!(errors_on(&c.diagnostics(&uri, 2).await, 5), 1);
+    lens_hint_hover(&mut c, &uri, 6).await;
+    assert_eq!((counters.snapshots(), counters.predictions()), (2, 2), "one more for version 2");
 }
 
 /// A source whose analysis panics (a bug, a record nobody expected).

@@ -3,8 +3,7 @@
 //! cost, and suggests copying only what the expensive step needs before it. Pure; never without evidence:
 //! at least two builds, and more than half of the recent builds that ran the step.
 
-use serde::{Deserialize, Serialize};
-
+pub use super::explain::Advice;
 use super::explain::{CauseKind, Explained};
 use crate::present;
 
@@ -12,23 +11,6 @@ use crate::present;
 pub const DEFAULT_EXPENSIVE_SECONDS: u64 = 60;
 /// Recent builds looked at.
 pub const RECENT_BUILDS: usize = 10;
-
-/// One piece of advice, on a COPY/ADD line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Advice {
-    /// The COPY's first and last line.
-    pub line: u32,
-    pub end_line: u32,
-    /// The expensive step it invalidated.
-    pub expensive_line: u32,
-    /// Builds that rebuilt the expensive step only because of this COPY, of the recent builds that
-    /// executed it with a previous build to compare with.
-    pub builds: usize,
-    pub of: usize,
-    /// Time of the steps rebuilt because of this COPY in those builds, milliseconds.
-    pub cost_ms: u64,
-    pub message: String,
-}
 
 /// The advice from `history`: the explanations of consecutive recent builds, oldest first.
 pub fn advise(history: &[Explained], expensive_ms: u64) -> Vec<Advice> {

@@ -89,7 +89,24 @@ pub struct Explained {
     pub steps: Vec<StepCause>,
     /// Advice from the recorded history (`advice`), on COPY lines.
     #[serde(default)]
-    pub advice: Vec<super::advice::Advice>,
+    pub advice: Vec<Advice>,
+}
+
+/// One piece of advice, on a COPY/ADD line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Advice {
+    /// The COPY's first and last line.
+    pub line: u32,
+    pub end_line: u32,
+    /// The expensive step it invalidated.
+    pub expensive_line: u32,
+    /// Builds that rebuilt the expensive step only because of this COPY, of the recent builds that
+    /// executed it with a previous build to compare with.
+    pub builds: usize,
+    pub of: usize,
+    /// Time of the steps rebuilt because of this COPY in those builds, milliseconds.
+    pub cost_ms: u64,
+    pub message: String,
 }
 
 impl Explained {
@@ -473,30 +490,6 @@ fn clip(text: &str, max: usize) -> String {
 fn short_id(id: &str) -> String {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
     hex.chars().take(12).collect()
-}
-
-/// The latest of `sides` (oldest first) explained against the one before it, with the advice drawn from
-/// each of the recent builds explained against its predecessor. `None` when there is no build.
-pub fn explain_latest(dockerfile_text: &str, sides: &[Side<'_>], expensive_ms: u64) -> Option<Explained> {
-    let (mut today, mut snapshots) = (MappingCache::default(), MappingCache::default());
-    explain_latest_with(dockerfile_text, sides, expensive_ms, &mut Caches { today: &mut today, snapshots: &mut snapshots })
-}
-
-/// `explain_latest` through the caller's mapping caches.
-pub fn explain_latest_with(dockerfile_text: &str, sides: &[Side<'_>], expensive_ms: u64, caches: &mut Caches<'_>) -> Option<Explained> {
-    let latest = *sides.last()?;
-    let first = sides.len().saturating_sub(super::advice::RECENT_BUILDS + 1);
-    let mut history: Vec<Explained> = Vec::new();
-    for i in first.max(1)..sides.len() {
-        history.push(explain_with(dockerfile_text, sides.get(i - 1).copied(), *sides.get(i)?, caches));
-    }
-    let mut out = match history.pop() {
-        Some(last) => last,
-        None => explain_with(dockerfile_text, None, latest, caches),
-    };
-    let advice_history: Vec<Explained> = history.into_iter().chain(std::iter::once(out.clone())).collect();
-    out.advice = super::advice::advise(&advice_history, expensive_ms);
-    Some(out)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::analysis::inputs::{FileEntry, Inputs, Manifest};
+use crate::analysis::latest::explain_latest;
 
 const EXAMPLE: &str = include_str!("../../fixtures/example/Dockerfile");
 const B1: &[u8] = include_bytes!("../../fixtures/example/.buildlens/builds/20261124T083038.435Z-d008/build.log");

@@ -9,6 +9,7 @@ pub mod critical_path;
 pub mod explain;
 pub mod headline;
 pub mod inputs;
+pub mod latest;
 pub mod layers;
 pub mod predict;
 pub mod shapes;

@@ -9,8 +9,9 @@ use std::process::{Command, ExitStatus, Stdio};
 use anyhow::{bail, Context};
 
 use crate::debug::{self, failure, plan, DebugError};
-use crate::dockerfile::{self, Dockerfile};
+use crate::dockerfile;
 use crate::store::{select, RecordMeta, Store};
+use crate::workspace::Batch;
 
 /// The command line of `buildlens debug`.
 #[derive(Debug)]
@@ -33,9 +34,7 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     let dir = dockerfile.parent().unwrap_or(cwd);
     let store = Store::locate_for(args.store.as_deref(), cwd, dir);
     let df = dockerfile::parse(&text);
-    let candidates = super::report_cmd::candidates(&store, &dockerfile, &text);
-    let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
-    let (builds, _) = select::builds_for(&store, &dockerfile, None, &select::by_text(&names));
+    let Batch { store, text, builds, .. } = Batch::load(store, &dockerfile, text, None);
     let failed = debug::choose(&df, &builds, line).map_err(|e| explain_choice(e, path, &dockerfile, &store))?;
     let rb = &builds[failed.build];
     let meta = store.record(rb.id.split('#').next().unwrap_or(&rb.id)).and_then(|r| r.meta().ok());

@@ -9,11 +9,10 @@ use anyhow::{bail, Context};
 
 use crate::analysis::explain::{self, CauseKind, Explained, Side, StepCause};
 use crate::analysis::inputs::BuildFacts;
-use crate::analysis::RecordedBuild;
-use crate::dockerfile::Dockerfile;
 use crate::log::StepStatus;
 use crate::present::{self, inline};
-use crate::store::{select, Store};
+use crate::store::Store;
+use crate::workspace::Batch;
 
 /// What `explain` was asked.
 pub struct Args {
@@ -34,10 +33,8 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     let dir = dockerfile.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(cwd);
     let dir = if dir.is_absolute() { dir.to_path_buf() } else { cwd.join(dir) };
     let store = Store::locate_for(args.store.as_deref(), cwd, &dir);
-    let candidates = super::report_cmd::candidates(&store, &dockerfile, &text);
-    let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
-    let (builds, _) = select::builds_for(&store, &dockerfile, None, &select::by_text(&names));
-    let explained = explain_builds(&store, &text, &builds, &args)?;
+    let batch = Batch::load(store, &dockerfile, text.into_owned(), None);
+    let explained = explain_builds(&batch, &args)?;
     let mut out = super::stdout(args.json);
     match explained {
         None => writeln!(out, "{}: no recorded build", dockerfile.display())?,
@@ -60,7 +57,8 @@ struct Json<'a> {
 
 /// The build `--to` names (default: the latest) against `--from` (default: the one before it), with the
 /// advice of the recorded builds up to it.
-fn explain_builds(store: &Store, text: &str, builds: &[RecordedBuild], args: &Args) -> anyhow::Result<Option<Explained>> {
+fn explain_builds(batch: &Batch, args: &Args) -> anyhow::Result<Option<Explained>> {
+    let (text, builds) = (batch.text.as_str(), batch.builds.as_slice());
     if builds.is_empty() {
         return Ok(None);
     }
@@ -76,21 +74,16 @@ fn explain_builds(store: &Store, text: &str, builds: &[RecordedBuild], args: &Ar
     if from.is_some_and(|f| f == to) {
         bail!("--from and --to name the same build");
     }
-    let facts: Vec<BuildFacts> = builds.iter().map(|b| facts_of(store, &b.id)).collect();
+    let facts: Vec<BuildFacts> = batch.facts();
     let sides: Vec<Side<'_>> = builds.iter().zip(&facts).map(|(build, facts)| Side { build, facts }).collect();
     let upto = sides.get(..=to).unwrap_or(&[]);
-    let mut e = explain::explain_latest(text, upto, args.expensive_seconds.saturating_mul(1000)).context("no build to explain")?;
+    let mut e =
+        crate::analysis::latest::explain_latest(text, upto, args.expensive_seconds.saturating_mul(1000)).context("no build to explain")?;
     if let (Some(f), Some(latest)) = (from, sides.get(to)) {
         let steps = explain::explain(text, sides.get(f).copied(), *latest).steps;
         e = Explained { from: sides.get(f).map(|s| s.build.id.clone()), steps, ..e };
     }
     Ok(Some(e))
-}
-
-/// A build's record facts (`<id>#<n>` builds share their record's).
-pub fn facts_of(store: &Store, build_id: &str) -> BuildFacts {
-    let id = build_id.split('#').next().unwrap_or(build_id);
-    store.record(id).map(|r| r.facts()).unwrap_or_default()
 }
 
 fn print_text(out: &mut impl Write, dockerfile: &Path, e: &Explained) -> std::io::Result<()> {

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::analysis::explain::{self, Side};
+use crate::analysis::explain::Side;
 use crate::analysis::inputs::BuildFacts;
+use crate::analysis::latest;
 use crate::analysis::timeline::{self, Timeline};
 use crate::analysis::{Annotated, MappingCache, RecordedBuild};
 use crate::picture::{self, Picture};
@@ -48,11 +49,11 @@ pub fn latest_timeline(text: &str, builds: &[RecordedBuild]) -> Option<Timeline>
 
 pub fn write(kind: Kind, input: &Input<'_>) -> anyhow::Result<i32> {
     let timeline = latest_timeline(input.text, input.builds);
-    let facts: Vec<BuildFacts> = input.builds.iter().map(|b| super::explain_cmd::facts_of(input.store, &b.id)).collect();
+    let facts: Vec<BuildFacts> = input.builds.iter().map(|b| crate::workspace::batch::facts_of(input.store, &b.id)).collect();
     let sides: Vec<Side<'_>> = input.builds.iter().zip(&facts).map(|(build, facts)| Side { build, facts }).collect();
     let explained = match kind {
         Kind::Markdown => {
-            explain::explain_latest(input.text, &sides, crate::analysis::advice::DEFAULT_EXPENSIVE_SECONDS.saturating_mul(1000))
+            latest::explain_latest(input.text, &sides, crate::analysis::advice::DEFAULT_EXPENSIVE_SECONDS.saturating_mul(1000))
         }
         _ => None,
     };

@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::analysis::{self, layers, Annotated, InstructionView, RecordedBuild, StepRun};
-use crate::dockerfile::{self, Dockerfile};
-use crate::engine::{self, images};
+use crate::analysis::{layers, Annotated, InstructionView, RecordedBuild, StepRun};
+use crate::engine::images;
 use crate::log::{BuildResult, StepStatus};
 use crate::present;
-use crate::store::{select, Store};
+use crate::store::Store;
+use crate::workspace::batch::Annotation;
+use crate::workspace::Batch;
 
 pub fn run(
     dockerfile: Option<PathBuf>,
@@ -28,32 +29,28 @@ pub fn run(
     let text = String::from_utf8_lossy(&text);
     let dir = dockerfile.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(cwd);
     let store = Store::locate_for(store, cwd, &absolute(cwd, dir));
-    let candidates = candidates(&store, &dockerfile, &text);
-    let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
-    // A record that names no Dockerfile belongs to the workspace Dockerfile its text matches best; a
-    // compose build's services each to theirs (the compose file's word first).
-    let (builds, mut problems) = select::builds_for(&store, &dockerfile, compose, &select::by_text(&names));
-    let mut annotated = analysis::annotate(&text, &builds);
-    annotated.problems.append(&mut problems);
+    // The same workspace analysis as the server's: which records built this Dockerfile, annotated.
+    let batch = Batch::load(store, &dockerfile, text.into_owned(), compose);
     if let Some(kind) = picture {
-        let input =
-            super::picture_cmd::Input { store: &store, dockerfile: &dockerfile, text: &text, builds: &builds, annotated: &annotated };
+        let annotated = batch.annotated();
+        let input = super::picture_cmd::Input {
+            store: &batch.store,
+            dockerfile: &dockerfile,
+            text: &batch.text,
+            builds: &batch.builds,
+            annotated: &annotated,
+        };
         return super::picture_cmd::write(kind, &input);
     }
-    let known = known_images(&store, &builds);
-    layers::attach_sizes(&mut annotated, &dockerfile::parse(&text), &images::as_build_images(&known));
+    let Annotation { annotated, known } = batch.annotate();
+    let (text, builds) = (&batch.text, &batch.builds);
     let mut out = super::stdout(json);
     if json {
         serde_json::to_writer_pretty(&mut out, &Report { dockerfile: &dockerfile, builds: builds.len(), annotated: &annotated })?;
         writeln!(out)?;
     } else {
-        let timeline = super::picture_cmd::latest_timeline(&text, &builds);
-        print_report(
-            &mut out,
-            &dockerfile,
-            &text,
-            &Printed { builds: &builds, known: &known, annotated: &annotated, timeline: timeline.as_ref() },
-        )?;
+        let timeline = super::picture_cmd::latest_timeline(text, builds);
+        print_report(&mut out, &dockerfile, text, &Printed { builds, known: &known, annotated: &annotated, timeline: timeline.as_ref() })?;
     }
     out.flush()?;
     Ok(0)
@@ -65,18 +62,6 @@ struct Report<'a> {
     builds: usize,
     #[serde(flatten)]
     annotated: &'a Annotated,
-}
-
-/// This Dockerfile first, then the workspace's others, parsed.
-pub(super) fn candidates(store: &Store, dockerfile: &Path, text: &str) -> Vec<(String, Dockerfile)> {
-    select::candidates(store.root().parent().unwrap_or(store.root()), dockerfile, text)
-}
-
-/// The image histories of the builds: snapshots first, a live query (bounded, cached) for the others.
-fn known_images(store: &Store, builds: &[RecordedBuild]) -> Vec<images::KnownImage> {
-    let (mut known, wanted) = images::from_store(store, builds);
-    known.extend(images::fetch_blocking(&engine::Cache::new(), &engine::Config::default(), &wanted));
-    known
 }
 
 /// What the text report prints.
@@ -165,7 +150,7 @@ fn annotation(
             "     ^ warning (line {}, build {}): {code}{}",
             c.line,
             number(&c.build),
-            crate::lsp::view::one_line(&c.message, 300)
+            crate::workspace::words::one_line(&c.message, 300)
         )?;
     }
     let Some(last) = &view.last else { return Ok(()) };
@@ -207,7 +192,7 @@ fn annotation(
 /// arm64 failed 3m04s) …`.
 pub fn summary(run: &StepRun) -> String {
     let time = run.duration_ms.map(present::duration_ms);
-    let platforms = crate::lsp::view::platforms(run);
+    let platforms = crate::workspace::words::platforms(run);
     match run.status {
         StepStatus::Cached => "cached".to_string(),
         StepStatus::Executed if platforms.is_some() => format!("executed: {}", platforms.unwrap_or_default()),

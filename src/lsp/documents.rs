@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
 
-use super::encoding::{self, Encoding};
+use crate::lsp::protocol::encoding::{self, Encoding};
 
 /// One open document. The text is shared so a request can work on a snapshot without holding the lock.
 #[derive(Debug, Clone)]

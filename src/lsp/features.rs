@@ -3,31 +3,35 @@
 //! missing Dockerfile gives `None`.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock};
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use regex::Regex;
 use tower_lsp_server::ls_types::{
     CodeActionOrCommand, CodeLens, Diagnostic, DiagnosticSeverity, DocumentLink, Hover, HoverContents, InlayHint, Location, MarkupContent,
     MarkupKind, Position, Range, ShowDocumentParams, Uri,
 };
 
-use super::documents::{Document, Kind};
-use super::encoding::Encoding;
-use super::lenses::OpenLog;
-use super::log_globs::LogGlobs;
-use super::rendered::{self, RenderKey};
-use super::signal::Policy;
-use super::state::Shared;
-use super::{debug_shell, diagnostics, hints, hover, lenses, log_links, rebuild, records};
-use crate::analysis::predict::{self, Prediction};
-use crate::analysis::Annotated;
+use crate::analysis::predict::Prediction;
+use crate::lsp::documents::{Document, Kind};
+use crate::lsp::protocol::encoding::Encoding;
+use crate::lsp::render::debug_shell;
+use crate::lsp::render::diagnostics;
+use crate::lsp::render::hints;
+use crate::lsp::render::hover;
+use crate::lsp::render::lenses;
+use crate::lsp::render::lenses::OpenLog;
+use crate::lsp::render::log_links;
+use crate::lsp::render::rebuild;
+use crate::lsp::render::rendered::{self, RenderKey};
+use crate::lsp::render::signal::Policy;
+use crate::lsp::state::Shared;
 use crate::store::safe_fs;
+use crate::workspace::{files, LogGlobs, Snapshot};
 
 /// The lenses of `uri` when they are rendered and current (no blocking): `code_lens` otherwise.
 pub fn cached_code_lens(shared: &Shared, uri: &Uri) -> Option<Vec<CodeLens>> {
-    let (doc, annotated) = shared.annotated_if_current(uri)?;
-    let key = RenderKey::new(&annotated, doc.version, (shared.clock)());
+    let (doc, snapshot) = shared.snapshot_if_current(uri)?;
+    let key = RenderKey::new(&snapshot.annotated, doc.version, (shared.clock)());
     let st = shared.lock();
     st.settings.code_lens.enabled.then_some(())?;
     st.renders.get(uri, &key, |r| r.lenses.clone())
@@ -35,8 +39,8 @@ pub fn cached_code_lens(shared: &Shared, uri: &Uri) -> Option<Vec<CodeLens>> {
 
 /// The hints of `uri` in `range` when they are rendered and current: `inlay_hints` otherwise.
 pub fn cached_inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<InlayHint>> {
-    let (doc, annotated) = shared.annotated_if_current(uri)?;
-    let key = RenderKey::new(&annotated, doc.version, (shared.clock)());
+    let (doc, snapshot) = shared.snapshot_if_current(uri)?;
+    let key = RenderKey::new(&snapshot.annotated, doc.version, (shared.clock)());
     let st = shared.lock();
     st.settings.inlay_hints.enabled.then_some(())?;
     st.renders.get(uri, &key, |r| r.hints.as_ref().map(|h| rendered::hints_in(h, range)))
@@ -44,8 +48,9 @@ pub fn cached_inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Ve
 
 /// The hover at `pos` when it is rendered and current: `Some(None)` is a cached "no hover here".
 pub fn cached_hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Option<Hover>> {
-    let (doc, annotated) = shared.annotated_if_current(uri)?;
-    let key = RenderKey::new(&annotated, doc.version, (shared.clock)());
+    let (doc, snapshot) = shared.snapshot_if_current(uri)?;
+    let annotated = &snapshot.annotated;
+    let key = RenderKey::new(annotated, doc.version, (shared.clock)());
     let index =
         hover::at_line(&annotated.instructions, pos.line).and_then(|v| annotated.instructions.iter().position(|w| std::ptr::eq(v, w)));
     let st = shared.lock();
@@ -63,26 +68,27 @@ pub fn code_lens(shared: &Shared, uri: &Uri) -> Option<Vec<CodeLens>> {
     if !shared.lock().settings.code_lens.enabled {
         return None;
     }
-    let (doc, annotated) = shared.annotated(uri)?;
+    let (doc, snapshot) = shared.snapshot(uri)?;
+    let annotated = &snapshot.annotated;
     let now = (shared.clock)();
-    let key = RenderKey::new(&annotated, doc.version, now);
+    let key = RenderKey::new(annotated, doc.version, now);
     if let Some(cached) = shared.lock().renders.get(uri, &key, |r| r.lenses.clone()) {
         return Some(cached);
     }
-    let predicted = predicted(shared, uri, &doc, &annotated, &key);
+    let predicted = predicted(shared, &snapshot);
     let policy = Policy::new(&shared.lock().settings, &predicted);
-    let mut rendered = lenses::lenses(&annotated, &policy, now);
-    rendered.extend(rebuild::lenses(&predicted, &annotated));
+    let mut rendered = lenses::lenses(annotated, &policy, now);
+    rendered.extend(rebuild::lenses(&predicted, annotated));
     rendered.sort_by_key(|l| l.range.start.line);
-    rendered.extend(with_debug_paths(shared, uri, |paths| debug_shell::lenses(&annotated, paths)).unwrap_or_default());
+    rendered.extend(with_debug_paths(shared, uri, |paths| debug_shell::lenses(annotated, paths)).unwrap_or_default());
     shared.lock().renders.put(uri, key, |r| r.lenses = Some(rendered.clone()));
     Some(rendered)
 }
 
 /// Code actions: `Debug: shell before this step` on the failed instructions `range` touches.
 pub fn code_actions(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<CodeActionOrCommand>> {
-    let (_, annotated) = shared.annotated(uri)?;
-    with_debug_paths(shared, uri, |paths| debug_shell::actions(&annotated, paths, range))
+    let (_, snapshot) = shared.snapshot(uri)?;
+    with_debug_paths(shared, uri, |paths| debug_shell::actions(&snapshot.annotated, paths, range))
 }
 
 /// The paths `buildlens debug` is started with: this binary, the Dockerfile, the store, the root.
@@ -105,69 +111,51 @@ pub fn inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<Inlay
         }
         st.enc
     };
-    let (doc, annotated) = shared.annotated(uri)?;
+    let (doc, snapshot) = shared.snapshot(uri)?;
+    let annotated = &snapshot.annotated;
     let now = (shared.clock)();
-    let key = RenderKey::new(&annotated, doc.version, now);
+    let key = RenderKey::new(annotated, doc.version, now);
     // (The lock guard must be gone before rendering: bind the lookup first.)
     let cached = shared.lock().renders.get(uri, &key, |r| r.hints.as_ref().map(|h| rendered::hints_in(h, range)));
     if cached.is_some() {
         return cached;
     }
     // (The prediction takes the lock itself: compute it before locking for the settings.)
-    let predicted = predicted(shared, uri, &doc, &annotated, &key);
+    let predicted = predicted(shared, &snapshot);
     let policy = Policy::new(&shared.lock().settings, &predicted);
-    let all = hints::hints(&annotated, &policy, &doc, enc, rendered::everything(), now);
+    let all = hints::hints(annotated, &policy, &doc, enc, rendered::everything(), now);
     let out = rendered::hints_in(&all, range);
     shared.lock().renders.put(uri, key, |r| r.hints = Some(all));
     Some(out)
 }
 
-/// What the buffer's edits will rebuild, against the newest recorded build of this Dockerfile, and the
-/// COPY/ADD steps whose files changed on disk since (`context_inputs`: the last walk, never one now).
-/// The prediction for `key`, computed once per rendering key (lenses, hints and hovers share it).
-fn predicted(shared: &Shared, uri: &Uri, doc: &Document, annotated: &Annotated, key: &RenderKey) -> Arc<Prediction> {
-    // (The lock guard must be gone before computing: bind the lookup first.)
-    let cached = shared.lock().renders.get(uri, key, |r| r.prediction.clone());
-    if let Some(hit) = cached {
-        return hit;
-    }
-    let fresh = Arc::new(prediction(shared, uri, doc, annotated));
-    shared.lock().renders.put(uri, key.clone(), |r| r.prediction = Some(fresh.clone()));
-    fresh
-}
-
-fn prediction(shared: &Shared, uri: &Uri, doc: &Document, annotated: &Annotated) -> Prediction {
-    let (store, root) = {
-        let st = shared.lock();
-        (st.store(), st.root.clone())
-    };
-    let Some(path) = uri.to_file_path() else { return Prediction::default() };
-    let last = shared.source.last_build(&store, &root, &path);
-    let df = crate::dockerfile::parse(&doc.text);
-    let on_disk = shared.source.context_inputs().zip(last.as_ref());
-    let inputs_changed = on_disk.map(|(context, last)| context.changed_lines(&store, &last.id, &df)).unwrap_or_default();
-    predict::predict(&df, annotated, last.as_ref(), &inputs_changed)
+/// What the buffer's edits will rebuild (`workspace::Host::prediction`: once per snapshot; lenses, hints
+/// and hovers share it).
+fn predicted(shared: &Shared, snapshot: &Snapshot) -> Arc<Prediction> {
+    let settings = shared.lock().analysis_settings();
+    shared.host.prediction(&settings, snapshot)
 }
 
 pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {
     let depth = shared.lock().settings.history_depth;
-    let (doc, annotated) = shared.annotated(uri)?;
+    let (doc, snapshot) = shared.snapshot(uri)?;
+    let annotated = &snapshot.annotated;
     let view = hover::at_line(&annotated.instructions, pos.line)?;
     let index = annotated.instructions.iter().position(|v| std::ptr::eq(v, view))?;
     let now = (shared.clock)();
-    let key = RenderKey::new(&annotated, doc.version, now);
+    let key = RenderKey::new(annotated, doc.version, now);
     let cached = shared.lock().renders.get(uri, &key, |r| r.hovers.get(&(index, depth)).cloned());
     let value = match cached {
         Some(hit) => hit,
         None => {
-            let predicted = predicted(shared, uri, &doc, &annotated, &key);
+            let predicted = predicted(shared, &snapshot);
             let rebuild = predicted.rebuilds.iter().find(|r| r.line == view.line);
             let last_stage = annotated.instructions.last().and_then(|v| v.stage.as_deref());
             let mut md = hover::markdown(view, &annotated.builds, now, depth, last_stage);
             if let Some(r) = rebuild {
                 // A new line has no history: the hover says only that it will rebuild.
-                let md = md.get_or_insert_with(|| format!("**{}**\n", super::markdown::escape(&view.keyword)));
-                md.push_str(&rebuild::hover_markdown(r, &predicted, &annotated));
+                let md = md.get_or_insert_with(|| format!("**{}**\n", crate::lsp::render::markdown::escape(&view.keyword)));
+                md.push_str(&rebuild::hover_markdown(r, &predicted, annotated));
             }
             let md = md.map(|mut value| {
                 if let Some(e) = annotated.explain.as_ref().filter(|e| view.last.as_ref().is_some_and(|l| l.build == e.to)) {
@@ -198,8 +186,8 @@ pub fn diagnostics(shared: &Shared, uri: &Uri, version: i32) -> Option<Vec<Diagn
     match kind {
         Kind::BuildLog => Some(log_diagnostics(&doc, enc, linked_dockerfile(shared, uri, &doc).is_some())),
         Kind::Dockerfile => {
-            let (doc, annotated) = shared.annotated(uri)?;
-            (doc.version == version).then(|| diagnostics::dockerfile(&annotated, &doc, enc, &records::line_at))
+            let (doc, snapshot) = shared.snapshot(uri)?;
+            (doc.version == version).then(|| diagnostics::dockerfile(&snapshot.annotated, &doc, enc, &files::line_at))
         }
     }
 }
@@ -246,30 +234,14 @@ fn log_view(shared: &Shared, uri: &Uri) -> Option<LogView> {
     Some(LogView { doc, enc, dockerfile, refs })
 }
 
-/// The Dockerfile an open log was built from: its record's, else the one the log names, inside the
-/// workspace.
+/// The Dockerfile an open log was built from (`workspace::files::log_dockerfile`).
 fn linked_dockerfile(shared: &Shared, uri: &Uri, doc: &Document) -> Option<PathBuf> {
-    let root = shared.lock().root.clone();
+    let (root, store) = {
+        let st = shared.lock();
+        (st.root.clone(), st.store())
+    };
     let log_path = uri.to_file_path()?.into_owned();
-    let store_ws = shared.lock().store().root().parent().map(std::path::Path::to_path_buf);
-    let inside = |p: PathBuf| inside_workspace(&p, &root).or_else(|| inside_workspace(&p, store_ws.as_deref()?));
-    let named = records::record_dockerfile(&log_path, &root).and_then(inside);
-    named.or_else(|| named_dockerfile(&doc.text, &root))
-}
-
-/// `load build definition from X` (BuildKit), resolved at the workspace root; else `Dockerfile` there.
-/// Log text is untrusted: only a file inside the workspace is taken (`/etc/passwd` or `../../x` is not).
-fn named_dockerfile(log: &str, root: &Path) -> Option<PathBuf> {
-    static LOAD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)load build definition from (\S+)\r?$").unwrap());
-    let named = LOAD.captures(log).and_then(|c| c.get(1)).and_then(|m| inside_workspace(&root.join(m.as_str()), root));
-    named.or_else(|| inside_workspace(&root.join("Dockerfile"), root))
-}
-
-/// `path` resolved (symlinks, `..`), when it is a regular file inside the workspace at `root`.
-fn inside_workspace(path: &Path, root: &Path) -> Option<PathBuf> {
-    let real = fs::canonicalize(path).ok()?;
-    let inside = real.starts_with(fs::canonicalize(root).ok()?);
-    (inside && fs::metadata(&real).is_ok_and(|m| m.is_file())).then_some(real)
+    files::log_dockerfile(&log_path, &doc.text, &root, &store)
 }
 
 fn ref_range(view: &LogView, r: &log_links::LogRef) -> Range {
@@ -313,7 +285,7 @@ pub fn open_log(shared: &Shared, args: OpenLog) -> Option<ShowDocumentParams> {
     if !path.starts_with(&store_root) && !globs.matches(&path, &store_root) {
         return None;
     }
-    let line = args.line.map(|l| l.saturating_sub(1)).or_else(|| records::line_at(&path, args.offset))?;
+    let line = args.line.map(|l| l.saturating_sub(1)).or_else(|| files::line_at(&path, args.offset))?;
     let pos = Position::new(line, 0);
     Some(ShowDocumentParams {
         uri: Uri::from_file_path(&path)?,

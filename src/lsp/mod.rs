@@ -6,58 +6,41 @@
 //! `std::sync::Mutex` before any `.await`; requests to the client are sent from spawned tasks, and only
 //! when the client advertised support (docs/dependencies.md, the two hazards).
 
-mod capabilities;
 pub mod config;
-pub mod context_inputs;
-pub mod debug_shell;
-pub mod diagnostics;
 pub mod documents;
-pub mod encoding;
-pub mod engine_sizes;
 mod features;
-mod framing;
-mod guard;
-pub mod hints;
-pub mod hover;
-pub mod lenses;
-mod log_globs;
-pub mod log_links;
-pub mod markdown;
-pub mod rebuild;
-pub mod records;
+mod protocol;
 mod refresh;
-mod rendered;
+pub mod render;
 mod server;
-mod services;
-pub mod signal;
+mod sources;
 mod state;
-mod stdio;
-mod too_large;
-mod transport;
-pub mod view;
-mod watch;
+
+pub use protocol::encoding;
+pub use render::{debug_shell, diagnostics, hints, hover, lenses, log_links, markdown, rebuild, signal};
+pub use sources::{context_inputs, engine_sizes};
+pub use state::Clock;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_lsp_server::{LspService, Server};
 
-pub use records::{Indexing, Source, StoreSource};
-
-/// The server's clock (tests pin it so "2h ago" is deterministic).
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+pub use crate::workspace::{Counters, Indexing, Source, StoreSource};
 
 /// How to build a server.
 #[derive(Clone)]
 pub struct Options {
     pub clock: Clock,
     pub source: Arc<dyn Source>,
+    /// How often the workspace host computed an analysis (tests read it).
+    pub counters: Arc<Counters>,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { clock: Arc::new(Utc::now), source: Arc::new(StoreSource::default()) }
+        Options { clock: Arc::new(Utc::now), source: Arc::new(StoreSource::default()), counters: Arc::default() }
     }
 }
 
@@ -68,12 +51,12 @@ where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite,
 {
-    let session = Arc::new(transport::Session::default());
+    let session = Arc::new(protocol::transport::Session::default());
     let (service, socket) = LspService::build(|client| server::Backend::new(client, options, session.clone()))
-        .custom_method(transport::INVALID_MESSAGE, server::Backend::invalid_message)
-        .custom_method(transport::DOCUMENT_TOO_LARGE, server::Backend::document_too_large)
+        .custom_method(protocol::transport::INVALID_MESSAGE, server::Backend::invalid_message)
+        .custom_method(protocol::transport::DOCUMENT_TOO_LARGE, server::Backend::document_too_large)
         .finish();
-    let serving = Server::new(transport::guard(input, session.clone()), output, socket).serve(service);
+    let serving = Server::new(protocol::transport::guard(input, session.clone()), output, socket).serve(service);
     // At `exit` or the end of input the library still waits for every request in flight; one stuck in a
     // read (a file that blocks, a slow disk) must not keep the process alive after its client is gone.
     let over = async {
@@ -97,9 +80,9 @@ const END_GRACE: std::time::Duration = std::time::Duration::from_millis(300);
 pub fn run_stdio() -> anyhow::Result<i32> {
     one_malloc_arena();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let _modes = stdio::SavedModes::save();
+    let _modes = protocol::stdio::SavedModes::save();
     let status = runtime.block_on(async {
-        let (input, output) = stdio::streams();
+        let (input, output) = protocol::stdio::streams();
         serve(input, output, Options::default()).await
     });
     // A read of a terminal on the blocking pool cannot be cancelled: after `exit`, wait a moment for work

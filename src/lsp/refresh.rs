@@ -3,14 +3,10 @@
 //! hazard 2), and only when the client advertised support (Neovim 0.11 answers an unadvertised
 //! `workspace/codeLens/refresh` with MethodNotFound).
 
-use std::sync::Arc;
-
-use serde_json::Value;
-use tower_lsp_server::ls_types::{ConfigurationItem, ShowDocumentParams};
+use tower_lsp_server::ls_types::ShowDocumentParams;
 use tower_lsp_server::Client;
 
-use super::config::{ClientSupport, Settings};
-use super::state::Shared;
+use crate::lsp::config::ClientSupport;
 
 /// Asks the client to re-request lenses and inlay hints (settings or records changed).
 pub fn lenses_and_hints(client: &Client, support: ClientSupport) {
@@ -43,29 +39,4 @@ pub fn show_document(client: &Client, support: ClientSupport, params: ShowDocume
             eprintln!("buildlens: window/showDocument: {e}");
         }
     });
-}
-
-/// Pulls the `buildlens` section (`workspace/configuration`), applies it, then runs `then`.
-pub fn pull_configuration(client: &Client, shared: Arc<Shared>, then: impl FnOnce() + Send + 'static) {
-    if !shared.lock().support.configuration {
-        return;
-    }
-    let client = client.clone();
-    tokio::spawn(async move {
-        let item = ConfigurationItem { scope_uri: None, section: Some("buildlens".into()) };
-        match client.configuration(vec![item]).await {
-            Ok(values) => {
-                if let Some(settings) = values.first().and_then(section_settings) {
-                    shared.lock().settings = settings;
-                }
-                then();
-            }
-            Err(e) => eprintln!("buildlens: workspace/configuration: {e}"),
-        }
-    });
-}
-
-/// The answer to a `section: "buildlens"` item is the section itself.
-fn section_settings(value: &Value) -> Option<Settings> {
-    Settings::from_value(value)
 }

@@ -9,15 +9,22 @@ use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
-use super::capabilities::server_capabilities;
-use super::config::{ClientSupport, Settings};
-use super::documents::TooLarge;
-use super::encoding::Encoding;
-use super::lenses::{OpenLog, OPEN_LOG};
-use super::state::Shared;
-use super::too_large::TooLargeParams;
-use super::transport::Session;
-use super::{context_inputs, engine_sizes, features, framing, guard, refresh, watch, Options};
+use crate::lsp::config::{ClientSupport, Settings};
+use crate::lsp::documents::TooLarge;
+use crate::lsp::features;
+use crate::lsp::protocol::capabilities::server_capabilities;
+use crate::lsp::protocol::encoding::Encoding;
+use crate::lsp::protocol::framing;
+use crate::lsp::protocol::guard;
+use crate::lsp::protocol::too_large::TooLargeParams;
+use crate::lsp::protocol::transport::Session;
+use crate::lsp::refresh;
+use crate::lsp::render::lenses::{OpenLog, OPEN_LOG};
+use crate::lsp::sources::context_inputs;
+use crate::lsp::sources::engine_sizes;
+use crate::lsp::sources::watch;
+use crate::lsp::state::Shared;
+use crate::lsp::Options;
 
 /// Parameters of `buildlens/invalidMessage`: the error the replaced frame gets.
 #[derive(Debug, serde::Deserialize)]
@@ -36,7 +43,7 @@ pub struct Backend {
 
 impl Backend {
     pub fn new(client: Client, options: Options, session: Arc<Session>) -> Backend {
-        Backend { client, shared: Arc::new(Shared::new(options.source, options.clock, session)) }
+        Backend { client, shared: Arc::new(Shared::new(options.source, options.counters, options.clock, session)) }
     }
 
     /// Computes and publishes the diagnostics of `uri` at `version` in the background. Stale results
@@ -63,11 +70,11 @@ impl Backend {
     /// A `didOpen`/`didChange` whose text the transport found over the document cap (`too_large`).
     pub async fn document_too_large(&self, params: TooLargeParams) {
         let mut went_over = None;
-        guard::notification(super::transport::DOCUMENT_TOO_LARGE, || {
+        guard::notification(crate::lsp::protocol::transport::DOCUMENT_TOO_LARGE, || {
             let mut st = self.shared.lock();
             if params.opened || st.docs.is_open(&params.uri) {
                 let kind = st.kind_of(&params.uri);
-                st.forget(&params.uri);
+                self.shared.forget(&mut st, &params.uri);
                 went_over = st.docs.mark_too_large(params.uri.clone(), kind, params.version, params.bytes);
             }
         });
@@ -100,12 +107,18 @@ fn publish_later(client: Client, shared: Arc<Shared>, uri: Uri, version: i32) {
     });
 }
 
+/// What the client supports now (the live sources' refreshers ask it when they have news).
+fn support_of(shared: &Arc<Shared>) -> impl Fn() -> ClientSupport + Send + 'static {
+    let shared = shared.clone();
+    move || shared.lock().support
+}
+
 /// Settings changed: the watch may move (store path, log globs), and every result is stale.
 fn settings_changed(client: &Client, shared: &Arc<Shared>) {
     // The renderings hang on the settings too (`lenses`: which lines get a lens).
     shared.lock().renders = Default::default();
     shared.apply_caps();
-    engine_sizes::apply_settings(shared);
+    shared.live.engine.set_host(shared.lock().settings.docker.host.clone());
     watch::start(client, shared);
     everything_changed(client, shared);
 }
@@ -145,7 +158,7 @@ impl LanguageServer for Backend {
                 st.settings = settings;
             }
         }
-        engine_sizes::apply_settings(&self.shared);
+        self.shared.live.engine.set_host(self.shared.lock().settings.docker.host.clone());
         self.shared.apply_caps();
         let server_info = ServerInfo { name: "buildlens".into(), version: Some(env!("CARGO_PKG_VERSION").into()) };
         Ok(InitializeResult { capabilities: server_capabilities(enc), server_info: Some(server_info), offset_encoding: None })
@@ -153,11 +166,11 @@ impl LanguageServer for Backend {
 
     async fn initialized(&self, _: InitializedParams) {
         watch::start(&self.client, &self.shared);
-        watch::spawn_worker(self.client.clone(), self.shared.clone());
-        engine_sizes::spawn_refresher(self.client.clone(), self.shared.clone());
-        context_inputs::spawn_refresher(self.client.clone(), self.shared.clone());
+        watch::spawn_worker(self.client.clone(), self.shared.clone(), everything_changed);
+        engine_sizes::spawn_refresher(self.client.clone(), self.shared.live.engine.clone(), support_of(&self.shared));
+        context_inputs::spawn_refresher(self.client.clone(), self.shared.live.context.clone(), support_of(&self.shared));
         let (client, shared) = (self.client.clone(), self.shared.clone());
-        refresh::pull_configuration(&self.client, self.shared.clone(), move || settings_changed(&client, &shared));
+        pull_configuration(&self.client, self.shared.clone(), move || settings_changed(&client, &shared));
     }
 
     async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
@@ -176,7 +189,7 @@ impl LanguageServer for Backend {
         guard::notification("textDocument/didOpen", || {
             let mut st = self.shared.lock();
             let kind = st.kind_of(&doc.uri);
-            st.forget(&doc.uri);
+            self.shared.forget(&mut st, &doc.uri);
             let cap = st.settings.max_document_bytes;
             went_over = st.docs.open(doc.uri, kind, doc.text, doc.version, cap);
         });
@@ -192,7 +205,7 @@ impl LanguageServer for Backend {
             let (enc, cap) = (st.enc, st.settings.max_document_bytes);
             went_over = st.docs.change(&uri, params.content_changes, version, enc, cap);
             if went_over.is_some() {
-                st.forget(&uri);
+                self.shared.forget(&mut st, &uri);
             }
         });
         self.went_over(uri.clone(), went_over);
@@ -201,7 +214,8 @@ impl LanguageServer for Backend {
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
         let uri = params.text_document.uri;
-        guard::notification("textDocument/didSave", || context_inputs::saved(&self.shared));
+        // Walks the compared contexts again after a save of any document.
+        guard::notification("textDocument/didSave", || self.shared.live.context.rewalk());
         if let Some(version) = self.shared.lock().docs.version(&uri) {
             self.publish_later(uri, version);
         }
@@ -212,7 +226,7 @@ impl LanguageServer for Backend {
         guard::notification("textDocument/didClose", || {
             let mut st = self.shared.lock();
             st.docs.close(&uri);
-            st.forget(&uri);
+            self.shared.forget(&mut st, &uri);
         });
         let client = self.client.clone();
         tokio::spawn(async move { client.publish_diagnostics(uri, Vec::new(), None).await });
@@ -227,7 +241,7 @@ impl LanguageServer for Backend {
             // Pull-model clients send `null` and expect the server to ask.
             None => {
                 let (client, shared) = (self.client.clone(), self.shared.clone());
-                refresh::pull_configuration(&self.client, self.shared.clone(), move || settings_changed(&client, &shared));
+                pull_configuration(&self.client, self.shared.clone(), move || settings_changed(&client, &shared));
             }
         }
     }
@@ -297,4 +311,30 @@ impl LanguageServer for Backend {
         }
         Ok(answer)
     }
+}
+
+/// Pulls the `buildlens` section (`workspace/configuration`), applies it, then runs `then` (requests to
+/// the client: see `refresh`).
+pub fn pull_configuration(client: &Client, shared: Arc<Shared>, then: impl FnOnce() + Send + 'static) {
+    if !shared.lock().support.configuration {
+        return;
+    }
+    let client = client.clone();
+    tokio::spawn(async move {
+        let item = ConfigurationItem { scope_uri: None, section: Some("buildlens".into()) };
+        match client.configuration(vec![item]).await {
+            Ok(values) => {
+                if let Some(settings) = values.first().and_then(section_settings) {
+                    shared.lock().settings = settings;
+                }
+                then();
+            }
+            Err(e) => eprintln!("buildlens: workspace/configuration: {e}"),
+        }
+    });
+}
+
+/// The answer to a `section: "buildlens"` item is the section itself.
+fn section_settings(value: &Value) -> Option<Settings> {
+    Settings::from_value(value)
 }

@@ -1,21 +1,23 @@
-//! The server's state behind one `std::sync::Mutex` (never held across an `.await`), and the cached
-//! analysis of each open Dockerfile, keyed by document version and store generation.
+//! The server's state behind one `std::sync::Mutex` (never held across an `.await`), and the workspace
+//! host whose snapshot of each open Dockerfile (per document version and store generation) every
+//! request reads.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tower_lsp_server::ls_types::Uri;
 
-use super::config::{ClientSupport, Settings};
-use super::documents::{Document, Documents, Kind};
-use super::encoding::Encoding;
-use super::rendered::Renders;
-use super::transport::Session;
-use super::watch::Watching;
-use super::{Clock, Source};
-use crate::analysis::Annotated;
+use crate::lsp::config::{ClientSupport, Settings};
+use crate::lsp::documents::{Document, Documents, Kind};
+use crate::lsp::protocol::encoding::Encoding;
+use crate::lsp::protocol::transport::Session;
+use crate::lsp::render::rendered::Renders;
+use crate::lsp::sources::context_inputs::ContextInputs;
+use crate::lsp::sources::engine_sizes::EngineSizes;
+use crate::lsp::sources::watching::Watching;
 use crate::store::{self, Store};
+use crate::workspace::log_globs::glob_match;
+use crate::workspace::{self, Host, Snapshot, Source};
 
 #[derive(Debug, Default)]
 pub struct State {
@@ -25,9 +27,7 @@ pub struct State {
     pub settings: Settings,
     /// Workspace root: the first workspace folder, else the server's working folder.
     pub root: PathBuf,
-    /// Analysis of each open Dockerfile: (version, store generation, result).
-    analyses: HashMap<Uri, (i32, u64, Arc<Annotated>)>,
-    /// Lenses, hints and hovers rendered from those analyses (`rendered`).
+    /// Lenses, hints and hovers rendered from the snapshots (`rendered`).
     pub renders: Renders,
 }
 
@@ -50,11 +50,19 @@ impl State {
         }
     }
 
-    pub fn forget(&mut self, uri: &Uri) {
-        self.analyses.remove(uri);
-        self.renders.forget(uri);
+    /// What the workspace's analysis depends on besides the buffer.
+    pub fn analysis_settings(&self) -> workspace::Settings {
+        workspace::Settings {
+            store: self.store(),
+            root: self.root.clone(),
+            history_depth: self.settings.history_depth,
+            expensive_seconds: self.settings.explain.expensive_seconds,
+        }
     }
 }
+
+/// The server's clock (tests pin it so "2h ago" is deterministic).
+pub type Clock = Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>;
 
 /// State plus the parts that never change after start-up.
 pub struct Shared {
@@ -62,16 +70,32 @@ pub struct Shared {
     /// Wakes the re-indexing worker (`watch`): records changed.
     pub wake: tokio::sync::Notify,
     pub watching: Mutex<Watching>,
-    pub source: Arc<dyn Source>,
+    /// The workspace's analysis (its source, its live feeds, the snapshots of the open Dockerfiles).
+    pub host: Host,
+    /// The live sources feeding the host (`engine_sizes`, `context_inputs`).
+    pub live: Live,
     pub clock: Clock,
     /// The transport's view of the session (its frame and document caps follow the settings).
     pub session: Arc<Session>,
 }
 
+/// The live sources the server runs for the host.
+pub struct Live {
+    pub engine: Arc<EngineSizes>,
+    pub context: Arc<ContextInputs>,
+}
+
 impl Shared {
-    pub fn new(source: Arc<dyn Source>, clock: Clock, session: Arc<Session>) -> Shared {
+    pub fn new(source: Arc<dyn Source>, counters: Arc<workspace::Counters>, clock: Clock, session: Arc<Session>) -> Shared {
         let (wake, watching) = (tokio::sync::Notify::new(), Mutex::default());
-        Shared { state: Mutex::new(State::default()), wake, watching, source, clock, session }
+        let live = Live { engine: Arc::new(EngineSizes::new()), context: Arc::default() };
+        let feeds = workspace::Feeds { engine: Some(Arc::new(live.engine.feed())), context: Some(Arc::new(live.context.feed())) };
+        let host = Host::new(source, feeds, counters);
+        Shared { state: Mutex::new(State::default()), wake, watching, host, live, clock, session }
+    }
+
+    pub fn source(&self) -> &Arc<dyn Source> {
+        self.host.source()
     }
 
     /// Applies the settings' document cap to the transport (frames read from now on).
@@ -86,52 +110,43 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The open Dockerfile at `uri` and its analysis, computed (blocking: reads the store) when the
-    /// buffer or the store changed since the last one. `None` for a closed document or a log.
-    pub fn annotated(&self, uri: &Uri) -> Option<(Document, Arc<Annotated>)> {
-        let (doc, store, root, depth, cached, expensive_s) = {
+    /// Forgets what was computed for `uri` (closed, reopened, too large), with `st` locked.
+    pub fn forget(&self, st: &mut State, uri: &Uri) {
+        st.renders.forget(uri);
+        if let Some(path) = uri.to_file_path() {
+            self.host.forget(&path);
+        }
+    }
+
+    /// The open Dockerfile at `uri` and its snapshot, computed (blocking: reads the store) when the buffer
+    /// or the store changed since the last one. `None` for a closed document or a log.
+    pub fn snapshot(&self, uri: &Uri) -> Option<(Document, Arc<Snapshot>)> {
+        let (doc, settings) = {
             let st = self.lock();
             let (kind, doc) = st.docs.get(uri)?;
             if kind != Kind::Dockerfile {
                 return None;
             }
-            let expensive_s = st.settings.explain.expensive_seconds;
-            (doc, st.store(), st.root.clone(), st.settings.history_depth, st.analyses.get(uri).cloned(), expensive_s)
+            (doc, st.analysis_settings())
         };
-        let generation = self.source.refresh(&store, &|_| {});
-        if let Some((v, g, a)) = cached {
-            if v == doc.version && g == generation {
-                return Some((doc, a));
-            }
-        }
         let path = uri.to_file_path()?.into_owned();
-        let mut annotated = self.source.annotate(&store, &root, &path, &doc.text, depth);
-        annotated.explain = self.source.explain(&store, &root, &path, &doc.text, depth, expensive_s.saturating_mul(1000));
-        let annotated = Arc::new(annotated);
-        let mut st = self.lock();
-        if st.docs.version(uri) == Some(doc.version) {
-            st.analyses.insert(uri.clone(), (doc.version, generation, annotated.clone()));
-        }
-        Some((doc, annotated))
+        let still_current = || self.lock().docs.version(uri) == Some(doc.version);
+        let snapshot = self.host.snapshot(&settings, &path, doc.version, &doc.text, &still_current);
+        Some((doc, snapshot))
     }
-}
 
-impl Shared {
-    /// The open Dockerfile at `uri` and its cached analysis, only when that analysis is current (same
+    /// The open Dockerfile at `uri` and its kept snapshot, only when that snapshot is current (same
     /// version, store known current without indexing): never blocks, so a request can answer from it on
-    /// the async runtime. `None`: go the blocking way (`annotated`).
-    pub fn annotated_if_current(&self, uri: &Uri) -> Option<(Document, Arc<Annotated>)> {
-        let st = self.lock();
-        let (kind, doc) = st.docs.get(uri)?;
-        let (version, generation, annotated) = st.analyses.get(uri)?;
-        if kind != Kind::Dockerfile || *version != doc.version {
-            return None;
-        }
-        (self.source.current_generation(&st.store()) == Some(*generation)).then(|| (doc, annotated.clone()))
+    /// the async runtime. `None`: go the blocking way (`snapshot`).
+    pub fn snapshot_if_current(&self, uri: &Uri) -> Option<(Document, Arc<Snapshot>)> {
+        let (doc, store) = {
+            let st = self.lock();
+            let (kind, doc) = st.docs.get(uri)?;
+            (kind == Kind::Dockerfile).then_some(())?;
+            (doc, st.store())
+        };
+        let path = uri.to_file_path()?;
+        let snapshot = self.host.current(&store, &path, doc.version)?;
+        Some((doc, snapshot))
     }
-}
-
-/// Whether the whole `path` matches the glob `pattern` (`crate::glob`).
-pub fn glob_match(pattern: &str, path: &Path) -> bool {
-    crate::glob::matches(pattern, &path.to_string_lossy())
 }

@@ -6,6 +6,7 @@
 
 use std::fmt::Write;
 
+use super::escape::{clip, esc};
 use super::{result_word, status_word, trend, Picture};
 use crate::analysis::timeline::{Bar, Timeline};
 use crate::present::{duration_ms, inline};
@@ -32,24 +33,6 @@ pub fn render(p: &Picture<'_>, nonce: &str) -> String {
     trend::section(&mut out, p.annotated, p.source);
     script(&mut out, &nonce);
     out.push_str("</body>\n</html>\n");
-    out
-}
-
-/// Text for HTML content and attribute values: hidden characters shown, line breaks as spaces, and
-/// `& < > " '` as entities.
-pub fn esc(text: &str) -> String {
-    let clean = inline(text);
-    let mut out = String::with_capacity(clean.len() + 8);
-    for c in clean.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
     out
 }
 
@@ -185,11 +168,4 @@ var title=el.querySelector(\"title\");\
 if(picked)picked.textContent=title?title.textContent:(\"line \"+line);\
 if(host)host.postMessage({{line:line}});}});}})();</script>"
     );
-}
-
-pub(super) fn clip(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", text.get(..cut).unwrap_or("")),
-        None => text.to_string(),
-    }
 }

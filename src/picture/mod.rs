@@ -3,8 +3,9 @@
 //! text timeline (`text`). No I/O: the CLI gathers the records and writes what these return.
 //!
 //! Log text is untrusted on every surface here: Markdown gets it in code spans (`md`), Mermaid only as
-//! a whitelist of characters, HTML only escaped (`html::esc`), and every kind through `present::inline`.
+//! a whitelist of characters, HTML only escaped (`escape::esc`), and every kind through `present::inline`.
 
+pub mod escape;
 pub mod html;
 pub mod markdown;
 mod md;

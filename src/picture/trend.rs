@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use super::html::{clip, esc};
+use super::escape::{clip, esc};
 use crate::analysis::{Annotated, InstructionView, StepRun};
 use crate::log::StepStatus;
 use crate::present::duration_ms;

@@ -5,9 +5,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::fs;
 use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
-
-use super::state::glob_match;
+use std::path::{Component, Path, PathBuf};
 
 /// The index key of a globbed log (record ids never contain `:`).
 pub const KEY_PREFIX: &str = "log:";
@@ -35,7 +33,7 @@ impl LogGlobs {
     pub fn find(&self, store_root: &Path) -> Vec<PathBuf> {
         let mut out = Vec::new();
         let mut visited = 0usize;
-        let mut bases: Vec<PathBuf> = self.globs.iter().filter_map(|g| super::watch::glob_base(g, &self.root)).collect();
+        let mut bases: Vec<PathBuf> = self.globs.iter().filter_map(|g| glob_base(g, &self.root)).collect();
         bases.sort();
         bases.dedup();
         for base in bases {
@@ -62,6 +60,27 @@ impl LogGlobs {
                 out.push(path);
             }
         }
+    }
+}
+
+/// Whether the whole `path` matches the glob `pattern` (`crate::glob`).
+pub fn glob_match(pattern: &str, path: &Path) -> bool {
+    crate::glob::matches(pattern, &path.to_string_lossy())
+}
+
+/// The folder a glob's fixed part names (`ci/logs/*.txt` → `<root>/ci/logs`).
+pub fn glob_base(glob: &str, root: &Path) -> Option<PathBuf> {
+    let fixed: PathBuf = Path::new(glob)
+        .components()
+        .take_while(|c| !c.as_os_str().to_str().is_some_and(|s| s.contains(['*', '?', '[', '{'])))
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect();
+    let full = if fixed.is_absolute() { fixed } else { root.join(fixed) };
+    // A glob without wildcards names a file: watch its folder.
+    if glob.contains(['*', '?', '[', '{']) {
+        Some(full)
+    } else {
+        full.parent().map(Path::to_path_buf)
     }
 }
 

@@ -16,15 +16,13 @@ use tokio::io::{AsyncRead, AsyncWriteExt, DuplexStream};
 use tokio::sync::Notify;
 use tower_lsp_server::jsonrpc::{Request, Response};
 
-use super::config::DEFAULT_MAX_DOCUMENT_BYTES;
-use super::framing::{frame_cap, Frame, Frames, OVER_CAP};
-use super::too_large;
+use crate::lsp::config::DEFAULT_MAX_DOCUMENT_BYTES;
+use crate::lsp::protocol::framing::{frame_cap, Frame, Frames, OVER_CAP};
+use crate::lsp::protocol::too_large;
 
 /// The method a replaced frame becomes.
 pub const INVALID_MESSAGE: &str = "buildlens/invalidMessage";
-/// The notification a `didOpen`/`didChange` carrying a text over the document cap becomes: its
-/// `uri`, `version` and size, without the text (`documents::TooLarge`).
-pub const DOCUMENT_TOO_LARGE: &str = "buildlens/documentTooLarge";
+pub use crate::lsp::protocol::too_large::DOCUMENT_TOO_LARGE;
 
 /// What the guard saw of the session.
 pub struct Session {

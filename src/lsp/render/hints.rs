@@ -5,13 +5,14 @@
 use chrono::{DateTime, Utc};
 use tower_lsp_server::ls_types::{InlayHint, InlayHintLabel, InlayHintLabelPart, Position, Range};
 
-use super::documents::Document;
-use super::encoding::Encoding;
-use super::signal::Policy;
-use super::{lenses, view};
 use crate::analysis::{Annotated, StepRun};
 use crate::log::StepStatus;
+use crate::lsp::documents::Document;
+use crate::lsp::protocol::encoding::Encoding;
+use crate::lsp::render::lenses;
+use crate::lsp::render::signal::Policy;
 use crate::present;
+use crate::workspace::words as view;
 
 /// The hints of the quiet instructions that start inside `range`.
 pub fn hints(annotated: &Annotated, policy: &Policy, doc: &Document, enc: Encoding, range: Range, now: DateTime<Utc>) -> Vec<InlayHint> {
@@ -74,7 +75,7 @@ pub fn label(run: &StepRun, now: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lsp::view::fixtures::{line_view, now, run};
+    use crate::workspace::words::fixtures::{line_view, now, run};
 
     #[test]
     fn labels() {
@@ -98,7 +99,7 @@ mod tests {
 
     #[test]
     fn multi_platform_labels() {
-        use crate::lsp::view::fixtures::platforms;
+        use crate::workspace::words::fixtures::platforms;
         let each = [("linux/amd64", StepStatus::Executed, Some(130_000)), ("linux/arm64", StepStatus::Executed, Some(1_172_400))];
         assert_eq!(label(&platforms(run(StepStatus::Executed, Some(1_172_400)), &each), now()), "amd64 2m10s · arm64 19m32s");
         let each = [("linux/amd64", StepStatus::Executed, Some(1_000)), ("linux/arm64", StepStatus::Error, Some(3_000))];

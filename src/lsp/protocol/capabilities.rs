@@ -8,8 +8,8 @@ use tower_lsp_server::ls_types::{
     TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
 };
 
-use super::encoding::Encoding;
-use super::lenses::OPEN_LOG;
+use crate::lsp::protocol::encoding::Encoding;
+use crate::lsp::render::lenses::OPEN_LOG;
 
 pub fn server_capabilities(enc: Encoding) -> ServerCapabilities {
     let sync = TextDocumentSyncOptions {

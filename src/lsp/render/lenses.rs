@@ -6,12 +6,12 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tower_lsp_server::ls_types::{CodeLens, Command, Position, Range};
 
-use super::signal::{self, Policy};
-use super::view;
 use crate::analysis::explain::{CauseKind, Explained, StepCause};
 use crate::analysis::{Annotated, InstructionView, StepRun};
 use crate::log::StepStatus;
+use crate::lsp::render::signal::{self, Policy};
 use crate::present;
+use crate::workspace::words as view;
 
 /// The command a lens runs: arguments `[{"path": <log>, "offset": <byte>}]`.
 pub const OPEN_LOG: &str = "buildlens.openLog";
@@ -114,7 +114,7 @@ pub fn open_log(title: String, run: &StepRun) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lsp::view::fixtures::{line_view, now, run};
+    use crate::workspace::words::fixtures::{line_view, now, run};
 
     fn check(mut r: StepRun, edit: impl FnOnce(&mut StepRun), expect: &str) {
         edit(&mut r);
@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn multi_platform_titles_give_each_platform() {
-        use crate::lsp::view::fixtures::platforms;
+        use crate::workspace::words::fixtures::platforms;
         let (amd, arm) = ("linux/amd64", "linux/arm64");
         let mut r = platforms(
             run(StepStatus::Executed, Some(1_172_400)),

@@ -1,5 +1,6 @@
-//! Pure helpers shared by lenses, inlay hints, hover and diagnostics: how one `StepRun` reads as text.
-//! The clock is a parameter (`now`), so every rendering is deterministic in tests.
+//! How one `StepRun` reads as text, the same words for the server's lenses, inlay hints, hover and
+//! diagnostics and for `report` (its time, headline, exit code, platforms, size, age). Pure; the clock is a
+//! parameter (`now`), so every rendering is deterministic in tests.
 
 use chrono::{DateTime, Utc};
 

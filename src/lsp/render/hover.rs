@@ -6,11 +6,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::markdown::{code_block, code_span, escape};
-use super::view;
 use crate::analysis::explain::{CauseKind, Explained};
 use crate::analysis::{BuildNote, InstructionView, LayerNote, StepRun};
+use crate::lsp::render::markdown::{code_block, code_span, escape};
 use crate::present;
+use crate::workspace::words as view;
 
 /// The instruction whose lines contain 0-based `line`.
 pub fn at_line(instructions: &[InstructionView], line: u32) -> Option<&InstructionView> {
@@ -189,7 +189,7 @@ fn layer_section(layer: &LayerNote, size: Option<u64>) -> String {
 mod tests {
     use super::*;
     use crate::log::StepStatus;
-    use crate::lsp::view::fixtures::{now, run};
+    use crate::workspace::words::fixtures::{now, run};
 
     fn failing_view() -> InstructionView {
         let ok = run(StepStatus::Executed, Some(2_000));
@@ -246,7 +246,7 @@ mod tests {
     #[test]
     fn platforms_in_the_table_and_checks_below_escaped() {
         use crate::analysis::CheckWarning;
-        use crate::lsp::view::fixtures::platforms;
+        use crate::workspace::words::fixtures::platforms;
         let each = [("linux/amd64", StepStatus::Executed, Some(130_000)), ("linux/arm64", StepStatus::Executed, Some(1_172_400))];
         let mut view = failing_view();
         view.last = Some(platforms(run(StepStatus::Executed, Some(1_172_400)), &each));

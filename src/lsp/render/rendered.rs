@@ -3,8 +3,8 @@
 //! (`lenses`, `hints`, `hover`); this is only the memo around them, so a request that finds nothing
 //! changed clones a cached answer instead of rendering again.
 //!
-//! The key is the analysis itself (the `Arc` a document version + store generation produced, see
-//! `Shared::annotated`), the document version and the clock: truncated to the second while a step is
+//! The key is the analysis itself (the `Arc` of the workspace snapshot a document version + store
+//! generation produced, see `Shared::snapshot`), the document version and the clock: truncated to the second while a step is
 //! live (its lens counts the running time), else to the minute, the finest unit of "2h ago" (a title may
 //! say "5m ago" up to a minute late; re-rendering every second was the codeLens p99).
 
@@ -14,7 +14,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tower_lsp_server::ls_types::{CodeLens, InlayHint, Range};
 
-use crate::analysis::predict::Prediction;
 use crate::analysis::Annotated;
 
 /// What identifies one rendering of a document.
@@ -44,13 +43,11 @@ pub struct Rendered {
     pub hints: Option<Vec<InlayHint>>,
     /// Hover Markdown by (instruction index, history depth).
     pub hovers: HashMap<(usize, usize), Option<String>>,
-    /// What the buffer will rebuild: lenses, hints and hovers all read it.
-    pub prediction: Option<Arc<Prediction>>,
 }
 
 impl Rendered {
     fn new(key: RenderKey) -> Rendered {
-        Rendered { key, lenses: None, hints: None, hovers: HashMap::new(), prediction: None }
+        Rendered { key, lenses: None, hints: None, hovers: HashMap::new() }
     }
 }
 

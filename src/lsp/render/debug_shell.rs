@@ -65,7 +65,7 @@ pub fn actions(annotated: &Annotated, paths: &Paths<'_>, range: Range) -> Vec<Co
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lsp::view::fixtures::run;
+    use crate::workspace::words::fixtures::run;
 
     fn view(line: u32, end_line: u32, status: Option<StepStatus>) -> InstructionView {
         InstructionView {

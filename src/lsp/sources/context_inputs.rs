@@ -16,12 +16,13 @@ use std::time::{Duration, Instant};
 
 use tower_lsp_server::Client;
 
-use super::refresh;
-use super::state::Shared;
 use crate::analysis::inputs::{self, Inputs};
 use crate::analysis::predict::ChangedInputs;
 use crate::dockerfile::Dockerfile;
+use crate::lsp::config::ClientSupport;
+use crate::lsp::refresh;
 use crate::store::{select, Store};
+use crate::workspace::ContextFeed;
 
 /// The shortest time between the starts of two walks of one context.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(2);
@@ -29,7 +30,7 @@ pub const MIN_INTERVAL: Duration = Duration::from_secs(2);
 /// once must not take turns walking and refreshing each other.
 const KEPT: usize = 8;
 
-/// The server's view of the last build's context (one per `StoreSource`).
+/// The server's view of the last build's context (one per server, fed to its workspace host).
 #[derive(Default)]
 pub struct ContextInputs {
     inner: Mutex<Inner>,
@@ -158,6 +159,25 @@ impl ContextInputs {
     }
 }
 
+/// The workspace host's view of the walks: the last one's answer, never a walk now.
+pub struct Feed(Arc<ContextInputs>);
+
+impl ContextInputs {
+    pub fn feed(self: &Arc<Self>) -> Feed {
+        Feed(self.clone())
+    }
+}
+
+impl ContextFeed for Feed {
+    fn epoch(&self) -> u64 {
+        self.0.epoch()
+    }
+
+    fn changed_lines(&self, store: &Store, build_id: &str, df: &Dockerfile) -> ChangedInputs {
+        self.0.changed_lines(store, build_id, df)
+    }
+}
+
 /// The context folder and `inputs.json` of `record`, when it kept a manifest.
 fn recorded(store: &Store, record: &str) -> Option<(PathBuf, Arc<Inputs>)> {
     let record = store.record(record)?;
@@ -166,21 +186,12 @@ fn recorded(store: &Store, record: &str) -> Option<(PathBuf, Arc<Inputs>)> {
     Some((context, Arc::new(inputs)))
 }
 
-/// Walks again after a save of any document.
-pub fn saved(shared: &Shared) {
-    if let Some(context) = shared.source.context_inputs() {
-        context.rewalk();
-    }
-}
-
 /// For the session: asks capable clients to refresh lenses and hints when a walk found changes.
-pub fn spawn_refresher(client: Client, shared: Arc<Shared>) {
-    let Some(context) = shared.source.context_inputs() else { return };
+pub fn spawn_refresher(client: Client, context: Arc<ContextInputs>, support: impl Fn() -> ClientSupport + Send + 'static) {
     tokio::spawn(async move {
         loop {
             context.wake.notified().await;
-            let support = shared.lock().support;
-            refresh::lenses_and_hints(&client, support);
+            refresh::lenses_and_hints(&client, support());
         }
     });
 }

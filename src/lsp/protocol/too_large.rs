@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tower_lsp_server::ls_types::Uri;
 
-use super::transport::DOCUMENT_TOO_LARGE;
+/// The notification a `didOpen`/`didChange` carrying a text over the document cap becomes: its
+/// `uri`, `version` and size, without the text (`documents::TooLarge`).
+pub const DOCUMENT_TOO_LARGE: &str = "buildlens/documentTooLarge";
 
 /// The parameters of `buildlens/documentTooLarge`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

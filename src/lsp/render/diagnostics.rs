@@ -8,11 +8,11 @@ use tower_lsp_server::ls_types::{
     Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Position, Range, Uri,
 };
 
-use super::documents::Document;
-use super::encoding::Encoding;
-use super::view;
 use crate::analysis::{Annotated, CheckWarning, InstructionView, StepRun};
 use crate::log::StepStatus;
+use crate::lsp::documents::Document;
+use crate::lsp::protocol::encoding::Encoding;
+use crate::workspace::words as view;
 
 pub const SOURCE: &str = "buildlens";
 
@@ -116,7 +116,7 @@ fn line_len(doc: &Document, line: u32, enc: Encoding) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lsp::view::fixtures::run;
+    use crate::workspace::words::fixtures::run;
 
     fn view(line: u32, end_line: u32, r: StepRun) -> InstructionView {
         InstructionView {

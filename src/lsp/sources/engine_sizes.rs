@@ -16,15 +16,16 @@ use std::time::{Duration, Instant};
 use tower_lsp_server::ls_types::MessageType;
 use tower_lsp_server::Client;
 
-use super::refresh;
-use super::state::Shared;
 use crate::engine::images::{KnownImage, Wanted};
 use crate::engine::{self, Cache, Config, EngineError};
+use crate::lsp::config::ClientSupport;
+use crate::lsp::refresh;
+use crate::workspace::EngineFeed;
 
 /// How long an engine that was down or silent is left alone.
 pub const RETRY: Duration = Duration::from_secs(30);
 
-/// The server's live engine queries (one per `StoreSource`).
+/// The server's live engine queries (one per server, fed to its workspace host).
 #[derive(Default)]
 pub struct EngineSizes {
     cache: Cache,
@@ -176,17 +177,28 @@ impl EngineSizes {
     }
 }
 
-/// Applies the current settings' `docker.host` to the server's engine queries.
-pub fn apply_settings(shared: &Shared) {
-    let Some(sizes) = shared.source.engine_sizes() else { return };
-    let host = shared.lock().settings.docker.host.clone();
-    sizes.set_host(host);
+/// The workspace host's view of the queries: what is known, the rest asked for in the background.
+pub struct Feed(Arc<EngineSizes>);
+
+impl EngineSizes {
+    pub fn feed(self: &Arc<Self>) -> Feed {
+        Feed(self.clone())
+    }
+}
+
+impl EngineFeed for Feed {
+    fn epoch(&self) -> u64 {
+        self.0.epoch()
+    }
+
+    fn known(&self, wanted: &[Wanted]) -> Vec<KnownImage> {
+        self.0.known(wanted)
+    }
 }
 
 /// For the session: sends the engine's log lines (`window/logMessage`) and, when sizes arrived, asks the
 /// client to refresh lenses and hints (only where it advertised support).
-pub fn spawn_refresher(client: Client, shared: Arc<Shared>) {
-    let Some(sizes) = shared.source.engine_sizes() else { return };
+pub fn spawn_refresher(client: Client, sizes: Arc<EngineSizes>, support: impl Fn() -> ClientSupport + Send + 'static) {
     tokio::spawn(async move {
         let mut seen = sizes.epoch();
         loop {
@@ -197,8 +209,7 @@ pub fn spawn_refresher(client: Client, shared: Arc<Shared>) {
             let epoch = sizes.epoch();
             if epoch != seen {
                 seen = epoch;
-                let support = shared.lock().support;
-                refresh::lenses_and_hints(&client, support);
+                refresh::lenses_and_hints(&client, support());
             }
         }
     });

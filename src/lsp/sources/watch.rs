@@ -5,7 +5,7 @@
 //! re-indexes (reporting `$/progress` for large runs where the client supports it), then asks the client
 //! to refresh lenses and hints (only where advertised) and republishes diagnostics.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,41 +17,18 @@ use tower_lsp_server::ls_types::{
 };
 use tower_lsp_server::{Bounded, Client, NotCancellable, OngoingProgress};
 
-use super::config::ClientSupport;
-use super::records::{Indexing, LogGlobs};
-use super::state::{glob_match, Shared};
-use super::{guard, server};
+use super::watching::Target;
+use crate::lsp::config::ClientSupport;
+use crate::lsp::protocol::guard;
+use crate::lsp::state::Shared;
+use crate::workspace::log_globs::{glob_base, glob_match};
+use crate::workspace::{Indexing, LogGlobs};
 
 /// Registration id of the server's file watchers.
 const WATCH_ID: &str = "buildlens-watch";
 const WATCHED_FILES: &str = "workspace/didChangeWatchedFiles";
 /// A burst of events (a log appended line by line, a record being written) becomes one re-index.
 const COALESCE: Duration = Duration::from_millis(100);
-
-/// What is watched, and how.
-#[derive(Default)]
-pub struct Watching {
-    target: Option<Target>,
-    registered: bool,
-    /// The `notify` watcher's task (it owns the watcher); aborted when the target changes.
-    fs: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Drop for Watching {
-    fn drop(&mut self) {
-        if let Some(task) = self.fs.take() {
-            task.abort();
-        }
-    }
-}
-
-/// The folders and globs to watch, from the settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Target {
-    store: PathBuf,
-    root: PathBuf,
-    globs: Vec<String>,
-}
 
 fn target(shared: &Shared) -> (Target, ClientSupport) {
     let st = shared.lock();
@@ -61,7 +38,7 @@ fn target(shared: &Shared) -> (Target, ClientSupport) {
 /// Starts watching (after `initialized`), or moves the watch after a settings change. Idempotent.
 pub fn start(client: &Client, shared: &Arc<Shared>) {
     let (target, support) = target(shared);
-    shared.source.set_log_globs(LogGlobs { root: target.root.clone(), globs: target.globs.clone() });
+    shared.source().set_log_globs(LogGlobs { root: target.root.clone(), globs: target.globs.clone() });
     let mut w = shared.watching.lock().unwrap_or_else(|e| e.into_inner());
     if w.target.as_ref() == Some(&target) {
         return;
@@ -78,7 +55,7 @@ pub fn start(client: &Client, shared: &Arc<Shared>) {
     }
     drop(w);
     if moved {
-        shared.source.invalidate_all();
+        shared.source().invalidate_all();
         shared.wake.notify_one();
     }
 }
@@ -86,7 +63,7 @@ pub fn start(client: &Client, shared: &Arc<Shared>) {
 /// Paths that changed (from the client's `didChangeWatchedFiles` or from `notify`).
 pub fn changed(shared: &Shared, paths: &[PathBuf]) {
     let (target, _) = target(shared);
-    let records = shared.source.invalidate(&crate::store::Store::at(&target.store), paths);
+    let records = shared.source().invalidate(&crate::store::Store::at(&target.store), paths);
     let logs = paths.iter().any(|p| {
         let relative = p.strip_prefix(&target.root).unwrap_or(p);
         target.globs.iter().any(|g| glob_match(g, relative) || glob_match(g, p))
@@ -98,14 +75,15 @@ pub fn changed(shared: &Shared, paths: &[PathBuf]) {
 
 /// The one re-indexing worker: indexes the store once at start-up (requests that arrive meanwhile wait
 /// for it, so no refresh is needed after it), then once per burst of changes.
-pub fn spawn_worker(client: Client, shared: Arc<Shared>) {
+/// `changed`: what the server does when records changed (ask for lenses and hints again, republish).
+pub fn spawn_worker(client: Client, shared: Arc<Shared>, changed: fn(&Client, &Arc<Shared>)) {
     tokio::spawn(async move {
         reindex(&client, &shared).await;
         loop {
             shared.wake.notified().await;
             tokio::time::sleep(COALESCE).await;
             reindex(&client, &shared).await;
-            server::everything_changed(&client, &shared);
+            changed(&client, &shared);
         }
     });
 }
@@ -117,7 +95,7 @@ async fn reindex(client: &Client, shared: &Arc<Shared>) {
     let s = shared.clone();
     let _ = guard::request("buildlens/index", move || {
         let store = s.lock().store();
-        s.source.refresh(&store, &move |e| {
+        s.source().refresh(&store, &move |e| {
             let _ = tx.send(e);
         });
     })
@@ -216,13 +194,13 @@ async fn watch_fs(target: Target, shared: Arc<Shared>) {
     }
     let mut placed = place(&mut watcher, &target.store, None);
     // Whatever happened before the watch was in place was not seen.
-    shared.source.invalidate_all();
+    shared.source().invalidate_all();
     shared.wake.notify_one();
     while let Some(paths) = rx.recv().await {
         let now = place(&mut watcher, &target.store, placed.clone());
         if now != placed {
             placed = now;
-            shared.source.invalidate_all();
+            shared.source().invalidate_all();
             shared.wake.notify_one();
         }
         changed(&shared, &paths);
@@ -247,22 +225,6 @@ fn place(watcher: &mut impl Watcher, store: &Path, current: Option<(PathBuf, boo
             crate::present::eprint_line(format_args!("buildlens: watching {}: {e}", want.0.display()));
             None
         }
-    }
-}
-
-/// The folder a glob's fixed part names (`ci/logs/*.txt` → `<root>/ci/logs`).
-pub(super) fn glob_base(glob: &str, root: &Path) -> Option<PathBuf> {
-    let fixed: PathBuf = Path::new(glob)
-        .components()
-        .take_while(|c| !c.as_os_str().to_str().is_some_and(|s| s.contains(['*', '?', '[', '{'])))
-        .filter(|c| !matches!(c, Component::CurDir))
-        .collect();
-    let full = if fixed.is_absolute() { fixed } else { root.join(fixed) };
-    // A glob without wildcards names a file: watch its folder.
-    if glob.contains(['*', '?', '[', '{']) {
-        Some(full)
-    } else {
-        full.parent().map(Path::to_path_buf)
     }
 }
 

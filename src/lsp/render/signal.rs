@@ -10,11 +10,11 @@
 
 use std::collections::BTreeSet;
 
-use super::config::{LensMode, Settings};
 use crate::analysis::explain::{CauseKind, Explained, StepCause};
 use crate::analysis::predict::Prediction;
 use crate::analysis::{InstructionView, StepRun};
 use crate::log::StepStatus;
+use crate::lsp::config::{LensMode, Settings};
 
 pub const FAILED: char = '✗';
 pub const RUNNING: char = '⏵';
@@ -82,7 +82,7 @@ pub fn loud(run: &StepRun, cause: Option<&StepCause>, slow_ms: u64) -> bool {
 mod tests {
     use super::*;
     use crate::analysis::explain::Cause;
-    use crate::lsp::view::fixtures::{line_view, run};
+    use crate::workspace::words::fixtures::{line_view, run};
 
     fn cause(line: u32, kind: CauseKind) -> StepCause {
         StepCause {
@@ -110,7 +110,7 @@ mod tests {
         let quick = run(StepStatus::Executed, Some(400));
         assert!(loud(&quick, Some(&cause(3, CauseKind::InputsChanged)), slow), "rebuilt: changed inputs");
         assert!(!loud(&quick, Some(&cause(3, CauseKind::NoEarlierBuild)), slow), "a first build is no rebuild");
-        let arm = crate::lsp::view::fixtures::platforms(
+        let arm = crate::workspace::words::fixtures::platforms(
             run(StepStatus::Executed, None),
             &[("linux/amd64", StepStatus::Executed, Some(1_000)), ("linux/arm64", StepStatus::Executed, Some(90_000))],
         );

@@ -7,10 +7,10 @@
 
 use tower_lsp_server::ls_types::{CodeLens, Command, Position, Range};
 
-use super::lenses::open_log;
-use super::markdown::{code_block, code_span};
 use crate::analysis::predict::{Prediction, Rebuild, Why};
 use crate::analysis::Annotated;
+use crate::lsp::render::lenses::open_log;
+use crate::lsp::render::markdown::{code_block, code_span};
 use crate::present;
 
 /// The words every will-rebuild lens holds.
@@ -88,7 +88,7 @@ mod tests {
     use crate::analysis::predict::{Rebuild, Why};
     use crate::analysis::InstructionView;
     use crate::log::StepStatus;
-    use crate::lsp::view::fixtures::run;
+    use crate::workspace::words::fixtures::run;
 
     fn rebuild(line: u32, why: Why, last_ms: Option<u64>) -> Rebuild {
         Rebuild { instruction: line as usize, line, end_line: line, why, last_ms, root_line: 3, was: None, files: vec![], files_total: 0 }
@@ -120,7 +120,7 @@ mod tests {
                 (5, "↻ will rebuild"),
             ]
         );
-        assert_eq!(ls[1].command.as_ref().unwrap().command, crate::lsp::lenses::OPEN_LOG, "opens the last run's log");
+        assert_eq!(ls[1].command.as_ref().unwrap().command, crate::lsp::render::lenses::OPEN_LOG, "opens the last run's log");
         assert_eq!(ls[2].command.as_ref().unwrap().command, "", "no last run: nothing to open");
         assert!(lenses(&Prediction::default(), &annotated).is_empty());
     }

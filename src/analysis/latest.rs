@@ -1,0 +1,30 @@
+//! The latest build explained against the one before it, with the advice the recent builds prove
+//! (`explain` for each pair of consecutive builds, `advice` over them).
+
+use super::advice;
+use super::explain::{explain_with, Caches, Explained, Side};
+use super::shapes::MappingCache;
+
+/// The latest of `sides` (oldest first) explained against the one before it, with the advice drawn from
+/// each of the recent builds explained against its predecessor. `None` when there is no build.
+pub fn explain_latest(dockerfile_text: &str, sides: &[Side<'_>], expensive_ms: u64) -> Option<Explained> {
+    let (mut today, mut snapshots) = (MappingCache::default(), MappingCache::default());
+    explain_latest_with(dockerfile_text, sides, expensive_ms, &mut Caches { today: &mut today, snapshots: &mut snapshots })
+}
+
+/// `explain_latest` through the caller's mapping caches.
+pub fn explain_latest_with(dockerfile_text: &str, sides: &[Side<'_>], expensive_ms: u64, caches: &mut Caches<'_>) -> Option<Explained> {
+    let latest = *sides.last()?;
+    let first = sides.len().saturating_sub(advice::RECENT_BUILDS + 1);
+    let mut history: Vec<Explained> = Vec::new();
+    for i in first.max(1)..sides.len() {
+        history.push(explain_with(dockerfile_text, sides.get(i - 1).copied(), *sides.get(i)?, caches));
+    }
+    let mut out = match history.pop() {
+        Some(last) => last,
+        None => explain_with(dockerfile_text, None, latest, caches),
+    };
+    let advice_history: Vec<Explained> = history.into_iter().chain(std::iter::once(out.clone())).collect();
+    out.advice = advice::advise(&advice_history, expensive_ms);
+    Some(out)
+}

@@ -1,0 +1,378 @@
+//! The language server and `buildlens report` say the same thing about every instruction: for the bundled
+//! example and every corpus build that has its Dockerfile (`../shared/corpus/captured/*`, and the logs of
+//! `../shared/corpus/real/` with their Dockerfiles beside them, copied into a temporary workspace only),
+//! the last-run lens or hint of each line and the `^` line `report` prints under that instruction agree
+//! on the status (executed, cached, failed, canceled, running), the time, the exit code and the failure's
+//! headline; a line one of them annotates, the other annotates too.
+
+mod support_lsp;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use buildlens::store::{RecordMeta, Source, Store};
+use serde_json::{json, Value};
+use support_lsp::{copy_dir, file_uri, TestClient};
+
+const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
+
+/// A workspace to compare: its Dockerfiles (the store is `<root>/.buildlens`).
+struct Case {
+    name: String,
+    /// The record names no Dockerfile and several of the workspace's have the name the build loaded:
+    /// `report` gives the build to the one its text matches best, the server to each by name (see the
+    /// report of issue 15). Both must still agree wherever both annotate.
+    ambiguous: bool,
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    dockerfiles: Vec<PathBuf>,
+}
+
+fn empty_case() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    (dir, root)
+}
+
+/// One record of `log` (started at `started`), naming `dockerfile` when given.
+fn add_record(root: &Path, log: &Path, dockerfile: Option<&Path>, started: &str) {
+    let store = Store::at(root.join(".buildlens"));
+    let record = store.create_record(started.parse().unwrap()).unwrap();
+    std::fs::copy(log, record.log_path()).unwrap();
+    let mut meta = RecordMeta::new(record.id.clone(), Source::Import, started.into());
+    meta.dockerfile = dockerfile.map(Path::to_path_buf);
+    meta.cwd = Some(root.to_path_buf());
+    record.write_meta(&meta).unwrap();
+}
+
+fn example() -> Case {
+    let (dir, root) = empty_case();
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &root);
+    Case { name: "example".into(), ambiguous: false, _dir: dir, dockerfiles: vec![root.join("Dockerfile")], root }
+}
+
+/// Every captured build with its Dockerfile: one record naming it.
+fn captured() -> Vec<Case> {
+    let dir = Path::new(SHARED).join("captured");
+    let mut out = Vec::new();
+    for dockerfile in files(&dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "Dockerfile")) {
+        let stem = dockerfile.file_stem().unwrap().to_string_lossy().to_string();
+        let Some(log) = ["log", "jsonl"].iter().map(|e| dir.join(format!("{stem}.{e}"))).find(|p| p.is_file()) else { continue };
+        let (tmp, root) = empty_case();
+        let df = root.join("Dockerfile");
+        std::fs::copy(&dockerfile, &df).unwrap();
+        add_record(&root, &log, Some(&df), "2026-11-01T10:00:00Z");
+        out.push(Case { name: format!("captured/{stem}"), ambiguous: false, _dir: tmp, root, dockerfiles: vec![df] });
+    }
+    out
+}
+
+/// Every real log with Dockerfiles beside it, laid out as in the project it came from: `<log>.Dockerfile`
+/// at the root, `<log>.<name>.Dockerfile` at `<name>/Dockerfile` (or where the compose file beside it,
+/// `<log>.docker-compose.yml`, builds `…/<name>/Dockerfile`). The record names the Dockerfile when there
+/// is one, else the builds decide (the names they loaded, their text, the compose file).
+fn real() -> Vec<Case> {
+    let dir = Path::new(SHARED).join("real");
+    let all = files(&dir);
+    let mut out = Vec::new();
+    for log in all.iter().filter(|p| p.extension().is_some_and(|e| e == "log")) {
+        let name = log.file_name().unwrap().to_string_lossy().to_string();
+        let stem = name.trim_end_matches(".log");
+        let beside: Vec<(&PathBuf, String)> = all
+            .iter()
+            .filter_map(|p| {
+                let file = p.file_name()?.to_str()?;
+                let rest = file.strip_prefix(stem)?.strip_prefix('.')?;
+                (rest != "log" && !rest.ends_with("source.txt")).then(|| (p, rest.to_string()))
+            })
+            .collect();
+        if !beside.iter().any(|(_, n)| n.ends_with("Dockerfile")) {
+            continue;
+        }
+        let compose =
+            beside.iter().find(|(_, n)| n.ends_with(".yml") || n.ends_with(".yaml")).map(|(p, _)| std::fs::read_to_string(p).unwrap());
+        let (tmp, root) = empty_case();
+        let mut copies = Vec::new();
+        for (from, to) in &beside {
+            let place = match to.strip_suffix(".Dockerfile") {
+                None if to == "Dockerfile" => root.join(to),
+                None => root.join(to),
+                Some(folder) => {
+                    let wanted = format!("{folder}/Dockerfile");
+                    let named = compose.as_deref().and_then(|c| {
+                        c.lines()
+                            .filter_map(|l| l.trim().strip_prefix("dockerfile:"))
+                            .map(str::trim)
+                            .find(|p| p.ends_with(&wanted) || *p == wanted)
+                    });
+                    root.join(named.unwrap_or(&wanted))
+                }
+            };
+            std::fs::create_dir_all(place.parent().unwrap()).unwrap();
+            std::fs::copy(from, &place).unwrap();
+            if to.ends_with("Dockerfile") {
+                copies.push(place);
+            }
+        }
+        let named = (copies.len() == 1).then(|| copies[0].as_path());
+        add_record(&root, log, named, "2026-11-01T10:00:00Z");
+        let same_name = copies.iter().filter(|p| p.file_name().is_some_and(|n| n == "Dockerfile")).count();
+        let ambiguous = named.is_none() && same_name > 1;
+        out.push(Case { name: format!("real/{stem}"), ambiguous, _dir: tmp, root, dockerfiles: copies });
+    }
+    out
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// What one side says about an instruction's last run.
+#[derive(Debug, Clone, PartialEq)]
+enum Said {
+    Cached,
+    /// The time as printed (`8.1s`, `amd64 2m10s · arm64 19m32s`), when there is one.
+    Executed(Option<String>),
+    /// The time or platforms, `(exit n)`, and the headline (cut the same way or not: compared by prefix).
+    Failed {
+        time: Option<String>,
+        exit: Option<String>,
+        headline: Option<String>,
+    },
+    Canceled,
+    Running,
+    /// The server's will-rebuild lens in place of the last run (the buffer differs from the build): the
+    /// last run's time when it names one.
+    WillRebuild(Option<String>),
+}
+
+/// `report`'s `^` lines, by the instruction's first line (1-based).
+fn report_says(case: &Case, dockerfile: &Path) -> BTreeMap<u32, Said> {
+    let run = |json: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_buildlens"));
+        cmd.arg("report").arg(dockerfile).arg("--store").arg(case.root.join(".buildlens")).current_dir(&case.root);
+        cmd.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}: report failed: {}", case.name, String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let parsed: Value = serde_json::from_str(&run(true)).unwrap();
+    let starts: BTreeMap<u32, u32> = parsed["instructions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["end_line"].as_u64().unwrap() as u32, v["line"].as_u64().unwrap() as u32))
+        .collect();
+    let mut out = BTreeMap::new();
+    let mut current = None;
+    for line in run(false).lines() {
+        if let Some((n, _)) = line.split_once(" | ").filter(|(n, _)| n.trim().parse::<u32>().is_ok()) {
+            current = n.trim().parse::<u32>().ok();
+            continue;
+        }
+        let Some(summary) = line.strip_prefix("     ^ ").filter(|l| !l.starts_with("warning (")) else { continue };
+        let Some(end) = current else { continue };
+        let summary = summary.split(" (build ").next().unwrap();
+        out.insert(starts[&end], report_said(summary));
+    }
+    out
+}
+
+fn report_said(summary: &str) -> Said {
+    if summary == "cached" {
+        return Said::Cached;
+    }
+    if summary == "canceled" {
+        return Said::Canceled;
+    }
+    if summary.starts_with("running") {
+        return Said::Running;
+    }
+    if let Some(t) = summary.strip_prefix("executed in ") {
+        return Said::Executed(Some(t.to_string()).filter(|t| t != "?"));
+    }
+    if let Some(p) = summary.strip_prefix("executed: ") {
+        return Said::Executed(Some(p.to_string()));
+    }
+    let rest = summary.strip_prefix("FAILED").unwrap_or_else(|| panic!("unknown summary {summary:?}"));
+    let (mut time, mut rest) = (None, rest);
+    if let Some(after) = rest.strip_prefix(" after ") {
+        let end = after.find([' ', ':']).unwrap_or(after.len());
+        time = Some(after[..end].to_string());
+        rest = &after[end..];
+    } else if let Some(p) = rest.strip_prefix(" (").filter(|r| !r.starts_with("exit ")) {
+        let end = p.find(')').unwrap_or(p.len());
+        time = Some(p[..end].to_string());
+        rest = p.get(end + 1..).unwrap_or("");
+    }
+    let (exit, rest) = exit_of(rest);
+    Said::Failed { time, exit, headline: rest.strip_prefix(": ").map(String::from) }
+}
+
+/// A leading ` (exit n)` and what follows it.
+fn exit_of(rest: &str) -> (Option<String>, &str) {
+    match rest.strip_prefix(" (exit ").and_then(|r| r.split_once(')')) {
+        Some((code, after)) => (Some(code.to_string()), after),
+        None => (None, rest),
+    }
+}
+
+/// A trailing ` · 12 MB` (a layer size) or ` · 2h ago` removed.
+fn without_tail(text: &str) -> &str {
+    let mut text = text;
+    loop {
+        let Some((head, last)) = text.rsplit_once(" · ") else { return text };
+        let size = last.split_once(' ').is_some_and(|(n, u)| n.parse::<f64>().is_ok() && u.ends_with('B'));
+        if size || last.ends_with(" ago") || last == "just now" {
+            text = head;
+        } else {
+            return text;
+        }
+    }
+}
+
+/// The server's last-run lens (or hint) titles, by 1-based line.
+fn server_said(text: &str) -> Said {
+    if text == "✓ cached" {
+        return Said::Cached;
+    }
+    if text.starts_with("⊘ canceled") {
+        return Said::Canceled;
+    }
+    if text.starts_with("⏵ running") {
+        return Said::Running;
+    }
+    if let Some(rest) = text.strip_prefix("✗ failed") {
+        let (mut time, mut rest) = (None, rest);
+        if let Some(after) = rest.strip_prefix(" after ").or_else(|| rest.strip_prefix(' ').filter(|r| !r.starts_with('('))) {
+            let end = after.find([' ', ':']).unwrap_or(after.len());
+            time = Some(after[..end].to_string());
+            rest = &after[end..];
+        } else if let Some(p) = rest.strip_prefix(" · ") {
+            let end = p.find(" (exit ").or_else(|| p.find(": ")).unwrap_or(p.len());
+            time = Some(p[..end].to_string());
+            rest = &p[end..];
+        }
+        let (exit, rest) = exit_of(rest);
+        return Said::Failed { time, exit, headline: rest.strip_prefix(": ").map(String::from) };
+    }
+    // A lens: `⏱ <time> · executed|rebuilt… [· size] [· ago]`; a hint: `<time>[ · size]` or `executed[ · size]`.
+    if let Some(rest) = text.strip_prefix("⏱ ") {
+        let end = rest.find(" · executed").or_else(|| rest.find(" · rebuilt")).unwrap_or(rest.len());
+        return Said::Executed(Some(rest[..end].to_string()).filter(|t| t != "?"));
+    }
+    let time = without_tail(text);
+    Said::Executed((time != "executed").then(|| time.to_string()))
+}
+
+/// The two sides agree: the same status and time and exit code; headlines where both have one, one the
+/// prefix of the other (each may cut a long line at its own width).
+fn agree(report: &Said, server: &Said) -> bool {
+    match (report, server) {
+        (Said::Failed { time: t1, exit: e1, headline: h1 }, Said::Failed { time: t2, exit: e2, headline: h2 }) => {
+            let cut = |h: &str| h.trim_end_matches('…').trim_end().to_string();
+            let same_headline = match (h1, h2) {
+                (Some(a), Some(b)) => {
+                    let (a, b) = (cut(a), cut(b));
+                    a.starts_with(&b) || b.starts_with(&a)
+                }
+                // A hint does not carry the headline; the server never shows one report has not.
+                (None, Some(_)) => false,
+                (_, None) => true,
+            };
+            t1 == t2 && e1 == e2 && same_headline
+        }
+        (Said::Executed(Some(t)) | Said::Failed { time: Some(t), .. }, Said::WillRebuild(Some(last))) => t == last,
+        (_, Said::WillRebuild(last)) => last.is_none(),
+        (a, b) => a == b,
+    }
+}
+
+async fn server_says(case: &Case, dockerfile: &Path) -> BTreeMap<u32, Said> {
+    let mut c = TestClient::start();
+    c.initialize(json!({}), json!({"storePath": case.root.join(".buildlens"), "lenses": "all"}), &case.root).await;
+    let uri = file_uri(dockerfile);
+    c.open(&uri, "dockerfile", &std::fs::read_to_string(dockerfile).unwrap()).await;
+    let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
+    let all = json!({"start": {"line": 0, "character": 0}, "end": {"line": u32::MAX, "character": 0}});
+    let hints = c.result("textDocument/inlayHint", json!({"textDocument": {"uri": uri}, "range": all})).await;
+    let mut out = BTreeMap::new();
+    for lens in lenses.as_array().unwrap() {
+        if lens["command"]["command"] == "buildlens.openLog" && !lens["command"]["title"].as_str().unwrap().starts_with('↻') {
+            let line = lens["range"]["start"]["line"].as_u64().unwrap() as u32 + 1;
+            out.insert(line, server_said(lens["command"]["title"].as_str().unwrap()));
+        }
+    }
+    for lens in lenses.as_array().unwrap() {
+        let title = lens["command"]["title"].as_str().unwrap_or("");
+        if let Some(what) = title.strip_prefix("↻ ").filter(|w| !w.starts_with("changed since build")) {
+            let line = lens["range"]["start"]["line"].as_u64().unwrap() as u32 + 1;
+            let last = what.strip_prefix("will rebuild · last ").map(String::from);
+            out.entry(line).or_insert(Said::WillRebuild(last));
+        }
+    }
+    for hint in hints.as_array().unwrap() {
+        let line = hint["position"]["line"].as_u64().unwrap() as u32 + 1;
+        let label = hint["label"][0]["value"].as_str().unwrap();
+        out.entry(line).or_insert_with(|| server_said(label));
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_server_and_report_say_the_same_on_every_instruction() {
+    let mut cases = vec![example()];
+    cases.extend(captured());
+    cases.extend(real());
+    assert!(cases.len() >= 20, "the corpus is where it was: {} cases", cases.len());
+    let (mut compared, mut annotated) = (0, 0);
+    let mut disagreements = Vec::new();
+    for case in &cases {
+        for dockerfile in &case.dockerfiles {
+            let report = report_says(case, dockerfile);
+            let server = server_says(case, dockerfile).await;
+            let lines: std::collections::BTreeSet<u32> = report.keys().chain(server.keys()).copied().collect();
+            for line in lines {
+                compared += 1;
+                let (r, s) = (report.get(&line), server.get(&line));
+                annotated += usize::from(r.is_some());
+                let same = match (r, s) {
+                    (Some(r), Some(s)) => agree(r, s),
+                    // A prediction on a line without a last run (a new line) is no claim about a run.
+                    (None, Some(Said::WillRebuild(None))) | (None, None) => true,
+                    _ => case.ambiguous,
+                };
+                if !same {
+                    let df = dockerfile.file_name().unwrap().to_string_lossy();
+                    disagreements.push(format!("{} {df}:{line}: report {r:?}, server {s:?}", case.name));
+                }
+            }
+        }
+    }
+    eprintln!("{} cases, {compared} lines compared, {annotated} with a last run in report", cases.len());
+    assert!(annotated >= 100, "the comparison saw the instructions ({annotated} annotated of {compared})");
+    assert!(disagreements.is_empty(), "{} disagreements:\n{}", disagreements.len(), disagreements.join("\n"));
+}
+
+#[test]
+fn each_side_is_read_as_it_prints() {
+    assert_eq!(report_said("executed in 8.1s"), Said::Executed(Some("8.1s".into())));
+    assert_eq!(server_said("⏱ 8.1s · executed · 12 MB · 2h ago"), Said::Executed(Some("8.1s".into())));
+    assert_eq!(server_said("8.1s · 12 MB"), Said::Executed(Some("8.1s".into())));
+    assert_eq!(server_said("⏱ 6.1s · rebuilt: line 8 COPY changed inputs"), Said::Executed(Some("6.1s".into())));
+    let failed = Said::Failed { time: Some("0.2s".into()), exit: Some("2".into()), headline: Some("E: no".into()) };
+    assert_eq!(report_said("FAILED after 0.2s (exit 2): E: no"), failed);
+    assert_eq!(server_said("✗ failed after 0.2s (exit 2): E: no"), failed);
+    assert_eq!(server_said("✗ failed 0.2s (exit 2)"), Said::Failed { time: Some("0.2s".into()), exit: Some("2".into()), headline: None });
+    assert!(!agree(&report_said("executed in 8.1s"), &server_said("⏱ 8.2s · executed")), "another time");
+    assert!(!agree(&report_said("cached"), &server_said("8.1s")), "another status");
+    let p = Said::Executed(Some("amd64 2m10s · arm64 19m32s".into()));
+    assert_eq!(report_said("executed: amd64 2m10s · arm64 19m32s"), p);
+    assert_eq!(server_said("⏱ amd64 2m10s · arm64 19m32s · executed"), p);
+}
