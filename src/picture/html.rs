@@ -9,7 +9,7 @@ use std::fmt::Write;
 use super::escape::{clip, esc};
 use super::{result_word, status_word, trend, Picture};
 use crate::analysis::timeline::{Bar, Timeline};
-use crate::present::{duration_ms, inline};
+use crate::present::duration_ms;
 
 /// Chart geometry (SVG user units).
 const LABEL_W: u64 = 150;
