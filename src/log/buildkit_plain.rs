@@ -58,6 +58,9 @@ pub struct Parser {
     /// The last `#n` line had a masked number (`#***`): its next lines are that step's (see `unnumbered`).
     #[serde(default)]
     current_masked: bool,
+    /// What the demultiplexer asks about all steps, counted once it reads another build beside this one.
+    #[serde(skip)]
+    steps_index: StepsIndex,
 }
 
 impl Parser {
@@ -101,6 +104,7 @@ impl Parser {
             v08: false,
             current: 0,
             current_masked: false,
+            steps_index: StepsIndex::default(),
         }
     }
 
@@ -436,6 +440,10 @@ use wrap::{Wrap, WRAP_MIN};
 
 #[path = "buildkit_plain_view.rs"]
 mod view;
+
+#[path = "buildkit_plain_steps.rs"]
+pub(super) mod steps;
+use steps::StepsIndex;
 
 #[path = "buildkit_plain_report.rs"]
 mod report;

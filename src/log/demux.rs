@@ -188,6 +188,7 @@ impl Demux {
     }
 
     fn route(&mut self, line: &Line<'_>) -> Fed {
+        self.sync();
         let target = if let Some((n, rest)) = split_vertex(line.text) {
             if n <= 1 && self.starts_build(n, rest) {
                 if self.members.iter().all(|m| m.parser.is_over()) {
@@ -282,8 +283,16 @@ impl Demux {
             }
             return;
         }
+        self.sync();
         let target = self.vertex_target(n, rest, line.start, digest);
         self.give(target, line);
+    }
+
+    /// Brings each build's steps index up to its steps before the scores read it.
+    fn sync(&mut self) {
+        for member in &mut self.members {
+            member.parser.sync_steps_index();
+        }
     }
 
     /// The build a `#n …` line belongs to; `digest`, the v0.8 vertex digest printed under this header.
@@ -328,13 +337,7 @@ impl Demux {
         let scores: Vec<Option<u32>> = self
             .members
             .iter()
-            .map(|m| {
-                if m.parser.steps().iter().any(|s| s.name.as_bytes() == rest) {
-                    Some(4)
-                } else {
-                    m.takes_new(&name).then(|| 1 + m.evidence(&name))
-                }
-            })
+            .map(|m| if m.has_step_named(rest) { Some(4) } else { m.takes_new(&name).then(|| 1 + m.evidence(&name)) })
             .collect();
         let woken: Vec<bool> = self.members.iter().map(|m| m.dormant && m.evidence(&name) > 0).collect();
         let i = self.pick_woken(&scores, &woken, None, offset);
@@ -424,6 +427,10 @@ mod evidence;
 #[path = "demux_pick.rs"]
 mod pick;
 use pick::settle;
+
+#[cfg(test)]
+#[path = "demux_steps_tests.rs"]
+mod steps_tests;
 
 #[cfg(test)]
 #[path = "demux_tests.rs"]
