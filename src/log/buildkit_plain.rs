@@ -8,10 +8,9 @@
 use memchr::memchr_iter;
 use serde::{Deserialize, Serialize};
 
-use super::checks;
-use super::error_block::{self, ErrorBlock, Event};
+use super::error_block::{self, ErrorBlock};
 use super::line::{End, Fed, Line};
-use super::model::{Build, BuildResult, Format, ImageRef, Problem, Step, StepStatus};
+use super::model::{Build, Format, ImageRef, Problem, Step, StepStatus};
 use super::output::{text, StepOutput};
 use super::step_name;
 
@@ -59,6 +58,9 @@ pub struct Parser {
     /// The last `#n` line had a masked number (`#***`): its next lines are that step's (see `unnumbered`).
     #[serde(default)]
     current_masked: bool,
+    /// What the demultiplexer asks about all steps, counted once it reads another build beside this one.
+    #[serde(skip)]
+    steps_index: StepsIndex,
 }
 
 impl Parser {
@@ -102,6 +104,7 @@ impl Parser {
             v08: false,
             current: 0,
             current_masked: false,
+            steps_index: StepsIndex::default(),
         }
     }
 
@@ -333,91 +336,6 @@ impl Parser {
         }
     }
 
-    /// A line without `#n`: the failure report, blank lines, console-wrapped continuations.
-    fn other_line(&mut self, line: &Line<'_>) -> Fed {
-        let failed = error_block::may_be_final(line.text) && self.build.steps.iter().any(|s| s.status == StepStatus::Error);
-        if let Some(event) = self.errors.feed(line.text, failed) {
-            self.wrap = Wrap::No;
-            self.error_event(event, line);
-            return Fed::Taken;
-        }
-        if self.ended {
-            if self.wrap == Wrap::Final && !line.text.is_empty() && line.text.first() != Some(&b'#') {
-                self.continue_final(line);
-                return Fed::Taken;
-            }
-            self.wrap = Wrap::No;
-            return Fed::Ignored;
-        }
-        if error_block::is_client_error(line.text) && self.build.steps.iter().any(|s| s.status == StepStatus::Running) {
-            self.wrap = Wrap::No;
-            self.error_event(Event::Final(text(line.text)), line);
-            return Fed::Taken;
-        }
-        let wrap = std::mem::take(&mut self.wrap);
-        if line.text.is_empty() {
-            return Fed::Taken;
-        }
-        if wrap != Wrap::No && line.text.first() != Some(&b'#') {
-            self.continue_line(wrap, line);
-            return Fed::Taken;
-        }
-        if let Some(w) = checks::listed_warning(line.text) {
-            checks::add(&mut self.build, w);
-            return Fed::Taken;
-        }
-        if is_trailer(line.text) {
-            return Fed::Taken;
-        }
-        Fed::Ignored
-    }
-
-    fn error_event(&mut self, event: Event, line: &Line<'_>) {
-        match event {
-            Event::Taken => {}
-            Event::Vertex(name) => self.block_vertex(name),
-            Event::BodyLine(at) => {
-                if let Some((i, true)) = self.block_step {
-                    self.push_output(i, line.text.get(at..).unwrap_or_default(), line);
-                }
-            }
-            Event::Snippet(range) => self.snippet = Some(range),
-            Event::Final(message) => {
-                error_block::apply_final(&mut self.build, &message);
-                self.ended = true;
-                if line.text.last() == Some(&b' ') && self.build.error.as_deref() == Some(message.as_str()) {
-                    self.wrap = Wrap::Final;
-                }
-                if let Some(time) = line.time_str() {
-                    self.build.finished = Some(rfc3339(time));
-                }
-            }
-        }
-    }
-
-    /// ` > <name>:` names a failed vertex; it may be missing from the log (compose prints another
-    /// build's failure), then it becomes a step of its own.
-    fn block_vertex(&mut self, name: String) {
-        let found = self.build.steps.iter().rposition(|s| s.name == name || (!s.name.is_empty() && name.starts_with(&s.name)));
-        let i = match found {
-            Some(i) => i,
-            None => {
-                let mut step = Step::named(name);
-                step_name::apply(&mut step);
-                self.build.steps.push(step);
-                self.outputs.push(StepOutput::default());
-                self.build.steps.len() - 1
-            }
-        };
-        if let Some(step) = self.build.steps.get_mut(i) {
-            if step.status != StepStatus::Error {
-                step.status = StepStatus::Error;
-            }
-        }
-        let fresh = self.outputs.get(i).is_some_and(|o| o.range.lines == 0);
-        self.block_step = Some((i, fresh));
-    }
-
     fn problem(&mut self, offset: u64, message: String) {
         if self.build.problems.len() < MAX_PROBLEMS {
             self.build.problems.push(Problem::at(offset, message));
@@ -445,24 +363,6 @@ pub(super) fn image_status(build: &mut Build, rest: &[u8]) {
 fn set(step: &mut Step, status: StepStatus) -> bool {
     step.status = status;
     true
-}
-
-/// Fills outputs, services, the snippet range and the result into the build.
-pub(super) fn close(mut build: Build, outputs: &[StepOutput], snippet: Option<[u32; 2]>, ended: bool) -> Build {
-    for (step, out) in build.steps.iter_mut().zip(outputs) {
-        out.fill(step);
-    }
-    step_name::split_services(&mut build.steps);
-    if let Some(range) = snippet {
-        error_block::apply_snippet(&mut build, range);
-    }
-    let all_done = build.steps.iter().all(|s| s.status != StepStatus::Running);
-    build.result = error_block::result(&build, ended, all_done);
-    if build.result == BuildResult::Failed {
-        build.error_lines = snippet; // the last snippet is the error's (a --debug warning list prints others before it)
-        error_block::stop_running(&mut build);
-    }
-    build
 }
 
 /// `#12 rest` → (12, rest); `#12` alone → (12, ""). At most 9 digits (no overflow).
@@ -540,6 +440,14 @@ use wrap::{Wrap, WRAP_MIN};
 
 #[path = "buildkit_plain_view.rs"]
 mod view;
+
+#[path = "buildkit_plain_steps.rs"]
+pub(super) mod steps;
+use steps::StepsIndex;
+
+#[path = "buildkit_plain_report.rs"]
+mod report;
+pub(super) use report::close;
 
 #[cfg(test)]
 #[path = "buildkit_plain_tests.rs"]

@@ -1,6 +1,7 @@
 //! What the demultiplexer (`demux`) asks a plain parser about the build it reads, without changing it:
 //! its vertexes, whether it is over, whether a failure report or a console-wrapped line is pending.
 
+use super::steps::StepsIndex;
 use super::{Parser, Wrap};
 use crate::log::model::{Step, StepStatus};
 
@@ -58,5 +59,15 @@ impl Parser {
     /// The last line may continue on the next one (a console-wrapped line).
     pub(in crate::log) fn continues_line(&self) -> bool {
         self.wrap != Wrap::No
+    }
+
+    /// Counts the steps added since the last call into the index `steps_index` answers from.
+    pub(in crate::log) fn sync_steps_index(&mut self) {
+        self.steps_index.sync(&self.build.steps);
+    }
+
+    /// What all steps say, as of the last `sync_steps_index`.
+    pub(in crate::log) fn steps_index(&self) -> &StepsIndex {
+        &self.steps_index
     }
 }

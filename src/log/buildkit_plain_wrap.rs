@@ -50,8 +50,15 @@ impl Parser {
             Wrap::Header(i) => {
                 if let Some(step) = self.build.steps.get_mut(i) {
                     if step.name.len() < MAX_NAME {
+                        let counted = self.steps_index.counts(i);
+                        if counted {
+                            self.steps_index.renaming(step, false);
+                        }
                         step.name.push_str(&text(line.text));
                         step_name::apply(step);
+                        if counted {
+                            self.steps_index.renaming(step, true);
+                        }
                         step.clipped = step_name::cut_by_plain_printer(&step.name);
                         let name = step.name.clone();
                         self.note_dockerfile(&name);

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::buildkit_plain::{split_vertex, Parser};
 use super::error_block::seconds_end;
 use super::line::{End, Fed, Line};
-use super::model::{Build, Problem, StepStatus};
+use super::model::{Build, StepStatus};
 use super::output::text;
 use super::prefix::Held;
 use super::step_name;
@@ -188,6 +188,7 @@ impl Demux {
     }
 
     fn route(&mut self, line: &Line<'_>) -> Fed {
+        self.sync();
         let target = if let Some((n, rest)) = split_vertex(line.text) {
             if n <= 1 && self.starts_build(n, rest) {
                 if self.members.iter().all(|m| m.parser.is_over()) {
@@ -282,8 +283,16 @@ impl Demux {
             }
             return;
         }
+        self.sync();
         let target = self.vertex_target(n, rest, line.start, digest);
         self.give(target, line);
+    }
+
+    /// Brings each build's steps index up to its steps before the scores read it.
+    fn sync(&mut self) {
+        for member in &mut self.members {
+            member.parser.sync_steps_index();
+        }
     }
 
     /// The build a `#n …` line belongs to; `digest`, the v0.8 vertex digest printed under this header.
@@ -328,72 +337,12 @@ impl Demux {
         let scores: Vec<Option<u32>> = self
             .members
             .iter()
-            .map(|m| {
-                if m.parser.steps().iter().any(|s| s.name.as_bytes() == rest) {
-                    Some(4)
-                } else {
-                    m.takes_new(&name).then(|| 1 + m.evidence(&name))
-                }
-            })
+            .map(|m| if m.has_step_named(rest) { Some(4) } else { m.takes_new(&name).then(|| 1 + m.evidence(&name)) })
             .collect();
         let woken: Vec<bool> = self.members.iter().map(|m| m.dormant && m.evidence(&name) > 0).collect();
         let i = self.pick_woken(&scores, &woken, None, offset);
         self.masked = Some(i);
         i
-    }
-
-    /// The best scored build; a tie between builds that differ is a guess, remembered on the build.
-    fn pick(&mut self, scores: &[Option<u32>], n: Option<u32>, offset: u64) -> usize {
-        self.pick_woken(scores, &[], n, offset)
-    }
-
-    /// `pick`, where a dormant build takes only what no other build can take, unless `woken` says the
-    /// line names its stage or base image.
-    fn pick_woken(&mut self, scores: &[Option<u32>], woken: &[bool], n: Option<u32>, offset: u64) -> usize {
-        let awake = |i: usize| self.members.get(i).is_some_and(|m| !m.dormant) || woken.get(i) == Some(&true);
-        let scores: Vec<Option<u32>> = if scores.iter().enumerate().any(|(i, s)| s.is_some() && awake(i)) {
-            scores.iter().enumerate().map(|(i, s)| s.filter(|_| awake(i))).collect()
-        } else {
-            scores.to_vec()
-        };
-        let best = scores.iter().flatten().max().copied();
-        let mut tied: Vec<usize> = match best {
-            Some(best) => scores.iter().enumerate().filter(|(_, s)| **s == Some(best)).map(|(i, _)| i).collect(),
-            None => (0..self.members.len()).filter(|&i| self.members.get(i).is_some_and(|m| !m.parser.has_ended())).collect(),
-        };
-        if tied.iter().any(|&i| self.members.get(i).is_some_and(|m| !m.dormant)) {
-            tied.retain(|&i| self.members.get(i).is_some_and(|m| !m.dormant));
-        }
-        let Some(&first) = tied.first() else {
-            return self.last;
-        };
-        if tied.len() == 1 && best.is_some() {
-            return first;
-        }
-        if best.is_some() && self.twins(&tied) {
-            return first;
-        }
-        let chosen = if tied.contains(&self.last) { self.last } else { first };
-        for &i in &tied {
-            if let Some(member) = self.members.get_mut(i) {
-                member.guess(offset, n);
-            }
-        }
-        chosen
-    }
-
-    /// Builds that printed the same vertexes under the same numbers so far.
-    fn twins(&self, which: &[usize]) -> bool {
-        let mut members = which.iter().filter_map(|&i| self.members.get(i));
-        let Some(first) = members.next() else {
-            return true;
-        };
-        let max = first.parser.max_vertex();
-        max <= MAX_TWIN_CHECK
-            && members.all(|m| {
-                m.parser.max_vertex() == max
-                    && (1..=max).all(|v| m.parser.vertex(v).map(|s| &s.name) == first.parser.vertex(v).map(|s| &s.name))
-            })
     }
 
     /// A line without `#`: a failure report, a console-wrapped continuation, a blank line, prose.
@@ -435,36 +384,6 @@ impl Demux {
         });
         order
     }
-
-    /// One problem per build that took, or may have lost, lines by a guess that could matter: another build had no
-    /// vertex of that number, or one of another name.
-    fn guess_problems(&self) -> Vec<Option<Problem>> {
-        self.members
-            .iter()
-            .enumerate()
-            .map(|(i, member)| {
-                let doubtful: Vec<&(u64, Option<u32>)> = member.guesses.iter().filter(|(_, n)| !self.alike_elsewhere(i, *n)).collect();
-                let &&(offset, n) = doubtful.first()?;
-                let vertex = n.map_or_else(|| "a masked vertex (#***)".to_string(), |n| format!("vertex #{n}"));
-                let more = u64::from(member.guessed).saturating_sub(member.guesses.len() as u64);
-                let count = doubtful.len() as u64 + more;
-                Some(Problem::at(
-                    offset,
-                    format!(
-                        "{} builds were printed interleaved with the same vertex numbers; {count} line(s) {GUESSED} that involved this build, the first here ({vertex})",
-                        self.members.len()
-                    ),
-                ))
-            })
-            .collect()
-    }
-
-    /// Every other build printed vertex `n` under the same name as build `i`.
-    fn alike_elsewhere(&self, i: usize, n: Option<u32>) -> bool {
-        let Some(n) = n else { return false };
-        let name = self.members.get(i).and_then(|m| m.parser.vertex(n)).map(|s| &s.name);
-        name.is_some() && self.members.iter().enumerate().all(|(j, m)| j == i || m.parser.vertex(n).map(|s| &s.name) == name)
-    }
 }
 
 /// Whether `text` starts a build beside the only open one (instead of belonging to it, or following it
@@ -496,21 +415,6 @@ fn starts_beside(only: &Member, text: &[u8]) -> bool {
     }
 }
 
-/// Puts the guess problems on the builds and leaves out builds that read nothing but their
-/// `#0 building with …` line, when another build has something.
-fn settle(builds: Vec<Build>, problems: Vec<Option<Problem>>) -> Vec<Build> {
-    let some_full = builds.iter().any(|b| !b.steps.is_empty());
-    builds
-        .into_iter()
-        .zip(problems.into_iter().chain(std::iter::repeat(None)))
-        .filter(|(b, _)| !some_full || !b.steps.is_empty() || b.error.is_some())
-        .map(|(mut b, problem)| {
-            b.problems.extend(problem);
-            b
-        })
-        .collect()
-}
-
 #[path = "demux_lines.rs"]
 mod lines;
 
@@ -519,6 +423,14 @@ mod fit;
 
 #[path = "demux_evidence.rs"]
 mod evidence;
+
+#[path = "demux_pick.rs"]
+mod pick;
+use pick::settle;
+
+#[cfg(test)]
+#[path = "demux_steps_tests.rs"]
+mod steps_tests;
 
 #[cfg(test)]
 #[path = "demux_tests.rs"]

@@ -1,13 +1,33 @@
 //! How well a line of builds printed side by side fits each build (`demux`): scores and the stage rules.
 
 use super::Member;
-use crate::log::model::{Step, StepStatus};
+use crate::log::buildkit_plain::steps::StepsIndex;
+#[cfg(test)]
+use crate::log::model::Step;
+use crate::log::model::StepStatus;
 use crate::log::step_name::StepName;
 
 impl Member {
     /// Whether this build may take a `#n`/`#***` header of a vertex it has not printed.
     pub(super) fn takes_new(&self, name: &StepName) -> bool {
-        !self.parser.is_over() && fits_stages(self.parser.steps(), name)
+        !self.parser.is_over() && self.fits_stages(name)
+    }
+
+    /// No step of this build contradicts a new `[stage k/n]`: the stage has no other `n`, no vertex of
+    /// this build already carries that label, and a build prints either bare `[k/n]` (one stage) or named
+    /// stages (`[build k/n]`, `[stage-0 k/n]`, compose `[web k/n]`), never both. A `FROM` is no evidence
+    /// either way: one daemon solves the same base image once for every build running at the time, under
+    /// the label of whichever build asked first. (`fits_stages` below is the same rule over the steps.)
+    fn fits_stages(&self, name: &StepName) -> bool {
+        let Some(n) = name.n else { return true };
+        from_image(name).is_some() || self.index().fits_stages(name, n)
+    }
+
+    /// The parser's steps index, which the demultiplexer synchronised before asking.
+    fn index(&self) -> &StepsIndex {
+        let index = self.parser.steps_index();
+        debug_assert!(index.is_synced(self.parser.steps()), "steps index asked before `Demux::sync`");
+        index
     }
 
     /// Whether this build exported and may still print `rest`: buildx goes on after `exporting to
@@ -22,14 +42,17 @@ impl Member {
     /// is an image this build loaded the metadata of (+2); its `COPY --from=<stage>` names a stage
     /// of this build (+2); its `COPY`/`ADD` from the context follows this build's context load (+1).
     pub(super) fn evidence(&self, name: &StepName) -> u32 {
-        let steps = self.parser.steps();
-        let stage = name.n.is_some() && steps.iter().any(|s| same_stage(s, name) && s.n == name.n);
-        let image = from_image(name).is_some_and(|image| {
-            steps.iter().any(|s| s.name.strip_suffix(image).is_some_and(|head| head.ends_with("] load metadata for ")))
-        });
-        let from_stage = copied_stage(name).is_some_and(|from| steps.iter().any(|s| s.stage.as_deref() == Some(from)));
-        let context = reads_context(name) && steps.iter().any(|s| s.name.ends_with("] load build context"));
+        let index = self.index();
+        let stage = index.has_stage_n(name);
+        let image = from_image(name).is_some_and(|image| index.loaded(image));
+        let from_stage = copied_stage(name).is_some_and(|from| index.has_stage(from));
+        let context = reads_context(name) && index.loads_context();
         u32::from(stage) + 2 * u32::from(image) + 2 * u32::from(from_stage) + u32::from(context)
+    }
+
+    /// A step of this build is named `rest` (a masked header printed again).
+    pub(super) fn has_step_named(&self, rest: &[u8]) -> bool {
+        self.index().may_have_name(rest) && self.parser.steps().iter().any(|s| s.name.as_bytes() == rest)
     }
 }
 
@@ -92,11 +115,8 @@ pub(super) fn status_score(m: &Member, n: u32) -> Option<u32> {
     })
 }
 
-/// No step of `steps` contradicts a new `[stage k/n]`: the stage has no other `n`, no vertex of this
-/// build already carries that label, and a build prints either bare `[k/n]` (one stage) or named
-/// stages (`[build k/n]`, `[stage-0 k/n]`, compose `[web k/n]`), never both. A `FROM` is
-/// no evidence either way: one daemon solves the same base image once for every build running at
-/// the time, under the label of whichever build asked first.
+/// `Member::fits_stages` over `steps` (the rule as it reads; the index must answer the same).
+#[cfg(test)]
 pub(super) fn fits_stages(steps: &[Step], name: &StepName) -> bool {
     let Some(n) = name.n else { return true };
     if from_image(name).is_some() {
@@ -116,6 +136,7 @@ pub(super) fn from_image(name: &StepName) -> Option<&str> {
     Some(image.split('@').next().unwrap_or(image))
 }
 
+#[cfg(test)]
 pub(super) fn same_stage(step: &Step, name: &StepName) -> bool {
     step.n.is_some() && step.platform == name.platform && step.stage == name.stage && step.service == name.service
 }

@@ -8,6 +8,7 @@
 //! inside the store. Every file is read and written through `safe_fs`: only regular files, under a size
 //! cap, never blocking; never written through a symlink that leaves the store.
 
+pub mod catalog;
 pub mod compose;
 pub mod index;
 pub mod meta;
@@ -106,10 +107,13 @@ impl Record {
         serde_json::from_slice(&text).with_context(|| format!("{} is not a buildlens record", self.meta_path().display()))
     }
 
-    /// Writes `meta.json` (atomically: readers never see half a file).
+    /// Writes `meta.json` (atomically: readers never see half a file) and appends it to the store's
+    /// catalog (an append that fails is made good by the next reader: `Store::catalog`).
     pub fn write_meta(&self, meta: &RecordMeta) -> Result<()> {
         let json = serde_json::to_vec_pretty(meta)?;
-        self.write_atomic(&self.meta_path(), &json)
+        self.write_atomic(&self.meta_path(), &json)?;
+        let _ = catalog::append(self.store_root(), &catalog::Entry::of(meta));
+        Ok(())
     }
 
     /// The store holding this record (records are only made by `Store`: `<root>/builds/<id>`).
@@ -214,11 +218,15 @@ impl Store {
 
     /// The record with this id, if it exists. Ids containing path separators are refused.
     pub fn record(&self, id: &str) -> Option<Record> {
+        self.record_unchecked(id).filter(|r| r.meta_path().is_file())
+    }
+
+    /// The record folder this id names (refused as `record` refuses it), without looking at it.
+    pub fn record_unchecked(&self, id: &str) -> Option<Record> {
         if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
             return None;
         }
-        let dir = self.builds_dir().join(id);
-        dir.join(META_FILE).is_file().then(|| Record { id: id.to_string(), dir })
+        Some(Record { id: id.to_string(), dir: self.builds_dir().join(id) })
     }
 }
 

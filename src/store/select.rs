@@ -22,12 +22,38 @@ pub fn builds_for(
     compose: Option<&Path>,
     belongs: &dyn Fn(&crate::log::Build) -> Belongs,
 ) -> (Vec<RecordedBuild>, Vec<String>) {
+    let (records, _) = store.catalog().newest_for(store, dockerfile, usize::MAX);
+    read_builds(store, dockerfile, compose, belongs, records.into_iter().rev())
+}
+
+/// `builds_for` of the newest `limit` records that may hold builds of `dockerfile` (the store's catalog
+/// says which without reading the others), and how many older records may hold some.
+pub fn newest_builds_for(
+    store: &Store,
+    dockerfile: &Path,
+    compose: Option<&Path>,
+    belongs: &dyn Fn(&crate::log::Build) -> Belongs,
+    limit: usize,
+) -> (Vec<RecordedBuild>, Vec<String>, usize) {
+    let (records, older) = store.catalog().newest_for(store, dockerfile, limit);
+    let (builds, problems) = read_builds(store, dockerfile, compose, belongs, records.into_iter().rev());
+    (builds, problems, older)
+}
+
+/// The builds of `records` (oldest first) that belong to `dockerfile`.
+fn read_builds(
+    store: &Store,
+    dockerfile: &Path,
+    compose: Option<&Path>,
+    belongs: &dyn Fn(&crate::log::Build) -> Belongs,
+    records: impl Iterator<Item = Record>,
+) -> (Vec<RecordedBuild>, Vec<String>) {
     let target = canonical(dockerfile);
     let root = store.root().parent().unwrap_or(store.root());
     let compose = super::compose::for_dockerfile(dockerfile, root, compose);
     let mut problems: Vec<String> = compose.iter().flat_map(|c| c.problems.iter().cloned()).collect();
     let mut out = Vec::new();
-    for record in store.records() {
+    for record in records.filter(|r| r.meta_path().is_file()) {
         // Read, but never written: its summary is not cached (`safe_fs::write_atomic`).
         problems.extend(record.leaves_store());
         problems.extend(record.refused_files());

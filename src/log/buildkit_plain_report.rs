@@ -1,0 +1,116 @@
+//! The plain parser's lines without `#n` (`buildkit_plain`): the failure report (`error_block` events),
+//! console-wrapped continuations, client trailers; and `close`, which fills a build's outputs, snippet and
+//! result.
+
+use super::{is_trailer, rfc3339, Parser, Wrap};
+use crate::log::checks;
+use crate::log::error_block::{self, Event};
+use crate::log::line::{Fed, Line};
+use crate::log::model::{Build, BuildResult, Step, StepStatus};
+use crate::log::output::{text, StepOutput};
+use crate::log::step_name;
+
+impl Parser {
+    /// A line without `#n`: the failure report, blank lines, console-wrapped continuations.
+    pub(super) fn other_line(&mut self, line: &Line<'_>) -> Fed {
+        let failed = error_block::may_be_final(line.text) && self.build.steps.iter().any(|s| s.status == StepStatus::Error);
+        if let Some(event) = self.errors.feed(line.text, failed) {
+            self.wrap = Wrap::No;
+            self.error_event(event, line);
+            return Fed::Taken;
+        }
+        if self.ended {
+            if self.wrap == Wrap::Final && !line.text.is_empty() && line.text.first() != Some(&b'#') {
+                self.continue_final(line);
+                return Fed::Taken;
+            }
+            self.wrap = Wrap::No;
+            return Fed::Ignored;
+        }
+        if error_block::is_client_error(line.text) && self.build.steps.iter().any(|s| s.status == StepStatus::Running) {
+            self.wrap = Wrap::No;
+            self.error_event(Event::Final(text(line.text)), line);
+            return Fed::Taken;
+        }
+        let wrap = std::mem::take(&mut self.wrap);
+        if line.text.is_empty() {
+            return Fed::Taken;
+        }
+        if wrap != Wrap::No && line.text.first() != Some(&b'#') {
+            self.continue_line(wrap, line);
+            return Fed::Taken;
+        }
+        if let Some(w) = checks::listed_warning(line.text) {
+            checks::add(&mut self.build, w);
+            return Fed::Taken;
+        }
+        if is_trailer(line.text) {
+            return Fed::Taken;
+        }
+        Fed::Ignored
+    }
+
+    pub(super) fn error_event(&mut self, event: Event, line: &Line<'_>) {
+        match event {
+            Event::Taken => {}
+            Event::Vertex(name) => self.block_vertex(name),
+            Event::BodyLine(at) => {
+                if let Some((i, true)) = self.block_step {
+                    self.push_output(i, line.text.get(at..).unwrap_or_default(), line);
+                }
+            }
+            Event::Snippet(range) => self.snippet = Some(range),
+            Event::Final(message) => {
+                error_block::apply_final(&mut self.build, &message);
+                self.ended = true;
+                if line.text.last() == Some(&b' ') && self.build.error.as_deref() == Some(message.as_str()) {
+                    self.wrap = Wrap::Final;
+                }
+                if let Some(time) = line.time_str() {
+                    self.build.finished = Some(rfc3339(time));
+                }
+            }
+        }
+    }
+
+    /// ` > <name>:` names a failed vertex; it may be missing from the log (compose prints another
+    /// build's failure), then it becomes a step of its own.
+    fn block_vertex(&mut self, name: String) {
+        let found = self.build.steps.iter().rposition(|s| s.name == name || (!s.name.is_empty() && name.starts_with(&s.name)));
+        let i = match found {
+            Some(i) => i,
+            None => {
+                let mut step = Step::named(name);
+                step_name::apply(&mut step);
+                self.build.steps.push(step);
+                self.outputs.push(StepOutput::default());
+                self.build.steps.len() - 1
+            }
+        };
+        if let Some(step) = self.build.steps.get_mut(i) {
+            if step.status != StepStatus::Error {
+                step.status = StepStatus::Error;
+            }
+        }
+        let fresh = self.outputs.get(i).is_some_and(|o| o.range.lines == 0);
+        self.block_step = Some((i, fresh));
+    }
+}
+
+/// Fills outputs, services, the snippet range and the result into the build.
+pub fn close(mut build: Build, outputs: &[StepOutput], snippet: Option<[u32; 2]>, ended: bool) -> Build {
+    for (step, out) in build.steps.iter_mut().zip(outputs) {
+        out.fill(step);
+    }
+    step_name::split_services(&mut build.steps);
+    if let Some(range) = snippet {
+        error_block::apply_snippet(&mut build, range);
+    }
+    let all_done = build.steps.iter().all(|s| s.status != StepStatus::Running);
+    build.result = error_block::result(&build, ended, all_done);
+    if build.result == BuildResult::Failed {
+        build.error_lines = snippet; // the last snippet is the error's (a --debug warning list prints others before it)
+        error_block::stop_running(&mut build);
+    }
+    build
+}
