@@ -119,3 +119,27 @@ fn a_failure_before_any_step_and_check_warnings_show_on_their_lines() {
     assert_eq!(at(5)["last"]["error"], "dockerfile parse error on line 5: unknown instruction: RUNN");
     assert!(at(4)["checks"].is_null(), "the latest build ran no checks: the older warning is not shown");
 }
+
+/// `--last N` reads the newest N records of the Dockerfile and numbers their builds after the older ones
+/// (as the editor does); `--all` reads every record; the default reads enough for a short history.
+#[test]
+fn report_reads_the_newest_records_and_numbers_after_the_older() {
+    let ws = workspace();
+    let log = fixture("plain/bk20-plain-failing.log");
+    for _ in 0..7 {
+        let (_, err, code) = run(ws.path(), &["import", "--dockerfile", "Dockerfile", log.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (out, err, code) = run(ws.path(), &["report", "Dockerfile", "--last", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Dockerfile: 3 recorded builds and 4 older records, not read (--all reads them)\n  #5 "), "{out}");
+    assert!(out.contains("(build #7)") && !out.contains("(build #3)"), "{out}");
+    let (json, _, _) = run(ws.path(), &["report", "Dockerfile", "--last", "3", "--json"]);
+    let r: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!((r["builds"].as_u64(), r["older_records"].as_u64()), (Some(3), Some(4)));
+    for all in [&["report", "Dockerfile", "--all", "--json"][..], &["report", "Dockerfile", "--json"][..]] {
+        let (json, _, _) = run(ws.path(), all);
+        let r: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!((r["builds"].as_u64(), r["older_records"].as_u64()), (Some(7), Some(0)), "{all:?}");
+    }
+}

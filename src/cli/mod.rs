@@ -15,6 +15,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// Records `report` reads by default: enough for a history, few enough that a year of CI answers at once.
+const DEFAULT_LAST_RECORDS: usize = 50;
+
 /// Puts what happened in recorded Docker builds onto the Dockerfile lines that caused it.
 #[derive(Debug, Parser)]
 #[command(name = "buildlens", version, about, long_about = None)]
@@ -92,6 +95,12 @@ enum Cmd {
         /// The width of the text timeline in columns.
         #[arg(long, value_name = "N", default_value_t = 100, requires = "timeline")]
         width: usize,
+        /// Read the newest N records that built this Dockerfile (older ones are counted, not read).
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_LAST_RECORDS)]
+        last: usize,
+        /// Read every record (the whole history), however many.
+        #[arg(long, conflicts_with = "last")]
+        all: bool,
     },
     /// Why each step of the last build (or of --to) executed instead of coming from the cache.
     Explain {
@@ -195,14 +204,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Record { dockerfile, store, command } => record_cmd::run(store.as_deref(), dockerfile, command, &cwd),
         Cmd::Import { dockerfile, store, logs } => import_cmd::run(store.as_deref(), dockerfile.as_deref(), &logs, &cwd),
         Cmd::Parse { log, json, all } => parse_cmd::run(&log, json, all),
-        Cmd::Report { dockerfile, store, compose, json, markdown, html, output, timeline, width } => {
+        Cmd::Report { dockerfile, store, compose, json, markdown, html, output, timeline, width, last, all } => {
             let picture = match (markdown, html, timeline) {
                 (true, _, _) => Some(picture_cmd::Kind::Markdown),
                 (_, true, _) => Some(picture_cmd::Kind::Html { output }),
                 (_, _, true) => Some(picture_cmd::Kind::Timeline { width }),
                 _ => None,
             };
-            report_cmd::run(dockerfile, store.as_deref(), compose.as_deref(), json, picture, &cwd)
+            let last = if all { usize::MAX } else { last.max(1) };
+            report_cmd::run(dockerfile, store.as_deref(), last, compose.as_deref(), json, picture, &cwd)
         }
         Cmd::Explain { dockerfile, store, from, to, json, expensive_seconds } => {
             explain_cmd::run(explain_cmd::Args { dockerfile, store, from, to, json, expensive_seconds }, &cwd)

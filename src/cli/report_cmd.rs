@@ -17,6 +17,7 @@ use crate::workspace::Batch;
 pub fn run(
     dockerfile: Option<PathBuf>,
     store: Option<&Path>,
+    last: usize,
     compose: Option<&Path>,
     json: bool,
     picture: Option<super::picture_cmd::Kind>,
@@ -30,7 +31,7 @@ pub fn run(
     let dir = dockerfile.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(cwd);
     let store = Store::locate_for(store, cwd, &absolute(cwd, dir));
     // The same workspace analysis as the server's: which records built this Dockerfile, annotated.
-    let batch = Batch::load(store, &dockerfile, text.into_owned(), compose);
+    let batch = Batch::load_newest(store, &dockerfile, text.into_owned(), compose, last);
     if let Some(kind) = picture {
         let annotated = batch.annotated();
         let input = super::picture_cmd::Input {
@@ -46,11 +47,15 @@ pub fn run(
     let (text, builds) = (&batch.text, &batch.builds);
     let mut out = super::stdout(json);
     if json {
-        serde_json::to_writer_pretty(&mut out, &Report { dockerfile: &dockerfile, builds: builds.len(), annotated: &annotated })?;
+        serde_json::to_writer_pretty(
+            &mut out,
+            &Report { dockerfile: &dockerfile, builds: builds.len(), older_records: batch.older, annotated: &annotated },
+        )?;
         writeln!(out)?;
     } else {
         let timeline = super::picture_cmd::latest_timeline(text, builds);
-        print_report(&mut out, &dockerfile, text, &Printed { builds, known: &known, annotated: &annotated, timeline: timeline.as_ref() })?;
+        let printed = Printed { builds, older: batch.older, known: &known, annotated: &annotated, timeline: timeline.as_ref() };
+        print_report(&mut out, &dockerfile, text, &printed)?;
     }
     out.flush()?;
     Ok(0)
@@ -60,6 +65,8 @@ pub fn run(
 struct Report<'a> {
     dockerfile: &'a Path,
     builds: usize,
+    /// Records of this Dockerfile older than those read (`--last`), counted, not read.
+    older_records: usize,
     #[serde(flatten)]
     annotated: &'a Annotated,
 }
@@ -67,6 +74,8 @@ struct Report<'a> {
 /// What the text report prints.
 struct Printed<'a> {
     builds: &'a [RecordedBuild],
+    /// Older records not read: the builds are numbered after them.
+    older: usize,
     known: &'a [images::KnownImage],
     annotated: &'a Annotated,
     /// The latest build's timeline: the critical path and each step's slack.
@@ -83,10 +92,15 @@ fn absolute(cwd: &Path, p: &Path) -> PathBuf {
 
 fn print_report(out: &mut impl Write, dockerfile: &Path, text: &str, p: &Printed<'_>) -> std::io::Result<()> {
     let (builds, a) = (p.builds, p.annotated);
-    writeln!(out, "{}: {} recorded build{}", dockerfile.display(), builds.len(), if builds.len() == 1 { "" } else { "s" })?;
+    write!(out, "{}: {} recorded build{}", dockerfile.display(), builds.len(), if builds.len() == 1 { "" } else { "s" })?;
+    match p.older {
+        0 => writeln!(out)?,
+        1 => writeln!(out, " and 1 older record, not read (--all reads it)")?,
+        n => writeln!(out, " and {n} older records, not read (--all reads them)")?,
+    }
     for (i, b) in builds.iter().enumerate() {
         let when = b.started.as_deref().map(short_time).unwrap_or_else(|| "time unknown".into());
-        write!(out, "  #{} {when}  {}  {}", i + 1, result_word(b), present::inline(&b.id))?;
+        write!(out, "  #{} {when}  {}  {}", p.older + i + 1, result_word(b), present::inline(&b.id))?;
         if let Some(k) = p.known.iter().find(|k| k.build == b.id) {
             write!(out, "  image {}", present::size_bytes(k.history.total_size()))?;
         }
@@ -94,13 +108,13 @@ fn print_report(out: &mut impl Write, dockerfile: &Path, text: &str, p: &Printed
     }
     let largest = layers::largest(a, 3);
     let timeline_number = |t: &crate::analysis::timeline::Timeline| {
-        builds.iter().position(|b| b.id == t.build).map_or(String::from("?"), |i| format!("#{}", i + 1))
+        builds.iter().position(|b| b.id == t.build).map_or(String::from("?"), |i| format!("#{}", p.older + i + 1))
     };
     if let Some(header) = p.timeline.and_then(|t| crate::picture::text::path_header(t, &timeline_number(t))) {
         writeln!(out, "{header}")?;
     }
     writeln!(out)?;
-    let number = |id: &str| builds.iter().position(|b| b.id == id).map_or(String::from("?"), |i| format!("#{}", i + 1));
+    let number = |id: &str| builds.iter().position(|b| b.id == id).map_or(String::from("?"), |i| format!("#{}", p.older + i + 1));
     let mut next = a.instructions.iter().peekable();
     for (i, line) in text.lines().enumerate() {
         let n = i as u32 + 1;

@@ -20,6 +20,9 @@ pub struct Batch {
     pub builds: Vec<RecordedBuild>,
     /// What selecting the builds could not decide (a compose file it could not read, ...).
     pub problems: Vec<String>,
+    /// Older records that may hold builds of this Dockerfile, not read (`load_newest`): the builds are
+    /// numbered after them, as the server numbers its newest ones.
+    pub older: usize,
 }
 
 /// `report`'s view: the annotation and the image histories its sizes came from.
@@ -32,10 +35,16 @@ impl Batch {
     /// The builds of the Dockerfile at `dockerfile` (buffer `text`) in `store`; `compose`: the compose file
     /// that says which services built it (else the one beside it or above it).
     pub fn load(store: Store, dockerfile: &Path, text: String, compose: Option<&Path>) -> Batch {
+        Batch::load_newest(store, dockerfile, text, compose, usize::MAX)
+    }
+
+    /// `load` of the newest `limit` records that may hold builds of the Dockerfile (the store's catalog
+    /// says which, without reading the others): a year of CI is not read to print its last builds.
+    pub fn load_newest(store: Store, dockerfile: &Path, text: String, compose: Option<&Path>, limit: usize) -> Batch {
         let candidates = candidates(&store, dockerfile, &text);
         let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
-        let (builds, problems) = select::builds_for(&store, dockerfile, compose, &select::by_text(&names));
-        Batch { store, dockerfile: dockerfile.to_path_buf(), text, builds, problems }
+        let (builds, problems, older) = select::newest_builds_for(&store, dockerfile, compose, &select::by_text(&names), limit);
+        Batch { store, dockerfile: dockerfile.to_path_buf(), text, builds, problems, older }
     }
 
     /// The annotated instructions, with selection's problems and the layer sizes of the builds' images
@@ -51,6 +60,7 @@ impl Batch {
     pub fn annotated(&self) -> Annotated {
         let mut annotated = analysis::annotate(&self.text, &self.builds);
         annotated.problems.extend(self.problems.iter().cloned());
+        annotated.number_after(self.older);
         annotated
     }
 
