@@ -232,3 +232,22 @@ async fn the_example_failure_headline_is_the_compiler_error_and_points_at_its_lo
     let text = std::fs::read_to_string(&log).unwrap();
     assert_eq!(text.lines().nth(line), Some(format!("#12 0.344 {cause}").as_str()), "{related}");
 }
+
+/// The hover says where the instruction stood in the newest build's timeline, as `report` does: the
+/// toolchain step set 8.2 s of the build's 11.5 s; a cached step says nothing of it.
+#[tokio::test]
+async fn the_hover_names_the_critical_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap().join("example");
+    copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &root);
+    let mut c = TestClient::start();
+    c.initialize(json!({}), json!({"storePath": root.join(".buildlens"), "docker": {"host": "unix:///nonexistent.sock"}}), &root).await;
+    let uri = open_file(&mut c, &root.join("Dockerfile"), "dockerfile").await;
+    let hover_at = |line: u32| json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": 1}});
+    let toolchain = c.result("textDocument/hover", hover_at(8)).await;
+    let md = toolchain["contents"]["value"].as_str().unwrap();
+    assert!(md.contains("◆ critical path: 8.2s of 11.5s"), "{md}");
+    let cached = c.result("textDocument/hover", hover_at(4)).await;
+    let md = cached["contents"]["value"].as_str().unwrap();
+    assert!(md.contains("cached") && !md.contains("critical path") && !md.contains("slack"), "{md}");
+}

@@ -122,7 +122,7 @@ fn print_report(out: &mut impl Write, dockerfile: &Path, text: &str, p: &Printed
         while let Some(view) = next.next_if(|v| v.end_line <= n) {
             if view.end_line == n {
                 let critical = p.timeline.filter(|t| view.last.as_ref().is_some_and(|l| l.build == t.build));
-                let note = critical.and_then(|t| t.at_line(view.line).map(|b| crate::picture::critical_note(t, b)));
+                let note = critical.and_then(|t| crate::picture::critical_note_at(t, view.line));
                 annotation(out, view, &number, largest.iter().position(|&l| l == view.line), note.as_deref())?;
             }
         }

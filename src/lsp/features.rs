@@ -136,6 +136,15 @@ fn predicted(shared: &Shared, snapshot: &Snapshot) -> Arc<Prediction> {
     shared.host.prediction(&settings, snapshot)
 }
 
+/// `◆ critical path: 8.2s of 12.1s` or `ran in parallel, 2.0s of slack`: where the instruction's last run
+/// stood in the newest build's timeline (durations only, no log text), as `report` says it.
+fn critical_note(shared: &Shared, snapshot: &Snapshot, view: &crate::analysis::InstructionView) -> Option<String> {
+    let settings = shared.lock().analysis_settings();
+    let timeline = shared.host.timeline(&settings, snapshot)?;
+    view.last.as_ref().filter(|l| l.build == timeline.build)?;
+    crate::picture::critical_note_at(&timeline, view.line)
+}
+
 pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {
     let depth = shared.lock().settings.history_depth;
     let (doc, snapshot) = shared.snapshot(uri)?;
@@ -160,6 +169,9 @@ pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {
             let md = md.map(|mut value| {
                 if let Some(e) = annotated.explain.as_ref().filter(|e| view.last.as_ref().is_some_and(|l| l.build == e.to)) {
                     value.push_str(&hover::cause_markdown(e, &annotated.builds, view.line));
+                }
+                if let Some(note) = critical_note(shared, &snapshot, view) {
+                    value.push_str(&format!("\n{note}\n"));
                 }
                 value
             });

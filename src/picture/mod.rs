@@ -65,6 +65,12 @@ pub fn slowest(t: &Timeline, n: usize) -> Vec<&Bar> {
 }
 
 /// The note `report` and the editors give a bar: `◆ critical path: 3.0s of 3.7s` or `slack 2.1s`.
+/// The note of the instruction at `line` in timeline `t`: none for a step that came from the cache (it
+/// took no time, on the path or not: saying so on every cached line is noise).
+pub fn critical_note_at(t: &Timeline, line: u32) -> Option<String> {
+    t.at_line(line).filter(|bar| bar.status != StepStatus::Cached).map(|bar| critical_note(t, bar))
+}
+
 pub fn critical_note(t: &Timeline, bar: &Bar) -> String {
     let of = crate::present::duration_ms(t.total_ms);
     if bar.critical {

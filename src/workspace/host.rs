@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use super::source::{Feeds, Source};
 use crate::analysis::predict::{self, Prediction};
-use crate::analysis::Annotated;
+use crate::analysis::timeline::{self, Timeline};
+use crate::analysis::{Annotated, MappingCache};
 use crate::store::Store;
 
 /// What the analysis of one document depends on besides its text (the editor's settings, or the CLI's).
@@ -54,6 +55,7 @@ pub struct Snapshot {
     pub annotated: Arc<Annotated>,
     text: Arc<str>,
     prediction: OnceLock<Arc<Prediction>>,
+    timeline: OnceLock<Option<Arc<Timeline>>>,
 }
 
 impl Snapshot {
@@ -119,6 +121,7 @@ impl Host {
             annotated: Arc::new(annotated),
             text: text.clone(),
             prediction: OnceLock::new(),
+            timeline: OnceLock::new(),
         });
         if still_current() {
             lock(&self.snapshots).insert(path.to_path_buf(), snapshot.clone());
@@ -147,6 +150,19 @@ impl Host {
             .get_or_init(|| {
                 self.counters.predictions.fetch_add(1, Ordering::Relaxed);
                 Arc::new(self.predict(settings, snapshot))
+            })
+            .clone()
+    }
+
+    /// The newest build of this Dockerfile as a timeline (its critical path and each step's slack), when
+    /// any of its steps maps onto today's text. Computed once per snapshot, when first asked.
+    pub fn timeline(&self, settings: &Settings, snapshot: &Snapshot) -> Option<Arc<Timeline>> {
+        snapshot
+            .timeline
+            .get_or_init(|| {
+                let last = self.source.last_build(&settings.store, &settings.root, &snapshot.path)?;
+                let t = timeline::of_build(snapshot.text(), &last, &mut MappingCache::default());
+                (!t.bars.is_empty()).then(|| Arc::new(t))
             })
             .clone()
     }
