@@ -65,10 +65,14 @@ pub fn slowest(t: &Timeline, n: usize) -> Vec<&Bar> {
 }
 
 /// The note `report` and the editors give a bar: `◆ critical path: 3.0s of 3.7s` or `slack 2.1s`.
-/// The note of the instruction at `line` in timeline `t`: none for a step that came from the cache (it
-/// took no time, on the path or not: saying so on every cached line is noise).
+/// Shortest step the note speaks of: below it the duration prints as 0.0s (or was not in the log, as for
+/// a failed step in plain output), and "0.0s of 11.5s" on every quick line is noise.
+const NOTE_MIN_MS: u64 = 100;
+
+/// The note of the instruction at `line` in timeline `t`: none for a step that came from the cache or took
+/// no measurable time (on the path or not, it set nothing).
 pub fn critical_note_at(t: &Timeline, line: u32) -> Option<String> {
-    t.at_line(line).filter(|bar| bar.status != StepStatus::Cached).map(|bar| critical_note(t, bar))
+    t.at_line(line).filter(|bar| bar.status != StepStatus::Cached && bar.length_ms() >= NOTE_MIN_MS).map(|bar| critical_note(t, bar))
 }
 
 pub fn critical_note(t: &Timeline, bar: &Bar) -> String {
