@@ -16,6 +16,18 @@ async fn start(ws: &Workspace, caps: Value) -> TestClient {
     c
 }
 
+/// A copy of the bundled example with the server on it (no engine) and its Dockerfile open; the folder
+/// lives as long as the returned guard.
+async fn open_example() -> (tempfile::TempDir, TestClient, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap().join("example");
+    copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &root);
+    let mut c = TestClient::start();
+    c.initialize(json!({}), json!({"storePath": root.join(".buildlens"), "docker": {"host": "unix:///nonexistent.sock"}}), &root).await;
+    let uri = open_file(&mut c, &root.join("Dockerfile"), "dockerfile").await;
+    (tmp, c, uri)
+}
+
 async fn open_file(c: &mut TestClient, path: &std::path::Path, language: &str) -> String {
     let uri = file_uri(path);
     c.open(&uri, language, &std::fs::read_to_string(path).unwrap()).await;
@@ -179,12 +191,7 @@ async fn a_build_still_being_recorded_shows_a_running_lens() {
 /// the real daemon): the final stage's layer sizes show on its lines, with no engine to ask.
 #[tokio::test]
 async fn layer_sizes_from_snapshots_show_in_lenses_and_hints() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().canonicalize().unwrap().join("example");
-    copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &root);
-    let mut c = TestClient::start();
-    c.initialize(json!({}), json!({"storePath": root.join(".buildlens"), "docker": {"host": "unix:///nonexistent.sock"}}), &root).await;
-    let uri = open_file(&mut c, &root.join("Dockerfile"), "dockerfile").await;
+    let (_tmp, mut c, uri) = open_example().await;
     let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
     let title_at = |line: i64| -> String {
         let l = lenses.as_array().unwrap().iter().find(|l| l["range"]["start"]["line"] == line).expect("a lens on that line");
@@ -212,12 +219,7 @@ async fn layer_sizes_from_snapshots_show_in_lenses_and_hints() {
 /// `make[3]: *** [Makefile:1234: all] Error 2` echo after it, and the diagnostic points at its log line.
 #[tokio::test]
 async fn the_example_failure_headline_is_the_compiler_error_and_points_at_its_log_line() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().canonicalize().unwrap().join("example");
-    copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &root);
-    let mut c = TestClient::start();
-    c.initialize(json!({}), json!({"storePath": root.join(".buildlens"), "docker": {"host": "unix:///nonexistent.sock"}}), &root).await;
-    let uri = open_file(&mut c, &root.join("Dockerfile"), "dockerfile").await;
+    let (_tmp, mut c, uri) = open_example().await;
     let cause = "hello.c:12:5: error: 'struct sockaddr_ll' has no member named 'sll_protocol'";
     let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
     let lens = lenses.as_array().unwrap().iter().find(|l| l["range"]["start"]["line"] == 15).expect("a lens on line 16");
@@ -237,12 +239,7 @@ async fn the_example_failure_headline_is_the_compiler_error_and_points_at_its_lo
 /// toolchain step set 8.2 s of the build's 11.5 s; a cached step says nothing of it.
 #[tokio::test]
 async fn the_hover_names_the_critical_path() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().canonicalize().unwrap().join("example");
-    copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &root);
-    let mut c = TestClient::start();
-    c.initialize(json!({}), json!({"storePath": root.join(".buildlens"), "docker": {"host": "unix:///nonexistent.sock"}}), &root).await;
-    let uri = open_file(&mut c, &root.join("Dockerfile"), "dockerfile").await;
+    let (_tmp, mut c, uri) = open_example().await;
     let hover_at = |line: u32| json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": 1}});
     let toolchain = c.result("textDocument/hover", hover_at(8)).await;
     let md = toolchain["contents"]["value"].as_str().unwrap();
