@@ -107,7 +107,8 @@ impl Store {
         let (mut missing, mut unread) = (Vec::new(), Vec::new());
         for record in folders.iter().filter(|id| !known.contains(id.as_str())).filter_map(|id| self.record_unchecked(id)) {
             match record.meta() {
-                Ok(meta) => missing.push(Entry::of(&meta)),
+                // The folder names the record: a meta.json copied or a folder renamed keeps its old `id`.
+                Ok(meta) => missing.push(Entry { id: record.id.clone(), ..Entry::of(&meta) }),
                 // A meta.json there but not readable (refused, not JSON): listed, not kept, so that the
                 // reader says why it skips the record; a folder without one is no record yet.
                 Err(_) if fs::symlink_metadata(record.meta_path()).is_ok() => unread.push(Entry::unknown(record.id)),

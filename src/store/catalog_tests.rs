@@ -95,6 +95,19 @@ fn a_record_the_catalog_lacks_is_read_from_its_meta_and_appended() {
     assert_eq!(store.catalog().entries.len(), 2);
 }
 
+/// The folder names the record: a record folder renamed (or a meta.json copied) keeps its old `id` inside,
+/// and is listed under its folder's name.
+#[test]
+fn a_renamed_record_folder_is_listed_by_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), 2, |_| Some("Dockerfile"));
+    let old = store.records()[1].dir.clone();
+    let renamed = old.with_file_name("renamed-by-hand");
+    std::fs::rename(&old, &renamed).unwrap();
+    let ids: Vec<String> = store.catalog().entries.iter().map(|e| e.id.clone()).collect();
+    assert!(ids.contains(&"renamed-by-hand".to_string()) && ids.len() == 2, "{ids:?}");
+}
+
 #[test]
 fn concurrent_appends_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
