@@ -36,7 +36,19 @@ pub(super) fn place_error(df: &Dockerfile, rb: &RecordedBuild, mapping: &Mapping
 /// False for a build whose steps did not match this Dockerfile (the mapping gate dropped them all): its
 /// line numbers are another file's.
 fn belongs(rb: &RecordedBuild, mapping: &Mapping) -> bool {
-    !rb.build.steps.iter().any(Step::is_instruction) || mapping.steps.iter().any(Option::is_some)
+    let mapped = mapping.steps.iter().any(Option::is_some);
+    (!rb.build.steps.iter().any(Step::is_instruction) || mapped) && !failed_in_another_service(rb, mapping)
+}
+
+/// A compose or bake build whose failed step belongs to a service (target) none of whose steps landed
+/// on this Dockerfile while another service's did: the error's line numbers count that service's file.
+fn failed_in_another_service(rb: &RecordedBuild, mapping: &Mapping) -> bool {
+    let steps = &rb.build.steps;
+    let Some(service) = steps.iter().rev().find(|s| s.status == StepStatus::Error).and_then(|s| s.service.as_deref()) else {
+        return false;
+    };
+    let mut landed = steps.iter().zip(&mapping.steps).filter(|(_, m)| m.is_some()).map(|(s, _)| s.service.as_deref());
+    landed.clone().next().is_some() && !landed.any(|s| s == Some(service))
 }
 
 /// The run a build-level failure shows: the failed (unmapped) step's error and output when there is

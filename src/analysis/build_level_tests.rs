@@ -199,3 +199,17 @@ fn a_guessed_interleaving_is_a_problem_of_the_annotation() {
     assert_eq!(guessed.len(), 2, "{:?}", a.problems);
     assert!(guessed[0].starts_with("build r#1: ") && guessed[1].starts_with("build r#2: "), "{guessed:?}");
 }
+
+/// A compose build where service `web` fails at `Dockerfile:3`: api's Dockerfile has its own line 3, which
+/// never ran; the error is web's and stays off api's file (it lands on web's).
+#[test]
+fn another_services_error_lines_stay_off_this_dockerfile() {
+    let log = "#1 [api internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n#2 [web internal] load build definition from Dockerfile\n#2 DONE 0.0s\n\n#3 [api 1/3] FROM docker.io/library/maven:3.9\n#3 CACHED\n\n#4 [web 1/3] FROM docker.io/library/node:18-alpine\n#4 CACHED\n\n#5 [web 2/3] COPY . .\n#5 DONE 0.3s\n\n#6 [api 2/3] RUN mvn dependency:go-offline\n#6 ...\n\n#7 [web 3/3] RUN npm run build\n#7 0.512 ReferenceError: CustomEvent is not defined\n#7 ERROR: process \"/bin/sh -c npm run build\" did not complete successfully: exit code: 1\n\n#6 [api 2/3] RUN mvn dependency:go-offline\n#6 CANCELED\n------\n > [web 3/3] RUN npm run build:\n------\nDockerfile:3\n--------------------\n   3 | >>> RUN npm run build\n--------------------\ntarget web: failed to solve: process \"/bin/sh -c npm run build\" did not complete successfully: exit code: 1\n";
+    let api = "FROM maven:3.9\nRUN mvn dependency:go-offline\nRUN mvn package -DskipTests\n";
+    let a = annotate(api, &[recorded("b1", log)]);
+    assert_eq!(at(&a.instructions, 2).last.as_ref().map(|r| r.status), Some(StepStatus::Canceled));
+    assert!(at(&a.instructions, 3).last.is_none(), "api's line 3 never ran: {:?}", at(&a.instructions, 3).last);
+    let web = "FROM node:18-alpine\nCOPY . .\nRUN npm run build\n";
+    let a = annotate(web, &[recorded("b1", log)]);
+    assert_eq!(at(&a.instructions, 3).last.as_ref().map(|r| r.status), Some(StepStatus::Error));
+}

@@ -71,8 +71,14 @@ impl ErrorBlock {
     /// already has an errored step, which makes the bare 20.10 final lines (`failed to …`) acceptable.
     pub fn feed(&mut self, line: &[u8], failed: bool) -> Option<Event> {
         match self.phase {
-            Phase::Body => return Some(self.body(line)),
-            Phase::Snippet => return Some(self.snippet_line(line)),
+            Phase::Body => match self.body(line) {
+                Some(event) => return Some(event),
+                None => self.phase = Phase::Outside,
+            },
+            Phase::Snippet => match self.snippet_line(line) {
+                Some(event) => return Some(event),
+                None => self.phase = Phase::Outside,
+            },
             Phase::Opened => {
                 if let Some(name) = line.strip_prefix(b" > ") {
                     if let Some(name) = name.strip_suffix(b":") {
@@ -136,30 +142,45 @@ impl ErrorBlock {
         }
     }
 
-    fn body(&mut self, line: &[u8]) -> Event {
+    /// A line of the summary block; `None` when the block ended without its closing `------` (a cut
+    /// log, a platform that drops rule lines): a snippet head or a final error line is not the vertex's.
+    fn body(&mut self, line: &[u8]) -> Option<Event> {
         if line == RULE {
             self.phase = Phase::Outside;
-            return Event::Taken;
+            return Some(Event::Taken);
         }
-        Event::BodyLine(body_text_start(line))
+        if ends_open_report(line) {
+            return None;
+        }
+        Some(Event::BodyLine(body_text_start(line)))
     }
 
-    fn snippet_line(&mut self, line: &[u8]) -> Event {
+    /// A line of the snippet. The `>>>` range is reported as it grows, so a snippet cut before its
+    /// closing rule still names its lines; `None` when a line after the rows is the report's next part.
+    fn snippet_line(&mut self, line: &[u8]) -> Option<Event> {
         if line == SNIPPET_RULE {
             self.phase = Phase::Outside;
-            return match self.marked.take() {
-                Some(range) => Event::Snippet(range),
-                None => Event::Taken,
-            };
+            self.marked = None;
+            return Some(Event::Taken);
         }
-        if let Some(n) = marked_line(line) {
-            self.marked = Some(match self.marked {
-                Some([first, last]) => [first.min(n), last.max(n)],
-                None => [n, n],
-            });
+        if ends_open_report(line) {
+            self.marked = None;
+            return None;
         }
-        Event::Taken
+        let Some(n) = marked_line(line) else { return Some(Event::Taken) };
+        let range = match self.marked {
+            Some([first, last]) => [first.min(n), last.max(n)],
+            None => [n, n],
+        };
+        self.marked = Some(range);
+        Some(Event::Snippet(range))
     }
+}
+
+/// A line that cannot be inside a summary block or snippet whose closing rule never came: the next
+/// snippet's `Dockerfile:N` or a final error line the client prints after the report.
+fn ends_open_report(line: &[u8]) -> bool {
+    is_snippet_head(line) || final_error(line, false).is_some()
 }
 
 /// `Dockerfile:12`, `app.Dockerfile:44`, `Dockerfile.wasm:7`: a file name without spaces, a colon,

@@ -103,10 +103,10 @@ fn summary_block_and_snippet() {
             Event::Taken,
             Event::Taken,
             Event::Taken,
-            Event::Taken,
-            Event::Taken,
-            Event::Taken,
+            Event::Snippet([83, 83]),
             Event::Snippet([83, 84]),
+            Event::Taken,
+            Event::Taken,
             Event::Final("ERROR: failed to solve: x".into()),
         ]
     );
@@ -127,6 +127,28 @@ fn snippet_with_blank_lines_between() {
     let got =
         events(&["Dockerfile:28", "", "--------------------", "", "  27 |     ", "", "  28 | >>> FROM x", "", "--------------------", ""]);
     assert_eq!(got.iter().filter(|e| **e == Event::Snippet([28, 28])).count(), 1, "{got:?}");
+}
+
+/// A platform that drops rule lines, or a log cut inside the report: the snippet still names its `>>>`
+/// lines, and the final error after it is the build's error, not snippet text.
+#[test]
+fn a_report_without_its_closing_rules_keeps_its_lines_and_final_error() {
+    let got = events(&[
+        "------",
+        " > [2/2] RUN false:",
+        "0.1 boom",
+        "Dockerfile:2",
+        "--------------------",
+        "   1 |     FROM alpine",
+        "   2 | >>> RUN false",
+        "   3 |     ",
+        "ERROR: failed to build: failed to solve: x",
+    ]);
+    assert!(got.contains(&Event::Snippet([2, 2])), "{got:?}");
+    assert_eq!(got.last(), Some(&Event::Final("ERROR: failed to build: failed to solve: x".into())), "{got:?}");
+    assert!(got.contains(&Event::BodyLine(4)), "{got:?}");
+    let cut = events(&["Dockerfile:34", "--------------------", "  33 |     WORKDIR /app", "  34 | >>> RUN pip3 install x"]);
+    assert_eq!(cut.last(), Some(&Event::Snippet([34, 34])), "{cut:?}");
 }
 
 #[test]

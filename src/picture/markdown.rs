@@ -77,7 +77,7 @@ fn cache_misses(out: &mut String, p: &Picture<'_>) {
 }
 
 fn critical_path(out: &mut String, t: &Timeline) {
-    if t.path.is_empty() {
+    if t.path.is_empty() || !super::has_times(t) {
         return;
     }
     let _ = writeln!(out, "#### Critical path: {} of steps in {}\n", duration_ms(t.path_ms()), duration_ms(t.total_ms));

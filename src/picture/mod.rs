@@ -75,6 +75,12 @@ pub fn critical_note_at(t: &Timeline, line: u32) -> Option<String> {
     t.at_line(line).filter(|bar| bar.status != StepStatus::Cached && bar.length_ms() >= NOTE_MIN_MS).map(|bar| critical_note(t, bar))
 }
 
+/// Whether the build took measurable time at all: the classic builder and podman print no durations, so
+/// their builds have no critical path or slack to state.
+pub fn has_times(t: &Timeline) -> bool {
+    t.total_ms >= NOTE_MIN_MS
+}
+
 pub fn critical_note(t: &Timeline, bar: &Bar) -> String {
     let of = crate::present::duration_ms(t.total_ms);
     if bar.critical {

@@ -209,3 +209,19 @@ fn a_large_build_keeps_the_mermaid_chart_under_its_size_limit() {
     assert!(chart.contains("    L101 RUN step 100 ") && chart.contains("    L50 RUN step 49 "), "the path and the longest");
     assert!(md.contains("\n850 shorter steps are left out of the chart.\n"));
 }
+
+/// The classic builder and podman print no durations: their builds have no critical path to state, in
+/// the report's header or the CI summary (every step would be "0.0s of 0.0s").
+#[test]
+fn a_build_without_times_states_no_critical_path() {
+    let mut t = timeline();
+    for b in &mut t.bars {
+        (b.start_ms, b.end_ms) = (0, 0);
+    }
+    t.total_ms = 0;
+    assert_eq!(text::path_header(&t, "#1"), None);
+    let a = annotated();
+    let md = markdown::render(&picture(&t, &a));
+    assert!(!md.contains("Critical path"), "{md}");
+    assert!(t.bars.iter().all(|b| critical_note_at(&t, b.line).is_none()));
+}

@@ -40,9 +40,9 @@ pub fn timeline(t: &Timeline, width: usize) -> String {
     out
 }
 
-/// `critical path (build #3, 3.7s): line 1 → 2 → 8 → 9`, or nothing for a build without bars.
+/// `critical path (build #3, 3.7s): line 1 → 2 → 8 → 9`, or nothing for a build without bars or times.
 pub fn path_header(t: &Timeline, number: &str) -> Option<String> {
-    if t.path.is_empty() {
+    if t.path.is_empty() || !super::has_times(t) {
         return None;
     }
     let lines: Vec<String> = path_bars(t).map(|b| b.line.to_string()).collect();
