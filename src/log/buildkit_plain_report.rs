@@ -97,6 +97,37 @@ impl Parser {
     }
 }
 
+/// A step whose `DONE` line is missing (a cut or trimmed log) while its image was exported after it:
+/// BuildKit exports only once the whole graph is solved, so the step completed (its duration unknown).
+/// Never after a failure; with several targets (compose, bake: `[web] exporting to image`) only for the
+/// exported target's steps.
+fn finish_exported(build: &mut Build) {
+    if build.error.is_some() || build.steps.iter().any(|s| s.status == StepStatus::Error) {
+        return;
+    }
+    let is_export =
+        |s: &Step| s.status == StepStatus::Executed && (s.name.starts_with("exporting to") || s.name.contains("] exporting to"));
+    let Some(last_export) = build.steps.iter().rposition(is_export) else { return };
+    let exported: Vec<Option<String>> = build.steps.iter().filter(|s| is_export(s)).map(target_of).collect();
+    let whole_graph = exported.contains(&None);
+    for step in build.steps.iter_mut().take(last_export) {
+        if step.status == StepStatus::Running && (whole_graph || exported.contains(&target_of(step))) {
+            step.status = StepStatus::Executed;
+        }
+    }
+}
+
+/// The target a step belongs to: its compose service, else the first word of a `[web 2/3]` or `[web]`
+/// slot (none for `[2/3]`).
+fn target_of(step: &Step) -> Option<String> {
+    if step.service.is_some() {
+        return step.service.clone();
+    }
+    let slot = step.name.strip_prefix('[')?.split(']').next()?;
+    let word = slot.split(' ').next()?;
+    (!word.is_empty() && !word.contains('/') && word != "internal").then(|| word.to_string())
+}
+
 /// Fills outputs, services, the snippet range and the result into the build.
 pub fn close(mut build: Build, outputs: &[StepOutput], snippet: Option<[u32; 2]>, ended: bool) -> Build {
     for (step, out) in build.steps.iter_mut().zip(outputs) {
@@ -106,6 +137,7 @@ pub fn close(mut build: Build, outputs: &[StepOutput], snippet: Option<[u32; 2]>
     if let Some(range) = snippet {
         error_block::apply_snippet(&mut build, range);
     }
+    finish_exported(&mut build);
     let all_done = build.steps.iter().all(|s| s.status != StepStatus::Running);
     build.result = error_block::result(&build, ended, all_done);
     if build.result == BuildResult::Failed {

@@ -346,3 +346,19 @@ fn a_header_as_wide_as_the_log_keeps_a_prose_line_out_of_a_short_log() {
     assert_eq!(b.steps[1].name, "[1/1] RUN a-rather-long-command --with-flags");
     assert_eq!(b.dockerfile.as_deref(), Some("Dockerfile"));
 }
+
+/// A step's `DONE` line cut out of the log (a trimmed paste) before its service's image was exported:
+/// the export comes only after the whole graph, so the step completed and the build succeeded. Another
+/// compose service's open step stays open, and a build that failed keeps its open steps canceled.
+#[test]
+fn a_step_without_done_before_the_export_completed() {
+    let log = "#1 [1/3] FROM docker.io/library/alpine:3.20\n#1 CACHED\n\n#2 [2/3] RUN ./gradlew dependencies\n#2 0.675 Welcome to Gradle\n\n#3 [3/3] COPY src src/\n#3 DONE 14.4s\n\n#4 exporting to image\n#4 exporting layers 2.0s done\n#4 DONE 2.1s\n";
+    let build = parse_bytes(log.as_bytes()).builds.remove(0);
+    assert_eq!(build.result, BuildResult::Success, "{build:#?}");
+    assert_eq!(build.steps.get(1).map(|s| (s.status, s.duration_ms)), Some((StepStatus::Executed, None)));
+    let compose = "#1 [api 1/2] FROM docker.io/library/alpine:3.20\n#1 CACHED\n\n#2 [web 1/2] FROM docker.io/library/node:18\n#2 CACHED\n\n#3 [api 2/2] RUN make\n#3 0.1 compiling\n\n#4 [web 2/2] RUN npm ci\n#4 0.2 installing\n\n#5 [web] exporting to image\n#5 DONE 0.5s\n";
+    let build = parse_bytes(compose.as_bytes()).builds.remove(0);
+    let status = |name: &str| build.steps.iter().find(|s| s.name.contains(name)).map(|s| s.status);
+    assert_eq!(status("npm ci"), Some(StepStatus::Executed));
+    assert_eq!(status("make"), Some(StepStatus::Running), "api was not exported: {build:#?}");
+}
