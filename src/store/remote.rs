@@ -48,6 +48,15 @@ pub fn record_dir(root: &Path, id: &str) -> Option<PathBuf> {
     parse_id(id).map(|key| root.join(REMOTE_DIR).join(key).join(id))
 }
 
+/// `CI · main · 3h ago` for a pulled record's build (`<id>` or `<id>#<n>`); `None` for a local one
+/// (known by its id: no file is read).
+pub fn origin_label(store: &Store, build_id: &str) -> Option<String> {
+    let id = build_id.split('#').next().unwrap_or(build_id);
+    parse_id(id)?;
+    let meta = store.record_unchecked(id)?.meta().ok()?;
+    Some(meta.origin?.label(&meta.started, chrono::Utc::now()))
+}
+
 /// Every pulled record (folders with a meta.json whose name is a remote id of their key).
 pub fn records(store: &Store) -> Vec<Record> {
     let area = store.root().join(REMOTE_DIR);
