@@ -129,8 +129,14 @@ fn a_registry_killed_mid_push_and_mid_pull_leaves_no_half_record() {
     let area = dev.join(".buildlens/remote");
     assert!(when(&mut pull, Duration::from_secs(120), || largest(&area, "build.log") > 0), "the pull ended before its download was seen");
     registry.kill();
+    let seen = largest(&area, "build.log");
     let out = pull.wait_with_output().unwrap();
-    assert!(!out.status.success(), "a pull whose registry died fails");
+    assert!(
+        !out.status.success(),
+        "a pull whose registry died fails ({seen} bytes when killed): {} {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     assert!(pulled(&dev_store).is_empty(), "no half record in the store");
     let leftovers: Vec<_> = tree(&area).into_iter().filter(|p| p.to_string_lossy().contains(".tmp-")).collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");

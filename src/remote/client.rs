@@ -26,6 +26,8 @@ pub enum RemoteError {
     Connect { registry: String, why: String },
     #[error("TLS with {registry} failed ({why}): give its CA with --ca-cert FILE (or BUILDLENS_REMOTE_CA), or name a loopback registry with http://")]
     Tls { registry: String, why: String },
+    #[error("the connection to {registry} broke ({what}): the registry went away in the middle; try again")]
+    Broken { registry: String, what: String },
     #[error("credentials for {registry}: {why}")]
     Credentials { registry: String, why: String },
     #[error("{0}")]
@@ -149,7 +151,12 @@ impl Connection {
             ..Default::default()
         };
         let pulled = self.client.pull_blob(&self.digest_reference(&descriptor.digest), &layer, out).await;
-        pulled.map_err(|e| self.error(e, "downloading a blob"))
+        pulled.map_err(|e| match e {
+            // What the registry sent is not what the manifest claims: the artifact is refused.
+            OciDistributionError::DigestError(e) => RemoteError::Refused(clip(&e.to_string())),
+            OciDistributionError::IoError(e) if e.kind() == std::io::ErrorKind::InvalidData => RemoteError::Refused(clip(&e.to_string())),
+            e => self.error(e, "downloading a blob"),
+        })
     }
 
     fn count(&self) {
@@ -217,6 +224,9 @@ impl Connection {
         }
         if e.is_connect() {
             return RemoteError::Connect { registry, why: clip(&chain) };
+        }
+        if e.is_body() || e.is_decode() || e.is_request() {
+            return RemoteError::Broken { registry, what: what.to_string() };
         }
         RemoteError::Protocol { registry, what: what.to_string(), why: clip(&chain) }
     }

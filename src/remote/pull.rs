@@ -216,7 +216,7 @@ fn write_new(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
 /// A blob the registry sent wrong (size, digest) refuses the artifact; a failing registry fails the pull.
 fn refused_or<T>(e: RemoteError) -> Result<Result<T, String>, RemoteError> {
     match e {
-        RemoteError::Protocol { why, .. } => Ok(Err(why)),
+        RemoteError::Refused(why) => Ok(Err(why)),
         other => Err(other),
     }
 }
