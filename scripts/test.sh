@@ -9,7 +9,8 @@
 # 3. starts a private dockerd (fresh state folder, own socket) and prepares podman (scripts/lib/daemon.sh),
 # 4. cargo fmt --check; cargo clippy --all-targets -- -D warnings;
 #    cargo test --all-targets --no-fail-fast -- --include-ignored (every test binary runs), with DOCKER_HOST and BUILDLENS_DAEMON_TESTS=1 so the
-#    daemon tests run for real and fail (never skip) without their builder,
+#    daemon tests run for real and fail (never skip) without their builder; the registry tests get the two
+#    registries scripts/registry.sh started (BUILDLENS_REGISTRY_*) and fail without them,
 # 5. stops the daemon it started (also on failure or Ctrl-C) and prints a summary.
 # Every step runs even when an earlier one failed; the exit code is non-zero when any failed.
 # Logs of each step and the daemon's own log go to test-artifacts/ (git-ignored).
@@ -89,6 +90,21 @@ start_daemons() {
   docker_start "$STATE" && docker_import_base && podman_import_base
 }
 
+# The registries of the registry tests (scripts/registry.sh): their BUILDLENS_REGISTRY_* variables exported
+# for cargo test. If they do not start, the variables stay unset and those tests fail (never skip).
+start_registries() {
+  local exports
+  exports="$(bash "$BUILDLENS_ROOT/scripts/registry.sh" start "$STATE/registry")" || return 1
+  eval "$exports"
+}
+
+stop_registries() {
+  [ -d "$STATE/registry" ] || return 0
+  cp "$STATE/registry/plain/registry.log" "$ARTIFACTS/registry-plain.log" 2>/dev/null || true
+  cp "$STATE/registry/tls/registry.log" "$ARTIFACTS/registry-tls.log" 2>/dev/null || true
+  bash "$BUILDLENS_ROOT/scripts/registry.sh" stop "$STATE/registry"
+}
+
 stop_daemons() {
   cp "$STATE/dockerd.log" "$ARTIFACTS/dockerd.log" 2>/dev/null || true
   docker_stop "$STATE"
@@ -147,6 +163,7 @@ on_exit() {
   fi
   stop_step_group
   step "stop dockerd (only the pids this run started)" stop_daemons
+  step "stop the registries (only the pids this run started)" stop_registries
   summary "$rc"
   exit "$rc"
 }
@@ -156,6 +173,7 @@ trap 'warn "interrupted"; exit 130' INT TERM
 step "install missing dependencies (apt, pip, npm, rustup)" install_all_deps
 step "shared corpus at ../shared" find_shared
 step "start private dockerd + import fixture-base (docker, podman)" start_daemons
+step "start private registries: plain, TLS + basic auth (scripts/registry.sh)" start_registries
 step "cargo fmt --check" logged cargo-fmt.log 300 cargo fmt --check
 step "cargo clippy --all-targets -- -D warnings" logged cargo-clippy.log "${BUILDLENS_CLIPPY_TIMEOUT:-900}" \
   cargo clippy --all-targets -- -D warnings

@@ -16,5 +16,6 @@ pub mod mapping;
 pub mod picture;
 pub mod present;
 pub mod record;
+pub mod remote;
 pub mod store;
 pub mod workspace;

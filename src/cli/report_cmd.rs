@@ -54,7 +54,8 @@ pub fn run(
         writeln!(out)?;
     } else {
         let timeline = super::picture_cmd::latest_timeline(text, builds);
-        let printed = Printed { builds, older: batch.older, known: &known, annotated: &annotated, timeline: timeline.as_ref() };
+        let printed =
+            Printed { builds, older: batch.older, known: &known, annotated: &annotated, timeline: timeline.as_ref(), store: &batch.store };
         print_report(&mut out, &dockerfile, text, &printed)?;
     }
     out.flush()?;
@@ -80,6 +81,8 @@ struct Printed<'a> {
     annotated: &'a Annotated,
     /// The latest build's timeline: the critical path and each step's slack.
     timeline: Option<&'a crate::analysis::timeline::Timeline>,
+    /// Where pulled records came from (`CI · main · 3h ago`).
+    store: &'a Store,
 }
 
 fn absolute(cwd: &Path, p: &Path) -> PathBuf {
@@ -101,6 +104,9 @@ fn print_report(out: &mut impl Write, dockerfile: &Path, text: &str, p: &Printed
     for (i, b) in builds.iter().enumerate() {
         let when = b.started.as_deref().map(short_time).unwrap_or_else(|| "time unknown".into());
         write!(out, "  #{} {when}  {}  {}", p.older + i + 1, result_word(b), present::inline(&b.id))?;
+        if let Some(origin) = crate::store::remote::origin_label(p.store, &b.id) {
+            write!(out, "  {origin}")?;
+        }
         if let Some(k) = p.known.iter().find(|k| k.build == b.id) {
             write!(out, "  image {}", present::size_bytes(k.history.total_size()))?;
         }

@@ -94,7 +94,18 @@ impl Catalog {
 impl Store {
     /// The catalog, healed: rebuilt from the `meta.json` files when missing or unreadable, completed with
     /// the record folders it lacks. A store that does not exist has an empty one (nothing is created).
+    /// Pulled records (`remote/`, their own catalog) are listed among the local ones, by id (time).
     pub fn catalog(&self) -> Catalog {
+        let mut catalog = self.local_catalog();
+        let remote = super::remote::catalog_entries(self);
+        if !remote.is_empty() {
+            catalog.entries.extend(remote);
+            catalog.entries.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        catalog
+    }
+
+    fn local_catalog(&self) -> Catalog {
         let Ok(names) = fs::read_dir(self.root.join("builds")) else { return Catalog::default() };
         let folders: Vec<String> =
             names.flatten().filter_map(|e| e.file_name().into_string().ok()).filter(|n| !n.starts_with('.')).collect();
@@ -159,6 +170,12 @@ pub fn append(root: &Path, entry: &Entry) -> io::Result<()> {
     serde_json::to_writer(&mut line, entry)?;
     line.push(b'\n');
     (&file).write_all(&line)
+}
+
+/// The entries of the catalog at `root` (lines that are no entry skipped, ids not settled); `None` when it
+/// is missing or lacks the header.
+pub(crate) fn read_entries(root: &Path) -> Option<Vec<Entry>> {
+    parse(&safe_fs::read_capped(&root.join(CATALOG_FILE), CATALOG_CAP).ok()?)
 }
 
 /// The entries of a catalog's text (lines that are no entry skipped); `None` when it lacks the header.

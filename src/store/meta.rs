@@ -58,6 +58,43 @@ pub struct RecordMeta {
     /// Pid of the `buildlens record` process while it runs (to tell a live record from an abandoned one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorder_pid: Option<u32>,
+    /// A record pulled from a registry (`buildlens pull`): where it came from. Local records have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+}
+
+/// Where a pulled record came from (`store::remote`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// `registry/repository`.
+    pub remote: String,
+    /// The tag it was pulled from.
+    pub tag: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Pushed from a CI job.
+    #[serde(default)]
+    pub ci: bool,
+    /// Its id where it was recorded.
+    #[serde(default)]
+    pub record_id: String,
+    /// RFC 3339: when it was pulled.
+    #[serde(default)]
+    pub pulled: String,
+}
+
+impl Origin {
+    /// `CI · main · 3h ago` (who: `CI` or the registry; the branch where known; the build's age).
+    pub fn label(&self, started: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+        let mut parts = vec![if self.ci { "CI".to_string() } else { self.remote.clone() }];
+        parts.extend(self.branch.clone());
+        if let Ok(then) = chrono::DateTime::parse_from_rfc3339(started) {
+            parts.push(crate::present::ago(then.with_timezone(&chrono::Utc), now));
+        }
+        crate::present::inline(&parts.join(" · ")).into_owned()
+    }
 }
 
 /// A compose service and the Dockerfile it builds (workspace-relative where inside it, like `dockerfile`).
@@ -90,6 +127,7 @@ impl RecordMeta {
             imported_from: None,
             services: Vec::new(),
             recorder_pid: None,
+            origin: None,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod compose;
 pub mod index;
 pub mod meta;
+pub mod remote;
 pub mod safe_fs;
 pub mod select;
 
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-pub use meta::{RecordMeta, ServiceDockerfile, Source};
+pub use meta::{Origin, RecordMeta, ServiceDockerfile, Source};
 
 /// Folder name of the default store at the workspace root.
 pub const DEFAULT_DIR: &str = ".buildlens";
@@ -204,14 +205,16 @@ impl Store {
         bail!("could not find a free record id in {}", builds.display())
     }
 
-    /// All records, oldest first (ids sort by time). A missing store has none.
+    /// All records, oldest first (ids sort by time), pulled ones (`remote/`) among them. A missing store
+    /// has none.
     pub fn records(&self) -> Vec<Record> {
-        let Ok(entries) = fs::read_dir(self.builds_dir()) else { return Vec::new() };
+        let entries = fs::read_dir(self.builds_dir()).into_iter().flatten();
         let mut out: Vec<Record> = entries
             .flatten()
             .filter(|e| e.path().join(META_FILE).is_file())
             .filter_map(|e| Some(Record { id: e.file_name().into_string().ok()?, dir: e.path() }))
             .collect();
+        out.extend(remote::records(self));
         out.sort_by(|a, b| a.id.cmp(&b.id));
         out
     }
@@ -226,6 +229,9 @@ impl Store {
         if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
             return None;
         }
+        if let Some(dir) = remote::record_dir(&self.root, id) {
+            return Some(Record { id: id.to_string(), dir });
+        }
         Some(Record { id: id.to_string(), dir: self.builds_dir().join(id) })
     }
 }
@@ -236,7 +242,7 @@ pub fn workspace_root(cwd: &Path) -> PathBuf {
 }
 
 /// Keeps the store out of `git status` without touching the user's `.gitignore`.
-fn ignore_in_git(root: &Path) {
+pub(crate) fn ignore_in_git(root: &Path) {
     use std::io::Write;
     // Created only where nothing is (not even a symlink): a planted one is never written through.
     if let Ok(mut file) = safe_fs::create_new(&root.join(".gitignore")) {
