@@ -48,13 +48,14 @@ if [ ! -x "$BIN" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$BIN" -prin
 fi
 
 WORK="$(mktemp -d /tmp/buildlens-nvim.XXXXXX)"
-trap 'screen_cleanup; rm -rf "$WORK"' EXIT
+trap 'screen_cleanup; [ -z "${REGISTRY_PID:-}" ] || kill "$REGISTRY_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 FAILED=()
 PASSED=0
 
-# `run_spec NVIM LABEL SPEC`: a fresh workspace copy and fresh XDG dirs for each spec.
+# `run_spec NVIM LABEL SPEC [PREPARE]`: a fresh workspace copy and fresh XDG dirs for each spec;
+# PREPARE (a function) gets the workspace copy before Neovim starts.
 run_spec() {
-  local nvim="$1" label="$2" spec="$3" dir rc=0
+  local nvim="$1" label="$2" spec="$3" prepare="${4:-}" dir rc=0
   dir="$WORK/$label-$(basename "$spec" .lua)"
   mkdir -p "$dir"/{config,data,state,cache,runtime}
   chmod 700 "$dir/runtime"
@@ -64,10 +65,12 @@ run_spec() {
   # build context is a change under `COPY . .` (the server would rightly predict a rebuild).
   mkdir -p "$dir/names"
   for name in Containerfile app.Dockerfile app.dockerfile; do cp "$dir/ws/Dockerfile" "$dir/names/$name"; done
+  [ -z "$prepare" ] || "$prepare" "$dir/ws" || { FAILED+=("$label $(basename "$spec") (preparing the workspace)"); return 0; }
   printf '\n==> %s %s\n' "$label" "$(basename "$spec")" >&2
   XDG_CONFIG_HOME="$dir/config" XDG_DATA_HOME="$dir/data" XDG_STATE_HOME="$dir/state" \
     XDG_CACHE_HOME="$dir/cache" XDG_RUNTIME_DIR="$dir/runtime" \
     BUILDLENS_SPEC="$spec" BUILDLENS_PLUGIN="$PLUGIN" BUILDLENS_BIN="$BIN" BUILDLENS_WS="$dir/ws" \
+    BUILDLENS_REMOTE_TARGET="${REMOTE_TARGET:-}" \
     timeout -k 5 "$SPEC_TIMEOUT" "$nvim" --headless --clean -n -c "luafile $TESTS/run.lua" </dev/null || rc=$?
   if [ "$rc" -eq 0 ]; then
     PASSED=$((PASSED + 1))
@@ -97,6 +100,27 @@ done
 for spec in core missing_binary; do
   run_spec "$NVIM_OLD" nvim-0.7 "$TESTS/${spec}_spec.lua"
 done
+
+# A record only in a registry (issue 17): the example's records pushed to a real registry (Debian's
+# docker-registry, started here on a free loopback port and stopped at exit), then removed from the store.
+REGISTRY_PID=""
+start_registry() {
+  local line
+  line="$(bash "$BUILDLENS_ROOT/scripts/registry.sh" one plain "$WORK/registry")" || return 1
+  REGISTRY_PID="${line#* }"
+  REMOTE_TARGET="${line%% *}/buildlens-nvim/example"
+}
+push_example_away() {
+  (cd "$1" && "$BIN" push --all --to "$REMOTE_TARGET" --store .buildlens >/dev/null) || return 1
+  rm -rf "$1/.buildlens/builds" "$1/.buildlens/catalog.jsonl"
+}
+if start_registry; then
+  run_spec "$NVIM_NEW" nvim-0.11 "$TESTS/remote_spec.lua" push_example_away
+else
+  FAILED+=("nvim-0.11 remote_spec.lua (the registry did not start: $WORK/registry/registry.log)")
+fi
+[ -z "$REGISTRY_PID" ] || kill "$REGISTRY_PID" 2>/dev/null || true
+REGISTRY_PID=""
 
 # A real terminal (tmux 120x40): what the user sees, saved in test-artifacts/nvim/ and checked.
 if run_screen "$NVIM_NEW" "$BIN" "$WORK"; then

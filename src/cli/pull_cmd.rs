@@ -22,7 +22,7 @@ pub struct Args {
 pub fn run(args: Args, cwd: &Path) -> Result<i32> {
     let target = super::push_cmd::target(args.remote.as_deref(), args.insecure)?;
     let store = Store::locate(args.store.as_deref(), cwd);
-    let dockerfile = args.dockerfile.as_deref().map(|d| repo_relative(&store, cwd, d));
+    let dockerfile = args.dockerfile.as_deref().map(|d| remote::repo_relative(&store, &cwd.join(d)));
     let mut options = remote::Options::from_env();
     options.insecure = args.insecure;
     options.ca_cert = args.ca_cert.or(options.ca_cert);
@@ -46,13 +46,4 @@ pub fn run(args: Args, cwd: &Path) -> Result<i32> {
     }
     out.flush()?;
     Ok(0)
-}
-
-/// The Dockerfile as the registry names it: relative to the workspace (repository) root, `/`-separated.
-fn repo_relative(store: &Store, cwd: &Path, dockerfile: &Path) -> String {
-    let absolute = cwd.join(dockerfile);
-    let root = store.root().parent().unwrap_or(store.root());
-    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let relative = canonical(&absolute).strip_prefix(canonical(root)).map(Path::to_path_buf).unwrap_or_else(|_| dockerfile.to_path_buf());
-    relative.to_string_lossy().trim_start_matches("./").replace('\\', "/")
 }

@@ -26,6 +26,13 @@ pub struct Settings {
     /// Documents larger than this (bytes of UTF-8) are not analysed: no lenses, hints, hover, links or
     /// diagnostics, one `window/logMessage`, and the server keeps none of their text (`documents`).
     pub max_document_bytes: usize,
+    /// `REGISTRY/REPOSITORY` whose records (pushed by CI: `buildlens push`) the server pulls for the open
+    /// Dockerfiles; none: local records only.
+    pub remote: Option<String>,
+    /// How many of each Dockerfile's newest records to pull.
+    pub remote_last: usize,
+    /// How often to pull again.
+    pub remote_interval_seconds: u64,
 }
 
 /// Default of `buildlens.maxDocumentBytes`: 8 MiB, twice the cap on a Dockerfile read from disk.
@@ -87,6 +94,9 @@ impl Default for Settings {
             docker: Docker::default(),
             explain: ExplainSettings::default(),
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+            remote: None,
+            remote_last: 20,
+            remote_interval_seconds: 300,
         }
     }
 }

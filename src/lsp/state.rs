@@ -14,6 +14,7 @@ use crate::lsp::protocol::transport::Session;
 use crate::lsp::render::rendered::Renders;
 use crate::lsp::sources::context_inputs::ContextInputs;
 use crate::lsp::sources::engine_sizes::EngineSizes;
+use crate::lsp::sources::remote_pull::RemotePull;
 use crate::lsp::sources::watching::Watching;
 use crate::store::{self, Store};
 use crate::workspace::log_globs::glob_match;
@@ -83,12 +84,13 @@ pub struct Shared {
 pub struct Live {
     pub engine: Arc<EngineSizes>,
     pub context: Arc<ContextInputs>,
+    pub remote: RemotePull,
 }
 
 impl Shared {
     pub fn new(source: Arc<dyn Source>, counters: Arc<workspace::Counters>, clock: Clock, session: Arc<Session>) -> Shared {
         let (wake, watching) = (tokio::sync::Notify::new(), Mutex::default());
-        let live = Live { engine: Arc::new(EngineSizes::new()), context: Arc::default() };
+        let live = Live { engine: Arc::new(EngineSizes::new()), context: Arc::default(), remote: RemotePull::default() };
         let feeds = workspace::Feeds { engine: Some(Arc::new(live.engine.feed())), context: Some(Arc::new(live.context.feed())) };
         let host = Host::new(source, feeds, counters);
         Shared { state: Mutex::new(State::default()), wake, watching, host, live, clock, session }

@@ -75,6 +75,16 @@ impl Options {
     }
 }
 
+/// A Dockerfile as the registry names it: relative to the workspace (repository) root, the store's
+/// parent, `/`-separated (as `push` names it).
+pub fn repo_relative(store: &crate::store::Store, dockerfile: &std::path::Path) -> String {
+    let root = store.root().parent().unwrap_or(store.root());
+    let canonical = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let relative =
+        canonical(dockerfile).strip_prefix(canonical(root)).map(std::path::Path::to_path_buf).unwrap_or_else(|_| dockerfile.to_path_buf());
+    relative.to_string_lossy().trim_start_matches("./").replace('\\', "/")
+}
+
 /// A runtime for the blocking entry points (`push`, `pull`): one thread, the caller's.
 fn runtime() -> Result<tokio::runtime::Runtime, RemoteError> {
     tokio::runtime::Builder::new_current_thread()

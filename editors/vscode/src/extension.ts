@@ -34,6 +34,9 @@ export function serverSettings(): Record<string, unknown> {
     docker: { host: c.get<string | null>("docker.host") || null },
     explain: { expensiveSeconds: c.get<number>("explain.expensiveSeconds", 60) },
     maxDocumentBytes: c.get<number>("maxDocumentBytes", 8 * 1024 * 1024),
+    remote: c.get<string | null>("remote") || null,
+    remoteLast: c.get<number>("remoteLast", 20),
+    remoteIntervalSeconds: c.get<number>("remoteIntervalSeconds", 300),
   };
 }
 
