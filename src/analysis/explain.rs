@@ -204,9 +204,8 @@ pub fn explain(dockerfile_text: &str, previous: Option<Side<'_>>, latest: Side<'
     explain_with(dockerfile_text, previous, latest, &mut Caches { today: &mut today, snapshots: &mut snapshots })
 }
 
-/// The mapping caches `explain_with` maps builds through: onto today's text (the same cache `annotate_with`
-/// fills, so an analysis maps each build shape once) and onto the records' own Dockerfile snapshots (stable
-/// across edits of the buffer).
+/// The mapping caches `explain_with` maps builds through: onto today's text (the cache `annotate_with` fills:
+/// each build shape mapped once) and onto the records' own Dockerfile snapshots (stable across edits).
 pub struct Caches<'a> {
     pub today: &'a mut MappingCache,
     pub snapshots: &'a mut MappingCache,
@@ -215,30 +214,34 @@ pub struct Caches<'a> {
 /// `explain` through the caller's mapping caches.
 pub fn explain_with(dockerfile_text: &str, previous: Option<Side<'_>>, latest: Side<'_>, caches: &mut Caches<'_>) -> Explained {
     let df = dockerfile::parse(dockerfile_text);
-    let df_print = shapes::text_print(dockerfile_text);
-    let latest_runs = runs_of(&df, df_print, &latest.build.build, latest.facts, caches);
+    explain_parsed(&df, shapes::df_print(&df), previous, latest, caches)
+}
+
+/// `explain_with` of a Dockerfile already parsed (`df_print`: `shapes::df_print` of it).
+pub fn explain_parsed(df: &Dockerfile, df_print: u64, previous: Option<Side<'_>>, latest: Side<'_>, caches: &mut Caches<'_>) -> Explained {
+    let latest_runs = runs_of(df, df_print, &latest.build.build, latest.facts, caches);
     let base = Explained { from: previous.map(|p| p.build.id.clone()), to: latest.build.id.clone(), ..Explained::default() };
     let Some(prev) = previous else {
-        let cause = |i: usize, _: &[Option<Cause>]| Some(own(i, &df, CauseKind::NoEarlierBuild, "no earlier build to compare with".into()));
-        return Explained { steps: walk(&df, &latest_runs, &cause), ..base };
+        let cause = |i: usize, _: &[Option<Cause>]| Some(own(i, df, CauseKind::NoEarlierBuild, "no earlier build to compare with".into()));
+        return Explained { steps: walk(df, &latest_runs, &cause), ..base };
     };
     if let Some(why) = cache_off(prev, latest) {
-        let cause = |i: usize, _: &[Option<Cause>]| Some(own(i, &df, CauseKind::CacheNotUsed, why.clone()));
-        return Explained { steps: walk(&df, &latest_runs, &cause), ..base };
+        let cause = |i: usize, _: &[Option<Cause>]| Some(own(i, df, CauseKind::CacheNotUsed, why.clone()));
+        return Explained { steps: walk(df, &latest_runs, &cause), ..base };
     }
     let mut ctx = Ctx {
-        df: &df,
-        prev: runs_of(&df, df_print, &prev.build.build, prev.facts, caches),
+        df,
+        prev: runs_of(df, df_print, &prev.build.build, prev.facts, caches),
         latest: latest_runs,
         latest_side: latest,
         prev_side: prev,
         changed_args: inputs::changed_args(&prev.facts.build_args, &latest.facts.build_args),
         pruned: false,
     };
-    let mut steps = walk(&df, &ctx.latest, &|i, causes| step_cause(&ctx, i, causes));
-    if all_missed(&df, &ctx.latest) && steps.iter().all(unexplained) {
+    let mut steps = walk(df, &ctx.latest, &|i, causes| step_cause(&ctx, i, causes));
+    if all_missed(df, &ctx.latest) && steps.iter().all(unexplained) {
         ctx.pruned = true;
-        steps = walk(&df, &ctx.latest, &|i, causes| step_cause(&ctx, i, causes));
+        steps = walk(df, &ctx.latest, &|i, causes| step_cause(&ctx, i, causes));
     }
     Explained { steps, ..base }
 }
