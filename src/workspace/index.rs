@@ -14,6 +14,7 @@ use crate::store::catalog::{self, Catalog};
 use crate::store::{self, RecordMeta, Store};
 
 /// What the index keeps of one readable record.
+#[derive(Clone)]
 pub(super) struct Entry {
     /// Sorts by time: the record id, or a globbed log's modification time in the same form.
     pub(super) order: String,

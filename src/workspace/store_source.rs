@@ -123,7 +123,7 @@ impl StoreSource {
         let mut out = Vec::with_capacity(n);
         for (i, id) in ids.iter().enumerate() {
             let entry = match newest.get(i.wrapping_sub(keep_from)) {
-                Some(record) => record.as_ref().and_then(|r| load_entry(store, r)),
+                Some(record) => record.as_ref().and_then(|r| self.unchanged(r).or_else(|| load_entry(store, r))),
                 None => older_entry(store, id, listed, &mut dockerfiles),
             };
             out.push(((*id).clone(), entry));
@@ -139,6 +139,20 @@ impl StoreSource {
             out.push((key.clone(), entry));
         }
         out
+    }
+}
+
+impl StoreSource {
+    /// The entry already held for a finished record whose meta and log size did not change (what `refresh`
+    /// calls the same record): kept, not read again. A re-index of everything (the watch just set up, the
+    /// logGlobs changed) then reads only meta files and sizes of the newest records.
+    fn unchanged(&self, record: &store::Record) -> Option<Entry> {
+        let meta = record.meta().ok().filter(|m| m.finished.is_some())?;
+        let log_len = fs::metadata(record.log_path()).ok()?.len();
+        let index = lock(&self.index);
+        let old = index.entries.get(&record.id)?;
+        let same = old.builds.is_some() && old.log_len == log_len && old.meta.as_deref() == Some(&meta);
+        same.then(|| old.clone())
     }
 }
 

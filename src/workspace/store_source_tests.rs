@@ -130,6 +130,37 @@ fn older_records_are_listed_from_the_catalog_without_opening_them() {
     assert_eq!(src.facts(&store, &records[5].id, false).build_args, vec![("N".to_string(), Some("5".to_string()))]);
 }
 
+/// A re-index of everything (the watch just set up) keeps the builds of a finished record whose meta and
+/// log are unchanged, and reads again one whose log changed.
+#[test]
+fn a_full_reindex_reads_again_only_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let store = Store::at(root.join("st"));
+    let t: chrono::DateTime<chrono::Utc> = "2026-11-01T10:00:00Z".parse().unwrap();
+    let records: Vec<store::Record> = (0..2)
+        .map(|i| {
+            let r = store.create_record(t + chrono::Duration::minutes(i)).unwrap();
+            fs::write(r.log_path(), "#5 [2/2] RUN x\n#5 DONE 1.0s\n").unwrap();
+            let mut meta = RecordMeta::new(r.id.clone(), store::Source::Import, t.to_rfc3339());
+            meta.finished = Some(t.to_rfc3339());
+            meta.dockerfile = Some(root.join("Dockerfile"));
+            r.write_meta(&meta).unwrap();
+            r
+        })
+        .collect();
+    let src = StoreSource::default();
+    let g = src.refresh(&store, &|_| {});
+    let held = |id: &str| lock(&src.index).entries.get(id).and_then(|e| e.builds.clone()).unwrap();
+    let (a, b) = (held(&records[0].id), held(&records[1].id));
+    fs::write(records[1].log_path(), "#5 [2/2] RUN x\n#5 DONE 12.5s\n").unwrap();
+    src.invalidate_all();
+    assert_ne!(src.refresh(&store, &|_| {}), g, "a log changed");
+    assert!(Arc::ptr_eq(&a, &held(&records[0].id)), "unchanged: kept, not read again");
+    assert!(!Arc::ptr_eq(&b, &held(&records[1].id)), "its log changed: read again");
+    assert_eq!(held(&records[1].id)[0].build.steps[0].duration_ms, Some(12_500));
+}
+
 /// Cached answers are served without waiting only while nothing is stale.
 #[test]
 fn the_generation_is_current_only_when_nothing_is_stale() {
