@@ -125,25 +125,25 @@ pub struct Side<'a> {
 
 /// What one build did at one instruction of today's Dockerfile.
 #[derive(Debug, Clone)]
-struct RunAt {
+struct RunAt<'a> {
     status: StepStatus,
     duration_ms: Option<u64>,
-    /// The step's text as the builder printed it, whitespace collapsed.
-    printed: String,
+    /// The step's text as the builder printed it (compared with blanks collapsed).
+    printed: &'a str,
     /// The instruction's text in the build's Dockerfile snapshot, when there is one.
     snapshot: Option<String>,
     /// FROM: the image the builder resolved (digest or legacy image id).
     resolved: Option<String>,
 }
 
-impl RunAt {
+impl RunAt<'_> {
     fn missed(&self) -> bool {
         self.status != StepStatus::Cached
     }
 }
 
 /// The runs of one build per instruction index of today's Dockerfile.
-fn runs_of(df: &Dockerfile, df_print: u64, build: &Build, facts: &BuildFacts, caches: &mut Caches<'_>) -> Vec<Option<RunAt>> {
+fn runs_of<'a>(df: &Dockerfile, df_print: u64, build: &'a Build, facts: &BuildFacts, caches: &mut Caches<'_>) -> Vec<Option<RunAt<'a>>> {
     let mut out: Vec<Option<RunAt>> = vec![None; df.instructions.len()];
     let snap_text = facts.inputs.as_ref().and_then(|i| i.dockerfile.as_deref());
     let snap = snap_text.map(dockerfile::parse);
@@ -158,7 +158,7 @@ fn runs_of(df: &Dockerfile, df_print: u64, build: &Build, facts: &BuildFacts, ca
         let run = RunAt {
             status: step.status,
             duration_ms: step.duration_ms,
-            printed: collapse(step.instruction.as_deref().unwrap_or(&step.name)),
+            printed: step.instruction.as_deref().unwrap_or(&step.name),
             snapshot,
             resolved: inputs::resolved_image(step),
         };
@@ -168,7 +168,7 @@ fn runs_of(df: &Dockerfile, df_print: u64, build: &Build, facts: &BuildFacts, ca
 }
 
 /// Several steps at one instruction (one per platform): the worst status, the longest time.
-fn merge(slot: Option<&mut Option<RunAt>>, run: RunAt) {
+fn merge<'a>(slot: Option<&mut Option<RunAt<'a>>>, run: RunAt<'a>) {
     let Some(slot) = slot else { return };
     match slot {
         Some(prev) => {
@@ -189,8 +189,8 @@ fn collapse(text: &str) -> String {
 /// Everything the per-step pass looks at.
 struct Ctx<'a> {
     df: &'a Dockerfile,
-    latest: Vec<Option<RunAt>>,
-    prev: Vec<Option<RunAt>>,
+    latest: Vec<Option<RunAt<'a>>>,
+    prev: Vec<Option<RunAt<'a>>>,
     latest_side: Side<'a>,
     prev_side: Side<'a>,
     changed_args: BTreeMap<String, (Option<String>, Option<String>)>,
@@ -351,7 +351,7 @@ fn step_cause(ctx: &Ctx<'_>, i: usize, causes: &[Option<Cause>]) -> Option<Cause
     if let Some(detail) = arg_change(ctx, i) {
         return Some(own(i, df, CauseKind::BuildArgChanged, detail));
     }
-    if (prev.snapshot.is_none() || run.snapshot.is_none()) && prev.printed != run.printed {
+    if (prev.snapshot.is_none() || run.snapshot.is_none()) && !prev.printed.split_whitespace().eq(run.printed.split_whitespace()) {
         return Some(own(i, df, CauseKind::InstructionChanged, "its instruction changed since the previous build".into()));
     }
     if prev.status != StepStatus::Executed && prev.status != StepStatus::Cached {
