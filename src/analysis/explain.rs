@@ -125,25 +125,25 @@ pub struct Side<'a> {
 
 /// What one build did at one instruction of today's Dockerfile.
 #[derive(Debug, Clone)]
-struct RunAt {
+struct RunAt<'a> {
     status: StepStatus,
     duration_ms: Option<u64>,
-    /// The step's text as the builder printed it, whitespace collapsed.
-    printed: String,
+    /// The step's text as the builder printed it (compared with blanks collapsed).
+    printed: &'a str,
     /// The instruction's text in the build's Dockerfile snapshot, when there is one.
     snapshot: Option<String>,
     /// FROM: the image the builder resolved (digest or legacy image id).
     resolved: Option<String>,
 }
 
-impl RunAt {
+impl RunAt<'_> {
     fn missed(&self) -> bool {
         self.status != StepStatus::Cached
     }
 }
 
 /// The runs of one build per instruction index of today's Dockerfile.
-fn runs_of(df: &Dockerfile, df_print: u64, build: &Build, facts: &BuildFacts, caches: &mut Caches<'_>) -> Vec<Option<RunAt>> {
+fn runs_of<'a>(df: &Dockerfile, df_print: u64, build: &'a Build, facts: &BuildFacts, caches: &mut Caches<'_>) -> Vec<Option<RunAt<'a>>> {
     let mut out: Vec<Option<RunAt>> = vec![None; df.instructions.len()];
     let snap_text = facts.inputs.as_ref().and_then(|i| i.dockerfile.as_deref());
     let snap = snap_text.map(dockerfile::parse);
@@ -158,7 +158,7 @@ fn runs_of(df: &Dockerfile, df_print: u64, build: &Build, facts: &BuildFacts, ca
         let run = RunAt {
             status: step.status,
             duration_ms: step.duration_ms,
-            printed: collapse(step.instruction.as_deref().unwrap_or(&step.name)),
+            printed: step.instruction.as_deref().unwrap_or(&step.name),
             snapshot,
             resolved: inputs::resolved_image(step),
         };
@@ -168,7 +168,7 @@ fn runs_of(df: &Dockerfile, df_print: u64, build: &Build, facts: &BuildFacts, ca
 }
 
 /// Several steps at one instruction (one per platform): the worst status, the longest time.
-fn merge(slot: Option<&mut Option<RunAt>>, run: RunAt) {
+fn merge<'a>(slot: Option<&mut Option<RunAt<'a>>>, run: RunAt<'a>) {
     let Some(slot) = slot else { return };
     match slot {
         Some(prev) => {
@@ -189,8 +189,8 @@ fn collapse(text: &str) -> String {
 /// Everything the per-step pass looks at.
 struct Ctx<'a> {
     df: &'a Dockerfile,
-    latest: Vec<Option<RunAt>>,
-    prev: Vec<Option<RunAt>>,
+    latest: Vec<Option<RunAt<'a>>>,
+    prev: Vec<Option<RunAt<'a>>>,
     latest_side: Side<'a>,
     prev_side: Side<'a>,
     changed_args: BTreeMap<String, (Option<String>, Option<String>)>,
@@ -204,9 +204,8 @@ pub fn explain(dockerfile_text: &str, previous: Option<Side<'_>>, latest: Side<'
     explain_with(dockerfile_text, previous, latest, &mut Caches { today: &mut today, snapshots: &mut snapshots })
 }
 
-/// The mapping caches `explain_with` maps builds through: onto today's text (the same cache `annotate_with`
-/// fills, so an analysis maps each build shape once) and onto the records' own Dockerfile snapshots (stable
-/// across edits of the buffer).
+/// The mapping caches `explain_with` maps builds through: onto today's text (the cache `annotate_with` fills:
+/// each build shape mapped once) and onto the records' own Dockerfile snapshots (stable across edits).
 pub struct Caches<'a> {
     pub today: &'a mut MappingCache,
     pub snapshots: &'a mut MappingCache,
@@ -215,30 +214,34 @@ pub struct Caches<'a> {
 /// `explain` through the caller's mapping caches.
 pub fn explain_with(dockerfile_text: &str, previous: Option<Side<'_>>, latest: Side<'_>, caches: &mut Caches<'_>) -> Explained {
     let df = dockerfile::parse(dockerfile_text);
-    let df_print = shapes::text_print(dockerfile_text);
-    let latest_runs = runs_of(&df, df_print, &latest.build.build, latest.facts, caches);
+    explain_parsed(&df, shapes::df_print(&df), previous, latest, caches)
+}
+
+/// `explain_with` of a Dockerfile already parsed (`df_print`: `shapes::df_print` of it).
+pub fn explain_parsed(df: &Dockerfile, df_print: u64, previous: Option<Side<'_>>, latest: Side<'_>, caches: &mut Caches<'_>) -> Explained {
+    let latest_runs = runs_of(df, df_print, &latest.build.build, latest.facts, caches);
     let base = Explained { from: previous.map(|p| p.build.id.clone()), to: latest.build.id.clone(), ..Explained::default() };
     let Some(prev) = previous else {
-        let cause = |i: usize, _: &[Option<Cause>]| Some(own(i, &df, CauseKind::NoEarlierBuild, "no earlier build to compare with".into()));
-        return Explained { steps: walk(&df, &latest_runs, &cause), ..base };
+        let cause = |i: usize, _: &[Option<Cause>]| Some(own(i, df, CauseKind::NoEarlierBuild, "no earlier build to compare with".into()));
+        return Explained { steps: walk(df, &latest_runs, &cause), ..base };
     };
     if let Some(why) = cache_off(prev, latest) {
-        let cause = |i: usize, _: &[Option<Cause>]| Some(own(i, &df, CauseKind::CacheNotUsed, why.clone()));
-        return Explained { steps: walk(&df, &latest_runs, &cause), ..base };
+        let cause = |i: usize, _: &[Option<Cause>]| Some(own(i, df, CauseKind::CacheNotUsed, why.clone()));
+        return Explained { steps: walk(df, &latest_runs, &cause), ..base };
     }
     let mut ctx = Ctx {
-        df: &df,
-        prev: runs_of(&df, df_print, &prev.build.build, prev.facts, caches),
+        df,
+        prev: runs_of(df, df_print, &prev.build.build, prev.facts, caches),
         latest: latest_runs,
         latest_side: latest,
         prev_side: prev,
         changed_args: inputs::changed_args(&prev.facts.build_args, &latest.facts.build_args),
         pruned: false,
     };
-    let mut steps = walk(&df, &ctx.latest, &|i, causes| step_cause(&ctx, i, causes));
-    if all_missed(&df, &ctx.latest) && steps.iter().all(unexplained) {
+    let mut steps = walk(df, &ctx.latest, &|i, causes| step_cause(&ctx, i, causes));
+    if all_missed(df, &ctx.latest) && steps.iter().all(unexplained) {
         ctx.pruned = true;
-        steps = walk(&df, &ctx.latest, &|i, causes| step_cause(&ctx, i, causes));
+        steps = walk(df, &ctx.latest, &|i, causes| step_cause(&ctx, i, causes));
     }
     Explained { steps, ..base }
 }
@@ -348,7 +351,7 @@ fn step_cause(ctx: &Ctx<'_>, i: usize, causes: &[Option<Cause>]) -> Option<Cause
     if let Some(detail) = arg_change(ctx, i) {
         return Some(own(i, df, CauseKind::BuildArgChanged, detail));
     }
-    if (prev.snapshot.is_none() || run.snapshot.is_none()) && prev.printed != run.printed {
+    if (prev.snapshot.is_none() || run.snapshot.is_none()) && !prev.printed.split_whitespace().eq(run.printed.split_whitespace()) {
         return Some(own(i, df, CauseKind::InstructionChanged, "its instruction changed since the previous build".into()));
     }
     if prev.status != StepStatus::Executed && prev.status != StepStatus::Cached {

@@ -2,7 +2,7 @@
 //! (`explain` for each pair of consecutive builds, `advice` over them).
 
 use super::advice;
-use super::explain::{explain_with, Caches, Explained, Side};
+use super::explain::{explain_parsed, Caches, Explained, Side};
 use super::shapes::MappingCache;
 
 /// The latest of `sides` (oldest first) explained against the one before it, with the advice drawn from
@@ -15,14 +15,17 @@ pub fn explain_latest(dockerfile_text: &str, sides: &[Side<'_>], expensive_ms: u
 /// `explain_latest` through the caller's mapping caches.
 pub fn explain_latest_with(dockerfile_text: &str, sides: &[Side<'_>], expensive_ms: u64, caches: &mut Caches<'_>) -> Option<Explained> {
     let latest = *sides.last()?;
+    // Parsed once for every pair (a 300-instruction Dockerfile is a millisecond or two).
+    let df = crate::dockerfile::parse(dockerfile_text);
+    let df_print = super::shapes::df_print(&df);
     let first = sides.len().saturating_sub(advice::RECENT_BUILDS + 1);
     let mut history: Vec<Explained> = Vec::new();
     for i in first.max(1)..sides.len() {
-        history.push(explain_with(dockerfile_text, sides.get(i - 1).copied(), *sides.get(i)?, caches));
+        history.push(explain_parsed(&df, df_print, sides.get(i - 1).copied(), *sides.get(i)?, caches));
     }
     let mut out = match history.pop() {
         Some(last) => last,
-        None => explain_with(dockerfile_text, None, latest, caches),
+        None => explain_parsed(&df, df_print, None, latest, caches),
     };
     let advice_history: Vec<Explained> = history.into_iter().chain(std::iter::once(out.clone())).collect();
     out.advice = advice::advise(&advice_history, expensive_ms);

@@ -189,7 +189,10 @@ pub fn annotate(dockerfile_text: &str, builds: &[RecordedBuild]) -> Annotated {
 /// caller may keep between calls: the language server does, across store changes).
 pub fn annotate_with(dockerfile_text: &str, builds: &[&RecordedBuild], cache: &mut MappingCache) -> Annotated {
     let df = dockerfile::parse(dockerfile_text);
-    let print = shapes::text_print(dockerfile_text);
+    // Mappings are kept by what they read of the text (`df_print`), so an edit of a comment or of the
+    // blanks inside a line maps nothing again; those of any other text are dropped.
+    let print = shapes::df_print(&df);
+    cache.keep_only(print);
     let mut views: Vec<InstructionView> = df.instructions.iter().map(|ins| view_of(&df, ins)).collect();
     let mut problems: Vec<String> = df.problems.iter().map(|p| format!("Dockerfile line {}: {}", p.line, p.message)).collect();
     for (nth, rb) in builds.iter().enumerate() {

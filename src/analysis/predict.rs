@@ -153,12 +153,24 @@ pub fn about(ms: u64) -> String {
 /// newest recorded build of this Dockerfile (its Dockerfile snapshot, when it has one, says what changed). `inputs_changed`: 1-based first lines of COPY/ADD
 /// instructions whose sources changed on disk since that build (the caller checks the context).
 pub fn predict(df: &Dockerfile, annotated: &Annotated, last: Option<&RecordedBuild>, inputs_changed: &ChangedInputs) -> Prediction {
+    predict_with(df, annotated, last, inputs_changed, &mut MappingCache::default())
+}
+
+/// `predict` mapping `last` through the caller's `cache` (kept across edits, it maps a build shape again only
+/// when what the mapping reads of the text changed: `shapes::df_print`).
+pub fn predict_with(
+    df: &Dockerfile,
+    annotated: &Annotated,
+    last: Option<&RecordedBuild>,
+    inputs_changed: &ChangedInputs,
+    cache: &mut MappingCache,
+) -> Prediction {
     let mut roots: Vec<Option<Why>> = vec![None; df.instructions.len()];
     let mut was: Vec<Option<String>> = vec![None; df.instructions.len()];
     // Per stage: from which instruction on it rebuilds (`stage.last + 1`: only its result changes).
     let mut dirty: Vec<Option<usize>> = vec![None; df.stages.len()];
     if let Some(last) = last {
-        against_build(df, last, &mut roots, &mut was, &mut dirty);
+        against_build(df, last, &mut roots, &mut was, &mut dirty, cache);
     }
     for (i, ins) in df.instructions.iter().enumerate() {
         let changed = view_at(annotated, i, ins.line).is_some_and(|v| v.changed_since_build);
@@ -252,10 +264,10 @@ fn against_build(
     roots: &mut [Option<Why>],
     was: &mut [Option<String>],
     dirty: &mut [Option<usize>],
+    cache: &mut MappingCache,
 ) {
     let build = &last.build;
-    // A cache of its own: the text's fingerprint only keys it, so any constant does.
-    let mapping = built::map(df, 0, &build.steps, last.built_dockerfile.as_deref(), &mut MappingCache::default());
+    let mapping = built::map(df, super::shapes::df_print(df), &build.steps, last.built_dockerfile.as_deref(), cache);
     if mapping.steps.iter().all(Option::is_none) {
         // The build matches today's text too poorly to compare with (or ran nothing).
         return;

@@ -22,7 +22,7 @@ pub struct MappingCache {
 }
 
 impl MappingCache {
-    /// The mapping of `steps` onto `df` (whose text has fingerprint `df_print`, see `text_print`).
+    /// The mapping of `steps` onto `df` (fingerprint `df_print`, see `df_print`).
     pub fn map(&mut self, df: &Dockerfile, df_print: u64, steps: &[Step]) -> Arc<Mapping> {
         let key = (df_print, steps_print(steps));
         if let Some(m) = self.entries.get(&key) {
@@ -71,6 +71,32 @@ pub fn text_print(text: &str) -> u64 {
     h.finish()
 }
 
+/// Fingerprint of what a mapping reads of a parsed Dockerfile: each instruction but its byte span and
+/// original text (lines, keyword, joined text, stage, flags, form, heredocs) and the stages. Comments,
+/// blank space inside a line and directives are not in it, so an edit of those keeps every mapping (a
+/// keystroke there maps nothing again); an edit of an instruction or one that moves lines changes it.
+pub fn df_print(df: &Dockerfile) -> u64 {
+    use std::fmt::Write;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    df.instructions.len().hash(&mut h);
+    for ins in &df.instructions {
+        (ins.line, ins.end_line, &ins.keyword, &ins.onbuild, &ins.joined, ins.stage, ins.parsed).hash(&mut h);
+        let _ = write!(HashWriter(&mut h), "{:?}{:?}{:?}", ins.flags, ins.form, ins.heredocs);
+    }
+    let _ = write!(HashWriter(&mut h), "{:?}", df.stages);
+    h.finish()
+}
+
+/// Feeds formatted text into a hasher (no string is built).
+struct HashWriter<'a, H: Hasher>(&'a mut H);
+
+impl<H: Hasher> std::fmt::Write for HashWriter<'_, H> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.write(s.as_bytes());
+        Ok(())
+    }
+}
+
 /// Fingerprint of what `mapping::map_steps` reads of each step: its name, stage, platform, service,
 /// positions, printed instruction (and whether it may be cut) and the error block's lines. Statuses, times and
 /// output are left out.
@@ -111,6 +137,33 @@ mod tests {
         c[1].name = "[2/2] RUN y".into();
         assert_ne!(steps_print(&a), steps_print(&c));
         assert_ne!(steps_print(&a), steps_print(&a[..1]));
+    }
+
+    #[test]
+    fn the_print_keeps_comments_blanks_and_spans_out_but_not_instructions_or_lines() {
+        let print = |t: &str| df_print(&crate::dockerfile::parse(t));
+        let base = print("# syntax=docker/dockerfile:1\nFROM a AS b\n# build it\nRUN make \\\n  all\n");
+        assert_eq!(
+            base,
+            print(" # syntax=docker/dockerfile:1\nFROM a AS b\n# build it\nRUN make \\\n  all\n"),
+            "a blank before a directive"
+        );
+        assert_eq!(base, print("# syntax=docker/dockerfile:1\nFROM a AS b\n# build it now\nRUN make \\\n  all\n"), "a comment");
+        assert_ne!(base, print("# syntax=docker/dockerfile:1\nFROM a AS b\n# build it\nRUN make \\\n  alll\n"), "a continuation line");
+        assert_ne!(base, print("# syntax=docker/dockerfile:1\nFROM a AS c\n# build it\nRUN make \\\n  all\n"), "a stage name");
+        assert_ne!(base, print("# syntax=docker/dockerfile:1\n\nFROM a AS b\n# build it\nRUN make \\\n  all\n"), "lines moved");
+    }
+
+    #[test]
+    fn an_edit_outside_the_instructions_maps_nothing_again() {
+        let steps = vec![step("[1/2] FROM a", 1), step("[2/2] RUN x", 2)];
+        let (before, after) = ("FROM a\n# one\nRUN x\n", "FROM a\n# two\nRUN x\n");
+        let (df1, df2) = (crate::dockerfile::parse(before), crate::dockerfile::parse(after));
+        let mut cache = MappingCache::default();
+        let m1 = cache.map(&df1, df_print(&df1), &steps);
+        let m2 = cache.map(&df2, df_print(&df2), &steps);
+        assert!(Arc::ptr_eq(&m1, &m2));
+        assert_eq!(*m2, mapping::map_steps(&df2, &steps), "the kept mapping is the one the new text gives");
     }
 
     #[test]

@@ -73,7 +73,7 @@ impl Timeline {
 /// The timeline of `rb` mapped onto `dockerfile_text`.
 pub fn of_build(dockerfile_text: &str, rb: &RecordedBuild, cache: &mut MappingCache) -> Timeline {
     let df = dockerfile::parse(dockerfile_text);
-    let mapping = built::map(&df, shapes::text_print(dockerfile_text), &rb.build.steps, rb.built_dockerfile.as_deref(), cache);
+    let mapping = built::map(&df, shapes::df_print(&df), &rb.build.steps, rb.built_dockerfile.as_deref(), cache);
     let mut runs: Vec<Option<Run>> = vec![None; df.instructions.len()];
     for (step, m) in rb.build.steps.iter().zip(&mapping.steps) {
         if let Some(slot) = m.as_ref().and_then(|m| runs.get_mut(m.instruction)) {

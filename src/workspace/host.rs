@@ -70,6 +70,11 @@ pub struct Host {
     source: Arc<dyn Source>,
     feeds: Feeds,
     snapshots: Mutex<HashMap<PathBuf, Arc<Snapshot>>>,
+    /// One analysis at a time per document: a request that arrives while the same snapshot is being
+    /// computed (the codeLens and the diagnostics after an edit) waits for it instead of computing it too.
+    computing: Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>,
+    /// The prediction's mappings of the last build (by build shape and what they read of the text).
+    mappings: Mutex<MappingCache>,
     counters: Arc<Counters>,
 }
 
@@ -82,7 +87,7 @@ impl Host {
     /// generation), counting into `counters`.
     pub fn new(source: Arc<dyn Source>, feeds: Feeds, counters: Arc<Counters>) -> Host {
         source.feed(feeds.clone());
-        Host { source, feeds, snapshots: Mutex::default(), counters }
+        Host { source, feeds, snapshots: Mutex::default(), computing: Mutex::default(), mappings: Mutex::default(), counters }
     }
 
     pub fn source(&self) -> &Arc<dyn Source> {
@@ -105,8 +110,13 @@ impl Host {
         still_current: &dyn Fn() -> bool,
     ) -> Arc<Snapshot> {
         let generation = self.source.refresh(&settings.store, &|_| {});
-        let cached = lock(&self.snapshots).get(path).cloned();
-        if let Some(hit) = cached.filter(|s| s.version == version && s.generation == generation) {
+        let kept = || lock(&self.snapshots).get(path).filter(|s| s.version == version && s.generation == generation).cloned();
+        if let Some(hit) = kept() {
+            return hit;
+        }
+        let turn = lock(&self.computing).entry(path.to_path_buf()).or_default().clone();
+        let _turn = lock(&turn);
+        if let Some(hit) = kept() {
             return hit;
         }
         self.counters.snapshots.fetch_add(1, Ordering::Relaxed);
@@ -139,6 +149,7 @@ impl Host {
     /// Forgets the snapshot of a closed (or too large) document.
     pub fn forget(&self, path: &Path) {
         lock(&self.snapshots).remove(path);
+        lock(&self.computing).remove(path);
     }
 
     /// What the buffer's edits will rebuild, against the newest recorded build of this Dockerfile, and the
@@ -172,6 +183,13 @@ impl Host {
         let df = crate::dockerfile::parse(snapshot.text());
         let on_disk = self.feeds.context.as_ref().zip(last.as_ref());
         let inputs_changed = on_disk.map(|(context, last)| context.changed_lines(&settings.store, &last.id, &df)).unwrap_or_default();
-        predict::predict(&df, &snapshot.annotated, last.as_ref(), &inputs_changed)
+        // The source's cache holds this text's mappings already (`annotate`); else one of the host's own.
+        let mut cache = lock(self.source.mappings().unwrap_or(&self.mappings));
+        cache.keep_only(crate::analysis::shapes::df_print(&df));
+        predict::predict_with(&df, &snapshot.annotated, last.as_ref(), &inputs_changed, &mut cache)
     }
 }
+
+#[cfg(test)]
+#[path = "host_tests.rs"]
+mod tests;

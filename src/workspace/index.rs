@@ -2,7 +2,7 @@
 //! Dockerfile it built, the log's size, its parsed builds while held), which paths touch which record,
 //! and which records built a given Dockerfile.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -10,16 +10,20 @@ use std::sync::Arc;
 use super::log_globs::{self, LogGlobs};
 use super::services;
 use crate::analysis::RecordedBuild;
+use crate::store::catalog::{self, Catalog};
 use crate::store::{self, RecordMeta, Store};
 
 /// What the index keeps of one readable record.
+#[derive(Clone)]
 pub(super) struct Entry {
     /// Sorts by time: the record id, or a globbed log's modification time in the same form.
     pub(super) order: String,
-    /// What the entry was read from, to tell a real change from a repeated event.
-    pub(super) meta: RecordMeta,
-    /// The record's Dockerfile (canonical where it exists), when the record names one.
-    pub(super) dockerfile: Option<PathBuf>,
+    /// What the entry was read from, to tell a real change from a repeated event; `None` for an older
+    /// record listed from the store's catalog alone (`listed_entry`), read when an analysis picks it.
+    pub(super) meta: Option<Box<RecordMeta>>,
+    /// The record's Dockerfile (canonical where it exists), when the record names one (shared: a store's
+    /// records name a few Dockerfiles, thousands of times).
+    pub(super) dockerfile: Option<Arc<Path>>,
     /// Per build in the log: the Dockerfile names the builder loaded (one per service of a compose build).
     pub(super) loaded: Vec<Option<String>>,
     pub(super) log_len: u64,
@@ -53,27 +57,31 @@ impl Index {
         }
     }
 
-    /// The ids to re-index now (and resets the stale marks).
-    pub(super) fn take_stale(&mut self, store: &Store) -> Vec<String> {
+    /// The ids to re-index now (and resets the stale marks), with the store's catalog when every record
+    /// is (start-up, the store moved): it lists the older records without opening their files.
+    pub(super) fn take_stale(&mut self, store: &Store) -> (Vec<String>, Option<Catalog>) {
         if self.root.as_deref() != Some(store.root()) {
             let generation = self.generation.wrapping_add(1);
             let globs = std::mem::take(&mut self.globs);
             *self = Index { root: Some(store.root().to_path_buf()), all_stale: true, generation, globs, ..Index::default() };
         }
         let mut ids = std::mem::take(&mut self.stale);
+        let mut listed = None;
         if std::mem::take(&mut self.all_stale) {
-            ids.extend(store.records().into_iter().map(|r| r.id));
+            let catalog = store.catalog();
+            ids.extend(catalog.entries.iter().map(|e| e.id.clone()));
             ids.extend(self.globs.find(store.root()).iter().map(|p| log_globs::key(p)));
             ids.extend(self.entries.keys().cloned());
+            listed = Some(catalog);
         }
         // Records first (by time), then the globbed logs (`log:` sorts after digits).
-        ids.into_iter().collect()
+        (ids.into_iter().collect(), listed)
     }
 }
 
 /// A record chosen for `target`: whether all its builds count, and its services that built `target`.
 pub(super) fn picked(root: &Path, id: &str, e: &Entry, target: &Path) -> Picked {
-    let services = services::record_services(root, &e.meta, target);
+    let services = e.meta.as_ref().and_then(|meta| services::record_services(root, meta, target));
     Picked { id: id.to_string(), whole: e.dockerfile.is_some() || services.is_some(), services, builds: e.builds.clone() }
 }
 
@@ -116,15 +124,56 @@ pub(super) fn light_entry(store: &Store, record: &store::Record) -> Option<Entry
     let meta = record.meta().ok()?;
     let dockerfile = record_dockerfile_path(store, &meta)?;
     let log_len = fs::metadata(record.log_path()).ok()?.len();
+    let meta = Some(Box::new(meta));
     Some(Entry { order: record.id.clone(), meta, dockerfile: Some(dockerfile), loaded: Vec::new(), log_len, builds: None })
+}
+
+/// The index entry of an older record from its catalog line alone: no file of the record is opened (a
+/// year of CI is 10,000 of them). Only a record that names its Dockerfile and no compose services (the
+/// others need their `meta.json` or their builds to be selected); its meta is read when it is picked.
+pub(super) fn listed_entry(listed: &catalog::Entry, dockerfiles: &mut Dockerfiles<'_>) -> Option<Entry> {
+    if !listed.services.is_empty() {
+        return None;
+    }
+    let dockerfile = dockerfiles.resolve(listed.dockerfile.as_deref()?);
+    Some(Entry { order: listed.id.clone(), meta: None, dockerfile: Some(dockerfile), loaded: Vec::new(), log_len: 0, builds: None })
+}
+
+/// Records' Dockerfile paths resolved once per distinct path written in their metas.
+pub(super) struct Dockerfiles<'a> {
+    store: &'a Store,
+    seen: HashMap<PathBuf, Arc<Path>>,
+}
+
+impl<'a> Dockerfiles<'a> {
+    pub(super) fn new(store: &'a Store) -> Dockerfiles<'a> {
+        Dockerfiles { store, seen: HashMap::new() }
+    }
+
+    fn resolve(&mut self, written: &Path) -> Arc<Path> {
+        if let Some(hit) = self.seen.get(written) {
+            return hit.clone();
+        }
+        let resolved: Arc<Path> = dockerfile_path(self.store, written).into();
+        self.seen.insert(written.to_path_buf(), resolved.clone());
+        resolved
+    }
 }
 
 /// The record's Dockerfile, canonical where it exists. A relative path is relative to the store's parent
 /// (`store::select::resolve`), not to `cwd`: a store outside the workspace (`storePath`) or a build run in a
 /// subfolder still names its Dockerfile.
-pub(super) fn record_dockerfile_path(store: &Store, meta: &RecordMeta) -> Option<PathBuf> {
-    let full = store::select::resolve(store, meta.dockerfile.as_ref()?);
-    Some(if full.is_absolute() { fs::canonicalize(&full).unwrap_or(full) } else { full })
+pub(super) fn record_dockerfile_path(store: &Store, meta: &RecordMeta) -> Option<Arc<Path>> {
+    Some(dockerfile_path(store, meta.dockerfile.as_ref()?).into())
+}
+
+fn dockerfile_path(store: &Store, written: &Path) -> PathBuf {
+    let full = store::select::resolve(store, written);
+    if full.is_absolute() {
+        fs::canonicalize(&full).unwrap_or(full)
+    } else {
+        full
+    }
 }
 
 /// The builds of one log as records: `id`, or `id#n` when the log holds several; a build that does not say
@@ -166,7 +215,8 @@ pub(super) fn load_entry(store: &Store, record: &store::Record) -> Option<Entry>
     let builds = recorded(summary.parsed.builds, &record.id, &meta.started, &record.log_path(), live, built.as_deref());
     let dockerfile = record_dockerfile_path(store, &meta);
     let loaded = builds.iter().flat_map(|b| services::loaded_names(&b.build)).collect();
-    Some(Entry { order: record.id.clone(), meta, dockerfile, loaded, log_len: summary.log_len, builds: Some(Arc::new(builds)) })
+    let (meta, builds) = (Some(Box::new(meta)), Some(Arc::new(builds)));
+    Some(Entry { order: record.id.clone(), meta, dockerfile, loaded, log_len: summary.log_len, builds })
 }
 
 /// Indexes a log matched by `logGlobs` (read only; its summary is cached inside the store). It counts
@@ -187,7 +237,7 @@ pub(super) fn external_entry(store: &Store, root: &Path, path: &Path) -> Option<
     let started = modified.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let builds = recorded(summary.parsed.builds, &id, &started, path, false, None);
     let loaded = builds.iter().flat_map(|b| services::loaded_names(&b.build)).collect();
-    let meta = RecordMeta::new(id, store::Source::Import, started);
+    let meta = Some(Box::new(RecordMeta::new(id, store::Source::Import, started)));
     let order = modified.format("%Y%m%dT%H%M%S%.3fZ").to_string();
     Some(Entry { order, meta, dockerfile: None, loaded, log_len: summary.log_len, builds: Some(Arc::new(builds)) })
 }
@@ -196,11 +246,11 @@ pub(super) fn external_entry(store: &Store, root: &Path, path: &Path) -> Option<
 /// one (relative to the build's working folder, else the workspace root), else the file name a build
 /// loaded, else `Dockerfile`.
 pub(super) fn entry_applies(e: &Entry, root: &Path, target: &Path) -> bool {
-    if !e.meta.services.is_empty() {
-        return e.meta.services.iter().any(|s| same_file(&root.join(&s.dockerfile), target));
+    if let Some(services) = e.meta.as_ref().map(|m| &m.services).filter(|s| !s.is_empty()) {
+        return services.iter().any(|s| same_file(&root.join(&s.dockerfile), target));
     }
     match &e.dockerfile {
-        Some(df) if df.is_absolute() => df == target,
+        Some(df) if df.is_absolute() => **df == *target,
         Some(df) => same_file(&root.join(df), target),
         None => e.loaded.iter().any(|name| name_applies(name.as_deref(), target)),
     }

@@ -37,6 +37,11 @@ pub trait Source: Send + Sync {
     /// The annotation of `text`, the buffer of the Dockerfile at `path`, from the `depth` most recent
     /// records that built it (at least `MIN_RECORDS`).
     fn annotate(&self, store: &Store, root: &Path, path: &Path, text: &str, depth: usize) -> Annotated;
+    /// The cache the source maps builds onto the buffer through (`annotate`'s): the prediction maps the last
+    /// build through it too, so a build shape already mapped for this text is not mapped again.
+    fn mappings(&self) -> Option<&std::sync::Mutex<crate::analysis::MappingCache>> {
+        None
+    }
     /// The live facts the host feeds in (engine sizes, context walks): a source that uses them keeps them;
     /// their epochs are part of its store generation.
     fn feed(&self, _feeds: Feeds) {}

@@ -12,13 +12,17 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::index::{entry_applies, external_entry, light_entry, load_entry, name_applies, picked, touched, Entry, Index, Picked, Touched};
+use super::index::{
+    entry_applies, external_entry, light_entry, listed_entry, load_entry, name_applies, picked, touched, Dockerfiles, Entry, Index, Picked,
+    Touched,
+};
 use super::log_globs;
 use super::services;
 use super::source::{Feeds, Indexing, LogGlobs, Source, HELD_SPARE, INPUTS_HELD, MIN_RECORDS, PROGRESS_BYTES};
 use crate::analysis::explain::{self, Explained, Side};
 use crate::analysis::inputs::{BuildFacts, Inputs};
 use crate::analysis::{self, Annotated, RecordedBuild};
+use crate::store::catalog::Catalog;
 use crate::store::compose::ComposeInfo;
 use crate::store::{self, Store};
 
@@ -38,6 +42,18 @@ pub struct StoreSource {
     /// The `inputs.json` of the last records `explain` read (written once, when a build ends; a context
     /// manifest can be megabytes, so it is not parsed again on every edit).
     inputs: Mutex<Vec<(String, Arc<Inputs>)>>,
+    /// The last `pick`: the index generation, target and depth it was for, the ids picked (newest first)
+    /// and the older count. The index changes only by `refresh`, so an edit of the buffer picks the same
+    /// records without filtering and sorting every entry (10,000 in a year of CI) again.
+    picks: Mutex<Option<Picks>>,
+}
+
+struct Picks {
+    generation: u64,
+    target: PathBuf,
+    want: usize,
+    ids: Vec<String>,
+    older: usize,
 }
 
 impl Default for StoreSource {
@@ -67,46 +83,50 @@ impl StoreSource {
             mappings: Mutex::default(),
             snapshot_mappings: Mutex::default(),
             inputs: Mutex::default(),
+            picks: Mutex::default(),
         }
     }
 
-    /// Loads `ids`, reporting progress when there is much to read.
-    fn load_all(&self, store: &Store, ids: &[String], progress: &dyn Fn(Indexing)) -> Vec<(String, Option<Entry>)> {
+    /// Loads `ids`, reporting progress when there is much to read. `listed`: the store's catalog, when
+    /// every record is being indexed (the older records are taken from it without opening their files).
+    fn load_all(
+        &self,
+        store: &Store,
+        ids: &[String],
+        listed: Option<&Catalog>,
+        progress: &dyn Fn(Indexing),
+    ) -> Vec<(String, Option<Entry>)> {
         let (root, globs) = {
             let index = lock(&self.index);
             (index.globs.root.clone(), index.globs.clone())
         };
         let external: Vec<&String> = ids.iter().filter(|id| id.starts_with(log_globs::KEY_PREFIX)).collect();
-        let ids: Vec<String> = ids.iter().filter(|id| !id.starts_with(log_globs::KEY_PREFIX)).cloned().collect();
-        let known: Vec<u64> = {
-            let index = lock(&self.index);
-            ids.iter().map(|id| index.entries.get(id).map_or(0, |e| e.log_len)).collect()
-        };
-        let records: Vec<Option<store::Record>> = ids.iter().map(|id| store.record(id)).collect();
+        let ids: Vec<&String> = ids.iter().filter(|id| !id.starts_with(log_globs::KEY_PREFIX)).collect();
         let n = ids.len();
         // Ids sort by time: only the newest are parsed (and keep their parsed builds) now. Older records
-        // that name their Dockerfile are indexed from `meta.json` and the log's size alone, and parsed
-        // when an analysis picks them (`load_builds`): a start-up over a large store reads no summaries
-        // it does not need, and never holds every build at once.
+        // that name their Dockerfile are indexed from the catalog (else from `meta.json` and the log's
+        // size) alone, and parsed when an analysis picks them (`load_builds`): a start-up over a large
+        // store reads no summaries it does not need, and never holds every build at once.
         let keep_from = n.saturating_sub(MIN_RECORDS + HELD_SPARE);
-        let size = |r: &Option<store::Record>| r.as_ref().and_then(|r| fs::metadata(r.log_path()).ok()).map_or(0, |m| m.len());
-        let bytes: u64 = records.iter().zip(&known).skip(keep_from).map(|(r, k)| size(r).saturating_sub(*k)).sum();
+        let newest: Vec<Option<store::Record>> = ids.iter().skip(keep_from).map(|id| store.record(id)).collect();
+        let bytes: u64 = {
+            let index = lock(&self.index);
+            let known = |id: &String| index.entries.get(id).map_or(0, |e| e.log_len);
+            let size = |r: &Option<store::Record>| r.as_ref().and_then(|r| fs::metadata(r.log_path()).ok()).map_or(0, |m| m.len());
+            ids.iter().skip(keep_from).zip(&newest).map(|(id, r)| size(r).saturating_sub(known(id))).sum()
+        };
         let report = bytes > 0 && bytes >= self.progress_bytes;
         if report {
             progress(Indexing::Begin { records: n, bytes });
         }
+        let mut dockerfiles = Dockerfiles::new(store);
         let mut out = Vec::with_capacity(n);
-        for (i, (id, record)) in ids.iter().zip(&records).enumerate() {
-            let mut entry = if i < keep_from { record.as_ref().and_then(|r| light_entry(store, r)) } else { None };
-            if entry.is_none() {
-                entry = record.as_ref().and_then(|r| load_entry(store, r));
-            }
-            if i < keep_from {
-                if let Some(e) = entry.as_mut() {
-                    e.builds = None;
-                }
-            }
-            out.push((id.clone(), entry));
+        for (i, id) in ids.iter().enumerate() {
+            let entry = match newest.get(i.wrapping_sub(keep_from)) {
+                Some(record) => record.as_ref().and_then(|r| self.unchanged(r).or_else(|| load_entry(store, r))),
+                None => older_entry(store, id, listed, &mut dockerfiles),
+            };
+            out.push(((*id).clone(), entry));
             if report {
                 progress(Indexing::Report { done: i + 1, records: n });
             }
@@ -122,14 +142,43 @@ impl StoreSource {
     }
 }
 
+impl StoreSource {
+    /// The entry already held for a finished record whose meta and log size did not change (what `refresh`
+    /// calls the same record): kept, not read again. A re-index of everything (the watch just set up, the
+    /// logGlobs changed) then reads only meta files and sizes of the newest records.
+    fn unchanged(&self, record: &store::Record) -> Option<Entry> {
+        let meta = record.meta().ok().filter(|m| m.finished.is_some())?;
+        let log_len = fs::metadata(record.log_path()).ok()?.len();
+        let index = lock(&self.index);
+        let old = index.entries.get(&record.id)?;
+        let same = old.builds.is_some() && old.log_len == log_len && old.meta.as_deref() == Some(&meta);
+        same.then(|| old.clone())
+    }
+}
+
+/// The entry of a record older than those parsed now: its catalog line, else its `meta.json`, else (a
+/// record that names no Dockerfile: selection needs the names its builds loaded) its parsed builds,
+/// which are not held.
+fn older_entry(store: &Store, id: &str, listed: Option<&Catalog>, dockerfiles: &mut Dockerfiles<'_>) -> Option<Entry> {
+    let line = listed.and_then(|c| c.entries.binary_search_by(|e| e.id.as_str().cmp(id)).ok().and_then(|at| c.entries.get(at)));
+    if let Some(entry) = line.and_then(|l| listed_entry(l, dockerfiles)) {
+        return Some(entry);
+    }
+    let record = store.record(id)?;
+    let mut entry = light_entry(store, &record).or_else(|| load_entry(store, &record))?;
+    entry.builds = None;
+    Some(entry)
+}
+
 impl Source for StoreSource {
     fn refresh(&self, store: &Store, progress: &dyn Fn(Indexing)) -> u64 {
         let _running = lock(&self.indexing);
-        let ids = lock(&self.index).take_stale(store);
+        let (ids, listed) = lock(&self.index).take_stale(store);
         if ids.is_empty() {
             return self.with_epochs(lock(&self.index).generation);
         }
-        let loaded = self.load_all(store, &ids, progress);
+        let loaded = self.load_all(store, &ids, listed.as_ref(), progress);
+        drop(listed);
         let mut index = lock(&self.index);
         let mut changed = false;
         for (id, entry) in loaded {
@@ -182,6 +231,10 @@ impl Source for StoreSource {
         lock(&self.index).all_stale = true;
     }
 
+    fn mappings(&self) -> Option<&Mutex<analysis::MappingCache>> {
+        Some(&self.mappings)
+    }
+
     fn feed(&self, feeds: Feeds) {
         *lock(&self.feeds) = feeds;
     }
@@ -208,9 +261,9 @@ impl Source for StoreSource {
         let owned = applying(&held, &target, compose.as_ref(), &fallback);
         let builds: Vec<&RecordedBuild> = owned.iter().map(|b| b.as_ref()).collect();
         let mut annotated = {
+            // One open Dockerfile text at a time keeps its mappings (a few per distinct build shape):
+            // `annotate_with` drops the others.
             let mut cache = lock(&self.mappings);
-            // One open Dockerfile text at a time keeps its mappings (they are a few per distinct build shape).
-            cache.keep_only(analysis::shapes::text_print(text));
             analysis::annotate_with(text, &builds, &mut cache)
         };
         // Numbered as `report` numbers them: after the older records not read here (one build each).
@@ -334,13 +387,10 @@ impl StoreSource {
     /// when `inputs` (the last two builds: older ones need no file lists).
     fn facts(&self, store: &Store, build_id: &str, inputs: bool) -> BuildFacts {
         let id = build_id.split('#').next().unwrap_or(build_id);
-        let meta = lock(&self.index).entries.get(id).map(|e| e.meta.clone());
-        BuildFacts {
-            build_args: meta.as_ref().map(|m| m.build_args.clone()).unwrap_or_default(),
-            no_cache: meta.as_ref().is_some_and(|m| m.no_cache),
-            tool: meta.map(|m| m.tool).unwrap_or_default(),
-            inputs: if inputs { self.inputs_of(store, id) } else { None },
-        }
+        let meta =
+            lock(&self.index).entries.get(id).and_then(|e| e.meta.as_ref().map(|m| (m.build_args.clone(), m.no_cache, m.tool.clone())));
+        let (build_args, no_cache, tool) = meta.unwrap_or_default();
+        BuildFacts { build_args, no_cache, tool, inputs: if inputs { self.inputs_of(store, id) } else { None } }
     }
 
     /// The newest `want` records that built `target`, newest first, with their builds when held.
@@ -348,11 +398,20 @@ impl StoreSource {
     /// its builder loaded).
     fn pick(&self, root: &Path, target: &Path, want: usize) -> (Vec<Picked>, usize) {
         let mut index = lock(&self.index);
-        let mut applies: Vec<(&String, &Entry)> = index.entries.iter().filter(|(_, e)| entry_applies(e, root, target)).collect();
-        // Newest first; ids sort by time, globbed logs by their modification time in the same form.
-        applies.sort_by(|a, b| b.1.order.cmp(&a.1.order));
-        let older = applies.len().saturating_sub(want);
-        let picked: Vec<Picked> = applies.into_iter().take(want).map(|(id, e)| picked(root, id, e, target)).collect();
+        let mut picks = lock(&self.picks);
+        let same = |p: &Picks| p.generation == index.generation && p.target == target && p.want == want;
+        if !picks.as_ref().is_some_and(same) {
+            let mut applies: Vec<(&String, &Entry)> = index.entries.iter().filter(|(_, e)| entry_applies(e, root, target)).collect();
+            // Newest first; ids sort by time, globbed logs by their modification time in the same form.
+            applies.sort_by(|a, b| b.1.order.cmp(&a.1.order));
+            let older = applies.len().saturating_sub(want);
+            let ids = applies.into_iter().take(want).map(|(id, _)| id.clone()).collect();
+            *picks = Some(Picks { generation: index.generation, target: target.to_path_buf(), want, ids, older });
+        }
+        let Some(Picks { ids, older, .. }) = picks.as_ref() else { return (Vec::new(), 0) };
+        let older = *older;
+        let picked: Vec<Picked> = ids.iter().filter_map(|id| Some(picked(root, id, index.entries.get(id)?, target))).collect();
+        drop(picks);
         for Picked { id, .. } in picked.iter().rev() {
             index.hold(id, want + HELD_SPARE);
         }
@@ -372,6 +431,10 @@ impl StoreSource {
         let mut index = lock(&self.index);
         if let Some(e) = index.entries.get_mut(id) {
             e.builds = builds.clone();
+            // A record listed from the catalog gets its meta now (explain's facts read it).
+            if e.meta.is_none() {
+                e.meta = entry.meta;
+            }
         }
         index.hold(id, want + HELD_SPARE);
         builds

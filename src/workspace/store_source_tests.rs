@@ -90,6 +90,77 @@ fn older_records_are_parsed_only_when_an_analysis_picks_them() {
     assert_eq!((parsed(0..5), parsed(5..12)), (0, 7));
 }
 
+/// At start-up the older records come from the store's catalog: none of their files is opened (here their
+/// `meta.json` was spoiled after the catalog listed them, and they are still counted); one an analysis
+/// picks is read then, meta and builds (explain's facts read the meta).
+#[test]
+fn older_records_are_listed_from_the_catalog_without_opening_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let df = root.join("Dockerfile");
+    fs::write(&df, "FROM a\nRUN x\n").unwrap();
+    let store = Store::at(root.join("st"));
+    let start: chrono::DateTime<chrono::Utc> = "2026-11-01T10:00:00Z".parse().unwrap();
+    let records: Vec<store::Record> = (0..40)
+        .map(|i| {
+            let t = start + chrono::Duration::minutes(i);
+            let r = store.create_record(t).unwrap();
+            fs::write(r.log_path(), format!("#5 [2/2] RUN x\n#5 DONE {i}.0s\n")).unwrap();
+            let mut meta = RecordMeta::new(r.id.clone(), store::Source::Import, t.to_rfc3339());
+            meta.finished = Some(t.to_rfc3339());
+            meta.dockerfile = Some(df.clone());
+            meta.build_args = vec![("N".into(), Some(i.to_string()))];
+            r.write_meta(&meta).unwrap();
+            r
+        })
+        .collect();
+    for r in &records[..4] {
+        fs::write(r.meta_path(), "not json").unwrap();
+    }
+    let src = StoreSource::default();
+    src.refresh(&store, &|_| {});
+    let listed = |id: &str| lock(&src.index).entries.get(id).map(|e| e.meta.is_some());
+    assert_eq!(listed(&records[0].id), Some(false), "listed from the catalog, its meta.json not read");
+    assert_eq!(listed(&records[30].id), Some(true), "the newest are read");
+    let a = src.annotate(&store, &root, &df, "FROM a\nRUN x\n", 25);
+    let numbers: Vec<usize> = a.builds.iter().map(|b| b.number).collect();
+    assert_eq!(numbers, (16..=40).collect::<Vec<_>>(), "all 40 counted, the spoiled ones too");
+    src.annotate(&store, &root, &df, "FROM a\nRUN x\n", 35);
+    assert_eq!(listed(&records[5].id), Some(true), "picked: its meta is read with its builds");
+    assert_eq!(src.facts(&store, &records[5].id, false).build_args, vec![("N".to_string(), Some("5".to_string()))]);
+}
+
+/// A re-index of everything (the watch just set up) keeps the builds of a finished record whose meta and
+/// log are unchanged, and reads again one whose log changed.
+#[test]
+fn a_full_reindex_reads_again_only_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let store = Store::at(root.join("st"));
+    let t: chrono::DateTime<chrono::Utc> = "2026-11-01T10:00:00Z".parse().unwrap();
+    let records: Vec<store::Record> = (0..2)
+        .map(|i| {
+            let r = store.create_record(t + chrono::Duration::minutes(i)).unwrap();
+            fs::write(r.log_path(), "#5 [2/2] RUN x\n#5 DONE 1.0s\n").unwrap();
+            let mut meta = RecordMeta::new(r.id.clone(), store::Source::Import, t.to_rfc3339());
+            meta.finished = Some(t.to_rfc3339());
+            meta.dockerfile = Some(root.join("Dockerfile"));
+            r.write_meta(&meta).unwrap();
+            r
+        })
+        .collect();
+    let src = StoreSource::default();
+    let g = src.refresh(&store, &|_| {});
+    let held = |id: &str| lock(&src.index).entries.get(id).and_then(|e| e.builds.clone()).unwrap();
+    let (a, b) = (held(&records[0].id), held(&records[1].id));
+    fs::write(records[1].log_path(), "#5 [2/2] RUN x\n#5 DONE 12.5s\n").unwrap();
+    src.invalidate_all();
+    assert_ne!(src.refresh(&store, &|_| {}), g, "a log changed");
+    assert!(Arc::ptr_eq(&a, &held(&records[0].id)), "unchanged: kept, not read again");
+    assert!(!Arc::ptr_eq(&b, &held(&records[1].id)), "its log changed: read again");
+    assert_eq!(held(&records[1].id)[0].build.steps[0].duration_ms, Some(12_500));
+}
+
 /// Cached answers are served without waiting only while nothing is stale.
 #[test]
 fn the_generation_is_current_only_when_nothing_is_stale() {

@@ -72,13 +72,25 @@ impl Renders {
     pub fn put(&mut self, uri: &tower_lsp_server::ls_types::Uri, key: RenderKey, store: impl FnOnce(&mut Rendered)) {
         let r = self.docs.entry(uri.clone()).or_insert_with(|| Rendered::new(key.clone()));
         if !r.key.same(&key) {
-            *r = Rendered::new(key);
+            drop_later(std::mem::replace(r, Rendered::new(key)));
         }
         store(r);
     }
 
     pub fn forget(&mut self, uri: &tower_lsp_server::ls_types::Uri) {
         self.docs.remove(uri);
+    }
+}
+
+/// Frees an old rendering off the request's path: it may hold the last reference to a whole analysis (an
+/// instruction's history of runs, thousands of small allocations), which the caller's state lock and the
+/// request that replaced it should not wait for. Inline when there is no runtime (tests).
+fn drop_later(old: Rendered) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn_blocking(move || drop(old));
+        }
+        Err(_) => drop(old),
     }
 }
 

@@ -183,21 +183,36 @@ async fn watch_fs(target: Target, shared: Arc<Shared>) {
         }
         Err(e) => eprintln!("buildlens: watching the store: {e}"),
     });
-    let mut watcher = match watcher {
+    let watcher = match watcher {
         Ok(w) => w,
         Err(e) => return eprintln!("buildlens: cannot watch the store ({e}); restart the server to see new records"),
     };
-    for dir in target.globs.iter().filter_map(|g| glob_base(g, &target.root)).filter(|d| d.is_dir()) {
-        if let Err(e) = watcher.watch(&dir, RecursiveMode::Recursive) {
-            crate::present::eprint_line(format_args!("buildlens: watching {}: {e}", dir.display()));
+    // A recursive watch walks every folder (a year of CI is 10,000 record folders, a third of a second):
+    // on the blocking pool, never on the protocol thread, so the first requests are answered meanwhile.
+    let (store, root, globs) = (target.store.clone(), target.root.clone(), target.globs.clone());
+    let first = tokio::task::spawn_blocking(move || {
+        let mut watcher = watcher;
+        for dir in globs.iter().filter_map(|g| glob_base(g, &root)).filter(|d| d.is_dir()) {
+            if let Err(e) = watcher.watch(&dir, RecursiveMode::Recursive) {
+                crate::present::eprint_line(format_args!("buildlens: watching {}: {e}", dir.display()));
+            }
         }
-    }
-    let mut placed = place(&mut watcher, &target.store, None);
+        let placed = place(&mut watcher, &store, None);
+        (watcher, placed)
+    });
+    let Ok((mut watcher, mut placed)) = first.await else { return eprintln!("buildlens: setting up the store watch failed") };
     // Whatever happened before the watch was in place was not seen.
     shared.source().invalidate_all();
     shared.wake.notify_one();
     while let Some(paths) = rx.recv().await {
-        let now = place(&mut watcher, &target.store, placed.clone());
+        let store = target.store.clone();
+        let current = placed.clone();
+        let again = tokio::task::spawn_blocking(move || {
+            let now = place(&mut watcher, &store, current);
+            (watcher, now)
+        });
+        let Ok((back, now)) = again.await else { return eprintln!("buildlens: moving the store watch failed") };
+        watcher = back;
         if now != placed {
             placed = now;
             shared.source().invalidate_all();
