@@ -106,11 +106,14 @@ pub struct Channel {
     /// The last failed build closed here (`echo`): a re-print of it is not another build.
     #[serde(default)]
     last_failed: Option<u64>,
+    /// When that build finished (its last line's stamp), if the log stamps lines.
+    #[serde(default)]
+    last_failed_end: Option<String>,
 }
 
 impl Channel {
     pub fn new(job: Option<String>) -> Channel {
-        Channel { job, active: None, done: Vec::new(), prefixes: Prefixes::default(), last_failed: None }
+        Channel { job, active: None, done: Vec::new(), prefixes: Prefixes::default(), last_failed: None, last_failed_end: None }
     }
 
     pub fn line(&mut self, line: &Line<'_>) {
@@ -294,10 +297,11 @@ impl Channel {
         build.job = self.job.clone();
         normalize(&mut build);
         let failed = super::echo::fingerprint(&build);
-        if failed.is_some() && failed == self.last_failed {
+        if failed.is_some() && failed == self.last_failed && super::echo::printed_at_once(self.last_failed_end.as_deref(), &build) {
             return;
         }
         self.last_failed = failed;
+        self.last_failed_end = build.finished.clone();
         self.done.push(build);
     }
 

@@ -3,13 +3,28 @@
 //! Azure DevOps' Docker task re-prints the whole of docker's stderr, each line behind `##[error]`, once
 //! the build has failed; the learned prefix makes that a second, identical failed build. A failed build
 //! that repeats the one just closed on its channel (same format, error, and steps: names, statuses,
-//! durations, exit codes, errors) is that re-print and is dropped. Line times and excerpts are left out
-//! (the re-print has its own stamps and drops blank lines). A real retry differs: its earlier steps are
-//! cached, its durations are its own.
+//! durations, exit codes, errors) is that re-print and is dropped, but only when the line stamps show a
+//! print, not a run: it starts within [`ECHO_GAP`] of the first one's end and all its lines carry stamps
+//! within [`ECHO_GAP`] of each other. A failed build run again unchanged (a retry, a re-run in the same
+//! terminal, whose cached steps and missing durations make the same fingerprint) takes its own time, or
+//! has no stamps at all: it stays a build (nothing a user ran is lost).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use super::model::{Build, BuildResult};
+
+/// Longest a re-print takes, and longest between the build and its re-print.
+const ECHO_GAP: chrono::TimeDelta = chrono::TimeDelta::seconds(2);
+
+/// Whether `build` was printed at once right after a build that finished at `previous_end`.
+pub fn printed_at_once(previous_end: Option<&str>, build: &Build) -> bool {
+    let time = |s: Option<&str>| chrono::DateTime::parse_from_rfc3339(s?).ok();
+    let (Some(end), Some(start), Some(finish)) = (time(previous_end), time(build.started.as_deref()), time(build.finished.as_deref()))
+    else {
+        return false;
+    };
+    start - end <= ECHO_GAP && finish - start <= ECHO_GAP
+}
 
 /// What a failed build says, hashed; `None` for a build that did not fail.
 pub fn fingerprint(build: &Build) -> Option<u64> {
@@ -51,6 +66,12 @@ mod tests {
     fn retries_and_successes_stay_builds() {
         let retry = BUILD.replace("#1 DONE 0.1s", "#1 CACHED");
         assert_eq!(parse_bytes(format!("{BUILD}{retry}").as_bytes()).builds.len(), 2);
+        // The same failed build run twice: without stamps, or stamped minutes apart, it is two builds.
+        assert_eq!(parse_bytes(format!("{BUILD}{BUILD}").as_bytes()).builds.len(), 2);
+        let stamped = |minute: u32| -> String {
+            BUILD.lines().enumerate().map(|(i, l)| format!("2026-03-02T10:{minute:02}:{i:02}.1000000Z {l}\n")).collect()
+        };
+        assert_eq!(parse_bytes(format!("{}{}", stamped(0), stamped(5)).as_bytes()).builds.len(), 2);
         let ok = "#1 [1/1] FROM docker.io/library/alpine:3.20\n#1 DONE 0.1s\n#2 exporting to image\n#2 DONE 0.0s\n";
         assert_eq!(parse_bytes(format!("{ok}{ok}").as_bytes()).builds.len(), 2);
     }
