@@ -37,6 +37,9 @@ enum Token {
     Digits,
     /// One or more spaces (inside the prefix; its trailing spaces are kept as bytes).
     Spaces,
+    /// A log level in brackets (`[INFO]`, `[ERROR]`): a collector that tags each line tags the final
+    /// error line with another level than the build's lines, so the level is any word.
+    Level,
     Byte(u8),
 }
 
@@ -259,8 +262,11 @@ fn shape_of(prefix: &[u8]) -> Shape {
     let trailing = prefix.iter().rev().take_while(|&&b| b == b' ').count();
     let (inner, tail) = prefix.split_at(prefix.len().saturating_sub(trailing));
     let mut shape = Vec::new();
-    for &b in inner {
+    let mut i = 0;
+    while let Some(&b) = inner.get(i) {
+        let level = level_len(inner.get(i..).unwrap_or_default());
         let token = match b {
+            _ if level > 0 => Token::Level,
             b'0'..=b'9' => Token::Digits,
             b' ' => Token::Spaces,
             _ => Token::Byte(b),
@@ -268,6 +274,7 @@ fn shape_of(prefix: &[u8]) -> Shape {
         if !(matches!(token, Token::Digits | Token::Spaces) && shape.last() == Some(&token)) {
             shape.push(token);
         }
+        i += level.max(1);
     }
     shape.extend(tail.iter().map(|&b| Token::Byte(b)));
     shape
@@ -281,6 +288,7 @@ fn match_len(shape: &[Token], text: &[u8]) -> Option<usize> {
         let n = match token {
             Token::Digits => rest.iter().take_while(|b| b.is_ascii_digit()).count(),
             Token::Spaces => rest.iter().take_while(|&&b| b == b' ').count(),
+            Token::Level => level_len(rest),
             Token::Byte(b) => usize::from(rest.first() == Some(b)),
         };
         if n == 0 {
@@ -289,6 +297,19 @@ fn match_len(shape: &[Token], text: &[u8]) -> Option<usize> {
         i = i.checked_add(n)?;
     }
     Some(i)
+}
+
+/// Length of a bracketed log level at the start of `text` (`[INFO]`: 3 to 8 capital letters), else 0.
+fn level_len(text: &[u8]) -> usize {
+    if text.first() != Some(&b'[') {
+        return 0;
+    }
+    let letters = text.iter().skip(1).take(9).take_while(|b| b.is_ascii_uppercase()).count();
+    if (3..=8).contains(&letters) && text.get(letters + 1) == Some(&b']') {
+        letters + 2
+    } else {
+        0
+    }
 }
 
 /// True when `text` carries `shape` and a builder anchor right after it.

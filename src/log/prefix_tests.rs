@@ -338,3 +338,21 @@ fn a_prefix_on_the_first_header_only_keeps_that_header() {
     let prose = format!("2024/03/29 14:00:01 see Step 2/9 : RUN x\n{LEGACY}");
     assert_eq!(steps(&prose), steps(LEGACY));
 }
+
+/// A collector that tags each line with a level (`<ts> [INFO] `) tags the final error line `[ERROR]`: the
+/// level is part of the prefix whatever its word, so the final error is read and a retry is a second build.
+#[test]
+fn a_level_tag_in_the_prefix_may_change_on_the_final_line() {
+    let build = "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n#2 [1/2] FROM docker.io/library/alpine:3.20\n#2 DONE 0.1s\n\n#3 [2/2] RUN exit 1\n#3 ERROR: process \"/bin/sh -c exit 1\" did not complete successfully: exit code: 1\n";
+    let tagged = |minute: u32| -> String {
+        let mut s: String = build.lines().map(|l| format!("2026-01-01T10:{minute:02}:00.000Z [INFO] {l}\n")).collect();
+        s.push_str(&format!("2026-01-01T10:{minute:02}:01.000Z [ERROR] ERROR: failed to solve: process \"/bin/sh -c exit 1\" did not complete successfully: exit code: 1\n"));
+        s
+    };
+    let parsed = crate::log::parse_bytes(tagged(0).as_bytes());
+    assert_eq!(parsed.builds.len(), 1, "{parsed:#?}");
+    assert!(parsed.builds[0].error.as_deref().is_some_and(|e| e.starts_with("ERROR: failed to solve")), "{:?}", parsed.builds[0].error);
+    let retried = crate::log::parse_bytes(format!("{}{}", tagged(0), tagged(3)).as_bytes());
+    assert_eq!(retried.builds.len(), 2, "{retried:#?}");
+    assert!(retried.builds.iter().all(|b| b.error.is_some()));
+}
