@@ -95,6 +95,7 @@ impl LogParser {
     pub fn feed(&mut self, chunk: &[u8]) {
         let LogParser { state, splitter, scratch } = self;
         let mut at = 0;
+        let mut wrappers = run::Wrappers::default();
         while at < chunk.len() && splitter.is_utf8() && state.reads_plain() {
             let rest = chunk.get(at..).unwrap_or_default();
             if !splitter.at_line_start() {
@@ -104,7 +105,8 @@ impl LogParser {
                 at += read;
                 continue;
             }
-            let scanned = run::Run::scan(chunk, at, splitter.offset());
+            let stop = wrappers.next(chunk, at);
+            let scanned = run::Run::scan(chunk, at, splitter.offset(), stop);
             if let Some(run) = scanned.as_ref().filter(|run| state.output_run(run)) {
                 splitter.skip_lines(run.bytes);
                 at += run.bytes;

@@ -9,13 +9,8 @@
 //! `buildkit_plain::Parser::output_run`); a run they refuse is read line by line. Tests:
 //! `tests/fuzz_parsers.rs` (every split size against the line-by-line path).
 
-use memchr::memchr;
-
-use super::buildkit_plain::split_vertex;
-use super::error_block::seconds_end;
 use super::lines::MAX_LINE;
 use super::output::{StepOutput, EXCERPT_LINES};
-use super::unwrap::has_escape_or_anchor;
 
 /// One kept line of a run: where its output text is in the chunk, and the raw line in the log.
 #[derive(Debug, Clone, Copy, Default)]
@@ -42,14 +37,65 @@ pub struct Run<'a> {
     pub last_len: usize,
     /// The last lines, a ring: `kept[lines % EXCERPT_LINES]` is the oldest once it is full.
     kept: [Kept; EXCERPT_LINES],
+    /// `#N ` of the first line: the next lines of the run start with it.
+    head: [u8; 11],
+    head_len: usize,
 }
 
-/// `#N <sec> ` at the start of `text` (N > 0): the vertex and where the output text starts.
-fn output_head(text: &[u8]) -> Option<(u32, usize)> {
-    let (n, rest) = split_vertex(text)?;
-    let skip = seconds_end(rest)?;
-    let out_at = (text.len() - rest.len()).checked_add(skip)?;
-    (n > 0).then_some((n, out_at))
+/// Where the next escape and the next web-UI anchor (`](https://`) are in a chunk, each searched again
+/// only once the reading has passed it (so a chunk is searched once for each, however many runs it has).
+#[derive(Debug, Default)]
+pub struct Wrappers {
+    escape: Option<usize>,
+    anchor: Option<usize>,
+}
+
+impl Wrappers {
+    /// The first position at or after `at` where a line stops being fast (`chunk.len()` if none).
+    pub fn next(&mut self, chunk: &[u8], at: usize) -> usize {
+        let rest = chunk.get(at..).unwrap_or_default();
+        if self.escape.is_none_or(|e| e < at) {
+            self.escape = Some(memchr::memchr(0x1b, rest).map_or(chunk.len(), |i| at + i));
+        }
+        if self.anchor.is_none_or(|a| a < at) {
+            self.anchor = Some(memchr::memmem::find(rest, b"](https://").map_or(chunk.len(), |i| at + i));
+        }
+        self.escape.unwrap_or(chunk.len()).min(self.anchor.unwrap_or(chunk.len()))
+    }
+}
+
+/// `#N ` at the start of `text` (N > 0, at most 9 digits, as `split_vertex` reads it): N and its length.
+fn vertex_head(text: &[u8]) -> Option<(u32, usize)> {
+    let [b'#', rest @ ..] = text else { return None };
+    let digits = rest.iter().position(|b| !b.is_ascii_digit()).unwrap_or(rest.len());
+    if digits == 0 || digits > 9 || rest.get(digits) != Some(&b' ') {
+        return None;
+    }
+    let n = rest.get(..digits)?.iter().fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'));
+    (n > 0).then_some((n, digits + 2))
+}
+
+/// The length of `<sec> ` at the start of `s`, as `seconds_end` reads it: `[0-9*]+\.[0-9]+`, then a
+/// space or the end.
+fn seconds_len(s: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while s.get(i).is_some_and(|&b| b.is_ascii_digit() || b == b'*') {
+        i += 1;
+    }
+    if i == 0 || s.get(i) != Some(&b'.') {
+        return None;
+    }
+    let dot = i;
+    i += 1;
+    while s.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    match s.get(i) {
+        _ if i == dot + 1 => None,
+        None => Some(i),
+        Some(b' ') => Some(i + 1),
+        Some(_) => None,
+    }
 }
 
 fn trim_cr(mut s: &[u8]) -> &[u8] {
@@ -59,55 +105,68 @@ fn trim_cr(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// One fast line at `chunk[at..]`.
-struct FastLine {
-    n: u32,
-    /// Length of the line's text (`unwrap`'s: without `\r`s).
-    len: usize,
-    /// Where its output text starts in the chunk, and where its `\n` is.
-    out_at: usize,
-    nl_at: usize,
-}
-
-fn fast_line(chunk: &[u8], at: usize) -> Option<FastLine> {
-    let rest = chunk.get(at..)?;
-    if rest.first() != Some(&b'#') {
-        return None;
-    }
-    let nl = memchr(b'\n', rest)?;
-    let raw = rest.get(..nl)?;
-    if raw.len() > MAX_LINE {
-        return None;
-    }
-    let text = trim_cr(raw);
-    let (n, out_at) = output_head(text)?;
-    if has_escape_or_anchor(text) {
-        return None;
-    }
-    Some(FastLine { n, len: text.len(), out_at: at + out_at, nl_at: at + nl })
-}
-
 impl<'a> Run<'a> {
-    /// The run of fast lines at `chunk[from..]`, whose first byte is at log offset `base`; `None` when the
-    /// first line is not one.
-    pub fn scan(chunk: &'a [u8], from: usize, base: u64) -> Option<Run<'a>> {
-        let n = fast_line(chunk, from)?.n;
-        let mut run = Run { chunk, n, lines: 0, start: base, end: base, bytes: 0, widest: 0, last_len: 0, kept: Default::default() };
+    /// The run of fast lines at `chunk[from..]`, whose first byte is at log offset `base`, ending before
+    /// the line that holds `stop` (an escape or an anchor: `Wrappers::next`); `None` when the first line
+    /// is not one.
+    pub fn scan(chunk: &'a [u8], from: usize, base: u64, stop: usize) -> Option<Run<'a>> {
+        let mut run = Run {
+            chunk,
+            n: 0,
+            lines: 0,
+            start: base,
+            end: base,
+            bytes: 0,
+            widest: 0,
+            last_len: 0,
+            kept: Default::default(),
+            head: [0; 11],
+            head_len: 0,
+        };
+        let rest = chunk.get(from..)?;
         let mut at = from;
-        while let Some(line) = fast_line(chunk, at).filter(|l| l.n == n) {
-            let start = base + (at - from) as u64;
-            let end = base + (line.nl_at + 1 - from) as u64;
-            if let Some(slot) = run.kept.get_mut((run.lines % EXCERPT_LINES as u64) as usize) {
-                *slot = Kept { out_at: line.out_at, out_end: at + line.len, start, end };
+        for nl in memchr::memchr_iter(b'\n', rest) {
+            let nl_at = from + nl;
+            if nl_at > stop || !run.take(at, nl_at) {
+                break;
             }
-            run.lines += 1;
-            run.widest = run.widest.max(line.len);
-            run.last_len = line.len;
-            run.end = end;
-            at = line.nl_at + 1;
+            at = nl_at + 1;
         }
         run.bytes = at - from;
-        Some(run)
+        (run.lines > 0).then_some(run)
+    }
+
+    /// Takes the line `chunk[at..nl_at]` (`nl_at` its `\n`) if it is output of the run's vertex.
+    fn take(&mut self, at: usize, nl_at: usize) -> bool {
+        let Some(raw) = self.chunk.get(at..nl_at).filter(|raw| raw.len() <= MAX_LINE) else { return false };
+        let text = if raw.last() == Some(&b'\r') { trim_cr(raw) } else { raw };
+        let head = self.head.get(..self.head_len).unwrap_or_default();
+        let vertex_len = if self.lines > 0 && text.starts_with(head) {
+            self.head_len
+        } else {
+            match vertex_head(text) {
+                Some((n, len)) if self.lines == 0 => {
+                    self.n = n;
+                    self.head_len = len;
+                    if let (Some(to), Some(from)) = (self.head.get_mut(..len), text.get(..len)) {
+                        to.copy_from_slice(from);
+                    }
+                    len
+                }
+                _ => return false,
+            }
+        };
+        let Some(out_at) = text.get(vertex_len..).and_then(seconds_len).map(|s| vertex_len + s) else { return false };
+        let start = self.end;
+        let end = start + (nl_at + 1 - at) as u64;
+        if let Some(slot) = self.kept.get_mut((self.lines % EXCERPT_LINES as u64) as usize) {
+            *slot = Kept { out_at: at + out_at, out_end: at + text.len(), start, end };
+        }
+        self.lines += 1;
+        self.widest = self.widest.max(text.len());
+        self.last_len = text.len();
+        self.end = end;
+        true
     }
 
     /// Adds the run to a step's output as `StepOutput::push` of each line would: range and count for
@@ -129,20 +188,28 @@ impl<'a> Run<'a> {
 mod tests {
     use super::*;
 
+    fn scan(chunk: &[u8], base: u64) -> Option<Run<'_>> {
+        Run::scan(chunk, 0, base, Wrappers::default().next(chunk, 0))
+    }
+
     #[test]
     fn a_run_stops_at_another_vertex_a_header_or_a_cut_line() {
         let chunk = b"#5 0.1 a\r\n#5 0.20 b\n#6 0.3 c\n";
-        let run = Run::scan(chunk, 0, 100).unwrap();
+        let run = scan(chunk, 100).unwrap();
         assert_eq!((run.n, run.lines, run.start, run.end, run.bytes, run.widest, run.last_len), (5, 2, 100, 120, 20, 9, 9));
         let mut out = StepOutput::default();
         run.fill(&mut out);
         assert_eq!(out.excerpt(), ["a", "b"]);
         assert_eq!((out.range.start, out.range.end, out.range.lines), (100, 120, 2));
-        assert!(Run::scan(b"#5 [x] RUN y\n", 0, 0).is_none());
-        assert!(Run::scan(b"#5 0.1 no newline", 0, 0).is_none());
-        assert!(Run::scan(b"#5 0.1 \x1b[31mred\n", 0, 0).is_none());
-        assert!(Run::scan(b"#0 0.1 zero\n", 0, 0).is_none());
-        assert_eq!(Run::scan(b"#5 0.1 a\n#5 0.1 [3](https://x/y)\n", 0, 0).map(|r| r.lines), Some(1));
+        assert!(scan(b"#5 [x] RUN y\n", 0).is_none());
+        assert!(scan(b"#5 0.1 no newline", 0).is_none());
+        assert!(scan(b"#5 0.1 \x1b[31mred\n", 0).is_none());
+        assert!(scan(b"#0 0.1 zero\n", 0).is_none());
+        assert!(scan(b"#1234567890 0.1 ten digits\n", 0).is_none());
+        assert!(scan(b"#5 0. no fraction\n", 0).is_none());
+        assert!(scan(b"#5 0.1x glued\n", 0).is_none());
+        assert_eq!(scan(b"#5 **.5 masked seconds\n#5 0.25\n", 0).map(|r| (r.lines, r.last_len)), Some((2, 7)));
+        assert_eq!(scan(b"#5 0.1 a\n#5 0.1 [3](https://x/y)\n", 0).map(|r| r.lines), Some(1));
     }
 
     #[test]
@@ -155,7 +222,7 @@ mod tests {
             one_by_one.push(format!("line {i}").as_bytes(), start, start + line.len() as u64);
             chunk.extend_from_slice(line.as_bytes());
         }
-        let run = Run::scan(&chunk, 0, 0).unwrap();
+        let run = scan(&chunk, 0).unwrap();
         let mut out = StepOutput::default();
         run.fill(&mut out);
         assert_eq!(out.excerpt(), one_by_one.excerpt());

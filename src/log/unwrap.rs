@@ -40,7 +40,7 @@ pub fn unwrap<'a>(raw: &'a [u8], scratch: &'a mut Vec<u8>) -> Unwrapped<'a> {
 
 /// True when `text` holds an escape or a `](https://` (the middle of a web-UI anchor): one pass over the
 /// escapes and `]`s, most lines have neither (a `]` not followed by `(https://` costs one comparison).
-pub(super) fn has_escape_or_anchor(text: &[u8]) -> bool {
+fn has_escape_or_anchor(text: &[u8]) -> bool {
     let wrapper_at = |i: usize| text.get(i) == Some(&0x1b) || text.get(i + 1..).is_some_and(|rest| rest.starts_with(b"(https://"));
     if text.len() < SHORT {
         return text.iter().enumerate().any(|(i, &b)| (b == 0x1b || b == b']') && wrapper_at(i));
