@@ -83,6 +83,10 @@ fn every_corpus_file_parses_whole_and_in_chunks_to_the_same_result() {
         let bytes = read(&path);
         let whole = parse_bytes(&bytes);
         assert_in_bounds(&whole, bytes.len(), &path.display().to_string());
+        // Runs of plain output lines are read at once (`log::run`): the same as one line at a time.
+        let mut line_by_line = LogParser::new();
+        line_by_line.feed_line_by_line(&bytes);
+        assert_eq!(line_by_line.finish(), whole, "{} read line by line", path.display());
         let sizes: &[usize] = if bytes.len() < 100_000 { &[1, 7, 61, 4096] } else { &[7, 61, 4096] };
         for &chunk in sizes {
             assert_eq!(parse_in_chunks(&bytes, chunk), whole, "{} fed in chunks of {chunk}", path.display());

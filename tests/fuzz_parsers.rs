@@ -306,11 +306,96 @@ proptest! {
     ) {
         let whole = parse_bytes(&log);
         check_bounds(&whole, log.len(), "one pass")?;
+        prop_assert_eq!(&line_by_line(&log, &sizes), &whole, "read line by line in chunks of {:?}", sizes);
         let mut chunked = LogParser::new();
         feed_chunked(&mut chunked, &log, &sizes);
         prop_assert_eq!(&chunked.finish(), &whole, "fed in chunks of {:?}", sizes);
         let cut = cut.index(log.len() + 1);
         prop_assert_eq!(&resumed_at(&log, cut, &sizes)?, &whole, "resumed at {}", cut);
+    }
+}
+
+/// The reference for the fast path of plain output runs (`log::run`): every line read on its own.
+fn line_by_line(log: &[u8], sizes: &[usize]) -> ParsedLog {
+    let mut parser = LogParser::new();
+    let mut at = 0;
+    for &size in sizes.iter().cycle() {
+        if at >= log.len() {
+            break;
+        }
+        let end = (at + size).min(log.len());
+        parser.feed_line_by_line(&log[at..end]);
+        at = end;
+    }
+    parser.finish()
+}
+
+/// Plain lines weighted to output of a few vertexes (the runs `log::run` reads at once), with what must
+/// break a run or keep it off the fast path: headers, states, CRs, escapes, web-UI anchors, `#0` output,
+/// v0.8 digests and glued states, a failure report, masked numbers, wrapped lines, a job prefix.
+const RUN_LINES: &[&str] = &[
+    "#{} [{}/4] RUN make -j2",
+    "#{} 0.{} gcc -c foo.c",
+    "#{} 1.{} make[1]: Entering directory '/b' with a line long enough to be wrapped by a console at 70",
+    "#{} 2.{} ld: warning [-Wx]",
+    "#{} 3.{} crlf line\r",
+    "#{} 4.{} \u{1b}[31mred\u{1b}[0m",
+    "#{} 5.{} anchor [{}](https://github.com/o/r#step:1:2) here",
+    "#0 0.{} zero output",
+    "#{} DONE {}.0s",
+    "#{} ERROR: process \"/bin/sh -c make\" did not complete successfully: exit code: {}",
+    "#{} sha256:8de18f682f05aff36ba24e8801a45ccb7eab593963fb2996dac4f9d1dc709ab4",
+    "#{} 0.045 last line#{} DONE 0.0s",
+    "#*** 0.{} masked output",
+    "------",
+    " > [{}/4] RUN make -j2:",
+    "ERROR: failed to build: failed to solve: x",
+    "wrapped continuation without a number",
+    "2024-01-01T00:00:00.1234567Z #{} 6.{} stamped",
+    "[CI/build]   | #{} 7.{} act",
+    "#{} 8.{}",
+    "",
+];
+
+fn run_log() -> impl Strategy<Value = Vec<u8>> {
+    let line = prop_oneof![
+        6 => (1u32..4, 0u32..1000).prop_map(|(n, t)| format!("#{n} {}.{t:03} output line {t}", t / 100)),
+        2 => (0..RUN_LINES.len(), prop::collection::vec(0u32..6, 3)).prop_map(|(i, v)| {
+            let mut s = RUN_LINES[i].to_string();
+            for x in v {
+                s = s.replacen("{}", &x.to_string(), 1);
+            }
+            s
+        }),
+    ];
+    prop::collection::vec(line, 0..120).prop_map(|lines| {
+        let mut log = String::from("#0 building with \"default\" instance using docker driver\n\n");
+        for n in 1..4 {
+            log.push_str(&format!("#{n} [{n}/4] RUN step {n}\n"));
+        }
+        for l in lines {
+            log.push_str(&l);
+            log.push('\n');
+        }
+        log.into_bytes()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Runs of output lines read at once give what reading each line gives, at any split of the log.
+    #[test]
+    fn plain_output_runs_read_at_once_equal_line_by_line(
+        log in run_log(),
+        sizes in prop::collection::vec(1usize..600, 1..8),
+    ) {
+        let reference = line_by_line(&log, &[log.len().max(1)]);
+        prop_assert_eq!(&parse_bytes(&log), &reference, "in one piece");
+        let mut chunked = LogParser::new();
+        feed_chunked(&mut chunked, &log, &sizes);
+        prop_assert_eq!(&chunked.finish(), &reference, "fed in chunks of {:?}", sizes);
+        prop_assert_eq!(&line_by_line(&log, &sizes), &reference, "line by line in chunks of {:?}", sizes);
     }
 }
 

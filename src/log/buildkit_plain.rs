@@ -12,6 +12,7 @@ use super::error_block::{self, ErrorBlock};
 use super::line::{End, Fed, Line};
 use super::model::{Build, Format, ImageRef, Problem, Step, StepStatus};
 use super::output::{text, StepOutput};
+use super::run::Run;
 use super::step_name;
 
 /// Highest vertex number kept; the printer numbers vertexes 1, 2, … so real builds stay far below.
@@ -197,6 +198,27 @@ impl Parser {
         }
         self.push_output(i, out, line);
         Fed::Taken
+    }
+
+    /// A run of output lines of one vertex (`run`), read as `feed` would read each of them; false (and
+    /// nothing read) when a line of it could mean more here: the failure report is open, the build
+    /// ended, v0.8 may glue a state to a line, `#0` output, or a vertex without a header.
+    pub(super) fn output_run(&mut self, run: &Run<'_>) -> bool {
+        if self.ended || self.v08 || run.n == 0 || self.errors.open() {
+            return false;
+        }
+        let Some(i) = self.index.get(run.n as usize).and_then(|&s| (s as usize).checked_sub(1)) else {
+            return false;
+        };
+        let Some(output) = self.outputs.get_mut(i) else {
+            return false;
+        };
+        run.fill(output);
+        self.widest = self.widest.max(u32::try_from(run.widest).unwrap_or(u32::MAX));
+        self.set_current(i, false);
+        self.wrap = if run.last_len >= WRAP_MIN { Wrap::Output(i) } else { Wrap::No };
+        self.build.span[1] = run.end;
+        true
     }
 
     fn set_current(&mut self, i: usize, masked: bool) {

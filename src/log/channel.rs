@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::line::{End, Fed, Line};
 use super::model::{Build, BuildResult, Problem, StepStatus};
 use super::prefix::{self, Held, Hold, Prefixes};
+use super::run::Run;
 use super::{buildkit_plain, buildkit_tty, demux, engine_api, legacy, podman, rawjson};
 
 /// The parser of the build being read (plain: of the builds printed side by side).
@@ -153,6 +154,25 @@ impl Channel {
             let stripped = self.prefixes.strip(&line);
             self.read(&stripped);
         }
+    }
+
+    /// A run of plain output lines (`run`), read at once when no prefix is learned or being checked and a
+    /// plain build is open to take it; false (nothing read) otherwise.
+    pub fn output_run(&mut self, run: &Run<'_>) -> bool {
+        if !self.prefixes.idle() {
+            return false;
+        }
+        let Some(Active::Plain(demux)) = &mut self.active else { return false };
+        if !demux.output_run(run) {
+            return false;
+        }
+        self.prefixes.used();
+        true
+    }
+
+    /// A plain build is being read: runs of output lines may be offered.
+    pub fn reads_plain(&self) -> bool {
+        matches!(self.active, Some(Active::Plain(_)))
     }
 
     /// Whether `line` is a step header of the open classic or podman build behind some text: those

@@ -23,6 +23,7 @@ use super::line::{End, Fed, Line};
 use super::model::{Build, StepStatus};
 use super::output::text;
 use super::prefix::Held;
+use super::run::Run;
 use super::step_name;
 use evidence::{failed_command, runs_command};
 use fit::{header_score, status_score};
@@ -148,6 +149,17 @@ impl Demux {
             return self.spawn(line);
         }
         self.route(line)
+    }
+
+    /// A run of output lines of one vertex: read at once when one build is open and holds no header
+    /// (with two or more, each line is routed on its own).
+    pub fn output_run(&mut self, run: &Run<'_>) -> bool {
+        let [only] = self.members.as_mut_slice() else { return false };
+        if self.held.is_some() || !only.parser.output_run(run) {
+            return false;
+        }
+        only.current = Some(run.n);
+        true
     }
 
     /// The builds as they stand.

@@ -83,6 +83,27 @@ impl LineSplitter {
         self.offset + self.head.len() as u64
     }
 
+    /// The log is read as UTF-8 (decided, no BOM-less head held back).
+    pub fn is_utf8(&self) -> bool {
+        self.encoding == Encoding::Utf8 && self.head.is_empty()
+    }
+
+    /// UTF-8, and nothing of an unfinished line held: the next byte fed starts a line.
+    pub fn at_line_start(&self) -> bool {
+        self.encoding == Encoding::Utf8
+            && self.pending.is_empty()
+            && !self.pending_truncated
+            && self.pending_start == self.offset
+            && self.head.is_empty()
+    }
+
+    /// Whole lines of `bytes` were read by the caller instead (`at_line_start` held, `bytes` ends with
+    /// `\n`): the offsets move past them.
+    pub fn skip_lines(&mut self, bytes: usize) {
+        self.offset += bytes as u64;
+        self.pending_start = self.offset;
+    }
+
     /// Feeds a chunk; calls `emit` for every line it completes.
     pub fn feed(&mut self, chunk: &[u8], emit: &mut dyn FnMut(RawLine<'_>)) {
         if self.encoding == Encoding::Undecided {

@@ -25,6 +25,7 @@ pub mod podman;
 pub mod prefix;
 pub mod protobuf;
 pub mod rawjson;
+pub mod run;
 pub mod sequential;
 pub mod solve_status;
 pub mod step_name;
@@ -89,8 +90,41 @@ impl LogParser {
         LogParser { splitter: LineSplitter::new(0, Encoding::Undecided), state, scratch: Vec::new() }
     }
 
-    /// Feeds the next bytes of the log.
+    /// Feeds the next bytes of the log. Runs of BuildKit plain output lines of one vertex are read at
+    /// once (`run`); every other line one at a time.
     pub fn feed(&mut self, chunk: &[u8]) {
+        let LogParser { state, splitter, scratch } = self;
+        let mut at = 0;
+        let mut wrappers = run::Wrappers::default();
+        while at < chunk.len() && splitter.is_utf8() && state.reads_plain() {
+            let rest = chunk.get(at..).unwrap_or_default();
+            if !splitter.at_line_start() {
+                // The end of a line the last chunk began.
+                let read = memchr::memchr(b'\n', rest).map_or(rest.len(), |nl| nl + 1);
+                splitter.feed(rest.get(..read).unwrap_or_default(), &mut |raw| state.line(raw, scratch));
+                at += read;
+                continue;
+            }
+            let stop = wrappers.next(chunk, at);
+            let scanned = run::Run::scan(chunk, at, splitter.offset(), stop);
+            if let Some(run) = scanned.as_ref().filter(|run| state.output_run(run)) {
+                splitter.skip_lines(run.bytes);
+                at += run.bytes;
+                continue;
+            }
+            // A run the parser refused, or one line that starts none: read the ordinary way.
+            let read = scanned.map_or_else(|| memchr::memchr(b'\n', rest).map_or(rest.len(), |nl| nl + 1), |run| run.bytes);
+            splitter.feed(rest.get(..read).unwrap_or_default(), &mut |raw| state.line(raw, scratch));
+            at += read;
+        }
+        splitter.feed(chunk.get(at..).unwrap_or_default(), &mut |raw| state.line(raw, scratch));
+        state.encoding = splitter.encoding();
+        state.resume_offset = splitter.resume_offset();
+    }
+
+    /// Feeds the next bytes one line at a time, never by runs: the reference the fast path is tested against.
+    #[doc(hidden)]
+    pub fn feed_line_by_line(&mut self, chunk: &[u8]) {
         let LogParser { state, splitter, scratch } = self;
         splitter.feed(chunk, &mut |raw| state.line(raw, scratch));
         state.encoding = splitter.encoding();
@@ -141,6 +175,21 @@ impl State {
         let line = Line { text: u.text, start: raw.start, end: raw.end, time: u.time, chatter: u.chatter, truncated: raw.truncated };
         let channel = self.channel(u.job);
         channel.line(&line);
+    }
+
+    /// A plain build is open on the channel of lines without a job: runs may be offered.
+    fn reads_plain(&self) -> bool {
+        self.head.len() >= HEAD_LINES && self.channels.iter().any(|c| c.job.is_none() && c.reads_plain())
+    }
+
+    /// A run of plain output lines, read at once by the channel of lines without a job if it can.
+    fn output_run(&mut self, run: &run::Run<'_>) -> bool {
+        let Some(channel) = self.channels.iter_mut().find(|c| c.job.is_none()) else { return false };
+        if !channel.output_run(run) {
+            return false;
+        }
+        self.lines += run.lines;
+        true
     }
 
     fn channel(&mut self, job: Option<&[u8]>) -> &mut Channel {

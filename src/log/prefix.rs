@@ -150,6 +150,11 @@ impl Prefixes {
         *line
     }
 
+    /// No prefix learned and none being checked: `strip` and `hold` leave every line as it is.
+    pub fn idle(&self) -> bool {
+        self.learned.is_empty() && !self.holding()
+    }
+
     /// Lines are being held for a candidate: the channel hands every line to `hold`.
     pub fn holding(&self) -> bool {
         self.candidate.as_ref().is_some_and(|c| c.holding)
