@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use crate::debug::{self, failure, plan, DebugError};
 use crate::dockerfile;
 use crate::store::{select, RecordMeta, Store};
-use crate::workspace::Batch;
+use crate::workspace::{Batch, Options};
 
 /// The command line of `buildlens debug`.
 #[derive(Debug)]
@@ -34,7 +34,8 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     let dir = dockerfile.parent().unwrap_or(cwd);
     let store = Store::locate_for(args.store.as_deref(), cwd, dir);
     let df = dockerfile::parse(&text);
-    let Batch { store, text, builds, .. } = Batch::load(store, &dockerfile, text, None);
+    let batch = Batch::open(store, &dockerfile, text, &Options { limit: usize::MAX, ..Options::default() });
+    let (store, text, builds) = (batch.store(), batch.text(), batch.builds());
     let failed = debug::choose(&df, &builds, line).map_err(|e| explain_choice(e, path, &dockerfile, &store))?;
     let rb = &builds[failed.build];
     let meta = store.record(rb.id.split('#').next().unwrap_or(&rb.id)).and_then(|r| r.meta().ok());

@@ -8,6 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use super::log_globs::{self, LogGlobs};
+use super::select::Named;
 use super::services;
 use crate::analysis::RecordedBuild;
 use crate::store::{self, RecordMeta, Store};
@@ -71,17 +72,16 @@ impl Index {
     }
 }
 
-/// A record chosen for `target`: whether all its builds count, and its services that built `target`.
-pub(super) fn picked(root: &Path, id: &str, e: &Entry, target: &Path) -> Picked {
-    let services = services::record_services(root, &e.meta, target);
-    Picked { id: id.to_string(), whole: e.dockerfile.is_some() || services.is_some(), services, builds: e.builds.clone() }
+/// A record chosen for `target`: what its metadata says about it (`select::Named`; `None`: nothing of it
+/// counts), and its builds when held.
+pub(super) fn picked(store: &Store, id: &str, e: &Entry, target: &Path) -> Picked {
+    Picked { id: id.to_string(), named: Named::of(store, &e.meta, target), builds: e.builds.clone() }
 }
 
 /// A record chosen for an annotation.
 pub(super) struct Picked {
     pub(super) id: String,
-    pub(super) whole: bool,
-    pub(super) services: Option<Vec<String>>,
+    pub(super) named: Option<Named>,
     pub(super) builds: Option<Arc<Vec<RecordedBuild>>>,
 }
 

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::index::{entry_applies, external_entry, light_entry, load_entry, name_applies, picked, touched, Entry, Index, Picked, Touched};
+use super::select::Named;
 use super::log_globs;
 use super::services;
 use super::source::{Feeds, Indexing, LogGlobs, Source, HELD_SPARE, INPUTS_HELD, MIN_RECORDS, PROGRESS_BYTES};
@@ -238,13 +239,14 @@ impl Source for StoreSource {
         let newest: Vec<Picked> = {
             let index = lock(&self.index);
             let applies = index.entries.iter().rev().filter(|(_, e)| entry_applies(e, root, &target));
-            applies.take(MIN_RECORDS).map(|(id, e)| picked(root, id, e, &target)).collect()
+            applies.take(MIN_RECORDS).map(|(id, e)| picked(store, id, e, &target)).collect()
         };
         let compose = services::compose_for(store, path);
         let fallback = services::Fallback::new(root, path, None);
-        newest.into_iter().find_map(|Picked { id, whole, services, builds: held }| {
+        newest.into_iter().find_map(|Picked { id, named, builds: held }| {
+            let named = named?;
             let builds = held.or_else(|| load_entry(store, &store.record(&id)?)?.builds)?;
-            let held = [(whole, services, builds)];
+            let held = [(named, builds)];
             applying(&held, &target, compose.as_ref(), &fallback).pop().map(std::borrow::Cow::into_owned)
         })
     }
@@ -267,13 +269,13 @@ impl Source for StoreSource {
     }
 }
 
-/// A record's held builds; `true` when the record names the Dockerfile (all its builds count); the
-/// services of its compose build that built it, when the record lists them.
-type Held = (bool, Option<Vec<String>>, Arc<Vec<RecordedBuild>>);
+/// A record's held builds, and what its metadata says about the Dockerfile (`select::Named`).
+type Held = (Named, Arc<Vec<RecordedBuild>>);
 
-/// The builds of `held` that built `target`, borrowed, not cloned (they are shared with the index),
-/// except compose builds: those keep only the steps of the services that built `target` (`services`;
-/// `fallback` decides when neither the record nor the compose file says).
+/// The builds of `held` that built `target` (`select::belongs`), borrowed, not cloned (they are shared
+/// with the index), except compose builds: those keep only the steps of the services that built `target`.
+/// A build of a record that names no Dockerfile must also have loaded one named like `target` (the index
+/// picks records by that name); `fallback` is the text match.
 fn applying<'a>(
     held: &'a [Held],
     target: &'a Path,
@@ -281,9 +283,10 @@ fn applying<'a>(
     fallback: &services::Fallback<'_>,
 ) -> Vec<Cow<'a, RecordedBuild>> {
     let mut out = Vec::new();
-    for (whole, listed, builds) in held {
-        for b in builds.iter().filter(|b| *whole || services::loaded_names(&b.build).iter().any(|n| name_applies(n.as_deref(), target))) {
-            out.extend(services::scoped(b, listed.as_deref(), compose, fallback));
+    for (named, builds) in held {
+        let by_name = |b: &&RecordedBuild| services::loaded_names(&b.build).iter().any(|n| name_applies(n.as_deref(), target));
+        for b in builds.iter().filter(|b| !matches!(named, Named::Unnamed) || by_name(b)) {
+            out.extend(services::scoped(b, named, compose, fallback));
         }
     }
     out
@@ -307,11 +310,12 @@ impl StoreSource {
     /// and how many older records built it.
     fn held_builds(&self, store: &Store, root: &Path, path: &Path, want: usize) -> (PathBuf, Vec<Held>, usize) {
         let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let (picked, older) = self.pick(root, &target, want);
+        let (picked, older) = self.pick(store, root, &target, want);
         let mut held: Vec<Held> = Vec::new();
         for p in picked.into_iter().rev() {
+            let Some(named) = p.named else { continue };
             let Some(builds) = p.builds.or_else(|| self.load_builds(store, &p.id, want)) else { continue };
-            held.push((p.whole, p.services, builds));
+            held.push((named, builds));
         }
         (target, held, older)
     }
@@ -346,13 +350,13 @@ impl StoreSource {
     /// The newest `want` records that built `target`, newest first, with their builds when held.
     /// `whole`: the record names this Dockerfile, so all its builds count (else each build by the name
     /// its builder loaded).
-    fn pick(&self, root: &Path, target: &Path, want: usize) -> (Vec<Picked>, usize) {
+    fn pick(&self, store: &Store, root: &Path, target: &Path, want: usize) -> (Vec<Picked>, usize) {
         let mut index = lock(&self.index);
         let mut applies: Vec<(&String, &Entry)> = index.entries.iter().filter(|(_, e)| entry_applies(e, root, target)).collect();
         // Newest first; ids sort by time, globbed logs by their modification time in the same form.
         applies.sort_by(|a, b| b.1.order.cmp(&a.1.order));
         let older = applies.len().saturating_sub(want);
-        let picked: Vec<Picked> = applies.into_iter().take(want).map(|(id, e)| picked(root, id, e, target)).collect();
+        let picked: Vec<Picked> = applies.into_iter().take(want).map(|(id, e)| picked(store, id, e, target)).collect();
         for Picked { id, .. } in picked.iter().rev() {
             index.hold(id, want + HELD_SPARE);
         }
