@@ -44,7 +44,9 @@ impl Batch {
         let root = store.root().parent().unwrap_or(store.root()).to_path_buf();
         let expensive_seconds = options.explain.unwrap_or(crate::analysis::advice::DEFAULT_EXPENSIVE_SECONDS);
         let settings = Settings { store, root, history_depth: options.limit, expensive_seconds };
-        let snapshot = host.snapshot(&settings, dockerfile, 0, &Arc::from(text), &|| true);
+        host.set_settings(settings.clone());
+        host.open(dockerfile, 0, &Arc::from(text));
+        let snapshot = host.snapshot(dockerfile).expect("a host with settings and the document open has its snapshot");
         Batch { host, settings, snapshot, source }
     }
 

@@ -15,6 +15,7 @@ mod host;
 mod index;
 pub mod log_globs;
 pub mod newest;
+pub mod records;
 pub mod select;
 pub mod services;
 mod source;
@@ -22,7 +23,7 @@ mod store_source;
 pub mod words;
 
 pub use batch::{Batch, Options};
-pub use host::{Counters, Host, Settings, Snapshot};
+pub use host::{debug_targets, Counters, Host, Settings, Snapshot};
 pub use log_globs::LogGlobs;
 pub use source::{ContextFeed, EngineFeed, Feeds, Indexing, Source, MIN_RECORDS, PROGRESS_BYTES};
 pub use store_source::StoreSource;
