@@ -40,8 +40,7 @@ impl Named {
     pub fn of(store: &Store, meta: &RecordMeta, target: &Path) -> Option<Named> {
         let resolve = |p: &Path| canonical(&select::resolve(store, p));
         if !meta.services.is_empty() {
-            let mine: Vec<String> =
-                meta.services.iter().filter(|s| resolve(&s.dockerfile) == target).map(|s| s.service.clone()).collect();
+            let mine: Vec<String> = meta.services.iter().filter(|s| resolve(&s.dockerfile) == target).map(|s| s.service.clone()).collect();
             if mine.is_empty() {
                 return None;
             }

@@ -8,11 +8,11 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use super::select::{self, Named};
 use crate::analysis::RecordedBuild;
 use crate::dockerfile::Dockerfile;
 use crate::log::Build;
 use crate::mapping;
-use super::select::{self, Named};
 use crate::store::compose::{self, Belongs, ComposeInfo};
 use crate::store::Store;
 

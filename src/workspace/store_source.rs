@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::index::{entry_applies, external_entry, light_entry, load_entry, name_applies, picked, touched, Entry, Index, Picked, Touched};
-use super::select::Named;
 use super::log_globs;
+use super::select::Named;
 use super::services;
 use super::source::{Feeds, Indexing, LogGlobs, Source, HELD_SPARE, INPUTS_HELD, MIN_RECORDS, PROGRESS_BYTES};
 use crate::analysis::explain::{self, Explained, Side};
