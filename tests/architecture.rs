@@ -307,6 +307,6 @@ fn the_commands_stand_on_workspace_not_on_the_server() {
         assert!(!text.contains("crate::lsp"), "{file} reaches into the language server");
     }
     for file in ["cli/report_cmd.rs", "cli/explain_cmd.rs", "cli/debug_cmd.rs"] {
-        assert!(files[file].contains("Batch::load"), "{file} takes its builds from the workspace");
+        assert!(files[file].contains("Batch::open"), "{file} takes its builds from the workspace");
     }
 }

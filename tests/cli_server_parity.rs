@@ -20,10 +20,6 @@ const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
 /// A workspace to compare: its Dockerfiles (the store is `<root>/.buildlens`).
 struct Case {
     name: String,
-    /// The record names no Dockerfile and several of the workspace's have the name the build loaded:
-    /// `report` gives the build to the one its text matches best, the server to each by name (see the
-    /// report of issue 15). Both must still agree wherever both annotate.
-    ambiguous: bool,
     _dir: tempfile::TempDir,
     root: PathBuf,
     dockerfiles: Vec<PathBuf>,
@@ -49,7 +45,7 @@ fn add_record(root: &Path, log: &Path, dockerfile: Option<&Path>, started: &str)
 fn example() -> Case {
     let (dir, root) = empty_case();
     copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/example"), &root);
-    Case { name: "example".into(), ambiguous: false, _dir: dir, dockerfiles: vec![root.join("Dockerfile")], root }
+    Case { name: "example".into(), _dir: dir, dockerfiles: vec![root.join("Dockerfile")], root }
 }
 
 /// Every captured build with its Dockerfile: one record naming it.
@@ -63,7 +59,7 @@ fn captured() -> Vec<Case> {
         let df = root.join("Dockerfile");
         std::fs::copy(&dockerfile, &df).unwrap();
         add_record(&root, &log, Some(&df), "2026-11-01T10:00:00Z");
-        out.push(Case { name: format!("captured/{stem}"), ambiguous: false, _dir: tmp, root, dockerfiles: vec![df] });
+        out.push(Case { name: format!("captured/{stem}"), _dir: tmp, root, dockerfiles: vec![df] });
     }
     out
 }
@@ -117,9 +113,7 @@ fn real() -> Vec<Case> {
         }
         let named = (copies.len() == 1).then(|| copies[0].as_path());
         add_record(&root, log, named, "2026-11-01T10:00:00Z");
-        let same_name = copies.iter().filter(|p| p.file_name().is_some_and(|n| n == "Dockerfile")).count();
-        let ambiguous = named.is_none() && same_name > 1;
-        out.push(Case { name: format!("real/{stem}"), ambiguous, _dir: tmp, root, dockerfiles: copies });
+        out.push(Case { name: format!("real/{stem}"), _dir: tmp, root, dockerfiles: copies });
     }
     out
 }
@@ -346,7 +340,7 @@ async fn the_server_and_report_say_the_same_on_every_instruction() {
                     (Some(r), Some(s)) => agree(r, s),
                     // A prediction on a line without a last run (a new line) is no claim about a run.
                     (None, Some(Said::WillRebuild(None))) | (None, None) => true,
-                    _ => case.ambiguous,
+                    _ => false,
                 };
                 if !same {
                     let df = dockerfile.file_name().unwrap().to_string_lossy();
@@ -375,4 +369,54 @@ fn each_side_is_read_as_it_prints() {
     let p = Said::Executed(Some("amd64 2m10s · arm64 19m32s".into()));
     assert_eq!(report_said("executed: amd64 2m10s · arm64 19m32s"), p);
     assert_eq!(server_said("⏱ amd64 2m10s · arm64 19m32s · executed"), p);
+}
+
+/// A BuildKit plain log of `RUN echo <word>` then `COPY site /srv` on alpine, loaded from `Dockerfile`.
+fn plain_log(word: &str) -> String {
+    format!(
+        "#1 [internal] load build definition from Dockerfile\n#1 transferring dockerfile: 80B done\n#1 DONE 0.0s\n\n\
+         #2 [internal] load metadata for docker.io/library/alpine:3.19\n#2 DONE 0.5s\n\n\
+         #3 [1/3] FROM docker.io/library/alpine:3.19\n#3 CACHED\n\n\
+         #4 [2/3] RUN echo {word}\n#4 0.120 {word}\n#4 DONE 1.2s\n\n\
+         #5 [3/3] COPY site /srv\n#5 DONE 0.3s\n\n\
+         #6 exporting to image\n#6 DONE 0.1s\n"
+    )
+}
+
+/// A record that names no Dockerfile, in a workspace with several files called `Dockerfile`: its build
+/// belongs to the one its text matches best (ties: to each tied one), for the server and `report` alike,
+/// never to every file of that name.
+#[tokio::test]
+async fn a_build_that_names_no_dockerfile_goes_to_its_best_text_match_on_both_sides() {
+    let (dir, root) = empty_case();
+    let files = [
+        ("web/Dockerfile", "FROM alpine:3.19\nRUN echo web\nCOPY site /srv\n"),
+        // Two of its three lines are the build's: mapped on their own, they would pass.
+        ("api/Dockerfile", "FROM alpine:3.19\nRUN echo web\nCOPY api /srv\n"),
+        ("Dockerfile", "FROM alpine:3.19\nRUN echo web\nCOPY site /srv\n"),
+        ("docs/Dockerfile", "FROM alpine:3.19\nRUN echo docs\nCOPY docs /srv\n"),
+    ];
+    for (path, text) in files {
+        std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+        std::fs::write(root.join(path), text).unwrap();
+    }
+    let log = root.join("web.log");
+    std::fs::write(&log, plain_log("web")).unwrap();
+    add_record(&root, &log, None, "2026-11-01T10:00:00Z");
+    let dockerfiles = files.iter().map(|(p, _)| root.join(p)).collect();
+    let case = Case { name: "best text match".into(), _dir: dir, root, dockerfiles };
+    for (dockerfile, mine) in case.dockerfiles.iter().zip([true, false, true, false]) {
+        let report = report_says(&case, dockerfile);
+        let server = server_says(&case, dockerfile).await;
+        let name = dockerfile.strip_prefix(&case.root).unwrap().display().to_string();
+        if mine {
+            let expected: BTreeMap<u32, Said> =
+                [(1, Said::Cached), (2, Said::Executed(Some("1.2s".into()))), (3, Said::Executed(Some("0.3s".into())))].into();
+            assert_eq!(report, expected, "{name}: report gives the build to its best match (a tie: each)");
+            assert_eq!(server, expected, "{name}: so does the server");
+        } else {
+            assert_eq!(report, BTreeMap::new(), "{name}: another text, no build in report");
+            assert_eq!(server, BTreeMap::new(), "{name}: nor in the server (the same name is not enough)");
+        }
+    }
 }

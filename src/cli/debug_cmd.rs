@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use crate::debug::{self, failure, plan, DebugError};
 use crate::dockerfile;
 use crate::store::{select, RecordMeta, Store};
-use crate::workspace::Batch;
+use crate::workspace::{Batch, Options};
 
 /// The command line of `buildlens debug`.
 #[derive(Debug)]
@@ -34,16 +34,17 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     let dir = dockerfile.parent().unwrap_or(cwd);
     let store = Store::locate_for(args.store.as_deref(), cwd, dir);
     let df = dockerfile::parse(&text);
-    let Batch { store, text, builds, .. } = Batch::load(store, &dockerfile, text, None);
-    let failed = debug::choose(&df, &builds, line).map_err(|e| explain_choice(e, path, &dockerfile, &store))?;
+    let batch = Batch::open(store, &dockerfile, text, &Options { limit: usize::MAX, ..Options::default() });
+    let (store, text, builds) = (batch.store(), batch.text(), batch.builds());
+    let failed = debug::choose(&df, builds, line).map_err(|e| explain_choice(e, path, &dockerfile, store))?;
     let rb = &builds[failed.build];
     let meta = store.record(rb.id.split('#').next().unwrap_or(&rb.id)).and_then(|r| r.meta().ok());
-    let context = meta.as_ref().and_then(|m| m.context.as_ref()).map(|c| select::resolve(&store, c));
+    let context = meta.as_ref().and_then(|m| m.context.as_ref()).map(|c| select::resolve(store, c));
     let tmp = TempDir::new()?;
     let inputs = plan::Inputs { meta: meta.as_ref(), context: context.clone(), copy: &tmp.0.join("Dockerfile") };
     let classic = std::env::var("DOCKER_BUILDKIT").is_ok_and(|v| v.trim() == "0");
     let opts = plan::Options { shell: args.shell, exec: args.exec, keep: args.keep, tty: std::io::stdin().is_terminal(), classic };
-    let plan = plan::plan(&df, &text, &builds, failed, &inputs, &opts).map_err(|e| explain(e, &dockerfile, &store))?;
+    let plan = plan::plan(&df, text, builds, failed, &inputs, &opts).map_err(|e| explain(e, &dockerfile, store))?;
     if let (Some(c), false) = (&context, plan.legacy) {
         if !c.is_dir() {
             bail!("the build context {} of record {} is gone (moved or deleted): restore it there, or record the build again from its new place", c.display(), rb.id);

@@ -12,7 +12,7 @@ use crate::analysis::inputs::BuildFacts;
 use crate::log::StepStatus;
 use crate::present::{self, inline};
 use crate::store::Store;
-use crate::workspace::Batch;
+use crate::workspace::{Batch, Options};
 
 /// What `explain` was asked.
 pub struct Args {
@@ -33,7 +33,8 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     let dir = dockerfile.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(cwd);
     let dir = if dir.is_absolute() { dir.to_path_buf() } else { cwd.join(dir) };
     let store = Store::locate_for(args.store.as_deref(), cwd, &dir);
-    let batch = Batch::load(store, &dockerfile, text.into_owned(), None);
+    let options = Options { limit: usize::MAX, explain: Some(args.expensive_seconds), ..Options::default() };
+    let batch = Batch::open(store, &dockerfile, text.into_owned(), &options);
     let explained = explain_builds(&batch, &args)?;
     let mut out = super::stdout(args.json);
     match explained {
@@ -58,9 +59,13 @@ struct Json<'a> {
 /// The build `--to` names (default: the latest) against `--from` (default: the one before it), with the
 /// advice of the recorded builds up to it.
 fn explain_builds(batch: &Batch, args: &Args) -> anyhow::Result<Option<Explained>> {
-    let (text, builds) = (batch.text.as_str(), batch.builds.as_slice());
+    let (text, builds) = (batch.text(), batch.builds());
     if builds.is_empty() {
         return Ok(None);
+    }
+    if args.from.is_none() && args.to.is_none() {
+        // The latest build against the one before: the snapshot's, as the editor's hover shows it.
+        return Ok(batch.annotated().explain.clone());
     }
     let find = |id: &str| builds.iter().position(|b| b.id == id || b.id.split('#').next() == Some(id));
     let to = match &args.to {

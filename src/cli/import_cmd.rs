@@ -67,16 +67,11 @@ fn describe(parsed: &ParsedLog) -> String {
     parts.join("; ")
 }
 
-/// `buildlens builds`: one line per record, oldest first.
+/// `buildlens builds`: one line per record, oldest first, as the workspace reads them.
 pub fn list(store: Option<&Path>, json: bool, cwd: &Path) -> Result<i32> {
     let store = Store::locate(store, cwd);
-    let mut rows = Vec::new();
-    for record in store.records() {
-        let meta = record.meta().ok();
-        let complete = meta.as_ref().is_none_or(|m| !m.is_live());
-        let parsed = index::summary(&record, complete).ok().map(|(s, _)| s.parsed);
-        rows.push((record, meta, parsed));
-    }
+    let rows: Vec<(Record, Option<RecordMeta>, Option<ParsedLog>)> =
+        crate::workspace::records::all(&store).into_iter().map(|r| (r.record, r.meta, r.parsed)).collect();
     let mut out = super::stdout(json);
     if json {
         let items: Vec<serde_json::Value> = rows

@@ -49,7 +49,7 @@ pub fn latest_timeline(text: &str, builds: &[RecordedBuild]) -> Option<Timeline>
 
 pub fn write(kind: Kind, input: &Input<'_>) -> anyhow::Result<i32> {
     let timeline = latest_timeline(input.text, input.builds);
-    let facts: Vec<BuildFacts> = input.builds.iter().map(|b| crate::workspace::batch::facts_of(input.store, &b.id)).collect();
+    let facts: Vec<BuildFacts> = input.builds.iter().map(|b| crate::workspace::newest::facts_of(input.store, &b.id)).collect();
     let sides: Vec<Side<'_>> = input.builds.iter().zip(&facts).map(|(build, facts)| Side { build, facts }).collect();
     let explained = match kind {
         Kind::Markdown => {

@@ -11,8 +11,7 @@ use crate::engine::images;
 use crate::log::{BuildResult, StepStatus};
 use crate::present;
 use crate::store::Store;
-use crate::workspace::batch::Annotation;
-use crate::workspace::Batch;
+use crate::workspace::{Batch, Options};
 
 pub fn run(
     dockerfile: Option<PathBuf>,
@@ -30,32 +29,25 @@ pub fn run(
     let text = String::from_utf8_lossy(&text);
     let dir = dockerfile.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(cwd);
     let store = Store::locate_for(store, cwd, &absolute(cwd, dir));
-    // The same workspace analysis as the server's: which records built this Dockerfile, annotated.
-    let batch = Batch::load_newest(store, &dockerfile, text.into_owned(), compose, last);
+    // The same workspace analysis as the server's: a host with this Dockerfile open, its one snapshot.
+    let options = Options { compose, limit: last, sizes: picture.is_none(), explain: None };
+    let batch = Batch::open(store, &dockerfile, text.into_owned(), &options);
+    let (text, builds, annotated) = (batch.text(), batch.builds(), batch.annotated());
     if let Some(kind) = picture {
-        let annotated = batch.annotated();
-        let input = super::picture_cmd::Input {
-            store: &batch.store,
-            dockerfile: &dockerfile,
-            text: &batch.text,
-            builds: &batch.builds,
-            annotated: &annotated,
-        };
+        let input = super::picture_cmd::Input { store: batch.store(), dockerfile: &dockerfile, text, builds, annotated };
         return super::picture_cmd::write(kind, &input);
     }
-    let Annotation { annotated, known } = batch.annotate();
-    let (text, builds) = (&batch.text, &batch.builds);
     let mut out = super::stdout(json);
     if json {
         serde_json::to_writer_pretty(
             &mut out,
-            &Report { dockerfile: &dockerfile, builds: builds.len(), older_records: batch.older, annotated: &annotated },
+            &Report { dockerfile: &dockerfile, builds: builds.len(), older_records: batch.older(), annotated },
         )?;
         writeln!(out)?;
     } else {
         let timeline = super::picture_cmd::latest_timeline(text, builds);
         let printed =
-            Printed { builds, older: batch.older, known: &known, annotated: &annotated, timeline: timeline.as_ref(), store: &batch.store };
+            Printed { builds, older: batch.older(), known: batch.known(), annotated, timeline: timeline.as_ref(), store: batch.store() };
         print_report(&mut out, &dockerfile, text, &printed)?;
     }
     out.flush()?;

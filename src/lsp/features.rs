@@ -80,7 +80,7 @@ pub fn code_lens(shared: &Shared, uri: &Uri) -> Option<Vec<CodeLens>> {
     let mut rendered = lenses::lenses(annotated, &policy, now);
     rendered.extend(rebuild::lenses(&predicted, annotated));
     rendered.sort_by_key(|l| l.range.start.line);
-    rendered.extend(with_debug_paths(shared, uri, |paths| debug_shell::lenses(annotated, paths)).unwrap_or_default());
+    rendered.extend(with_debug_paths(&snapshot, |paths| debug_shell::lenses(annotated, paths)).unwrap_or_default());
     shared.lock().renders.put(uri, key, |r| r.lenses = Some(rendered.clone()));
     Some(rendered)
 }
@@ -88,19 +88,15 @@ pub fn code_lens(shared: &Shared, uri: &Uri) -> Option<Vec<CodeLens>> {
 /// Code actions: `Debug: shell before this step` on the failed instructions `range` touches.
 pub fn code_actions(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<CodeActionOrCommand>> {
     let (_, snapshot) = shared.snapshot(uri)?;
-    with_debug_paths(shared, uri, |paths| debug_shell::actions(&snapshot.annotated, paths, range))
+    with_debug_paths(&snapshot, |paths| debug_shell::actions(&snapshot.annotated, paths, range))
 }
 
-/// The paths `buildlens debug` is started with: this binary, the Dockerfile, the store, the root.
-fn with_debug_paths<T>(shared: &Shared, uri: &Uri, f: impl FnOnce(&debug_shell::Paths<'_>) -> T) -> Option<T> {
-    let (store, root) = {
-        let st = shared.lock();
-        (st.store().root().to_path_buf(), st.root.clone())
-    };
-    let store = if store.is_absolute() { store } else { root.join(store) };
+/// The paths `buildlens debug` is started with: this binary, and the snapshot's Dockerfile, store and root.
+fn with_debug_paths<T>(snapshot: &Snapshot, f: impl FnOnce(&debug_shell::Paths<'_>) -> T) -> Option<T> {
+    let (store, root) = (snapshot.settings.store.root(), snapshot.settings.root.as_path());
+    let store = if store.is_absolute() { store.to_path_buf() } else { root.join(store) };
     let exe = std::env::current_exe().ok()?;
-    let dockerfile = uri.to_file_path()?;
-    Some(f(&debug_shell::Paths { exe: &exe, dockerfile: &dockerfile, store: &store, root: &root }))
+    Some(f(&debug_shell::Paths { exe: &exe, dockerfile: &snapshot.path, store: &store, root }))
 }
 
 pub fn inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<InlayHint>> {
@@ -132,15 +128,13 @@ pub fn inlay_hints(shared: &Shared, uri: &Uri, range: Range) -> Option<Vec<Inlay
 /// What the buffer's edits will rebuild (`workspace::Host::prediction`: once per snapshot; lenses, hints
 /// and hovers share it).
 fn predicted(shared: &Shared, snapshot: &Snapshot) -> Arc<Prediction> {
-    let settings = shared.lock().analysis_settings();
-    shared.host.prediction(&settings, snapshot)
+    shared.host.prediction(snapshot)
 }
 
 /// `◆ critical path: 8.2s of 12.1s` or `ran in parallel, 2.0s of slack`: where the instruction's last run
 /// stood in the newest build's timeline (durations only, no log text), as `report` says it.
 fn critical_note(shared: &Shared, snapshot: &Snapshot, view: &crate::analysis::InstructionView) -> Option<String> {
-    let settings = shared.lock().analysis_settings();
-    let timeline = shared.host.timeline(&settings, snapshot)?;
+    let timeline = shared.host.timeline(snapshot)?;
     view.last.as_ref().filter(|l| l.build == timeline.build)?;
     crate::picture::critical_note_at(&timeline, view.line)
 }

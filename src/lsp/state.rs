@@ -116,7 +116,7 @@ impl Shared {
     pub fn forget(&self, st: &mut State, uri: &Uri) {
         st.renders.forget(uri);
         if let Some(path) = uri.to_file_path() {
-            self.host.forget(&path);
+            self.host.close(&path);
         }
     }
 
@@ -132,8 +132,10 @@ impl Shared {
             (doc, st.analysis_settings())
         };
         let path = uri.to_file_path()?.into_owned();
-        let still_current = || self.lock().docs.version(uri) == Some(doc.version);
-        let snapshot = self.host.snapshot(&settings, &path, doc.version, &doc.text, &still_current);
+        // The host holds the settings and the documents it analyses: it gets what the server has now.
+        self.host.set_settings(settings);
+        self.host.open(&path, doc.version, &doc.text);
+        let snapshot = self.host.snapshot(&path)?;
         Some((doc, snapshot))
     }
 
@@ -141,14 +143,14 @@ impl Shared {
     /// version, store known current without indexing): never blocks, so a request can answer from it on
     /// the async runtime. `None`: go the blocking way (`snapshot`).
     pub fn snapshot_if_current(&self, uri: &Uri) -> Option<(Document, Arc<Snapshot>)> {
-        let (doc, store) = {
+        let doc = {
             let st = self.lock();
             let (kind, doc) = st.docs.get(uri)?;
             (kind == Kind::Dockerfile).then_some(())?;
-            (doc, st.store())
+            doc
         };
         let path = uri.to_file_path()?;
-        let snapshot = self.host.current(&store, &path, doc.version)?;
+        let snapshot = self.host.current(&path, doc.version)?;
         Some((doc, snapshot))
     }
 }

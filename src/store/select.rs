@@ -1,5 +1,6 @@
-//! Which recorded builds belong to a Dockerfile: the record's own `dockerfile` when it names one, else
-//! the best text match among the workspace's Dockerfiles.
+//! The pieces of selecting a Dockerfile's builds that belong to the store: the text match among the
+//! workspace's Dockerfiles (`by_text`, `candidates`), paths in `meta.json` (`resolve`, `relativize`). Which
+//! builds belong to a Dockerfile is decided in `workspace::select`.
 //!
 //! Paths in `meta.json` may be relative (the bundled example ships its store): they are relative to the
 //! workspace root, the folder that holds the store.
@@ -7,147 +8,9 @@
 use std::path::{Path, PathBuf};
 
 pub use super::compose::Belongs;
-use super::{index, Record, RecordMeta, Store};
-use crate::analysis::RecordedBuild;
+use super::{RecordMeta, Store};
 use crate::dockerfile::Dockerfile;
 use crate::mapping;
-
-/// Every build of every record in `store` that belongs to `dockerfile`, oldest first; of a compose
-/// build only the steps of the services that built it. Which: the record's own services or Dockerfile
-/// when it names them, else the compose file (`compose`, else found beside the Dockerfile or above it),
-/// else `belongs` (the caller's text match, per service for compose builds).
-pub fn builds_for(
-    store: &Store,
-    dockerfile: &Path,
-    compose: Option<&Path>,
-    belongs: &dyn Fn(&crate::log::Build) -> Belongs,
-) -> (Vec<RecordedBuild>, Vec<String>) {
-    let (records, _) = store.catalog().newest_for(store, dockerfile, usize::MAX);
-    read_builds(store, dockerfile, compose, belongs, records.into_iter().rev())
-}
-
-/// `builds_for` of the newest `limit` records that may hold builds of `dockerfile` (the store's catalog
-/// says which without reading the others), and how many older records may hold some.
-pub fn newest_builds_for(
-    store: &Store,
-    dockerfile: &Path,
-    compose: Option<&Path>,
-    belongs: &dyn Fn(&crate::log::Build) -> Belongs,
-    limit: usize,
-) -> (Vec<RecordedBuild>, Vec<String>, usize) {
-    let (records, older) = store.catalog().newest_for(store, dockerfile, limit);
-    let (builds, problems) = read_builds(store, dockerfile, compose, belongs, records.into_iter().rev());
-    (builds, problems, older)
-}
-
-/// The builds of `records` (oldest first) that belong to `dockerfile`.
-fn read_builds(
-    store: &Store,
-    dockerfile: &Path,
-    compose: Option<&Path>,
-    belongs: &dyn Fn(&crate::log::Build) -> Belongs,
-    records: impl Iterator<Item = Record>,
-) -> (Vec<RecordedBuild>, Vec<String>) {
-    let target = canonical(dockerfile);
-    let root = store.root().parent().unwrap_or(store.root());
-    let compose = super::compose::for_dockerfile(dockerfile, root, compose);
-    let mut problems: Vec<String> = compose.iter().flat_map(|c| c.problems.iter().cloned()).collect();
-    let mut out = Vec::new();
-    for record in records.filter(|r| r.meta_path().is_file()) {
-        // Read, but never written: its summary is not cached (`safe_fs::write_atomic`).
-        problems.extend(record.leaves_store());
-        problems.extend(record.refused_files());
-        let meta = match record.meta() {
-            Ok(meta) => meta,
-            Err(e) => {
-                problems.push(format!("skipped record {}: {e:#}", record.id));
-                continue;
-            }
-        };
-        let Some(decide) = record_decides(store, &meta, &target) else { continue };
-        let live = meta.is_live();
-        // One build per service (docker-compose 1.x with BuildKit: no service in the step names): which
-        // service's build it is, the text says, among the Dockerfiles the record's services built.
-        // Read only when such a build comes (compose v2 names its services in every step).
-        let services = std::cell::OnceCell::new();
-        let by_services = |build: &crate::log::Build| {
-            let services = services.get_or_init(|| service_dockerfiles(store, &meta, &target));
-            let refs: Vec<(&str, &Dockerfile)> = services.iter().map(|(n, d)| (n.as_str(), d)).collect();
-            if mapping::best_match(&refs, build).is_some_and(|(i, _)| i == 0) {
-                Belongs::Whole
-            } else {
-                Belongs::No
-            }
-        };
-        let by_record = |build: &crate::log::Build| match &decide {
-            Some(Belongs::Services(_)) if mapping::services(&build.steps).is_empty() => by_services(build),
-            Some(decided) => decided.clone(),
-            None => super::compose::belongs(build, compose.as_ref(), belongs),
-        };
-        match index::summary(&record, !live) {
-            Ok((summary, _)) => push_builds(&mut out, &record, &meta, summary.parsed.builds, &by_record, live),
-            Err(e) => problems.push(format!("skipped record {}: {e:#}", record.id)),
-        }
-    }
-    (out, problems)
-}
-
-/// What the record's metadata decides for `target`: `None` to skip the record, `Some(None)` to decide
-/// per build, `Some(Some(b))` for all its builds.
-fn record_decides(store: &Store, meta: &RecordMeta, target: &Path) -> Option<Option<Belongs>> {
-    if !meta.services.is_empty() {
-        let mine: Vec<String> =
-            meta.services.iter().filter(|s| canonical(&resolve(store, &s.dockerfile)) == target).map(|s| s.service.clone()).collect();
-        return (!mine.is_empty()).then_some(Some(Belongs::Services(mine)));
-    }
-    match meta.dockerfile.as_ref().map(|d| canonical(&resolve(store, d))) {
-        Some(d) if d != target => None,
-        Some(_) => Some(Some(Belongs::Whole)),
-        None => Some(None),
-    }
-}
-
-/// `target`, then every other Dockerfile the record's services built, parsed (`(file name, parsed)`).
-fn service_dockerfiles(store: &Store, meta: &RecordMeta, target: &Path) -> Vec<(String, Dockerfile)> {
-    let mut paths = vec![target.to_path_buf()];
-    for s in &meta.services {
-        let path = canonical(&resolve(store, &s.dockerfile));
-        if !paths.contains(&path) {
-            paths.push(path);
-        }
-    }
-    let name = |p: &Path| p.to_string_lossy().into_owned();
-    paths
-        .iter()
-        .map(|p| {
-            let text = super::safe_fs::read_text(p, super::safe_fs::DOCKERFILE_CAP).unwrap_or_default();
-            (name(p), crate::dockerfile::parse(&text))
-        })
-        .collect()
-}
-
-fn push_builds(
-    out: &mut Vec<RecordedBuild>,
-    record: &Record,
-    meta: &RecordMeta,
-    builds: Vec<crate::log::Build>,
-    belongs: &dyn Fn(&crate::log::Build) -> Belongs,
-    live: bool,
-) {
-    let count = builds.len();
-    let built: Option<std::sync::Arc<str>> = record.built_dockerfile().map(Into::into);
-    for (i, mut build) in builds.into_iter().enumerate() {
-        match belongs(&build) {
-            Belongs::No => continue,
-            Belongs::Whole => {}
-            Belongs::Services(services) => mapping::keep_services(&mut build, &services),
-        }
-        let id = if count > 1 { format!("{}#{}", record.id, i + 1) } else { record.id.clone() };
-        let started = build.started.clone().or_else(|| Some(meta.started.clone()));
-        let live = live && i + 1 == count;
-        out.push(RecordedBuild { id, started, build, log_path: record.log_path(), live, built_dockerfile: built.clone() });
-    }
-}
 
 /// The caller's text match: a build belongs to `candidates[0]` (`(file name, parsed)`, the Dockerfile
 /// first, then the workspace's others) when it matches it best; a compose build's services each on
@@ -197,10 +60,6 @@ pub fn resolve(store: &Store, path: &Path) -> PathBuf {
     } else {
         store.root().parent().unwrap_or(store.root()).join(path)
     }
-}
-
-fn canonical(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Dockerfiles of the workspace under `root` (`Dockerfile`, `*.Dockerfile`, `Dockerfile.*`,

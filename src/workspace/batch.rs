@@ -1,89 +1,103 @@
-//! The CLI's one-shot analysis (`report`, `explain`, `debug`): the records of the whole store that built a
-//! Dockerfile (a record that names no Dockerfile belongs to the workspace Dockerfile its text matches
-//! best; a compose build's services each to theirs, the compose file's word first), their annotation with
-//! layer sizes, and the facts `explain` compares. The server's `StoreSource` answers the same questions
-//! from its bounded index; both annotate through `analysis`.
+//! The CLI's one-shot workspace (`report`, `explain`, `debug`): a `Host` over the `Newest` source with the
+//! Dockerfile's text as its one open document, and that document's one `Snapshot`, the same kind the
+//! server renders (selection by `select::belongs`, annotation, explain's causes, sizes). Layer sizes of
+//! images without a snapshot come from a live engine query (bounded, cached), asked here, once.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use super::host::{Counters, Host, Settings, Snapshot};
+use super::newest::{self, Newest};
+use super::source::{EngineFeed, Feeds};
 use crate::analysis::inputs::BuildFacts;
-use crate::analysis::{self, layers, Annotated, RecordedBuild};
-use crate::dockerfile::{self, Dockerfile};
+use crate::analysis::{Annotated, RecordedBuild};
 use crate::engine::{self, images};
-use crate::store::{select, Store};
+use crate::store::Store;
 
-/// A Dockerfile's text and every recorded build of it in the store, oldest first.
-pub struct Batch {
-    pub store: Store,
-    pub dockerfile: PathBuf,
-    pub text: String,
-    pub builds: Vec<RecordedBuild>,
-    /// What selecting the builds could not decide (a compose file it could not read, ...).
-    pub problems: Vec<String>,
-    /// Older records that may hold builds of this Dockerfile, not read (`load_newest`): the builds are
-    /// numbered after them, as the server numbers its newest ones.
-    pub older: usize,
+/// What the command asks of the workspace.
+#[derive(Debug, Clone, Default)]
+pub struct Options<'a> {
+    /// The compose file that says which services built the Dockerfile (else the one beside it or above it).
+    pub compose: Option<&'a Path>,
+    /// Read the newest `limit` records that may hold builds of the Dockerfile (`usize::MAX`: every one).
+    pub limit: usize,
+    /// Layer sizes on the annotation (image snapshots, then the engine).
+    pub sizes: bool,
+    /// Explain's causes on the annotation (`Annotated::explain`), with this advice threshold.
+    pub explain: Option<u64>,
 }
 
-/// `report`'s view: the annotation and the image histories its sizes came from.
-pub struct Annotation {
-    pub annotated: Annotated,
-    pub known: Vec<images::KnownImage>,
+/// A Dockerfile's one-shot workspace: its host and the snapshot of its text.
+pub struct Batch {
+    pub host: Host,
+    pub settings: Settings,
+    pub snapshot: Arc<Snapshot>,
+    source: Arc<Newest>,
 }
 
 impl Batch {
-    /// The builds of the Dockerfile at `dockerfile` (buffer `text`) in `store`; `compose`: the compose file
-    /// that says which services built it (else the one beside it or above it).
-    pub fn load(store: Store, dockerfile: &Path, text: String, compose: Option<&Path>) -> Batch {
-        Batch::load_newest(store, dockerfile, text, compose, usize::MAX)
+    /// The workspace of the Dockerfile at `dockerfile` (its text `text`) over `store`, analysed once.
+    pub fn open(store: Store, dockerfile: &Path, text: String, options: &Options<'_>) -> Batch {
+        let source = Arc::new(Newest::new(options.compose, options.sizes, options.explain.is_some()));
+        let feeds = Feeds { engine: options.sizes.then(|| Arc::new(LiveEngine) as Arc<dyn EngineFeed>), context: None };
+        let host = Host::new(source.clone(), feeds, Arc::new(Counters::default()));
+        let root = store.root().parent().unwrap_or(store.root()).to_path_buf();
+        let expensive_seconds = options.explain.unwrap_or(crate::analysis::advice::DEFAULT_EXPENSIVE_SECONDS);
+        let settings = Settings { store, root, history_depth: options.limit, expensive_seconds };
+        host.set_settings(settings.clone());
+        host.open(dockerfile, 0, &Arc::from(text));
+        let snapshot = host.snapshot(dockerfile).expect("a host with settings and the document open has its snapshot");
+        Batch { host, settings, snapshot, source }
     }
 
-    /// `load` of the newest `limit` records that may hold builds of the Dockerfile (the store's catalog
-    /// says which, without reading the others): a year of CI is not read to print its last builds.
-    pub fn load_newest(store: Store, dockerfile: &Path, text: String, compose: Option<&Path>, limit: usize) -> Batch {
-        let candidates = candidates(&store, dockerfile, &text);
-        let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
-        let (builds, problems, older) = select::newest_builds_for(&store, dockerfile, compose, &select::by_text(&names), limit);
-        Batch { store, dockerfile: dockerfile.to_path_buf(), text, builds, problems, older }
+    pub fn store(&self) -> &Store {
+        &self.settings.store
     }
 
-    /// The annotated instructions, with selection's problems and the layer sizes of the builds' images
-    /// (snapshots first, a live engine query, bounded and cached, for the others).
-    pub fn annotate(&self) -> Annotation {
-        let mut annotated = self.annotated();
-        let known = known_images(&self.store, &self.builds);
-        layers::attach_sizes(&mut annotated, &dockerfile::parse(&self.text), &images::as_build_images(&known));
-        Annotation { annotated, known }
+    pub fn dockerfile(&self) -> &PathBuf {
+        &self.snapshot.path
     }
 
-    /// The annotation without layer sizes (no engine asked): the pictures.
-    pub fn annotated(&self) -> Annotated {
-        let mut annotated = analysis::annotate(&self.text, &self.builds);
-        annotated.problems.extend(self.problems.iter().cloned());
-        annotated.number_after(self.older);
-        annotated
+    /// The Dockerfile's text the snapshot analysed.
+    pub fn text(&self) -> &str {
+        self.snapshot.text()
+    }
+
+    /// The annotated instructions (with selection's problems, sizes and explain's causes when asked).
+    pub fn annotated(&self) -> &Annotated {
+        &self.snapshot.annotated
+    }
+
+    /// The builds of the Dockerfile in the records read, oldest first.
+    pub fn builds(&self) -> &[RecordedBuild] {
+        &self.source.selection().builds
+    }
+
+    /// Older records that may hold builds of this Dockerfile, not read: the builds are numbered after them.
+    pub fn older(&self) -> usize {
+        self.source.selection().older
+    }
+
+    /// The image histories the sizes came from.
+    pub fn known(&self) -> &[images::KnownImage] {
+        self.source.known()
     }
 
     /// The record facts of each build (`explain`).
     pub fn facts(&self) -> Vec<BuildFacts> {
-        self.builds.iter().map(|b| facts_of(&self.store, &b.id)).collect()
+        self.builds().iter().map(|b| newest::facts_of(self.store(), &b.id)).collect()
     }
 }
 
-/// This Dockerfile first, then the workspace's others, parsed.
-fn candidates(store: &Store, dockerfile: &Path, text: &str) -> Vec<(String, Dockerfile)> {
-    select::candidates(store.root().parent().unwrap_or(store.root()), dockerfile, text)
-}
+/// Layer sizes from the engine, asked now (the CLI waits for them; bounded and cached by `engine`).
+struct LiveEngine;
 
-/// The image histories of the builds: snapshots first, a live query (bounded, cached) for the others.
-fn known_images(store: &Store, builds: &[RecordedBuild]) -> Vec<images::KnownImage> {
-    let (mut known, wanted) = images::from_store(store, builds);
-    known.extend(images::fetch_blocking(&engine::Cache::new(), &engine::Config::default(), &wanted));
-    known
-}
+impl EngineFeed for LiveEngine {
+    fn epoch(&self) -> u64 {
+        0
+    }
 
-/// A build's record facts (`<id>#<n>` builds share their record's).
-pub fn facts_of(store: &Store, build_id: &str) -> BuildFacts {
-    let id = build_id.split('#').next().unwrap_or(build_id);
-    store.record(id).map(|r| r.facts()).unwrap_or_default()
+    fn known(&self, wanted: &[images::Wanted]) -> Vec<images::KnownImage> {
+        images::fetch_blocking(&engine::Cache::new(), &engine::Config::default(), wanted)
+    }
 }

@@ -8,6 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use super::log_globs::{self, LogGlobs};
+use super::select::Named;
 use super::services;
 use crate::analysis::RecordedBuild;
 use crate::store::catalog::{self, Catalog};
@@ -79,17 +80,24 @@ impl Index {
     }
 }
 
-/// A record chosen for `target`: whether all its builds count, and its services that built `target`.
-pub(super) fn picked(root: &Path, id: &str, e: &Entry, target: &Path) -> Picked {
-    let services = e.meta.as_ref().and_then(|meta| services::record_services(root, meta, target));
-    Picked { id: id.to_string(), whole: e.dockerfile.is_some() || services.is_some(), services, builds: e.builds.clone() }
+/// A record chosen for `target`: what its metadata says about it (`select::Named`; `None`: nothing of it
+/// counts), and its builds when held.
+pub(super) fn picked(store: &Store, id: &str, e: &Entry, target: &Path) -> Picked {
+    let named = match &e.meta {
+        Some(meta) => Named::of(store, meta, target),
+        // Listed from the catalog alone: its meta is read now (its builds are about to be).
+        None => match store.record(id).and_then(|r| r.meta().ok()) {
+            Some(meta) => Named::of(store, &meta, target),
+            None => e.dockerfile.as_ref().map(|_| Named::Whole),
+        },
+    };
+    Picked { id: id.to_string(), named, builds: e.builds.clone() }
 }
 
 /// A record chosen for an annotation.
 pub(super) struct Picked {
     pub(super) id: String,
-    pub(super) whole: bool,
-    pub(super) services: Option<Vec<String>>,
+    pub(super) named: Option<Named>,
     pub(super) builds: Option<Arc<Vec<RecordedBuild>>>,
 }
 

@@ -5,20 +5,25 @@
 //! The model is rust-analyzer's `AnalysisHost` / `Analysis`: the `Host` is mutated (store changes through
 //! its `Source`, live facts through `Feeds`), and answers one immutable `Snapshot` per (document version,
 //! store generation) that every renderer reads: the annotated instructions with explain's causes, the
-//! prediction, sizes. The CLI asks the same analysis for its one-shot `Batch` (every record of the store).
+//! prediction, sizes. The CLI opens a one-shot `Batch`: a host over the newest records (`Newest`) with the
+//! Dockerfile as its open document, and reads that document's snapshot. Which builds belong to a
+//! Dockerfile is decided once, in `select`, for both.
 
 pub mod batch;
 pub mod files;
 mod host;
 mod index;
 pub mod log_globs;
+pub mod newest;
+pub mod records;
+pub mod select;
 pub mod services;
 mod source;
 mod store_source;
 pub mod words;
 
-pub use batch::Batch;
-pub use host::{Counters, Host, Settings, Snapshot};
+pub use batch::{Batch, Options};
+pub use host::{debug_targets, Counters, Host, Settings, Snapshot};
 pub use log_globs::LogGlobs;
 pub use source::{ContextFeed, EngineFeed, Feeds, Indexing, Source, MIN_RECORDS, PROGRESS_BYTES};
 pub use store_source::StoreSource;

@@ -1,19 +1,20 @@
-//! Compose builds as the server sees them: of a build of several services, an open Dockerfile gets only
+//! A record's builds as one Dockerfile sees them (`select::belongs`): of a build of several services only
 //! the steps of the services that built it. Which: the record's `services` (from `record -- docker
 //! compose build`), else the compose file beside the Dockerfile or above it (`store::compose`); without
-//! either, the text match `report` makes (`store::select::by_text`: each service to the workspace
+//! either, the text match (`store::select::by_text`: each build, each service, to the workspace
 //! Dockerfile its steps match best), the workspace's Dockerfiles read only when a build needs it.
 
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use super::select::{self, Named};
 use crate::analysis::RecordedBuild;
 use crate::dockerfile::Dockerfile;
 use crate::log::Build;
 use crate::mapping;
 use crate::store::compose::{self, Belongs, ComposeInfo};
-use crate::store::{select, RecordMeta, Store};
+use crate::store::Store;
 
 /// The workspace's Dockerfiles (the open one first, with its buffer's text), read on first use.
 pub struct Fallback<'a> {
@@ -29,14 +30,16 @@ impl<'a> Fallback<'a> {
         Fallback { root, path, text, candidates: OnceLock::new() }
     }
 
-    fn belongs(&self, build: &Build) -> Belongs {
+    /// The text match: `build` belongs to this Dockerfile when its steps match it best (a compose build's
+    /// services each on their own).
+    pub fn belongs(&self, build: &Build) -> Belongs {
         let candidates = self.candidates.get_or_init(|| {
             let read = || crate::store::safe_fs::read_text(self.path, crate::store::safe_fs::DOCKERFILE_CAP).ok();
             let text = self.text.map(str::to_string).or_else(read).unwrap_or_default();
-            select::candidates(self.root, self.path, &text)
+            crate::store::select::candidates(self.root, self.path, &text)
         });
         let names: Vec<(&str, &Dockerfile)> = candidates.iter().map(|(n, d)| (n.as_str(), d)).collect();
-        let decide = select::by_text(&names);
+        let decide = crate::store::select::by_text(&names);
         decide(build)
     }
 }
@@ -57,37 +60,21 @@ pub fn loaded_names(build: &Build) -> Vec<Option<String>> {
     out
 }
 
-/// The services of a record's compose build that built `target` (canonical; relative paths are relative
-/// to the workspace `root`); `None` when the record does not list its services.
-pub fn record_services(root: &Path, meta: &RecordMeta, target: &Path) -> Option<Vec<String>> {
-    if meta.services.is_empty() {
-        return None;
-    }
-    let same = |p: &Path| std::fs::canonicalize(p).map_or_else(|_| p == target, |c| c == target);
-    Some(meta.services.iter().filter(|s| same(&root.join(&s.dockerfile))).map(|s| s.service.clone()).collect())
-}
-
 /// The compose file for the Dockerfile at `path` (nothing when there is none).
 pub fn compose_for(store: &Store, path: &Path) -> Option<ComposeInfo> {
     let root = store.root().parent().unwrap_or(store.root());
     compose::for_dockerfile(path, root, None)
 }
 
-/// The build as `target` saw it: borrowed when all its steps count, a copy with only its services' steps,
-/// or `None` when none of its services built it.
+/// The build as the target saw it (`select::belongs`): borrowed when all its steps count, a copy with only
+/// its services' steps, or `None` when it did not build the target.
 pub fn scoped<'a>(
     rb: &'a RecordedBuild,
-    services: Option<&[String]>,
+    named: &Named,
     compose: Option<&ComposeInfo>,
     fallback: &Fallback<'_>,
 ) -> Option<Cow<'a, RecordedBuild>> {
-    let by_text = |b: &Build| if mapping::services(&b.steps).is_empty() { Belongs::Whole } else { fallback.belongs(b) };
-    let belongs = match services {
-        Some([]) => Belongs::No,
-        Some(s) => Belongs::Services(s.to_vec()),
-        None => compose::belongs(&rb.build, compose, &by_text),
-    };
-    match belongs {
+    match select::belongs(named, &rb.build, compose, &|b| fallback.belongs(b)) {
         Belongs::No => None,
         Belongs::Whole => Some(Cow::Borrowed(rb)),
         Belongs::Services(s) => {

@@ -17,6 +17,7 @@ use super::index::{
     Touched,
 };
 use super::log_globs;
+use super::select::Named;
 use super::services;
 use super::source::{Feeds, Indexing, LogGlobs, Source, HELD_SPARE, INPUTS_HELD, MIN_RECORDS, PROGRESS_BYTES};
 use crate::analysis::explain::{self, Explained, Side};
@@ -291,13 +292,14 @@ impl Source for StoreSource {
         let newest: Vec<Picked> = {
             let index = lock(&self.index);
             let applies = index.entries.iter().rev().filter(|(_, e)| entry_applies(e, root, &target));
-            applies.take(MIN_RECORDS).map(|(id, e)| picked(root, id, e, &target)).collect()
+            applies.take(MIN_RECORDS).map(|(id, e)| picked(store, id, e, &target)).collect()
         };
         let compose = services::compose_for(store, path);
         let fallback = services::Fallback::new(root, path, None);
-        newest.into_iter().find_map(|Picked { id, whole, services, builds: held }| {
+        newest.into_iter().find_map(|Picked { id, named, builds: held }| {
+            let named = named?;
             let builds = held.or_else(|| load_entry(store, &store.record(&id)?)?.builds)?;
-            let held = [(whole, services, builds)];
+            let held = [(named, builds)];
             applying(&held, &target, compose.as_ref(), &fallback).pop().map(std::borrow::Cow::into_owned)
         })
     }
@@ -320,13 +322,13 @@ impl Source for StoreSource {
     }
 }
 
-/// A record's held builds; `true` when the record names the Dockerfile (all its builds count); the
-/// services of its compose build that built it, when the record lists them.
-type Held = (bool, Option<Vec<String>>, Arc<Vec<RecordedBuild>>);
+/// A record's held builds, and what its metadata says about the Dockerfile (`select::Named`).
+type Held = (Named, Arc<Vec<RecordedBuild>>);
 
-/// The builds of `held` that built `target`, borrowed, not cloned (they are shared with the index),
-/// except compose builds: those keep only the steps of the services that built `target` (`services`;
-/// `fallback` decides when neither the record nor the compose file says).
+/// The builds of `held` that built `target` (`select::belongs`), borrowed, not cloned (they are shared
+/// with the index), except compose builds: those keep only the steps of the services that built `target`.
+/// A build of a record that names no Dockerfile must also have loaded one named like `target` (the index
+/// picks records by that name); `fallback` is the text match.
 fn applying<'a>(
     held: &'a [Held],
     target: &'a Path,
@@ -334,9 +336,10 @@ fn applying<'a>(
     fallback: &services::Fallback<'_>,
 ) -> Vec<Cow<'a, RecordedBuild>> {
     let mut out = Vec::new();
-    for (whole, listed, builds) in held {
-        for b in builds.iter().filter(|b| *whole || services::loaded_names(&b.build).iter().any(|n| name_applies(n.as_deref(), target))) {
-            out.extend(services::scoped(b, listed.as_deref(), compose, fallback));
+    for (named, builds) in held {
+        let by_name = |b: &&RecordedBuild| services::loaded_names(&b.build).iter().any(|n| name_applies(n.as_deref(), target));
+        for b in builds.iter().filter(|b| !matches!(named, Named::Unnamed) || by_name(b)) {
+            out.extend(services::scoped(b, named, compose, fallback));
         }
     }
     out
@@ -360,11 +363,12 @@ impl StoreSource {
     /// and how many older records built it.
     fn held_builds(&self, store: &Store, root: &Path, path: &Path, want: usize) -> (PathBuf, Vec<Held>, usize) {
         let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let (picked, older) = self.pick(root, &target, want);
+        let (picked, older) = self.pick(store, root, &target, want);
         let mut held: Vec<Held> = Vec::new();
         for p in picked.into_iter().rev() {
+            let Some(named) = p.named else { continue };
             let Some(builds) = p.builds.or_else(|| self.load_builds(store, &p.id, want)) else { continue };
-            held.push((p.whole, p.services, builds));
+            held.push((named, builds));
         }
         (target, held, older)
     }
@@ -396,7 +400,7 @@ impl StoreSource {
     /// The newest `want` records that built `target`, newest first, with their builds when held.
     /// `whole`: the record names this Dockerfile, so all its builds count (else each build by the name
     /// its builder loaded).
-    fn pick(&self, root: &Path, target: &Path, want: usize) -> (Vec<Picked>, usize) {
+    fn pick(&self, store: &Store, root: &Path, target: &Path, want: usize) -> (Vec<Picked>, usize) {
         let mut index = lock(&self.index);
         let mut picks = lock(&self.picks);
         let same = |p: &Picks| p.generation == index.generation && p.target == target && p.want == want;
@@ -410,7 +414,7 @@ impl StoreSource {
         }
         let Some(Picks { ids, older, .. }) = picks.as_ref() else { return (Vec::new(), 0) };
         let older = *older;
-        let picked: Vec<Picked> = ids.iter().filter_map(|id| Some(picked(root, id, index.entries.get(id)?, target))).collect();
+        let picked: Vec<Picked> = ids.iter().filter_map(|id| Some(picked(store, id, index.entries.get(id)?, target))).collect();
         drop(picks);
         for Picked { id, .. } in picked.iter().rev() {
             index.hold(id, want + HELD_SPARE);

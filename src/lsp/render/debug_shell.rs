@@ -9,7 +9,6 @@ use serde_json::json;
 use tower_lsp_server::ls_types::{CodeAction, CodeActionKind, CodeActionOrCommand, CodeLens, Command, Position, Range};
 
 use crate::analysis::{Annotated, InstructionView};
-use crate::log::StepStatus;
 
 /// The client-side command; arguments `[{"argv": [...], "cwd": <workspace root>, "title": ...}]`.
 pub const DEBUG_SHELL: &str = "buildlens.debugShell";
@@ -24,8 +23,9 @@ pub struct Paths<'a> {
     pub root: &'a Path,
 }
 
+/// The snapshot's debug targets (`workspace::debug_targets`: the instructions whose last run failed).
 fn failed(annotated: &Annotated) -> impl Iterator<Item = &InstructionView> {
-    annotated.instructions.iter().filter(|v| v.last.as_ref().is_some_and(|r| r.status == StepStatus::Error))
+    crate::workspace::debug_targets(annotated)
 }
 
 /// The command for the failed instruction at `line` (1-based).
@@ -65,6 +65,7 @@ pub fn actions(annotated: &Annotated, paths: &Paths<'_>, range: Range) -> Vec<Co
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::StepStatus;
     use crate::workspace::words::fixtures::run;
 
     fn view(line: u32, end_line: u32, status: Option<StepStatus>) -> InstructionView {
