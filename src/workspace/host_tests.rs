@@ -38,10 +38,12 @@ fn a_request_that_arrives_while_the_same_snapshot_is_computed_waits_for_it() {
     let source = Gated { entered: Mutex::new(entered_tx), gate: Mutex::new(Some(gate)) };
     let host = Arc::new(Host::new(Arc::new(source), Feeds::default(), Arc::default()));
     let settings = Settings { store: Store::at("/nonexistent/st"), root: "/nonexistent".into(), history_depth: 10, expensive_seconds: 60 };
-    let text: Arc<str> = Arc::from("FROM a\n");
+    host.set_settings(settings);
+    let path = Path::new("/nonexistent/Dockerfile");
+    host.open(path, 1, &Arc::from("FROM a\n"));
     let ask = || {
-        let (host, settings, text) = (host.clone(), settings.clone(), text.clone());
-        std::thread::spawn(move || host.snapshot(&settings, Path::new("/nonexistent/Dockerfile"), 1, &text, &|| true))
+        let host = host.clone();
+        std::thread::spawn(move || host.snapshot(Path::new("/nonexistent/Dockerfile")).expect("open and set"))
     };
     let first = ask();
     assert_eq!(entered.recv().ok(), Some("refresh"));
