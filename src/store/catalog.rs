@@ -97,12 +97,38 @@ impl Store {
     /// Pulled records (`remote/`, their own catalog) are listed among the local ones, by id (time).
     pub fn catalog(&self) -> Catalog {
         let mut catalog = self.local_catalog();
-        let remote = super::remote::catalog_entries(self);
+        let remote = self.remote_entries();
         if !remote.is_empty() {
             catalog.entries.extend(remote);
             catalog.entries.sort_by(|a, b| a.id.cmp(&b.id));
         }
         catalog
+    }
+
+    /// The pulled records' entries (`remote/catalog.jsonl`, its last line per id), oldest first; a pulled
+    /// record it lacks is read from its meta.json and appended (a missing file is made).
+    fn remote_entries(&self) -> Vec<Entry> {
+        let present = super::remote::records(self);
+        if present.is_empty() {
+            return Vec::new();
+        }
+        let area = self.root.join(super::remote::REMOTE_DIR);
+        let ids: HashSet<&str> = present.iter().map(|r| r.id.as_str()).collect();
+        let mut last: HashMap<String, Entry> = HashMap::new();
+        for entry in read_entries(&area).unwrap_or_default().into_iter().filter(|e| ids.contains(e.id.as_str())) {
+            last.insert(entry.id.clone(), entry);
+        }
+        let missing: Vec<&Record> = present.iter().filter(|r| !last.contains_key(&r.id)).collect();
+        for record in missing {
+            if let Ok(meta) = record.meta() {
+                let entry = Entry { id: record.id.clone(), ..Entry::of(&meta) };
+                let _ = append(&area, &entry);
+                last.insert(record.id.clone(), entry);
+            }
+        }
+        let mut entries: Vec<Entry> = last.into_values().collect();
+        entries.sort_by(|a, b| a.id.cmp(&b.id));
+        entries
     }
 
     fn local_catalog(&self) -> Catalog {

@@ -4,12 +4,12 @@
 //!
 //! A record is written whole or not at all: its files go into a fresh hidden temporary folder that is
 //! renamed into place last (a pull killed halfway leaves a `.tmp-*` folder no listing reads, removed by
-//! the next pull). `remote/catalog.jsonl` lists them as `catalog.jsonl` lists local ones.
+//! the next pull). `remote/catalog.jsonl` lists them as `catalog.jsonl` lists local ones (kept by
+//! `Store::catalog`, which appends the records it lacks).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::catalog::{self, Entry};
 use super::{Record, Store, META_FILE};
 
 /// The area's folder name at the store's root.
@@ -75,35 +75,11 @@ pub fn records(store: &Store) -> Vec<Record> {
     out
 }
 
-/// The catalog entries of the pulled records, oldest first: `remote/catalog.jsonl`, else (missing or
-/// unreadable) every pulled record's meta.json.
-pub fn catalog_entries(store: &Store) -> Vec<Entry> {
-    let present: Vec<Record> = records(store);
-    let ids: std::collections::HashSet<&str> = present.iter().map(|r| r.id.as_str()).collect();
-    let listed = catalog::read_entries(&store.root().join(REMOTE_DIR));
-    let mut entries: Vec<Entry> = match listed {
-        Some(entries) => {
-            let mut last = std::collections::HashMap::new();
-            for e in entries.into_iter().filter(|e| ids.contains(e.id.as_str())) {
-                last.insert(e.id.clone(), e);
-            }
-            let missing = present.iter().filter(|r| !last.contains_key(&r.id)).filter_map(|r| Some(Entry::of(&r.meta().ok()?)));
-            let missing: Vec<Entry> = missing.collect();
-            last.into_values().chain(missing).collect()
-        }
-        None => present.iter().filter_map(|r| Some(Entry { id: r.id.clone(), ..Entry::of(&r.meta().ok()?) })).collect(),
-    };
-    entries.sort_by(|a, b| a.id.cmp(&b.id));
-    entries
-}
-
 /// A pulled record being written: its files go into `dir()`, a fresh temporary folder that `commit`
 /// renames into place; dropped uncommitted, the folder is removed.
 pub struct Pending {
     temp: PathBuf,
     target: PathBuf,
-    id: String,
-    area_root: PathBuf,
     committed: bool,
 }
 
@@ -119,10 +95,6 @@ impl Pending {
             return if self.target.join(META_FILE).is_file() { Ok(false) } else { Err(format!("moving the record into place: {e}")) };
         }
         self.committed = true;
-        let record = Record { id: self.id.clone(), dir: self.target.clone() };
-        if let Ok(meta) = record.meta() {
-            let _ = catalog::append(&self.area_root, &Entry { id: self.id.clone(), ..Entry::of(&meta) });
-        }
         Ok(true)
     }
 }
@@ -150,8 +122,7 @@ pub fn begin(store: &Store, id: &str) -> Result<Option<Pending>, String> {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let temp = area.join(format!(".tmp-{}-{nanos}", std::process::id()));
     fs::create_dir(&temp).map_err(|e| format!("creating {}: {e}", temp.display()))?;
-    let area_root = store.root().join(REMOTE_DIR);
-    Ok(Some(Pending { temp, target, id: id.to_string(), area_root, committed: false }))
+    Ok(Some(Pending { temp, target, committed: false }))
 }
 
 /// Temporary folders of pulls that died, older than an hour.

@@ -26,7 +26,7 @@ fn pull_one(store: &Store, id: &str, dockerfile: &str) -> bool {
 #[test]
 fn remote_ids_sort_by_time_and_name_their_folder() {
     let id = remote_id(1_765_152_000_000, "0123456789abcdef", "127.0.0.1_5000_builds").unwrap();
-    assert_eq!(id, "2025-12-08T00:00:00.000Z".replace(['-', ':'], "").replace("T", "T") + "-r0123456789ab.127.0.0.1_5000_builds");
+    assert_eq!(id, "20251208T000000.000Z-r0123456789ab.127.0.0.1_5000_builds");
     assert_eq!(parse_id(&id), Some("127.0.0.1_5000_builds"));
     assert_eq!(parse_id("20261208T004326.123Z-1a2b"), None, "a local id is not remote");
     assert_eq!(remote_id(0, "0123456789ab", "../x"), None);
@@ -70,13 +70,17 @@ fn a_pull_that_fails_halfway_leaves_nothing() {
 }
 
 #[test]
-fn the_remote_catalog_is_rebuilt_when_missing() {
+fn the_remote_catalog_is_kept_by_the_reader() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::at(dir.path().join(".buildlens"));
     let id = remote_id(2_000, "abcdefabcdef00", "reg_builds").unwrap();
     pull_one(&store, &id, "app/Dockerfile");
-    std::fs::remove_file(dir.path().join(".buildlens/remote/catalog.jsonl")).unwrap();
-    let entries = catalog_entries(&store);
+    let catalog_file = dir.path().join(".buildlens/remote/catalog.jsonl");
+    assert_eq!(store.catalog().entries.len(), 1);
+    assert!(catalog_file.is_file(), "the first read lists the pulled record");
+    std::fs::remove_file(&catalog_file).unwrap();
+    let entries = store.catalog().entries;
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].dockerfile.as_deref(), Some(Path::new("app/Dockerfile")));
+    assert!(catalog_file.is_file(), "made again");
 }
