@@ -22,7 +22,7 @@ use crate::lsp::refresh;
 use crate::lsp::render::lenses::{OpenLog, OPEN_LOG};
 use crate::lsp::sources::context_inputs;
 use crate::lsp::sources::engine_sizes;
-use crate::lsp::sources::remote_pull;
+use crate::lsp::sources::remote_loop;
 use crate::lsp::sources::watch;
 use crate::lsp::state::Shared;
 use crate::lsp::Options;
@@ -121,7 +121,7 @@ fn settings_changed(client: &Client, shared: &Arc<Shared>) {
     shared.apply_caps();
     shared.live.engine.set_host(shared.lock().settings.docker.host.clone());
     watch::start(client, shared);
-    remote_pull::apply(client, shared);
+    remote_loop::apply(client, shared);
     everything_changed(client, shared);
 }
 
@@ -171,7 +171,7 @@ impl LanguageServer for Backend {
         watch::spawn_worker(self.client.clone(), self.shared.clone(), everything_changed);
         engine_sizes::spawn_refresher(self.client.clone(), self.shared.live.engine.clone(), support_of(&self.shared));
         context_inputs::spawn_refresher(self.client.clone(), self.shared.live.context.clone(), support_of(&self.shared));
-        remote_pull::apply(&self.client, &self.shared);
+        remote_loop::apply(&self.client, &self.shared);
         let (client, shared) = (self.client.clone(), self.shared.clone());
         pull_configuration(&self.client, self.shared.clone(), move || settings_changed(&client, &shared));
     }
@@ -197,7 +197,7 @@ impl LanguageServer for Backend {
             went_over = st.docs.open(doc.uri, kind, doc.text, doc.version, cap);
         });
         self.went_over(uri.clone(), went_over);
-        remote_pull::opened(&self.shared);
+        remote_loop::opened(&self.shared);
         self.publish_later(uri, doc.version);
     }
 

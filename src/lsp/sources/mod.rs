@@ -3,6 +3,7 @@
 
 pub mod context_inputs;
 pub mod engine_sizes;
+pub mod remote_loop;
 pub mod remote_pull;
 pub(super) mod watch;
 pub(super) mod watching;

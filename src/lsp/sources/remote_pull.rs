@@ -1,35 +1,18 @@
-//! A team's CI builds in the editor (`buildlens.remote`, issue 17): the newest records of each open
-//! Dockerfile are pulled from the OCI registry at start, when a Dockerfile is first opened, and every
-//! `buildlens.remoteIntervalSeconds`, on a blocking thread of their own (never on a request's path).
-//! Records that arrive re-index the store and ask the client to refresh (the re-index worker does).
-//!
-//! Offline, the server shows what the store has. A failure is one `window/logMessage` line per episode
-//! (never a popup, never a token: `RemoteError` words only the registry's answer); the next success
-//! ends the episode. A new setting stops the old loop and starts one for the new target.
+//! The state of the server's registry pull loop (`remote_loop`): what it was started for, its task, the
+//! Dockerfiles pulled for since, and the wake-up a newly opened Dockerfile gives it.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
-
-use tower_lsp_server::ls_types::MessageType;
-use tower_lsp_server::Client;
-
-use crate::lsp::documents::Kind;
-use crate::lsp::state::Shared;
-use crate::remote::{self, PullOptions, Target};
-use crate::store::Store;
-
-/// Shortest interval between pulls (a setting below it is raised to it).
-const MIN_INTERVAL: Duration = Duration::from_secs(5);
 
 /// What a pull loop was started for; a change restarts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Wanted {
-    remote: String,
-    last: usize,
-    interval: Duration,
-    store: PathBuf,
+pub struct Wanted {
+    pub remote: String,
+    pub last: usize,
+    pub interval: Duration,
+    pub store: PathBuf,
 }
 
 /// The server's pull loop (one at a time).
@@ -37,7 +20,7 @@ struct Wanted {
 pub struct RemotePull {
     inner: Mutex<Inner>,
     /// Wakes the loop early: a Dockerfile was opened that was never pulled for.
-    opened: tokio::sync::Notify,
+    pub opened: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -52,133 +35,31 @@ fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Starts, restarts or stops the loop after the settings (or the store) may have changed.
-pub fn apply(client: &Client, shared: &Arc<Shared>) {
-    let wanted = {
-        let st = shared.lock();
-        let remote = st.settings.remote.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_string);
-        remote.map(|remote| Wanted {
-            remote,
-            last: st.settings.remote_last.clamp(1, 1000),
-            interval: Duration::from_secs(st.settings.remote_interval_seconds).max(MIN_INTERVAL),
-            store: st.store().root().to_path_buf(),
-        })
-    };
-    let pull = &shared.live.remote;
-    let mut inner = lock(&pull.inner);
-    if inner.wanted == wanted {
-        return;
-    }
-    if let Some(task) = inner.task.take() {
-        task.abort();
-    }
-    inner.pulled.clear();
-    inner.wanted = wanted.clone();
-    let Some(wanted) = wanted else { return };
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
-    inner.task = Some(runtime.spawn(run(client.clone(), shared.clone(), wanted)));
-}
-
-/// A Dockerfile was opened: pull for it now if it was never pulled for.
-pub fn opened(shared: &Shared) {
-    shared.live.remote.opened.notify_one();
-}
-
-async fn run(client: Client, shared: Arc<Shared>, wanted: Wanted) {
-    let target = match Target::parse(&wanted.remote, false) {
-        Ok(t) => t,
-        Err(e) => {
-            let line = format!("buildlens: the setting buildlens.remote ({}) is not REGISTRY/REPOSITORY: {e}", wanted.remote);
-            return client.log_message(MessageType::WARNING, line).await;
+impl RemotePull {
+    /// Stops the loop and starts `spawn(wanted)` instead, unless it already runs for `wanted`.
+    pub fn restart(&self, wanted: Option<Wanted>, spawn: impl FnOnce(Wanted) -> Option<tokio::task::JoinHandle<()>>) {
+        let mut inner = lock(&self.inner);
+        if inner.wanted == wanted {
+            return;
         }
-    };
-    let mut failing = false;
-    let mut due_all = true;
-    loop {
-        let names = open_dockerfiles(&shared, &wanted.store);
-        let names: Vec<String> = {
-            let mut inner = lock(&shared.live.remote.inner);
-            let fresh: Vec<String> = names.iter().filter(|n| !inner.pulled.contains(*n)).cloned().collect();
-            inner.pulled.extend(fresh.iter().cloned());
-            if due_all {
-                names
-            } else {
-                fresh
-            }
-        };
-        let outcome = pull_each(&target, &wanted, names).await;
-        note(&client, &shared, &target, outcome, &mut failing).await;
-        due_all = tokio::select! {
-            () = tokio::time::sleep(wanted.interval) => true,
-            () = shared.live.remote.opened.notified() => false,
-        };
+        if let Some(task) = inner.task.take() {
+            task.abort();
+        }
+        inner.pulled.clear();
+        inner.wanted = wanted.clone();
+        inner.task = wanted.and_then(spawn);
     }
-}
 
-/// What one round of pulls gave: records fetched, refusals, the first failure.
-#[derive(Default)]
-struct Outcome {
-    fetched: usize,
-    refused: Vec<String>,
-    failed: Option<String>,
-}
-
-async fn pull_each(target: &Target, wanted: &Wanted, names: Vec<String>) -> Outcome {
-    let mut outcome = Outcome::default();
-    for name in names {
-        let (target, store, last) = (target.clone(), Store::at(&wanted.store), wanted.last);
-        let what = PullOptions { dockerfile: Some(name), last };
-        let pulled = tokio::task::spawn_blocking(move || remote::pull(&store, &target, &what, &remote::Options::from_env())).await;
-        match pulled {
-            Ok(Ok(report)) => {
-                outcome.fetched += report.fetched.len();
-                outcome.refused.extend(report.refused);
-            }
-            Ok(Err(e)) => {
-                outcome.failed = Some(e.to_string());
-                break;
-            }
-            Err(e) => {
-                outcome.failed = Some(format!("the pull stopped: {e}"));
-                break;
-            }
+    /// Of the open Dockerfiles `names`, those to pull for now: all when `all`, else the ones never pulled
+    /// for. Marks them pulled for.
+    pub fn due(&self, names: Vec<String>, all: bool) -> Vec<String> {
+        let mut inner = lock(&self.inner);
+        let fresh: Vec<String> = names.iter().filter(|n| !inner.pulled.contains(*n)).cloned().collect();
+        inner.pulled.extend(fresh.iter().cloned());
+        if all {
+            names
+        } else {
+            fresh
         }
     }
-    outcome
-}
-
-/// Logs what the user should know (a failure once per episode, each refused artifact) and re-indexes
-/// when records arrived.
-async fn note(client: &Client, shared: &Shared, target: &Target, outcome: Outcome, failing: &mut bool) {
-    for why in outcome.refused {
-        client.log_message(MessageType::WARNING, format!("buildlens: refused a record from {target}: {why}")).await;
-    }
-    match outcome.failed {
-        Some(why) if !*failing => {
-            *failing = true;
-            let line =
-                format!("buildlens: cannot pull records from {target}: {why} (showing what the store has; retrying in the background)");
-            client.log_message(MessageType::WARNING, line).await;
-        }
-        Some(_) => {}
-        None => *failing = false,
-    }
-    if outcome.fetched > 0 {
-        shared.source().invalidate_all();
-        shared.wake.notify_one();
-    }
-}
-
-/// The open Dockerfiles, named as the registry names them (relative to the workspace root).
-fn open_dockerfiles(shared: &Shared, store: &Path) -> Vec<String> {
-    let uris = shared.lock().docs.uris();
-    let store = Store::at(store);
-    let mut names: Vec<String> = uris
-        .into_iter()
-        .filter(|(_, kind, _)| *kind == Kind::Dockerfile)
-        .filter_map(|(uri, _, _)| uri.to_file_path().map(|p| remote::repo_relative(&store, &p)))
-        .collect();
-    names.sort();
-    names.dedup();
-    names
 }
