@@ -40,16 +40,22 @@ async fn a_record_only_in_the_registry_shows_on_its_line() {
     let uri = file_uri(&ws.dockerfile);
     c.open(&uri, "dockerfile", &std::fs::read_to_string(&ws.dockerfile).unwrap()).await;
     let deadline = tokio::time::Instant::now() + TIMEOUT * 3;
-    let failed = loop {
+    let (failed, line) = loop {
+        let lenses = c.result("textDocument/codeLens", json!({"textDocument": {"uri": uri}})).await;
         let titles = lens_titles(&mut c, &uri).await;
-        if let Some(t) = titles.iter().find(|t| t.contains("exit 3")) {
-            break t.clone();
+        let hit = lenses.as_array().into_iter().flatten().find(|l| l["command"]["title"].as_str().is_some_and(|t| t.contains("exit 3")));
+        if let Some(l) = hit {
+            break (l["command"]["title"].as_str().unwrap().to_string(), l["range"]["start"]["line"].clone());
         }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let refresh = c.try_wait_for(left, |m| m["method"] == "workspace/codeLens/refresh").await;
         assert!(refresh.is_some(), "no refresh bringing the pulled record; lenses: {titles:?}");
     };
     assert!(failed.to_lowercase().contains("fail"), "{failed}");
+    // The hover says where that run came from.
+    let hover = c.result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": 0}})).await;
+    let text = hover["contents"]["value"].as_str().unwrap_or_default().to_string();
+    assert!(text.contains("Pulled from the registry:") && text.contains(&registry_support::plain()), "{text}");
     let pulled = registry_support::pulled(&buildlens::store::Store::at(&ws.store));
     assert_eq!(pulled.len(), 1, "the record is in the store's remote area");
     assert!(!c.server_methods().iter().any(|m| m == "window/showMessage"), "no popup");

@@ -167,6 +167,7 @@ pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {
                 if let Some(note) = critical_note(shared, &snapshot, view) {
                     value.push_str(&format!("\n{note}\n"));
                 }
+                value.push_str(&pulled_note(&snapshot, view, depth));
                 value
             });
             shared.lock().renders.put(uri, key, |r| {
@@ -176,6 +177,28 @@ pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {
         }
     }?;
     Some(markdown_hover(value))
+}
+
+/// Where the shown runs pulled from a registry came from (`#3 CI · main · 3h ago`): read from their
+/// records' meta only for pulled ones (a remote id), at most `depth` of them. Escaped: a branch name is
+/// the pusher's text.
+fn pulled_note(snapshot: &crate::workspace::Snapshot, view: &crate::analysis::InstructionView, depth: usize) -> String {
+    let store = &snapshot.settings.store;
+    let pulled: Vec<String> = view
+        .history
+        .iter()
+        .rev()
+        .take(depth.max(1))
+        .filter_map(|run| {
+            let label = crate::store::remote::origin_label(store, &run.build)?;
+            let number = snapshot.annotated.build(&run.build).map_or_else(String::new, |b| format!("#{} ", b.number));
+            Some(format!("{number}{}", crate::lsp::render::markdown::escape(&label)))
+        })
+        .collect();
+    if pulled.is_empty() {
+        return String::new();
+    }
+    format!("\n*Pulled from the registry:* {}\n", pulled.join(", "))
 }
 
 /// The diagnostics of an open document at `version`; `None` when the document moved on (a newer
