@@ -143,3 +143,20 @@ fn report_reads_the_newest_records_and_numbers_after_the_older() {
         assert_eq!((r["builds"].as_u64(), r["older_records"].as_u64()), (Some(7), Some(0)), "{all:?}");
     }
 }
+
+/// A run that was canceled (another step failed first) did not execute: the report's count says so
+/// instead of counting it among the executed runs.
+#[test]
+fn a_canceled_run_is_not_counted_as_executed() {
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::create_dir(ws.path().join(".git")).unwrap();
+    std::fs::write(ws.path().join("Dockerfile"), "FROM alpine:3.20 AS a\nRUN sleep 100\n\nFROM alpine:3.20 AS b\nRUN exit 3\n").unwrap();
+    let log = "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n#2 [a 1/2] FROM docker.io/library/alpine:3.20\n#2 CACHED\n\n#3 [a 2/2] RUN sleep 100\n#3 ...\n\n#4 [b 2/2] RUN exit 3\n#4 ERROR: process \"/bin/sh -c exit 3\" did not complete successfully: exit code: 3\n\n#3 [a 2/2] RUN sleep 100\n#3 CANCELED\n------\n > [b 2/2] RUN exit 3:\n------\nERROR: failed to solve: process \"/bin/sh -c exit 3\" did not complete successfully: exit code: 3\n";
+    std::fs::write(ws.path().join("build.log"), log).unwrap();
+    let (_, err, code) = run(ws.path(), &["import", "--dockerfile", "Dockerfile", "build.log"]);
+    assert_eq!(code, 0, "{err}");
+    let (out, err, code) = run(ws.path(), &["report", "Dockerfile"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("canceled (build #1) · ran in 1 build: 0 executed, 0 cached, 1 canceled"), "{out}");
+    assert!(out.contains("ran in 1 build: 1 executed, 0 cached"), "the failed run executed: {out}");
+}

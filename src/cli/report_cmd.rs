@@ -176,14 +176,7 @@ fn annotation(
             write!(out, " (largest #{})", rank + 1)?;
         }
     }
-    let executed = view.history.iter().filter(|r| r.status != StepStatus::Cached).count();
-    let cached = view.history.len() - executed;
-    write!(
-        out,
-        " · ran in {} build{}: {executed} executed, {cached} cached",
-        view.history.len(),
-        if view.history.len() == 1 { "" } else { "s" }
-    )?;
+    write!(out, " · {}", runs_summary(&view.history))?;
     if view.changed_since_build {
         write!(out, " · changed since that build")?;
     }
@@ -228,4 +221,23 @@ pub fn summary(run: &StepRun) -> String {
             s
         }
     }
+}
+
+/// `ran in 3 builds: 2 executed, 1 cached` (a failed run executed; canceled and unfinished runs named
+/// apart: they did not finish, so they are neither).
+fn runs_summary(history: &[crate::analysis::StepRun]) -> String {
+    let count = |f: &dyn Fn(StepStatus) -> bool| history.iter().filter(|r| f(r.status)).count();
+    let executed = count(&|s| matches!(s, StepStatus::Executed | StepStatus::Error));
+    let cached = count(&|s| s == StepStatus::Cached);
+    let canceled = count(&|s| s == StepStatus::Canceled);
+    let running = history.len() - executed - cached - canceled;
+    let plural = if history.len() == 1 { "" } else { "s" };
+    let mut text = format!("ran in {} build{plural}: {executed} executed, {cached} cached", history.len());
+    if canceled > 0 {
+        text.push_str(&format!(", {canceled} canceled"));
+    }
+    if running > 0 {
+        text.push_str(&format!(", {running} unfinished"));
+    }
+    text
 }
