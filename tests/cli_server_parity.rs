@@ -420,3 +420,23 @@ async fn a_build_that_names_no_dockerfile_goes_to_its_best_text_match_on_both_si
         }
     }
 }
+
+/// The classic builder and podman print no Dockerfile name: a podman build of a `Containerfile`, imported
+/// without naming it, belongs to the Containerfile on both sides (the server once required the name
+/// `Dockerfile` of a build that printed none).
+#[tokio::test]
+async fn a_podman_build_of_a_containerfile_that_names_no_file_is_its_on_both_sides() {
+    let (dir, root) = empty_case();
+    std::fs::write(root.join("Containerfile"), "FROM alpine:3.19\nRUN echo podman\n").unwrap();
+    let log = root.join("podman.log");
+    std::fs::write(&log, "STEP 1/2: FROM alpine:3.19\nSTEP 2/2: RUN echo podman\npodman\nCOMMIT\n--> 3f1e2c9a7b1d\n3f1e2c9a7b1d4e5f\n")
+        .unwrap();
+    add_record(&root, &log, None, "2026-11-01T10:00:00Z");
+    let dockerfiles = vec![root.join("Containerfile")];
+    let case = Case { name: "containerfile".into(), _dir: dir, root, dockerfiles };
+    let containerfile = case.dockerfiles[0].clone();
+    let report = report_says(&case, &containerfile);
+    let server = server_says(&case, &containerfile).await;
+    assert_eq!(report.len(), 2, "report maps both steps: {report:?}");
+    assert_eq!(server, report, "the server says what report says");
+}

@@ -264,11 +264,14 @@ pub(super) fn entry_applies(e: &Entry, root: &Path, target: &Path) -> bool {
     }
 }
 
+/// Whether a build that loaded `loaded` (the file name BuildKit printed) may be of `target`. The classic
+/// builder and podman print none: any Dockerfile may be theirs, and the text match decides (as `report`
+/// does), so a `Containerfile` gets its podman builds in the editor too.
 pub(super) fn name_applies(loaded: Option<&str>, target: &Path) -> bool {
     let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("");
     match loaded {
         Some(loaded) => Path::new(loaded).file_name().and_then(|n| n.to_str()) == Some(name),
-        None => name == "Dockerfile",
+        None => true,
     }
 }
 
