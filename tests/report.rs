@@ -160,3 +160,25 @@ fn a_canceled_run_is_not_counted_as_executed() {
     assert!(out.contains("canceled (build #1) · ran in 1 build: 0 executed, 0 cached, 1 canceled"), "{out}");
     assert!(out.contains("ran in 1 build: 1 executed, 0 cached"), "the failed run executed: {out}");
 }
+
+/// Compose: service `app` fails before its first instruction (its base image's metadata denied). The
+/// failure is app's, on app's `FROM` line (the snippet's `app.Dockerfile:3`), not base's, whose step ran.
+#[test]
+fn a_service_that_failed_before_any_step_shows_on_its_own_dockerfile() {
+    let ws = tempfile::tempdir().unwrap();
+    let dir = ws.path();
+    std::fs::create_dir(dir.join(".git")).unwrap();
+    std::fs::write(dir.join("compose.yaml"), "services:\n  base:\n    build: {context: ., dockerfile: base.Dockerfile}\n  app:\n    build: {context: ., dockerfile: app.Dockerfile}\n").unwrap();
+    std::fs::write(dir.join("base.Dockerfile"), "FROM alpine:3.20\n").unwrap();
+    std::fs::write(dir.join("app.Dockerfile"), "# app\nARG BASE=example/private-base:1\nFROM $BASE\nRUN make\n").unwrap();
+    let log = "#1 [base internal] load build definition from base.Dockerfile\n#1 DONE 0.0s\n\n#2 [app internal] load build definition from app.Dockerfile\n#2 DONE 0.0s\n\n#3 [base 1/1] FROM docker.io/library/alpine:3.20\n#3 DONE 0.1s\n\n#4 [app internal] load metadata for docker.io/example/private-base:1\n#4 ERROR: pull access denied, repository does not exist or may require authorization\n------\n > [app internal] load metadata for docker.io/example/private-base:1:\n------\napp.Dockerfile:3\n--------------------\n   3 | >>> FROM $BASE\n--------------------\ntarget app: failed to solve: example/private-base:1: pull access denied\n";
+    std::fs::write(dir.join("build.log"), log).unwrap();
+    let (_, err, code) = run(dir, &["import", "build.log"]);
+    assert_eq!(code, 0, "{err}");
+    let app = report(dir, "app.Dockerfile");
+    let line3 = app["instructions"].as_array().unwrap().iter().find(|i| i["line"] == 3).cloned().unwrap();
+    assert_eq!(line3["last"]["status"], "error", "{app:#}");
+    let base = report(dir, "base.Dockerfile");
+    let line1 = base["instructions"].as_array().unwrap().iter().find(|i| i["line"] == 1).cloned().unwrap();
+    assert_eq!(line1["last"]["status"], "executed", "{base:#}");
+}

@@ -34,7 +34,14 @@ impl ComposeInfo {
     /// For a compose build: its services that built this Dockerfile, when the file knows any of the
     /// build's services (else `None`: this file says nothing about that build).
     pub fn scope(&self, build: &Build) -> Option<Belongs> {
-        let services = mapping::services(&build.steps);
+        let mut services = mapping::services(&build.steps);
+        // A service that failed before its first instruction (its base image's `load metadata` denied)
+        // built this build too: its error belongs to its own Dockerfile.
+        for step in build.steps.iter().filter(|s| s.status == crate::log::StepStatus::Error) {
+            if let Some(service) = step.service.as_ref().filter(|s| !services.contains(s)) {
+                services.push(service.clone());
+            }
+        }
         if !services.iter().any(|s| self.all.contains(s)) {
             return None;
         }
