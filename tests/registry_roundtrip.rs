@@ -41,6 +41,9 @@ fn push_then_pull_is_byte_exact_and_a_second_push_is_a_no_op() {
     let report = buildlens(&dev, &["report", "Dockerfile"], &[]);
     assert!(report.status.success(), "{}", text(&report.stderr));
     assert!(text(&report.stdout).contains("CI · main · "), "report's header marks the origin: {}", text(&report.stdout));
+    let explain = buildlens(&dev, &["explain", "Dockerfile"], &[]);
+    assert!(explain.status.success(), "{}", text(&explain.stderr));
+    assert!(text(&explain.stdout).contains("(CI · main · "), "explain names the build's origin: {}", text(&explain.stdout));
 
     let twice = buildlens(&dev, &["pull", &target], &[]);
     assert!(text(&twice.stdout).starts_with("pulled 0 new records"), "{}", text(&twice.stdout));

@@ -43,7 +43,7 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
             serde_json::to_writer_pretty(&mut out, &Json { dockerfile: &dockerfile, explained: &e })?;
             writeln!(out)?;
         }
-        Some(e) => print_text(&mut out, &dockerfile, &e)?,
+        Some(e) => print_text(&mut out, &dockerfile, &e, batch.store())?,
     }
     out.flush()?;
     Ok(0)
@@ -91,10 +91,15 @@ fn explain_builds(batch: &Batch, args: &Args) -> anyhow::Result<Option<Explained
     Ok(Some(e))
 }
 
-fn print_text(out: &mut impl Write, dockerfile: &Path, e: &Explained) -> std::io::Result<()> {
+fn print_text(out: &mut impl Write, dockerfile: &Path, e: &Explained, store: &Store) -> std::io::Result<()> {
+    // A build pulled from a registry says where it came from (`CI · main · 3h ago`).
+    let named = |id: &str| match crate::store::remote::origin_label(store, id) {
+        Some(origin) => format!("{} ({origin})", inline(id)),
+        None => inline(id).into_owned(),
+    };
     match &e.from {
-        Some(from) => writeln!(out, "{}: build {} against {}", dockerfile.display(), inline(&e.to), inline(from))?,
-        None => writeln!(out, "{}: build {} (no earlier build)", dockerfile.display(), inline(&e.to))?,
+        Some(from) => writeln!(out, "{}: build {} against {}", dockerfile.display(), named(&e.to), named(from))?,
+        None => writeln!(out, "{}: build {} (no earlier build)", dockerfile.display(), named(&e.to))?,
     }
     if e.steps.is_empty() {
         writeln!(out, "every step came from the cache")?;
