@@ -162,8 +162,9 @@ on_exit() {
     CURRENT_STEP=""
   fi
   stop_step_group
-  step "stop dockerd (only the pids this run started)" stop_daemons
+  # The registries first: stopping dockerd removes the run's folder, their pid files with it.
   step "stop the registries (only the pids this run started)" stop_registries
+  step "stop dockerd (only the pids this run started)" stop_daemons
   summary "$rc"
   exit "$rc"
 }
