@@ -243,7 +243,8 @@ fn act_prefixed_buildkit_failing() {
     let store = tempfile::tempdir().unwrap();
     let rec = record(store.path(), ctx.path(), &[], &["--dockerfile", "Dockerfile"], &command);
     assert_eq!(rec.status.code(), Some(1), "exit code of record\n{}", support::text(&rec.stderr));
-    assert!(rec.log.starts_with(b"[CI/build]   | #1 "), "every line has act's prefix: {}", support::text(&rec.log));
+    // BuildKit 0.8 numbers `load build definition` and `load .dockerignore` in either order: any `#N`.
+    assert!(rec.log.starts_with(b"[CI/build]   | #"), "every line has act's prefix: {}", support::text(&rec.log));
     assert_log_is_what_was_printed(&rec);
     let dockerfile = ctx.path().join("Dockerfile");
     assert_meta(&rec.meta, &command, ctx.path(), &MetaExpect { exit_code: 1, dockerfile: Some(&dockerfile), context: None, tags: &[] });
