@@ -1,3 +1,4 @@
+//! Unit tests of the OCI artifact: manifests, annotations, the tag scheme and the checks of what a registry sends.
 use super::*;
 
 fn layer(kind: FileKind, bytes: &[u8]) -> Descriptor {

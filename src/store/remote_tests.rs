@@ -1,3 +1,4 @@
+//! Unit tests of the store's read-only remote area: ids, record folders, atomic commits, origin labels.
 use super::*;
 use crate::store::{Origin, RecordMeta, Source};
 
