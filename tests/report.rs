@@ -182,3 +182,41 @@ fn a_service_that_failed_before_any_step_shows_on_its_own_dockerfile() {
     let line1 = base["instructions"].as_array().unwrap().iter().find(|i| i["line"] == 1).cloned().unwrap();
     assert_eq!(line1["last"]["status"], "executed", "{base:#}");
 }
+
+/// A bake (or compose) target built for several platforms: buildx puts the target before the platform
+/// (`[web linux/arm64 builder 2/3]`); every stage of the target's Dockerfile shows both platforms' runs.
+#[test]
+fn a_multi_platform_bake_target_marks_every_stage_with_each_platform() {
+    let ws = tempfile::tempdir().unwrap();
+    let dir = ws.path();
+    std::fs::create_dir(dir.join(".git")).unwrap();
+    std::fs::write(dir.join("compose.yaml"), "services:\n  web:\n    build: {context: ., dockerfile: web.Dockerfile}\n").unwrap();
+    std::fs::write(dir.join("web.Dockerfile"), "FROM node:20 AS builder\nRUN npm ci\n\nFROM nginx:alpine\nCOPY --from=builder /app /srv\n")
+        .unwrap();
+    let mut log = String::from("#1 [web internal] load build definition from web.Dockerfile\n#1 DONE 0.0s\n\n");
+    let steps = [
+        ("builder 1/2", "FROM docker.io/library/node:20", "1.0"),
+        ("builder 2/2", "RUN npm ci", "20.0"),
+        ("stage-1 1/2", "FROM docker.io/library/nginx:alpine", "0.5"),
+        ("stage-1 2/2", "COPY --from=builder /app /srv", "0.2"),
+    ];
+    let mut n = 2;
+    for (platform, factor) in [("linux/amd64", 1.0), ("linux/arm64", 3.0)] {
+        for (slot, instruction, secs) in steps {
+            let secs: f64 = secs.parse::<f64>().unwrap() * factor;
+            log.push_str(&format!("#{n} [web {platform} {slot}] {instruction}\n#{n} DONE {secs:.1}s\n\n"));
+            n += 1;
+        }
+    }
+    std::fs::write(dir.join("build.log"), log).unwrap();
+    let (_, err, code) = run(dir, &["import", "build.log"]);
+    assert_eq!(code, 0, "{err}");
+    let web = report(dir, "web.Dockerfile");
+    let instructions = web["instructions"].as_array().unwrap();
+    for line in [1, 2, 4, 5] {
+        let at = instructions.iter().find(|i| i["line"] == line).unwrap_or_else(|| panic!("line {line}: {web:#}"));
+        assert_eq!(at["last"]["status"], "executed", "line {line}: {web:#}");
+        let text = at.to_string();
+        assert!(text.contains("linux/amd64") && text.contains("linux/arm64"), "line {line} shows both platforms: {web:#}");
+    }
+}

@@ -1,7 +1,8 @@
-//! Reads BuildKit vertex names: `[<platform> ][<service> ][<stage> ]<k>/<n>] [ONBUILD ]<INSTRUCTION> <args>`.
+//! Reads BuildKit vertex names: `[<target> ][<platform> ][<stage> ]<k>/<n>] [ONBUILD ]<INSTRUCTION> <args>`.
 //!
-//! Source: moby/buildkit `frontend/dockerfile/dockerfile2llb/convert.go` (`prefixCommand`); see
-//! `../shared/docs/log-formats.md` §3. `k` is right-aligned to the width of `n` (`[ 1/21]`, `[build  2/14]`).
+//! Source: moby/buildkit `frontend/dockerfile/dockerfile2llb/convert.go` (`prefixCommand`: platform, then
+//! stage) and docker/buildx `util/progress/multiwriter.go` (`addPrefix`: a bake or compose target is put
+//! first, before the platform: `[web linux/arm64 builder 2/3]`); see `../shared/docs/log-formats.md` §3. `k` is right-aligned to the width of `n` (`[ 1/21]`, `[build  2/14]`).
 //! Internal vertexes (`[internal] …`, `[auth] …`, `exporting to image`, an un-numbered `FROM <image>`)
 //! carry no `k/n` and no instruction.
 
@@ -32,12 +33,12 @@ pub fn parse(name: &str) -> StepName {
     let mut words: Vec<&str> = inside.split_whitespace().collect();
     if let Some(&last) = words.last() {
         if last == "internal" || last == "auth" {
-            // `[linux/amd64 internal]` names a platform, `[web internal]` a compose service.
-            match words.first() {
-                Some(w) if words.len() >= 2 && is_platform(w) => out.platform = Some(w.to_string()),
-                Some(w) if words.len() >= 2 => out.internal_of = Some(w.to_string()),
-                _ => {}
-            }
+            // `[linux/amd64 internal]` names a platform, `[web internal]` a compose service, `[web
+            // linux/amd64 internal]` both.
+            words.pop();
+            let (target, platform) = target_and_platform(&mut words);
+            out.platform = platform;
+            out.internal_of = target.or_else(|| words.first().map(|w| w.to_string()));
             return out;
         }
         match parse_k_of_n(last) {
@@ -49,8 +50,13 @@ pub fn parse(name: &str) -> StepName {
             None => return out,
         }
     }
-    if words.first().is_some_and(|w| is_platform(w)) {
-        out.platform = Some(words.remove(0).to_string());
+    let (target, platform) = target_and_platform(&mut words);
+    out.platform = platform;
+    if let Some(target) = target {
+        out.service = Some(target);
+        out.stage = words.first().map(|w| w.to_string());
+        out.instruction = (!after.is_empty()).then(|| after.to_string());
+        return out;
     }
     match words.as_slice() {
         [] => {}
@@ -64,6 +70,19 @@ pub fn parse(name: &str) -> StepName {
         out.instruction = Some(after.to_string());
     }
     out
+}
+
+/// Takes the platform word out of `words` (first, or second after a bake/compose target, which it takes
+/// too): `(target, platform)`.
+fn target_and_platform(words: &mut Vec<&str>) -> (Option<String>, Option<String>) {
+    match words.iter().position(|w| is_platform(w)) {
+        Some(0) => (None, Some(words.remove(0).to_string())),
+        Some(1) => {
+            let platform = words.remove(1).to_string();
+            (Some(words.remove(0).to_string()), Some(platform))
+        }
+        _ => (None, None),
+    }
 }
 
 fn parse_k_of_n(word: &str) -> Option<(u32, u32)> {
@@ -142,6 +161,32 @@ mod tests {
         assert_eq!(parse("[web internal] load .dockerignore").internal_of.as_deref(), Some("web"));
         let p = parse("[linux/amd64 internal] load metadata for docker.io/library/php:8");
         assert_eq!((p.internal_of, p.platform.as_deref()), (None, Some("linux/amd64")));
+    }
+
+    /// buildx puts a bake/compose target before the frontend's platform and stage (`addPrefix`).
+    #[test]
+    fn a_target_comes_before_the_platform() {
+        check(
+            "[web linux/arm64 builder 2/3] RUN npm ci",
+            Some("linux/arm64"),
+            Some("web"),
+            Some("builder"),
+            Some((2, 3)),
+            Some("RUN npm ci"),
+        );
+        check("[api linux/amd64 1/2] FROM golang", Some("linux/amd64"), Some("api"), None, Some((1, 2)), Some("FROM golang"));
+        check(
+            "[web linux/arm/v7 stage-1  2/12] COPY . .",
+            Some("linux/arm/v7"),
+            Some("web"),
+            Some("stage-1"),
+            Some((2, 12)),
+            Some("COPY . ."),
+        );
+        let p = parse("[web linux/amd64 internal] load metadata for docker.io/library/node:20");
+        assert_eq!((p.internal_of.as_deref(), p.platform.as_deref()), (Some("web"), Some("linux/amd64")));
+        // A stage may not be named like a platform, so a platform word third is not one.
+        check("[a b linux/amd64 1/2] RUN x", None, Some("a"), Some("b"), Some((1, 2)), Some("RUN x"));
     }
 
     #[test]
