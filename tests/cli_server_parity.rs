@@ -633,3 +633,44 @@ async fn explain_and_the_hover_agree_when_the_records_kept_their_inputs() {
     let md = hover["contents"]["value"].as_str().unwrap().replace('\\', "");
     assert!(md.contains(&format!("not cached: {detail}")), "the hover says explain's cause {detail:?}: {md}");
 }
+
+/// A record of two builds that names the Dockerfile, the last of another Dockerfile's text: its timeline
+/// maps onto no line, so neither the hover nor `report` puts a timeline note on the first build's steps
+/// (`report` once drew the newest build with a step on the text, the hover the newest build: one function
+/// now, `Host::critical_note`); on a record of one timed build both give the same notes.
+#[tokio::test]
+async fn the_timeline_note_comes_from_one_timeline_on_both_sides() {
+    let (dir, root) = empty_case();
+    let dockerfile = root.join("Dockerfile");
+    std::fs::write(&dockerfile, "FROM alpine:3.19\nRUN make\nRUN make install\n").unwrap();
+    let ours = plain_build(
+        &[
+            ("[1/3] FROM docker.io/library/alpine:3.19", Some("CACHED")),
+            ("[2/3] RUN make", Some("DONE 4.0s")),
+            ("[3/3] RUN make install", Some("DONE 2.0s")),
+        ],
+        true,
+    );
+    let other = plain_build(
+        &[("[1/2] FROM docker.io/library/debian:12", Some("DONE 1.0s")), ("[2/2] RUN ./configure --prefix=/opt", Some("DONE 9.0s"))],
+        true,
+    );
+    let log = root.join("two.log");
+    std::fs::write(&log, format!("{ours}\n{other}")).unwrap();
+    add_record(&root, &log, Some(&dockerfile), "2026-11-01T10:00:00Z");
+    let case = Case { name: "two builds".into(), _dir: dir, root, dockerfiles: vec![dockerfile.clone()] };
+    let (report, report_notes) = report_says_and_notes(&case, &dockerfile);
+    let lines: Vec<u32> = report.keys().copied().collect();
+    assert_eq!(lines, [1, 2, 3], "report reads the first build: {report:?}");
+    let (_, server_notes) = server_says_and_notes(&case, &dockerfile, &lines).await;
+    assert_eq!(report_notes, BTreeMap::new(), "the newest build maps onto no line: no note in report");
+    assert_eq!(server_notes, report_notes, "nor in the hover");
+
+    let log = case.root.join("ours.log");
+    std::fs::write(&log, &ours).unwrap();
+    add_record(&case.root, &log, Some(&dockerfile), "2026-11-01T11:00:00Z");
+    let (_, report_notes) = report_says_and_notes(&case, &dockerfile);
+    let (_, server_notes) = server_says_and_notes(&case, &dockerfile, &lines).await;
+    assert_eq!(report_notes.get(&2).map(String::as_str), Some("◆ critical path: 4.0s of 6.0s"), "{report_notes:?}");
+    assert_eq!(server_notes, report_notes, "the hover's notes are report's");
+}
