@@ -145,6 +145,19 @@ enum Said {
 
 /// `report`'s `^` lines, by the instruction's first line (1-based).
 fn report_says(case: &Case, dockerfile: &Path) -> BTreeMap<u32, Said> {
+    report_says_and_notes(case, dockerfile).0
+}
+
+/// The timeline note at the end of a `^` line (`◆ critical path: 8.2s of 11.5s`, `ran in parallel, 2.0s
+/// of slack`), or of a hover's line.
+fn note_in(line: &str) -> Option<String> {
+    // The last one: a failure's headline (log text) comes before it.
+    let at = line.rfind("◆ critical path: ").max(line.rfind("ran in parallel, "))?;
+    Some(line[at..].trim_end().to_string())
+}
+
+/// `report`'s `^` lines and their timeline notes, by the instruction's first line (1-based).
+fn report_says_and_notes(case: &Case, dockerfile: &Path) -> (BTreeMap<u32, Said>, BTreeMap<u32, String>) {
     let run = |json: bool| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_buildlens"));
         cmd.arg("report").arg(dockerfile).arg("--store").arg(case.root.join(".buildlens")).current_dir(&case.root);
@@ -163,7 +176,7 @@ fn report_says(case: &Case, dockerfile: &Path) -> BTreeMap<u32, Said> {
         .iter()
         .map(|v| (v["end_line"].as_u64().unwrap() as u32, v["line"].as_u64().unwrap() as u32))
         .collect();
-    let mut out = BTreeMap::new();
+    let (mut out, mut notes) = (BTreeMap::new(), BTreeMap::new());
     let mut current = None;
     for line in run(false).lines() {
         if let Some((n, _)) = line.split_once(" | ").filter(|(n, _)| n.trim().parse::<u32>().is_ok()) {
@@ -172,10 +185,13 @@ fn report_says(case: &Case, dockerfile: &Path) -> BTreeMap<u32, Said> {
         }
         let Some(summary) = line.strip_prefix("     ^ ").filter(|l| !l.starts_with("warning (")) else { continue };
         let Some(end) = current else { continue };
+        if let Some(note) = note_in(summary) {
+            notes.insert(starts[&end], note);
+        }
         let summary = summary.split(" (build ").next().unwrap();
         out.insert(starts[&end], report_said(summary));
     }
-    out
+    (out, notes)
 }
 
 fn report_said(summary: &str) -> Said {
@@ -289,6 +305,11 @@ fn agree(report: &Said, server: &Said) -> bool {
 }
 
 async fn server_says(case: &Case, dockerfile: &Path) -> BTreeMap<u32, Said> {
+    server_says_and_notes(case, dockerfile, &[]).await.0
+}
+
+/// The server's lens and hint titles, and the timeline notes of its hovers at `hover_lines` (1-based).
+async fn server_says_and_notes(case: &Case, dockerfile: &Path, hover_lines: &[u32]) -> (BTreeMap<u32, Said>, BTreeMap<u32, String>) {
     let mut c = TestClient::start();
     c.initialize(json!({}), json!({"storePath": case.root.join(".buildlens"), "lenses": "all"}), &case.root).await;
     let uri = file_uri(dockerfile);
@@ -316,7 +337,16 @@ async fn server_says(case: &Case, dockerfile: &Path) -> BTreeMap<u32, Said> {
         let label = hint["label"][0]["value"].as_str().unwrap();
         out.entry(line).or_insert_with(|| server_said(label));
     }
-    out
+    let mut notes = BTreeMap::new();
+    for &line in hover_lines {
+        let hover =
+            c.result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": line - 1, "character": 1}})).await;
+        let md = hover["contents"]["value"].as_str().unwrap_or("");
+        if let Some(note) = md.lines().rev().find_map(note_in) {
+            notes.insert(line, note);
+        }
+    }
+    (out, notes)
 }
 
 #[tokio::test]
@@ -325,12 +355,22 @@ async fn the_server_and_report_say_the_same_on_every_instruction() {
     cases.extend(captured());
     cases.extend(real());
     assert!(cases.len() >= 20, "the corpus is where it was: {} cases", cases.len());
-    let (mut compared, mut annotated) = (0, 0);
+    let (mut compared, mut annotated, mut noted) = (0, 0, 0);
     let mut disagreements = Vec::new();
     for case in &cases {
         for dockerfile in &case.dockerfiles {
-            let report = report_says(case, dockerfile);
-            let server = server_says(case, dockerfile).await;
+            let (report, report_notes) = report_says_and_notes(case, dockerfile);
+            let instructions: Vec<u32> = report.keys().copied().collect();
+            let (server, server_notes) = server_says_and_notes(case, dockerfile, &instructions).await;
+            // The hover's timeline note and report's, on every instruction report annotates.
+            for line in &instructions {
+                let (r, s) = (report_notes.get(line), server_notes.get(line));
+                noted += usize::from(r.is_some());
+                if r != s {
+                    let df = dockerfile.file_name().unwrap().to_string_lossy();
+                    disagreements.push(format!("{} {df}:{line}: report's note {r:?}, the hover's {s:?}", case.name));
+                }
+            }
             let lines: std::collections::BTreeSet<u32> = report.keys().chain(server.keys()).copied().collect();
             for line in lines {
                 compared += 1;
@@ -349,8 +389,9 @@ async fn the_server_and_report_say_the_same_on_every_instruction() {
             }
         }
     }
-    eprintln!("{} cases, {compared} lines compared, {annotated} with a last run in report", cases.len());
+    eprintln!("{} cases, {compared} lines compared, {annotated} with a last run in report, {noted} timeline notes", cases.len());
     assert!(annotated >= 100, "the comparison saw the instructions ({annotated} annotated of {compared})");
+    assert!(noted >= 10, "the comparison saw timeline notes ({noted})");
     assert!(disagreements.is_empty(), "{} disagreements:\n{}", disagreements.len(), disagreements.join("\n"));
 }
 
@@ -439,4 +480,197 @@ async fn a_podman_build_of_a_containerfile_that_names_no_file_is_its_on_both_sid
     let server = server_says(&case, &containerfile).await;
     assert_eq!(report.len(), 2, "report maps both steps: {report:?}");
     assert_eq!(server, report, "the server says what report says");
+}
+
+/// The server's host over the store (`StoreSource`, as the language server runs it) with `dockerfile`
+/// open: its snapshot.
+fn server_snapshot(root: &Path, dockerfile: &Path) -> std::sync::Arc<buildlens::workspace::Snapshot> {
+    use buildlens::workspace::{Feeds, Host, Settings, StoreSource};
+    let host = Host::new(std::sync::Arc::new(StoreSource::default()), Feeds::default(), std::sync::Arc::default());
+    let store = Store::at(root.join(".buildlens"));
+    host.set_settings(Settings { store, root: root.to_path_buf(), history_depth: 10, expensive_seconds: 60 });
+    host.open(dockerfile, 1, &std::sync::Arc::from(std::fs::read_to_string(dockerfile).unwrap()));
+    host.snapshot(dockerfile).unwrap()
+}
+
+/// A BuildKit plain build of `steps` (`(name, end)`: `DONE 1.0s`, `CACHED`, or `None`: still running).
+fn plain_build(steps: &[(&str, Option<&str>)], exported: bool) -> String {
+    let mut log = String::from("#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n");
+    for (i, (name, end)) in steps.iter().enumerate() {
+        let n = i + 2;
+        log += &format!("#{n} {name}\n");
+        match end {
+            Some(end) => log += &format!("#{n} {end}\n\n"),
+            None => log += &format!("#{n} 0.120 working\n"),
+        }
+    }
+    if exported {
+        log += &format!("#{n} exporting to image\n#{n} DONE 0.1s\n", n = steps.len() + 2);
+    }
+    log
+}
+
+/// A record still being written (its recorder, this test, alive) that holds two builds: the first ended
+/// (exported), the second still running. Only the second is live, for the server's index and the CLI's
+/// read of the newest records alike (one rule, `workspace::select::still_running`): the server once
+/// marked every build of a live record running, the CLI only its last, whatever the log said.
+#[test]
+fn a_live_record_has_its_unfinished_builds_running_on_both_sides() {
+    let (_dir, root) = empty_case();
+    let dockerfile = root.join("Dockerfile");
+    std::fs::write(&dockerfile, "FROM alpine:3.19\nRUN echo one\nRUN sleep 100\n").unwrap();
+    let from = "[1/3] FROM docker.io/library/alpine:3.19";
+    let first =
+        plain_build(&[("[1/2] FROM docker.io/library/alpine:3.19", Some("CACHED")), ("[2/2] RUN echo one", Some("DONE 1.0s"))], true);
+    let second = plain_build(&[(from, Some("CACHED")), ("[2/3] RUN echo one", Some("CACHED")), ("[3/3] RUN sleep 100", None)], false);
+    let store = Store::at(root.join(".buildlens"));
+    let started = "2026-11-01T10:00:00Z";
+    let record = store.create_record(started.parse().unwrap()).unwrap();
+    std::fs::write(record.log_path(), format!("{first}\n{second}")).unwrap();
+    let mut meta = RecordMeta::new(record.id.clone(), Source::Import, started.into());
+    meta.dockerfile = Some(dockerfile.clone());
+    meta.recorder_pid = Some(std::process::id());
+    record.write_meta(&meta).unwrap();
+    assert!(meta.is_live(), "the record is live while this test runs");
+
+    let runs = |a: &buildlens::analysis::Annotated| -> Vec<(u32, String, bool)> {
+        a.instructions.iter().flat_map(|v| v.history.iter().map(move |r| (v.line, r.build.clone(), r.live))).collect()
+    };
+    let (one, two) = (format!("{}#1", record.id), format!("{}#2", record.id));
+    let expected =
+        vec![(1, one.clone(), false), (1, two.clone(), true), (2, one.clone(), false), (2, two.clone(), true), (3, two.clone(), true)];
+    let server = server_snapshot(&root, &dockerfile);
+    assert_eq!(runs(&server.annotated), expected, "the server: the ended build is not live");
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    let options = buildlens::workspace::Options { limit: 20, ..Default::default() };
+    let cli = buildlens::workspace::Batch::open(store, &dockerfile, text, &options);
+    assert_eq!(runs(cli.annotated()), expected, "the CLI says the same");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_buildlens"))
+        .arg("report")
+        .arg(&dockerfile)
+        .current_dir(&root)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let word = |id: &str| {
+        text.lines()
+            .find(|l| l.ends_with(id) || l.contains(&format!("{id}  ")))
+            .map(|l| l.split_whitespace().nth(4).unwrap_or("").to_string())
+    };
+    assert_eq!(word(&one).as_deref(), Some("succeeded"), "{text}");
+    assert_eq!(word(&two).as_deref(), Some("running"), "{text}");
+}
+
+/// A plain build of `FROM` and `RUN apk add make` (cached), `COPY site /srv` and an expensive `RUN make`
+/// (75 s) rebuilt after it.
+fn copy_then_make(copy: &str) -> String {
+    plain_build(
+        &[
+            ("[1/4] FROM docker.io/library/alpine:3.19", Some("CACHED")),
+            ("[2/4] RUN apk add make", Some("CACHED")),
+            ("[3/4] COPY site /srv", Some(copy)),
+            ("[4/4] RUN make -C /srv", Some("DONE 75.0s")),
+        ],
+        true,
+    )
+}
+
+/// `buildlens explain` and the server say the same about the latest build when the records kept their
+/// `inputs.json` (the changed files of a COPY, the Dockerfile as built): the same causes, the same advice,
+/// read by one rule (`workspace::compared`: the recent builds, the inputs of the compared pair only); and
+/// the hover says the cause explain prints.
+#[tokio::test]
+async fn explain_and_the_hover_agree_when_the_records_kept_their_inputs() {
+    use buildlens::analysis::inputs::{FileEntry, Inputs, Manifest};
+    let (dir, root) = empty_case();
+    let dockerfile = root.join("Dockerfile");
+    let text = "FROM alpine:3.19\nRUN apk add make\nCOPY site /srv\nRUN make -C /srv\n";
+    std::fs::write(&dockerfile, text).unwrap();
+    let store = Store::at(root.join(".buildlens"));
+    for k in 0..5 {
+        let started = format!("2026-11-01T10:0{k}:00Z");
+        let record = store.create_record(started.parse().unwrap()).unwrap();
+        std::fs::write(record.log_path(), copy_then_make("DONE 0.3s")).unwrap();
+        let mut meta = RecordMeta::new(record.id.clone(), Source::Import, started);
+        meta.dockerfile = Some(dockerfile.clone());
+        meta.cwd = Some(root.clone());
+        record.write_meta(&meta).unwrap();
+        let file = |path: &str, size: u64| FileEntry { path: path.into(), size, mtime_ns: 1_000 * size as i64 };
+        // Each build changed another file under site/ (and README.md, outside it, every time).
+        let files = vec![file("README.md", 10 + k), file("site/a.html", 1 + k), file("site/b.html", 1 + k / 2)];
+        let inputs =
+            Inputs { schema: 1, dockerfile: Some(text.into()), dockerignore: None, manifest: Some(Manifest { files, truncated: false }) };
+        record.write_inputs(&inputs).unwrap();
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_buildlens"))
+        .arg("explain")
+        .arg(&dockerfile)
+        .arg("--json")
+        .current_dir(&root)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    cli.as_object_mut().unwrap().remove("dockerfile");
+    let server = server_snapshot(&root, &dockerfile);
+    let server_json = serde_json::to_value(server.annotated.explain.as_ref().expect("the server explains the latest build")).unwrap();
+    assert_eq!(cli, server_json, "explain and the server's explanation");
+    let copy = cli["steps"].as_array().unwrap().iter().find(|s| s["line"] == 3).expect("the COPY executed");
+    let detail = copy["cause"]["detail"].as_str().unwrap();
+    assert!(detail.contains("site/a.html") && !detail.contains("README"), "the inputs were read: {detail}");
+    assert_eq!(cli["advice"][0]["line"], 3, "advice on the COPY: {cli}");
+
+    // The hover of the COPY says the same cause, and the advice.
+    let case = Case { name: "inputs".into(), _dir: dir, root: root.clone(), dockerfiles: vec![dockerfile.clone()] };
+    let mut c = TestClient::start();
+    c.initialize(json!({}), json!({"storePath": case.root.join(".buildlens"), "lenses": "all"}), &case.root).await;
+    let uri = file_uri(&dockerfile);
+    c.open(&uri, "dockerfile", text).await;
+    let hover = c.result("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 2, "character": 1}})).await;
+    let md = hover["contents"]["value"].as_str().unwrap().replace('\\', "");
+    assert!(md.contains(&format!("not cached: {detail}")), "the hover says explain's cause {detail:?}: {md}");
+}
+
+/// A record of two builds that names the Dockerfile, the last of another Dockerfile's text: its timeline
+/// maps onto no line, so neither the hover nor `report` puts a timeline note on the first build's steps
+/// (`report` once drew the newest build with a step on the text, the hover the newest build: one function
+/// now, `Host::critical_note`); on a record of one timed build both give the same notes.
+#[tokio::test]
+async fn the_timeline_note_comes_from_one_timeline_on_both_sides() {
+    let (dir, root) = empty_case();
+    let dockerfile = root.join("Dockerfile");
+    std::fs::write(&dockerfile, "FROM alpine:3.19\nRUN make\nRUN make install\n").unwrap();
+    let ours = plain_build(
+        &[
+            ("[1/3] FROM docker.io/library/alpine:3.19", Some("CACHED")),
+            ("[2/3] RUN make", Some("DONE 4.0s")),
+            ("[3/3] RUN make install", Some("DONE 2.0s")),
+        ],
+        true,
+    );
+    let other = plain_build(
+        &[("[1/2] FROM docker.io/library/debian:12", Some("DONE 1.0s")), ("[2/2] RUN ./configure --prefix=/opt", Some("DONE 9.0s"))],
+        true,
+    );
+    let log = root.join("two.log");
+    std::fs::write(&log, format!("{ours}\n{other}")).unwrap();
+    add_record(&root, &log, Some(&dockerfile), "2026-11-01T10:00:00Z");
+    let case = Case { name: "two builds".into(), _dir: dir, root, dockerfiles: vec![dockerfile.clone()] };
+    let (report, report_notes) = report_says_and_notes(&case, &dockerfile);
+    let lines: Vec<u32> = report.keys().copied().collect();
+    assert_eq!(lines, [1, 2, 3], "report reads the first build: {report:?}");
+    let (_, server_notes) = server_says_and_notes(&case, &dockerfile, &lines).await;
+    assert_eq!(report_notes, BTreeMap::new(), "the newest build maps onto no line: no note in report");
+    assert_eq!(server_notes, report_notes, "nor in the hover");
+
+    let log = case.root.join("ours.log");
+    std::fs::write(&log, &ours).unwrap();
+    add_record(&case.root, &log, Some(&dockerfile), "2026-11-01T11:00:00Z");
+    let (_, report_notes) = report_says_and_notes(&case, &dockerfile);
+    let (_, server_notes) = server_says_and_notes(&case, &dockerfile, &lines).await;
+    assert_eq!(report_notes.get(&2).map(String::as_str), Some("◆ critical path: 4.0s of 6.0s"), "{report_notes:?}");
+    assert_eq!(server_notes, report_notes, "the hover's notes are report's");
 }

@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use crate::debug::{self, failure, plan, DebugError};
 use crate::dockerfile;
 use crate::store::{select, RecordMeta, Store};
-use crate::workspace::{Batch, Options};
+use crate::workspace::{Batch, Options, MIN_RECORDS};
 
 /// The command line of `buildlens debug`.
 #[derive(Debug)]
@@ -34,9 +34,9 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     let dir = dockerfile.parent().unwrap_or(cwd);
     let store = Store::locate_for(args.store.as_deref(), cwd, dir);
     let df = dockerfile::parse(&text);
-    let batch = Batch::open(store, &dockerfile, text, &Options { limit: usize::MAX, ..Options::default() });
+    let (batch, chosen) = choose(store, &dockerfile, text, &df, line);
     let (store, text, builds) = (batch.store(), batch.text(), batch.builds());
-    let failed = debug::choose(&df, builds, line).map_err(|e| explain_choice(e, path, &dockerfile, store))?;
+    let failed = chosen.map_err(|e| explain_choice(e, path, &dockerfile, store))?;
     let rb = &builds[failed.build];
     let meta = store.record(rb.id.split('#').next().unwrap_or(&rb.id)).and_then(|r| r.meta().ok());
     let context = meta.as_ref().and_then(|m| m.context.as_ref()).map(|c| select::resolve(store, c));
@@ -56,6 +56,26 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     }
     let docker = Docker { bin: args.docker.unwrap_or_else(|| PathBuf::from("docker")), env: plan.env.clone() };
     execute(&docker, &plan, &inputs)
+}
+
+/// The failure to debug (`debug::choose`) among the builds of the newest records, as many as the server
+/// reads (`MIN_RECORDS`); among every record's only when none of those has it (`LINE` failed longer ago).
+fn choose(
+    store: Store,
+    dockerfile: &Path,
+    text: String,
+    df: &dockerfile::Dockerfile,
+    line: Option<u32>,
+) -> (Batch, Result<debug::Failed, DebugError>) {
+    let newest = Batch::open(store.clone(), dockerfile, text.clone(), &Options { limit: MIN_RECORDS, ..Options::default() });
+    let chosen = debug::choose(df, newest.builds(), line);
+    // Without a line the last build decides: reading older records would not change the answer.
+    if chosen.is_ok() || newest.older() == 0 || (line.is_none() && !newest.builds().is_empty()) {
+        return (newest, chosen);
+    }
+    let all = Batch::open(store, dockerfile, text, &Options { limit: usize::MAX, ..Options::default() });
+    let chosen = debug::choose(df, all.builds(), line);
+    (all, chosen)
 }
 
 /// `explain`, plus the command to try, with the Dockerfile's path as the user gave it (quoted for a shell).
@@ -255,5 +275,28 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::test_store::{make_log, store_of};
+
+    /// Thirty records, the oldest failed at `RUN make`: the last failure of a line is looked for among the
+    /// newest records first, among all of them when it is older; without a line only the newest are read.
+    #[test]
+    fn debug_reads_every_record_only_for_a_failure_older_than_the_newest() {
+        let mut logs = vec![make_log(false); 30];
+        logs[0] = make_log(true);
+        let (_dir, dockerfile, store, _) = store_of(&logs);
+        let text = std::fs::read_to_string(&dockerfile).unwrap();
+        let df = dockerfile::parse(&text);
+        let (batch, chosen) = choose(store.clone(), &dockerfile, text.clone(), &df, Some(2));
+        assert_eq!(batch.records_read(), 30, "the failure of line 2 is in the oldest record");
+        assert_eq!(chosen.map(|f| f.build), Ok(0));
+        let (batch, chosen) = choose(store, &dockerfile, text, &df, None);
+        assert_eq!(batch.records_read(), MIN_RECORDS, "the last build decides");
+        assert!(matches!(chosen, Err(DebugError::LastDidNotFail { .. })), "{chosen:?}");
     }
 }

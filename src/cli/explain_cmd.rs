@@ -9,10 +9,11 @@ use anyhow::{bail, Context};
 
 use crate::analysis::explain::{self, CauseKind, Explained, Side, StepCause};
 use crate::analysis::inputs::BuildFacts;
+use crate::analysis::RecordedBuild;
 use crate::log::StepStatus;
 use crate::present::{self, inline};
 use crate::store::Store;
-use crate::workspace::{Batch, Options};
+use crate::workspace::{compared, Batch, Options, MIN_RECORDS};
 
 /// What `explain` was asked.
 pub struct Args {
@@ -33,20 +34,39 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     let dir = dockerfile.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(cwd);
     let dir = if dir.is_absolute() { dir.to_path_buf() } else { cwd.join(dir) };
     let store = Store::locate_for(args.store.as_deref(), cwd, &dir);
-    let options = Options { limit: usize::MAX, explain: Some(args.expensive_seconds), ..Options::default() };
-    let batch = Batch::open(store, &dockerfile, text.into_owned(), &options);
-    let explained = explain_builds(&batch, &args)?;
+    let explaining = explain(store, &dockerfile, text.into_owned(), &args)?;
     let mut out = super::stdout(args.json);
-    match explained {
+    match explaining.explained {
         None => writeln!(out, "{}: no recorded build", dockerfile.display())?,
         Some(e) if args.json => {
             serde_json::to_writer_pretty(&mut out, &Json { dockerfile: &dockerfile, explained: &e })?;
             writeln!(out)?;
         }
-        Some(e) => print_text(&mut out, &dockerfile, &e, batch.store())?,
+        Some(e) => print_text(&mut out, &dockerfile, &e, explaining.batch.store())?,
     }
     out.flush()?;
     Ok(0)
+}
+
+/// What `explain` answered, and the workspace it read.
+pub struct Explaining {
+    pub explained: Option<Explained>,
+    pub batch: Batch,
+}
+
+/// The explanation `args` ask for of the Dockerfile at `dockerfile` (its text `text`). Only the newest
+/// records are read, as many as the server reads (`MIN_RECORDS`: explain looks at the last
+/// `RECENT_BUILDS + 1` builds); every record only when `--from` or `--to` names a build not among them.
+pub fn explain(store: Store, dockerfile: &Path, text: String, args: &Args) -> anyhow::Result<Explaining> {
+    let options = |limit| Options { limit, explain: Some(args.expensive_seconds), ..Options::default() };
+    let batch = Batch::open(store.clone(), dockerfile, text.clone(), &options(MIN_RECORDS));
+    let named_older = |batch: &Batch| {
+        let missing = |id: &Option<String>| id.as_deref().is_some_and(|id| find(batch.builds(), id).is_none());
+        batch.older() > 0 && (missing(&args.from) || missing(&args.to))
+    };
+    let batch = if named_older(&batch) { Batch::open(store, dockerfile, text, &options(usize::MAX)) } else { batch };
+    let explained = explain_builds(&batch, args)?;
+    Ok(Explaining { explained, batch })
 }
 
 #[derive(serde::Serialize)]
@@ -54,6 +74,11 @@ struct Json<'a> {
     dockerfile: &'a Path,
     #[serde(flatten)]
     explained: &'a Explained,
+}
+
+/// The build `id` names among `builds` (its record's id names its first build of several).
+fn find(builds: &[RecordedBuild], id: &str) -> Option<usize> {
+    builds.iter().position(|b| b.id == id || b.id.split('#').next() == Some(id))
 }
 
 /// The build `--to` names (default: the latest) against `--from` (default: the one before it), with the
@@ -67,26 +92,31 @@ fn explain_builds(batch: &Batch, args: &Args) -> anyhow::Result<Option<Explained
         // The latest build against the one before: the snapshot's, as the editor's hover shows it.
         return Ok(batch.annotated().explain.clone());
     }
-    let find = |id: &str| builds.iter().position(|b| b.id == id || b.id.split('#').next() == Some(id));
+    let named = |id: &str| find(builds, id).with_context(|| format!("no recorded build {id} of this Dockerfile (see `buildlens builds`)"));
     let to = match &args.to {
-        Some(id) => find(id).with_context(|| format!("no recorded build {id} of this Dockerfile (see `buildlens builds`)"))?,
+        Some(id) => named(id)?,
         None => builds.len() - 1,
     };
-    let from = match &args.from {
-        Some(id) => Some(find(id).with_context(|| format!("no recorded build {id} of this Dockerfile (see `buildlens builds`)"))?),
-        None => None,
-    };
+    let from = args.from.as_deref().map(named).transpose()?;
     if from.is_some_and(|f| f == to) {
         bail!("--from and --to name the same build");
     }
-    let facts: Vec<BuildFacts> = batch.facts();
-    let sides: Vec<Side<'_>> = builds.iter().zip(&facts).map(|(build, facts)| Side { build, facts }).collect();
-    let upto = sides.get(..=to).unwrap_or(&[]);
-    let mut e =
-        crate::analysis::latest::explain_latest(text, upto, args.expensive_seconds.saturating_mul(1000)).context("no build to explain")?;
-    if let (Some(f), Some(latest)) = (from, sides.get(to)) {
-        let steps = explain::explain(text, sides.get(f).copied(), *latest).steps;
-        e = Explained { from: sides.get(f).map(|s| s.build.id.clone()), steps, ..e };
+    // What explain reads: `compared`'s rule, the server's (the window up to `to`, inputs of the pair).
+    let window = compared::window(to);
+    let facts: Vec<BuildFacts> = batch.facts(to, from);
+    let recent = builds.get(window.clone()).unwrap_or_default();
+    let sides: Vec<Side<'_>> = recent.iter().zip(&facts).map(|(build, facts)| Side { build, facts }).collect();
+    let mut e = crate::analysis::latest::explain_latest(text, &sides, args.expensive_seconds.saturating_mul(1000))
+        .context("no build to explain")?;
+    if let (Some(f), Some(latest)) = (from, sides.last()) {
+        // The build --from names, with its inputs (read again when it is older than the window).
+        let from_facts = match f.checked_sub(window.start).and_then(|i| facts.get(i)) {
+            Some(facts) => facts.clone(),
+            None => batch.facts_of(f, true),
+        };
+        let from_side = builds.get(f).map(|build| Side { build, facts: &from_facts });
+        let steps = explain::explain(text, from_side, *latest).steps;
+        e = Explained { from: from_side.map(|s| s.build.id.clone()), steps, ..e };
     }
     Ok(Some(e))
 }
@@ -130,5 +160,38 @@ fn clip(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::test_store::{make_log, store_of};
+
+    fn args(from: Option<&str>) -> Args {
+        Args { dockerfile: None, store: None, from: from.map(String::from), to: None, json: false, expensive_seconds: 60 }
+    }
+
+    /// Thirty records of the Dockerfile: explain reads the newest `MIN_RECORDS` (the server's), and answers
+    /// what it answers after reading all of them; every record only for a `--from` older than those.
+    #[test]
+    fn explain_reads_the_newest_records_and_all_only_for_an_older_build() {
+        let (_dir, dockerfile, store, ids) = store_of(&vec![make_log(false); 30]);
+        let text = std::fs::read_to_string(&dockerfile).unwrap();
+        let newest = explain(store.clone(), &dockerfile, text.clone(), &args(None)).unwrap();
+        assert_eq!(newest.batch.records_read(), MIN_RECORDS);
+        let options = Options { limit: usize::MAX, explain: Some(60), ..Options::default() };
+        let all = Batch::open(store.clone(), &dockerfile, text.clone(), &options);
+        assert_eq!(all.records_read(), 30);
+        let explained = newest.explained.expect("the latest build explained");
+        assert_eq!(Some(&explained), all.annotated().explain.as_ref(), "the same answer");
+        assert_eq!((explained.to.as_str(), explained.from.as_deref()), (ids[29].as_str(), Some(ids[28].as_str())));
+
+        let recent = explain(store.clone(), &dockerfile, text.clone(), &args(Some(&ids[25]))).unwrap();
+        assert_eq!(recent.batch.records_read(), MIN_RECORDS, "a recent --from is among the newest");
+        assert_eq!(recent.explained.and_then(|e| e.from), Some(ids[25].clone()));
+        let oldest = explain(store, &dockerfile, text, &args(Some(&ids[0]))).unwrap();
+        assert_eq!(oldest.batch.records_read(), 30, "an older --from reads every record");
+        assert_eq!(oldest.explained.and_then(|e| e.from), Some(ids[0].clone()));
     }
 }

@@ -11,6 +11,8 @@ mod pull_cmd;
 mod push_cmd;
 mod record_cmd;
 mod report_cmd;
+#[cfg(test)]
+mod test_store;
 mod visible;
 
 use std::path::PathBuf;

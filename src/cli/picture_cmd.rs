@@ -7,13 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::analysis::explain::Side;
-use crate::analysis::inputs::BuildFacts;
-use crate::analysis::latest;
 use crate::analysis::timeline::{self, Timeline};
 use crate::analysis::{Annotated, MappingCache, RecordedBuild};
 use crate::picture::{self, Picture};
-use crate::store::Store;
 
 /// Which picture.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +21,6 @@ pub enum Kind {
 
 /// The picture of the latest of `builds` (oldest first).
 pub struct Input<'a> {
-    pub store: &'a Store,
     pub dockerfile: &'a Path,
     pub text: &'a str,
     pub builds: &'a [RecordedBuild],
@@ -49,22 +44,13 @@ pub fn latest_timeline(text: &str, builds: &[RecordedBuild]) -> Option<Timeline>
 
 pub fn write(kind: Kind, input: &Input<'_>) -> anyhow::Result<i32> {
     let timeline = latest_timeline(input.text, input.builds);
-    let facts: Vec<BuildFacts> = input.builds.iter().map(|b| crate::workspace::newest::facts_of(input.store, &b.id)).collect();
-    let sides: Vec<Side<'_>> = input.builds.iter().zip(&facts).map(|(build, facts)| Side { build, facts }).collect();
+    // Explain's causes and advice: the snapshot's (`report` asks for them for the markdown picture only).
     let explained = match kind {
-        Kind::Markdown => {
-            latest::explain_latest(input.text, &sides, crate::analysis::advice::DEFAULT_EXPENSIVE_SECONDS.saturating_mul(1000))
-        }
+        Kind::Markdown => input.annotated.explain.as_ref(),
         _ => None,
     };
     let name = input.dockerfile.display().to_string();
-    let p = Picture {
-        dockerfile: &name,
-        source: input.text,
-        timeline: timeline.as_ref(),
-        annotated: input.annotated,
-        explain: explained.as_ref(),
-    };
+    let p = Picture { dockerfile: &name, source: input.text, timeline: timeline.as_ref(), annotated: input.annotated, explain: explained };
     let page = match &kind {
         Kind::Markdown => picture::markdown::render(&p),
         Kind::Html { .. } => picture::html::render(&p, &nonce()),

@@ -30,11 +30,13 @@ pub fn run(
     let dir = dockerfile.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(cwd);
     let store = Store::locate_for(store, cwd, &absolute(cwd, dir));
     // The same workspace analysis as the server's: a host with this Dockerfile open, its one snapshot.
-    let options = Options { compose, limit: last, sizes: picture.is_none(), explain: None };
+    // The markdown picture shows explain's causes and advice: the snapshot's, as the hover's.
+    let explain = matches!(picture, Some(super::picture_cmd::Kind::Markdown)).then_some(crate::analysis::advice::DEFAULT_EXPENSIVE_SECONDS);
+    let options = Options { compose, limit: last, sizes: picture.is_none(), explain };
     let batch = Batch::open(store, &dockerfile, text.into_owned(), &options);
     let (text, builds, annotated) = (batch.text(), batch.builds(), batch.annotated());
     if let Some(kind) = picture {
-        let input = super::picture_cmd::Input { store: batch.store(), dockerfile: &dockerfile, text, builds, annotated };
+        let input = super::picture_cmd::Input { dockerfile: &dockerfile, text, builds, annotated };
         return super::picture_cmd::write(kind, &input);
     }
     let mut out = super::stdout(json);
@@ -45,9 +47,18 @@ pub fn run(
         )?;
         writeln!(out)?;
     } else {
-        let timeline = super::picture_cmd::latest_timeline(text, builds);
-        let printed =
-            Printed { builds, older: batch.older(), known: batch.known(), annotated, timeline: timeline.as_ref(), store: batch.store() };
+        // The newest build's timeline and each instruction's note on it: the host's, as the hover's.
+        let timeline = batch.host.timeline(&batch.snapshot);
+        let note = |view: &InstructionView| batch.host.critical_note(&batch.snapshot, view);
+        let printed = Printed {
+            builds,
+            older: batch.older(),
+            known: batch.known(),
+            annotated,
+            timeline: timeline.as_deref(),
+            critical_note: &note,
+            store: batch.store(),
+        };
         print_report(&mut out, &dockerfile, text, &printed)?;
     }
     out.flush()?;
@@ -71,8 +82,10 @@ struct Printed<'a> {
     older: usize,
     known: &'a [images::KnownImage],
     annotated: &'a Annotated,
-    /// The latest build's timeline: the critical path and each step's slack.
+    /// The newest build's timeline (`Host::timeline`): its critical path, for the header.
     timeline: Option<&'a crate::analysis::timeline::Timeline>,
+    /// Where an instruction's last run stood on that timeline (`Host::critical_note`).
+    critical_note: &'a dyn Fn(&InstructionView) -> Option<String>,
     /// Where pulled records came from (`CI · main · 3h ago`).
     store: &'a Store,
 }
@@ -119,8 +132,7 @@ fn print_report(out: &mut impl Write, dockerfile: &Path, text: &str, p: &Printed
         writeln!(out, "{n:>4} | {line}")?;
         while let Some(view) = next.next_if(|v| v.end_line <= n) {
             if view.end_line == n {
-                let critical = p.timeline.filter(|t| view.last.as_ref().is_some_and(|l| l.build == t.build));
-                let note = critical.and_then(|t| crate::picture::critical_note_at(t, view.line));
+                let note = (p.critical_note)(view);
                 annotation(out, view, &number, largest.iter().position(|&l| l == view.line), note.as_deref())?;
             }
         }

@@ -134,9 +134,7 @@ fn predicted(shared: &Shared, snapshot: &Snapshot) -> Arc<Prediction> {
 /// `◆ critical path: 8.2s of 12.1s` or `ran in parallel, 2.0s of slack`: where the instruction's last run
 /// stood in the newest build's timeline (durations only, no log text), as `report` says it.
 fn critical_note(shared: &Shared, snapshot: &Snapshot, view: &crate::analysis::InstructionView) -> Option<String> {
-    let timeline = shared.host.timeline(snapshot)?;
-    view.last.as_ref().filter(|l| l.build == timeline.build)?;
-    crate::picture::critical_note_at(&timeline, view.line)
+    shared.host.critical_note(snapshot, view)
 }
 
 pub fn hover(shared: &Shared, uri: &Uri, pos: Position) -> Option<Hover> {

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::compared;
 use super::host::{Counters, Host, Settings, Snapshot};
 use super::newest::{self, Newest};
 use super::source::{EngineFeed, Feeds};
@@ -83,9 +84,20 @@ impl Batch {
         self.source.known()
     }
 
-    /// The record facts of each build (`explain`).
-    pub fn facts(&self) -> Vec<BuildFacts> {
-        self.builds().iter().map(|b| newest::facts_of(self.store(), &b.id)).collect()
+    /// The record facts explain reads to explain the build at `to` (of `builds`) against `from`
+    /// (`compared`'s rule, the server's): those of `compared::window(to)`, oldest first.
+    pub fn facts(&self, to: usize, from: Option<usize>) -> Vec<BuildFacts> {
+        compared::facts(to, from, &mut |i, inputs| self.facts_of(i, inputs))
+    }
+
+    /// The record facts of the build at `i` (of `builds`), with its `inputs.json` when `inputs`.
+    pub fn facts_of(&self, i: usize, inputs: bool) -> BuildFacts {
+        self.builds().get(i).map(|b| newest::facts_of(self.store(), &b.id, inputs)).unwrap_or_default()
+    }
+
+    /// How many records were read (their logs' summaries), of those that may hold builds of the Dockerfile.
+    pub fn records_read(&self) -> usize {
+        self.source.selection().read
     }
 }
 

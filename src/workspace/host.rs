@@ -246,6 +246,15 @@ impl Host {
             .clone()
     }
 
+    /// `◆ critical path: 8.2s of 12.1s` or `ran in parallel, 2.0s of slack`: where the instruction's last
+    /// run stood in the newest build's timeline (`timeline`), when that run is of that build. The hover and
+    /// `report` both say it from here.
+    pub fn critical_note(&self, snapshot: &Snapshot, view: &InstructionView) -> Option<String> {
+        let timeline = self.timeline(snapshot)?;
+        view.last.as_ref().filter(|l| l.build == timeline.build)?;
+        crate::picture::critical_note_at(&timeline, view.line)
+    }
+
     fn predict(&self, snapshot: &Snapshot) -> Prediction {
         let settings = &snapshot.settings;
         let last = self.source.last_build(&settings.store, &settings.root, &snapshot.path);

@@ -186,13 +186,14 @@ fn dockerfile_path(store: &Store, written: &Path) -> PathBuf {
 
 /// The builds of one log as records: `id`, or `id#n` when the log holds several; a build that does not say
 /// when it started gets `started` (the record's, or the log's modification time); `built`: the Dockerfile
-/// as built (`inputs.json`).
+/// as built (`inputs.json`); `record_live`: the recorder is still writing it (`select::still_running`
+/// says which of its builds are live).
 pub(super) fn recorded(
     builds: Vec<crate::log::Build>,
     id: &str,
     started: &str,
     log_path: &Path,
-    live: bool,
+    record_live: bool,
     built: Option<&str>,
 ) -> Vec<RecordedBuild> {
     let built: Option<Arc<str>> = built.map(Into::into);
@@ -203,9 +204,9 @@ pub(super) fn recorded(
         .map(|(n, build)| RecordedBuild {
             id: if several { format!("{id}#{}", n + 1) } else { id.to_string() },
             started: build.started.clone().or_else(|| Some(started.to_string())),
+            live: super::select::still_running(record_live, &build),
             build,
             log_path: log_path.to_path_buf(),
-            live,
             built_dockerfile: built.clone(),
         })
         .collect()

@@ -10,6 +10,7 @@
 //! Dockerfile is decided once, in `select`, for both.
 
 pub mod batch;
+pub mod compared;
 pub mod files;
 mod host;
 mod index;

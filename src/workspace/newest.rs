@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use super::compared;
 use super::select::{self, Named};
 use super::services::Fallback;
 use super::source::{Feeds, Source};
@@ -36,6 +37,8 @@ pub struct Selection {
     pub problems: Vec<String>,
     /// Older records that may hold builds of the Dockerfile, not read: the builds are numbered after them.
     pub older: usize,
+    /// Records read (their logs' summaries).
+    pub read: usize,
 }
 
 impl Newest {
@@ -59,8 +62,9 @@ impl Newest {
     fn select(&self, store: &Store, root: &Path, path: &Path, text: &str, limit: usize) -> &Selection {
         self.selection.get_or_init(|| {
             let (records, older) = store.catalog().newest_for(store, path, limit);
+            let read = records.len();
             let (builds, problems) = read_builds(store, root, path, text, self.compose.as_deref(), records.into_iter().rev());
-            Selection { builds, problems, older }
+            Selection { builds, problems, older, read }
         })
     }
 
@@ -113,16 +117,27 @@ impl Source for Newest {
             return None;
         }
         let builds = &self.select(store, root, path, text, depth).builds;
-        let facts: Vec<BuildFacts> = builds.iter().map(|b| facts_of(store, &b.id)).collect();
-        let sides: Vec<Side<'_>> = builds.iter().zip(&facts).map(|(build, facts)| Side { build, facts }).collect();
+        // What explain reads: `compared`'s rule, the server's too.
+        let to = builds.len().checked_sub(1)?;
+        let facts = compared::facts(to, None, &mut |i, inputs| builds.get(i).map(|b| facts_of(store, &b.id, inputs)).unwrap_or_default());
+        let recent = builds.get(compared::window(to)).unwrap_or_default();
+        let sides: Vec<Side<'_>> = recent.iter().zip(&facts).map(|(build, facts)| Side { build, facts }).collect();
         analysis::latest::explain_latest(text, &sides, expensive_ms)
     }
 }
 
-/// A build's record facts (`<id>#<n>` builds share their record's).
-pub fn facts_of(store: &Store, build_id: &str) -> BuildFacts {
+/// A build's record facts (`<id>#<n>` builds share their record's): its command line, and its
+/// `inputs.json` when `inputs` (`compared::reads_inputs`).
+pub fn facts_of(store: &Store, build_id: &str, inputs: bool) -> BuildFacts {
     let id = build_id.split('#').next().unwrap_or(build_id);
-    store.record(id).map(|r| r.facts()).unwrap_or_default()
+    let Some(record) = store.record(id) else { return BuildFacts::default() };
+    let meta = record.meta().ok();
+    BuildFacts {
+        build_args: meta.as_ref().map(|m| m.build_args.clone()).unwrap_or_default(),
+        no_cache: meta.as_ref().is_some_and(|m| m.no_cache),
+        tool: meta.map(|m| m.tool).unwrap_or_default(),
+        inputs: if inputs { record.inputs().map(std::sync::Arc::new) } else { None },
+    }
 }
 
 /// The builds of `records` (oldest first) that built the Dockerfile at `path` (buffer `text`), each as
@@ -178,7 +193,7 @@ fn push_builds(
         }
         let id = if count > 1 { format!("{}#{}", record.id, i + 1) } else { record.id.clone() };
         let started = build.started.clone().or_else(|| Some(meta.started.clone()));
-        let live = meta.is_live() && i + 1 == count;
+        let live = select::still_running(meta.is_live(), &build);
         out.push(RecordedBuild { id, started, build, log_path: record.log_path(), live, built_dockerfile: built.clone() });
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use crate::dockerfile::Dockerfile;
-use crate::log::Build;
+use crate::log::{Build, BuildResult};
 use crate::mapping;
 use crate::store::compose::{self, Belongs, ComposeInfo};
 use crate::store::{safe_fs, select, RecordMeta, Store};
@@ -91,7 +91,44 @@ impl Listed {
     }
 }
 
+/// Whether a build of a record is still running: its recorder is still writing the record
+/// (`RecordMeta::is_live`) and the log has not shown this build end. A record can hold several builds
+/// (a script's `docker build`s one after the other, compose v1's one per service, `docker build &`s
+/// interleaved in one log): any the log has not seen end may still run, whichever its place, and one it
+/// saw end (exported, failed, canceled) does not, however alive the recorder. The server's index and
+/// the CLI's read of the newest records both ask this.
+pub fn still_running(record_live: bool, build: &Build) -> bool {
+    record_live && build.result == BuildResult::Running
+}
+
 /// `path` resolved (symlinks, `..`) where it exists.
 pub fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(log: &str, ended: bool) -> Build {
+        let mut parser = crate::log::LogParser::new();
+        parser.feed(log.as_bytes());
+        // A live record's log is read as it stands (`store::index::summary`, not complete).
+        let parsed = if ended { parser.finish() } else { parser.snapshot() };
+        parsed.builds.into_iter().next().expect("a build")
+    }
+
+    #[test]
+    fn a_build_is_running_while_its_record_is_live_and_its_log_has_not_shown_it_end() {
+        let head =
+            "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n#2 [1/2] FROM docker.io/library/alpine\n#2 DONE 0.1s\n\n";
+        let exported = format!("{head}#3 [2/2] RUN make\n#3 DONE 2.0s\n\n#4 exporting to image\n#4 DONE 0.1s\n");
+        let failed =
+            format!("{head}#3 [2/2] RUN make\n#3 ERROR: process \"/bin/sh -c make\" did not complete successfully: exit code: 2\n");
+        let running = format!("{head}#3 [2/2] RUN make\n#3 0.120 cc -c main.c\n");
+        assert!(still_running(true, &build(&running, false)), "unfinished in a live record");
+        assert!(!still_running(true, &build(&exported, false)), "exported: ended, however alive the recorder");
+        assert!(!still_running(true, &build(&failed, false)), "failed: ended");
+        assert!(!still_running(false, &build(&running, false)), "a finished record runs nothing");
+    }
 }

@@ -310,9 +310,11 @@ impl Source for StoreSource {
         let fallback = services::Fallback::new(root, path, Some(text));
         let owned = applying(&held, &target, compose.as_ref(), &fallback);
         let mut builds: Vec<&RecordedBuild> = owned.iter().map(|b| b.as_ref()).collect();
-        builds.drain(..builds.len().saturating_sub(analysis::advice::RECENT_BUILDS + 1));
-        let n = builds.len();
-        let facts: Vec<BuildFacts> = builds.iter().enumerate().map(|(i, b)| self.facts(store, &b.id, i + 2 >= n)).collect();
+        // What explain reads: `compared`'s rule, the CLI's too.
+        let to = builds.len().checked_sub(1)?;
+        let facts =
+            super::compared::facts(to, None, &mut |i, inputs| builds.get(i).map(|b| self.facts(store, &b.id, inputs)).unwrap_or_default());
+        builds.drain(..super::compared::window(to).start);
         let sides: Vec<Side<'_>> = builds.iter().zip(&facts).map(|(build, facts)| Side { build, facts }).collect();
         // Through the same mapping cache as `annotate` (the same text: its build shapes are mapped already).
         let mut today = lock(&self.mappings);
