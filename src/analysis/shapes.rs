@@ -15,10 +15,19 @@ use crate::mapping::{self, Mapping};
 /// normal use; it only bounds memory against a store of ever-different builds).
 const MAX_ENTRIES: usize = 256;
 
-/// Mappings by (Dockerfile fingerprint, steps fingerprint).
-#[derive(Debug, Default)]
+/// Mappings by (Dockerfile fingerprint, steps fingerprint), and the similarities behind them
+/// (`mapping::SimMemo`): a text with one instruction edited maps each shape again comparing only that
+/// instruction with the steps.
+#[derive(Debug)]
 pub struct MappingCache {
     entries: HashMap<(u64, u64), Arc<Mapping>>,
+    memo: mapping::SimMemo,
+}
+
+impl Default for MappingCache {
+    fn default() -> Self {
+        MappingCache { entries: HashMap::new(), memo: mapping::SimMemo::on() }
+    }
 }
 
 impl MappingCache {
@@ -31,7 +40,7 @@ impl MappingCache {
         if self.entries.len() >= MAX_ENTRIES {
             self.entries.clear();
         }
-        let m = Arc::new(mapping::map_steps(df, steps));
+        let m = Arc::new(mapping::map_steps_memo(df, steps, None, &mut self.memo));
         self.entries.insert(key, m.clone());
         m
     }
@@ -50,9 +59,16 @@ impl MappingCache {
         m
     }
 
-    /// Forgets the mappings of any other Dockerfile text than `df_print` (the buffer moved on).
+    /// Forgets the mappings of any other Dockerfile text than `df_print` (the buffer moved on), and the
+    /// similarities no mapping used since the previous call.
     pub fn keep_only(&mut self, df_print: u64) {
         self.entries.retain(|(d, _), _| *d == df_print);
+        self.memo.sweep();
+    }
+
+    /// Similarity columns kept (for tests).
+    pub fn memo_len(&self) -> usize {
+        self.memo.len()
     }
 
     pub fn len(&self) -> usize {
