@@ -22,11 +22,13 @@ const MAX_ENTRIES: usize = 256;
 pub struct MappingCache {
     entries: HashMap<(u64, u64), Arc<Mapping>>,
     memo: mapping::SimMemo,
+    /// The text `keep_only` last kept.
+    kept: Option<u64>,
 }
 
 impl Default for MappingCache {
     fn default() -> Self {
-        MappingCache { entries: HashMap::new(), memo: mapping::SimMemo::on() }
+        MappingCache { entries: HashMap::new(), memo: mapping::SimMemo::on(), kept: None }
     }
 }
 
@@ -59,11 +61,16 @@ impl MappingCache {
         m
     }
 
-    /// Forgets the mappings of any other Dockerfile text than `df_print` (the buffer moved on), and the
-    /// similarities no mapping used since the previous call.
+    /// Forgets the mappings of any other Dockerfile text than `df_print` (the buffer moved on); when the
+    /// text is another than the last one kept, also the similarities no mapping used since then (so those
+    /// of the previous text, which the next mappings mostly reuse, stay; several calls per text, as an
+    /// analysis and its prediction make, sweep once).
     pub fn keep_only(&mut self, df_print: u64) {
         self.entries.retain(|(d, _), _| *d == df_print);
-        self.memo.sweep();
+        if self.kept != Some(df_print) {
+            self.kept = Some(df_print);
+            self.memo.sweep();
+        }
     }
 
     /// Similarity columns kept (for tests).
@@ -180,6 +187,26 @@ mod tests {
         let m2 = cache.map(&df2, df_print(&df2), &steps);
         assert!(Arc::ptr_eq(&m1, &m2));
         assert_eq!(*m2, mapping::map_steps(&df2, &steps), "the kept mapping is the one the new text gives");
+    }
+
+    #[test]
+    fn a_second_keep_only_of_the_same_text_keeps_the_similarities_for_the_next_edit() {
+        let steps = vec![step("[1/3] FROM a", 1), step("[2/3] RUN make one", 2), step("[3/3] RUN make two", 3)];
+        steps.iter().for_each(|s| assert!(s.instruction.is_some()));
+        let texts = ["FROM a\nRUN make one\nRUN make two\n", "FROM a\nRUN make onex\nRUN make two\n", "FROM a\nRUN make onexx\nRUN make two\n"];
+        let mut cache = MappingCache::default();
+        let mut columns = Vec::new();
+        for text in texts {
+            let df = crate::dockerfile::parse(text);
+            let print = df_print(&df);
+            cache.keep_only(print);
+            let m = cache.map(&df, print, &steps);
+            assert_eq!(*m, mapping::map_steps(&df, &steps), "{text:?}");
+            cache.keep_only(print); // the prediction's call: no sweep
+            columns.push(cache.memo_len());
+        }
+        // 3 columns for the first text; each edit adds the edited instruction's and drops the one two texts back.
+        assert_eq!(columns, vec![3, 4, 4]);
     }
 
     #[test]
