@@ -193,7 +193,8 @@ mod tests {
     fn a_second_keep_only_of_the_same_text_keeps_the_similarities_for_the_next_edit() {
         let steps = vec![step("[1/3] FROM a", 1), step("[2/3] RUN make one", 2), step("[3/3] RUN make two", 3)];
         steps.iter().for_each(|s| assert!(s.instruction.is_some()));
-        let texts = ["FROM a\nRUN make one\nRUN make two\n", "FROM a\nRUN make onex\nRUN make two\n", "FROM a\nRUN make onexx\nRUN make two\n"];
+        let texts =
+            ["FROM a\nRUN make one\nRUN make two\n", "FROM a\nRUN make onex\nRUN make two\n", "FROM a\nRUN make onexx\nRUN make two\n"];
         let mut cache = MappingCache::default();
         let mut columns = Vec::new();
         for text in texts {

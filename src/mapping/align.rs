@@ -197,8 +197,10 @@ mod tests {
         let recs: Vec<Rec> =
             steps.iter().enumerate().map(|(i, (k, t))| Rec { step: i, k: *k, text: t.to_string(), clipped: false }).collect();
         let seq: Vec<usize> = (0..df.instructions.len()).collect();
-        let got: Vec<(u32, u32, bool)> =
-            align(&df, &recs, &seq, Some(n), &mut SimMemo::default()).iter().map(|p| (recs[p.pos].k, df.instructions[seq[p.j]].line, p.filled)).collect();
+        let got: Vec<(u32, u32, bool)> = align(&df, &recs, &seq, Some(n), &mut SimMemo::default())
+            .iter()
+            .map(|p| (recs[p.pos].k, df.instructions[seq[p.j]].line, p.filled))
+            .collect();
         assert_eq!(got, expect, "{dockerfile:?}");
     }
 
