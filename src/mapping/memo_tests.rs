@@ -43,7 +43,7 @@ fn steps_of(text: &str) -> Vec<Step> {
         let counted = df.buildkit_counted(s);
         for (k, i) in counted.iter().enumerate() {
             let Some(ins) = df.instructions.get(*i) else { continue };
-            let mut step = Step::named(&format!("[{} {}/{}] {}", stage.buildkit_name(), k + 1, counted.len(), ins.joined));
+            let mut step = Step::named(format!("[{} {}/{}] {}", stage.buildkit_name(), k + 1, counted.len(), ins.joined));
             step_name::apply(&mut step);
             out.push(step);
         }
