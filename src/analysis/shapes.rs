@@ -15,10 +15,21 @@ use crate::mapping::{self, Mapping};
 /// normal use; it only bounds memory against a store of ever-different builds).
 const MAX_ENTRIES: usize = 256;
 
-/// Mappings by (Dockerfile fingerprint, steps fingerprint).
-#[derive(Debug, Default)]
+/// Mappings by (Dockerfile fingerprint, steps fingerprint), and the similarities behind them
+/// (`mapping::SimMemo`): a text with one instruction edited maps each shape again comparing only that
+/// instruction with the steps.
+#[derive(Debug)]
 pub struct MappingCache {
     entries: HashMap<(u64, u64), Arc<Mapping>>,
+    memo: mapping::SimMemo,
+    /// The text `keep_only` last kept.
+    kept: Option<u64>,
+}
+
+impl Default for MappingCache {
+    fn default() -> Self {
+        MappingCache { entries: HashMap::new(), memo: mapping::SimMemo::on(), kept: None }
+    }
 }
 
 impl MappingCache {
@@ -31,7 +42,7 @@ impl MappingCache {
         if self.entries.len() >= MAX_ENTRIES {
             self.entries.clear();
         }
-        let m = Arc::new(mapping::map_steps(df, steps));
+        let m = Arc::new(mapping::map_steps_memo(df, steps, None, &mut self.memo));
         self.entries.insert(key, m.clone());
         m
     }
@@ -50,9 +61,21 @@ impl MappingCache {
         m
     }
 
-    /// Forgets the mappings of any other Dockerfile text than `df_print` (the buffer moved on).
+    /// Forgets the mappings of any other Dockerfile text than `df_print` (the buffer moved on); when the
+    /// text is another than the last one kept, also the similarities no mapping used since then (so those
+    /// of the previous text, which the next mappings mostly reuse, stay; several calls per text, as an
+    /// analysis and its prediction make, sweep once).
     pub fn keep_only(&mut self, df_print: u64) {
         self.entries.retain(|(d, _), _| *d == df_print);
+        if self.kept != Some(df_print) {
+            self.kept = Some(df_print);
+            self.memo.sweep();
+        }
+    }
+
+    /// Similarity columns kept (for tests).
+    pub fn memo_len(&self) -> usize {
+        self.memo.len()
     }
 
     pub fn len(&self) -> usize {
@@ -164,6 +187,27 @@ mod tests {
         let m2 = cache.map(&df2, df_print(&df2), &steps);
         assert!(Arc::ptr_eq(&m1, &m2));
         assert_eq!(*m2, mapping::map_steps(&df2, &steps), "the kept mapping is the one the new text gives");
+    }
+
+    #[test]
+    fn a_second_keep_only_of_the_same_text_keeps_the_similarities_for_the_next_edit() {
+        let steps = vec![step("[1/3] FROM a", 1), step("[2/3] RUN make one", 2), step("[3/3] RUN make two", 3)];
+        steps.iter().for_each(|s| assert!(s.instruction.is_some()));
+        let texts =
+            ["FROM a\nRUN make one\nRUN make two\n", "FROM a\nRUN make onex\nRUN make two\n", "FROM a\nRUN make onexx\nRUN make two\n"];
+        let mut cache = MappingCache::default();
+        let mut columns = Vec::new();
+        for text in texts {
+            let df = crate::dockerfile::parse(text);
+            let print = df_print(&df);
+            cache.keep_only(print);
+            let m = cache.map(&df, print, &steps);
+            assert_eq!(*m, mapping::map_steps(&df, &steps), "{text:?}");
+            cache.keep_only(print); // the prediction's call: no sweep
+            columns.push(cache.memo_len());
+        }
+        // 3 columns for the first text; each edit adds the edited instruction's and drops the one two texts back.
+        assert_eq!(columns, vec![3, 4, 4]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! follows moved lines; gaps between anchors of equal size (in `k` and in instructions) pair up their
 //! same-keyword members as "edited since the build".
 
+use super::memo::{self, SimMemo};
 use super::text::{self, Sim, SimKind};
 use crate::dockerfile::Dockerfile;
 
@@ -36,8 +37,9 @@ const AT_POSITION: f64 = 0.001;
 const MAX_GAP: usize = 3;
 
 /// Aligns `recs` (sorted by `k`) with the instructions `seq`; `n` is the recorded step total, if known.
-pub(super) fn align(df: &Dockerfile, recs: &[Rec], seq: &[usize], n: Option<u32>) -> Vec<Pair> {
-    let sims = similarities(df, recs, seq);
+/// Similarities come from `memo` where it kept them (the same values: see `memo`).
+pub(super) fn align(df: &Dockerfile, recs: &[Rec], seq: &[usize], n: Option<u32>, memo: &mut SimMemo) -> Vec<Pair> {
+    let sims = if memo.is_on() { similarities_memo(df, recs, seq, memo) } else { similarities(df, recs, seq) };
     let mut pairs = lcs(recs, &sims, seq.len());
     fill_gaps(df, recs, seq, n, &mut pairs);
     pairs
@@ -54,6 +56,35 @@ fn similarities(df: &Dockerfile, recs: &[Rec], seq: &[usize]) -> Vec<Vec<Sim>> {
         .iter()
         .map(|s| instructions.iter().map(|ins| ins.as_ref().map_or(Sim::NONE, |ins| text::compare_prepared(s, ins))).collect())
         .collect()
+}
+
+/// `similarities`, reading the columns `memo` kept and computing (and keeping) only the others.
+fn similarities_memo(df: &Dockerfile, recs: &[Rec], seq: &[usize], memo: &mut SimMemo) -> Vec<Vec<Sim>> {
+    if recs.len().saturating_mul(seq.len()) > MAX_CELLS {
+        return Vec::new();
+    }
+    let rows = memo::rows_print(recs);
+    let mut table = vec![vec![Sim::NONE; seq.len()]; recs.len()];
+    let mut steps: Option<Vec<text::StepText>> = None;
+    let mut column = vec![Sim::NONE; recs.len()];
+    for (j, &i) in seq.iter().enumerate() {
+        let Some(ins) = df.instructions.get(i) else { continue };
+        let key = memo::instruction_print(ins);
+        if !memo.read(rows, key, &mut column) {
+            let steps = steps.get_or_insert_with(|| recs.iter().map(|r| text::StepText::new(&r.text, r.clipped)).collect());
+            let prepared = text::InsText::new(ins);
+            for (slot, s) in column.iter_mut().zip(steps.iter()) {
+                *slot = text::compare_prepared(s, &prepared);
+            }
+            memo.write(rows, key, &column);
+        }
+        for (row, sim) in table.iter_mut().zip(&column) {
+            if let Some(cell) = row.get_mut(j) {
+                *cell = *sim;
+            }
+        }
+    }
+    table
 }
 
 /// Weighted longest common subsequence over the similarity table.
@@ -166,8 +197,10 @@ mod tests {
         let recs: Vec<Rec> =
             steps.iter().enumerate().map(|(i, (k, t))| Rec { step: i, k: *k, text: t.to_string(), clipped: false }).collect();
         let seq: Vec<usize> = (0..df.instructions.len()).collect();
-        let got: Vec<(u32, u32, bool)> =
-            align(&df, &recs, &seq, Some(n)).iter().map(|p| (recs[p.pos].k, df.instructions[seq[p.j]].line, p.filled)).collect();
+        let got: Vec<(u32, u32, bool)> = align(&df, &recs, &seq, Some(n), &mut SimMemo::default())
+            .iter()
+            .map(|p| (recs[p.pos].k, df.instructions[seq[p.j]].line, p.filled))
+            .collect();
         assert_eq!(got, expect, "{dockerfile:?}");
     }
 

@@ -10,6 +10,7 @@
 
 mod align;
 mod groups;
+mod memo;
 mod resolve;
 mod services;
 mod shared;
@@ -19,6 +20,7 @@ use serde::Serialize;
 
 use crate::dockerfile::Dockerfile;
 use crate::log::{Build, Step};
+pub use memo::SimMemo;
 pub use services::{keep_services, services, services_matching_first};
 
 /// Mappings with less confidence than this are dropped (and counted as problems).
@@ -97,13 +99,19 @@ pub fn map_steps(df: &Dockerfile, steps: &[Step]) -> Mapping {
 /// The steps of each compose service are matched on their own: a service whose steps mostly match
 /// nothing here maps nothing, whatever the other services do.
 pub fn map_steps_of(df: &Dockerfile, steps: &[Step], services: Option<&[String]>) -> Mapping {
+    map_steps_memo(df, steps, services, &mut SimMemo::default())
+}
+
+/// `map_steps_of` through a similarity memo kept by the caller between mappings of the same steps onto
+/// edited texts (the result is the same as without it).
+pub fn map_steps_memo(df: &Dockerfile, steps: &[Step], services: Option<&[String]>, memo: &mut SimMemo) -> Mapping {
     let in_scope = |s: &Step| services::in_scope(s, services);
     let mut out: Vec<Option<StepMapping>> = vec![None; steps.len()];
     let misnamed = shared::misnamed(df, steps, &in_scope);
     let is_misnamed = |s: &Step| misnamed.iter().any(|m| steps.get(m.step).is_some_and(|x| std::ptr::eq(x, s)));
     let (groups, triggers) = groups::group(steps, &|s| in_scope(s) && !is_misnamed(s));
     for g in &groups {
-        resolve::group(df, g, &mut out);
+        resolve::group(df, g, &mut out, memo);
     }
     shared::place(df, &misnamed, &mut out);
     resolve::triggers(df, &triggers, &mut out);

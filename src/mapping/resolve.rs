@@ -5,6 +5,7 @@
 
 use super::align::{self, Pair, Rec};
 use super::groups::{Group, Numbering, Recorded};
+use super::memo::SimMemo;
 use super::text::{self, SimKind};
 use super::{How, StepMapping};
 use crate::dockerfile::{Base, Dockerfile};
@@ -14,12 +15,12 @@ use crate::log::Step;
 const MIN_FIT: f64 = 0.5;
 
 /// Maps one group's steps into `out`.
-pub(super) fn group(df: &Dockerfile, g: &Group, out: &mut [Option<StepMapping>]) {
+pub(super) fn group(df: &Dockerfile, g: &Group, out: &mut [Option<StepMapping>], memo: &mut SimMemo) {
     let recs: Vec<Rec> = g.steps.iter().map(|(i, r)| Rec { step: *i, k: r.k, text: r.text.clone(), clipped: r.clipped }).collect();
     let preferred = preferred_stage(df, g.numbering, g.stage.as_deref());
     let mut best: Option<(f64, Vec<usize>, Vec<Pair>)> = None;
     for (stage, seq) in candidates(df, g.numbering) {
-        let pairs = align::align(df, &recs, &seq, g.n);
+        let pairs = align::align(df, &recs, &seq, g.n, memo);
         let fit = fit(&pairs, recs.len());
         if stage.is_some() && stage == preferred && fit >= MIN_FIT {
             best = Some((f64::INFINITY, seq, pairs));
