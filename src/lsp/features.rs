@@ -16,7 +16,6 @@ use crate::lsp::render::debug_shell;
 use crate::lsp::render::diagnostics;
 use crate::lsp::render::hints;
 use crate::lsp::render::hover;
-use crate::lsp::render::lenses;
 use crate::lsp::render::lenses::OpenLog;
 use crate::lsp::render::log_links;
 use crate::lsp::render::rendered::{self, RenderKey};
