@@ -310,3 +310,33 @@ fn the_commands_stand_on_workspace_not_on_the_server() {
         assert!(files[file].contains("Batch::open"), "{file} takes its builds from the workspace");
     }
 }
+
+/// The renderers are pure functions of a snapshot: no store, file system, engine, registry or server
+/// state reaches `lsp/render/` (what the records say comes only through `workspace::Snapshot`).
+#[test]
+fn the_renderers_read_snapshots_only() {
+    let files = sources();
+    let renderers: Vec<(&String, &String)> = files.iter().filter(|(f, _)| f.starts_with("lsp/render/")).collect();
+    assert!(renderers.len() >= 8, "the renderers are where the map says");
+    let io = [
+        "crate::store",
+        "crate::engine",
+        "crate::remote",
+        "crate::record",
+        "std::fs",
+        "std::env",
+        "std::process",
+        "File::open",
+        "crate::lsp::state",
+        "crate::lsp::sources",
+        "crate::lsp::features",
+        "crate::workspace::Host",
+        "crate::workspace::files",
+    ];
+    for (file, text) in renderers {
+        let code = code_of(text);
+        for word in io {
+            assert!(!code.contains(word), "{file} reaches {word}: a renderer reads a snapshot only");
+        }
+    }
+}

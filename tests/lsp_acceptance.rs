@@ -121,6 +121,34 @@ async fn the_requests_of_one_version_share_one_snapshot_of_the_workspace() {
     assert_eq!((counters.snapshots(), counters.predictions()), (2, 2), "one more for version 2");
 }
 
+/// An open log's links, definitions and diagnostics read one `LogSnapshot` per log version: the
+/// diagnostics published on open, documentLink and definition scan the log once; an edit of the linked
+/// Dockerfile's buffer scans the links again (once), and no Dockerfile request touches it.
+#[tokio::test]
+async fn the_requests_of_one_log_version_share_one_log_snapshot() {
+    let ws = Workspace::with_record(FAILING);
+    let counters = Arc::new(Counters::default());
+    let mut c = TestClient::start_with(Options { counters: counters.clone(), ..Options::default() });
+    c.initialize(json!({}), ws.options(), &ws.root()).await;
+    let uri = file_uri(&ws.log);
+    c.open(&uri, "log", &std::fs::read_to_string(&ws.log).unwrap()).await;
+    assert!(!c.diagnostics(&uri, 1).await.is_empty());
+    let links = c.result("textDocument/documentLink", json!({"textDocument": {"uri": uri}})).await;
+    assert!(links.as_array().is_some_and(|l| !l.is_empty()), "{links}");
+    let at = json!({"textDocument": {"uri": uri}, "position": {"line": 37, "character": 0}});
+    assert_eq!(c.result("textDocument/definition", at.clone()).await["range"]["start"]["line"], 4);
+    assert_eq!(counters.log_snapshots(), 1, "one log snapshot for every request of version 1");
+    // The Dockerfile opened and edited above its step: the log's links follow the buffer.
+    let df = file_uri(&ws.dockerfile);
+    c.open(&df, "dockerfile", &std::fs::read_to_string(&ws.dockerfile).unwrap()).await;
+    let top = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}});
+    let change = json!({"textDocument": {"uri": df, "version": 2}, "contentChanges": [{"range": top, "text": "# edited\n"}]});
+    c.notify("textDocument/didChange", change).await;
+    assert_eq!(c.result("textDocument/definition", at.clone()).await["range"]["start"]["line"], 5);
+    c.result("textDocument/documentLink", json!({"textDocument": {"uri": uri}})).await;
+    assert_eq!(counters.log_snapshots(), 2, "one more for the Dockerfile's new version");
+}
+
 /// A source whose analysis panics (a bug, a record nobody expected).
 struct Panicking;
 

@@ -77,6 +77,7 @@ impl Backend {
                 let kind = st.kind_of(&params.uri);
                 self.shared.forget(&mut st, &params.uri);
                 went_over = st.docs.mark_too_large(params.uri.clone(), kind, params.version, params.bytes);
+                self.shared.sync(&st, &params.uri);
             }
         });
         self.went_over(params.uri, went_over);
@@ -118,6 +119,7 @@ fn support_of(shared: &Arc<Shared>) -> impl Fn() -> ClientSupport + Send + 'stat
 fn settings_changed(client: &Client, shared: &Arc<Shared>) {
     // The renderings hang on the settings too (`lenses`: which lines get a lens).
     shared.lock().renders = Default::default();
+    shared.apply_analysis_settings();
     shared.apply_caps();
     shared.live.engine.set_host(shared.lock().settings.docker.host.clone());
     watch::start(client, shared);
@@ -161,6 +163,7 @@ impl LanguageServer for Backend {
             }
         }
         self.shared.live.engine.set_host(self.shared.lock().settings.docker.host.clone());
+        self.shared.apply_analysis_settings();
         self.shared.apply_caps();
         let server_info = ServerInfo { name: "buildlens".into(), version: Some(env!("CARGO_PKG_VERSION").into()) };
         Ok(InitializeResult { capabilities: server_capabilities(enc), server_info: Some(server_info), offset_encoding: None })
@@ -195,6 +198,7 @@ impl LanguageServer for Backend {
             self.shared.forget(&mut st, &doc.uri);
             let cap = st.settings.max_document_bytes;
             went_over = st.docs.open(doc.uri, kind, doc.text, doc.version, cap);
+            self.shared.sync(&st, &uri);
         });
         self.went_over(uri.clone(), went_over);
         remote_loop::opened(&self.shared);
@@ -211,6 +215,8 @@ impl LanguageServer for Backend {
             if went_over.is_some() {
                 self.shared.forget(&mut st, &uri);
             }
+            // The host shares the new text (an `Arc`): nothing is analysed per keystroke.
+            self.shared.sync(&st, &uri);
         });
         self.went_over(uri.clone(), went_over);
         self.publish_later(uri, version);

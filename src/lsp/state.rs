@@ -1,6 +1,6 @@
 //! The server's state behind one `std::sync::Mutex` (never held across an `.await`), and the workspace
-//! host whose snapshot of each open Dockerfile (per document version and store generation) every
-//! request reads.
+//! host whose snapshot of each open Dockerfile (per document version and store generation) or open log
+//! every request reads. The host gets the documents from the notifications (`sync`), never per request.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tower_lsp_server::ls_types::Uri;
 
 use crate::lsp::config::{ClientSupport, Settings};
-use crate::lsp::documents::{Document, Documents, Kind};
+use crate::lsp::documents::{Documents, Kind};
 use crate::lsp::protocol::encoding::Encoding;
 use crate::lsp::protocol::transport::Session;
 use crate::lsp::render::rendered::Renders;
@@ -18,7 +18,7 @@ use crate::lsp::sources::remote_pull::RemotePull;
 use crate::lsp::sources::watching::Watching;
 use crate::store::{self, Store};
 use crate::workspace::log_globs::glob_match;
-use crate::workspace::{self, Host, Snapshot, Source};
+use crate::workspace::{self, Host, LogSnapshot, Snapshot, Source};
 
 #[derive(Debug, Default)]
 pub struct State {
@@ -120,37 +120,51 @@ impl Shared {
         }
     }
 
-    /// The open Dockerfile at `uri` and its snapshot, computed (blocking: reads the store) when the buffer
-    /// or the store changed since the last one. `None` for a closed document or a log.
-    pub fn snapshot(&self, uri: &Uri) -> Option<(Document, Arc<Snapshot>)> {
-        let (doc, settings) = {
-            let st = self.lock();
-            let (kind, doc) = st.docs.get(uri)?;
-            if kind != Kind::Dockerfile {
-                return None;
+    /// Gives the host the document at `uri` as `st` now holds it (opened, edited; with `st` locked, so the
+    /// host sees the edits in order): its text is shared, nothing is computed. A document that is not kept
+    /// (closed, over the size cap) is closed in the host.
+    pub fn sync(&self, st: &State, uri: &Uri) {
+        let Some(path) = uri.to_file_path() else { return };
+        match st.docs.get(uri) {
+            Some((kind, doc)) => {
+                let kind = match kind {
+                    Kind::Dockerfile => workspace::Kind::Dockerfile,
+                    Kind::BuildLog => workspace::Kind::Log,
+                };
+                self.host.open_as(kind, &path, doc.version, &doc.text);
             }
-            (doc, st.analysis_settings())
-        };
-        let path = uri.to_file_path()?.into_owned();
-        // The host holds the settings and the documents it analyses: it gets what the server has now.
-        self.host.set_settings(settings);
-        self.host.open(&path, doc.version, &doc.text);
-        let snapshot = self.host.snapshot(&path)?;
-        Some((doc, snapshot))
+            None => self.host.close(&path),
+        }
     }
 
-    /// The open Dockerfile at `uri` and its kept snapshot, only when that snapshot is current (same
-    /// version, store known current without indexing): never blocks, so a request can answer from it on
-    /// the async runtime. `None`: go the blocking way (`snapshot`).
-    pub fn snapshot_if_current(&self, uri: &Uri) -> Option<(Document, Arc<Snapshot>)> {
-        let doc = {
+    /// Gives the host the settings its analysis depends on (after `initialize` and every settings change).
+    pub fn apply_analysis_settings(&self) {
+        let settings = self.lock().analysis_settings();
+        self.host.set_settings(settings);
+    }
+
+    /// The snapshot of the open Dockerfile at `uri`, computed (blocking: reads the store) when the buffer
+    /// or the store changed since the last one. `None` for a closed document or a log.
+    pub fn snapshot(&self, uri: &Uri) -> Option<Arc<Snapshot>> {
+        self.host.snapshot(&uri.to_file_path()?)
+    }
+
+    /// The snapshot of the open log at `uri` (its Dockerfile, links and problems). `None` for a closed
+    /// document or a Dockerfile.
+    pub fn log_snapshot(&self, uri: &Uri) -> Option<Arc<LogSnapshot>> {
+        self.host.log_snapshot(&uri.to_file_path()?)
+    }
+
+    /// The kept snapshot of the open Dockerfile at `uri`, only when it is current (same version, store
+    /// known current without indexing): never blocks, so a request can answer from it on the async
+    /// runtime. `None`: go the blocking way (`snapshot`).
+    pub fn snapshot_if_current(&self, uri: &Uri) -> Option<Arc<Snapshot>> {
+        let version = {
             let st = self.lock();
             let (kind, doc) = st.docs.get(uri)?;
             (kind == Kind::Dockerfile).then_some(())?;
-            doc
+            doc.version
         };
-        let path = uri.to_file_path()?;
-        let snapshot = self.host.current(&path, doc.version)?;
-        Some((doc, snapshot))
+        self.host.current(&uri.to_file_path()?, version)
     }
 }

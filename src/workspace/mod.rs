@@ -15,6 +15,8 @@ pub mod files;
 mod host;
 mod index;
 pub mod log_globs;
+pub mod log_links;
+mod log_snapshot;
 pub mod newest;
 pub mod records;
 pub mod select;
@@ -24,7 +26,8 @@ mod store_source;
 pub mod words;
 
 pub use batch::{Batch, Options};
-pub use host::{debug_targets, Counters, Host, Settings, Snapshot};
+pub use host::{debug_targets, Counters, DebugPaths, Host, Kind, Pulled, Settings, Snapshot};
 pub use log_globs::LogGlobs;
+pub use log_snapshot::LogSnapshot;
 pub use source::{ContextFeed, EngineFeed, Feeds, Indexing, Source, MIN_RECORDS, PROGRESS_BYTES};
 pub use store_source::StoreSource;

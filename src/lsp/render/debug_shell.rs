@@ -1,7 +1,7 @@
 //! `Debug: shell before this step`: a code lens and a code action on each instruction whose last recorded
 //! run failed. Their command is the CLIENT-side `buildlens.debugShell` (not in the server's
 //! executeCommandProvider): the editor runs `argv` (`buildlens debug <Dockerfile>:<line> --store <dir>`)
-//! in a terminal. Pure: `Annotated` + paths in, LSP values out.
+//! in a terminal. Pure: the snapshot's debug targets and their paths (+ this binary) in, LSP values out.
 
 use std::path::Path;
 
@@ -9,6 +9,7 @@ use serde_json::json;
 use tower_lsp_server::ls_types::{CodeAction, CodeActionKind, CodeActionOrCommand, CodeLens, Command, Position, Range};
 
 use crate::analysis::{Annotated, InstructionView};
+use crate::workspace::Snapshot;
 
 /// The client-side command; arguments `[{"argv": [...], "cwd": <workspace root>, "title": ...}]`.
 pub const DEBUG_SHELL: &str = "buildlens.debugShell";
@@ -21,6 +22,14 @@ pub struct Paths<'a> {
     pub dockerfile: &'a Path,
     pub store: &'a Path,
     pub root: &'a Path,
+}
+
+impl<'a> Paths<'a> {
+    /// The snapshot's debug paths (`workspace::DebugPaths`), started with `exe`.
+    pub fn of(snapshot: &'a Snapshot, exe: &'a Path) -> Paths<'a> {
+        let d = &snapshot.debug;
+        Paths { exe, dockerfile: &d.dockerfile, store: &d.store, root: &d.root }
+    }
 }
 
 /// The snapshot's debug targets (`workspace::debug_targets`: the instructions whose last run failed).
@@ -42,12 +51,21 @@ fn at(line: u32) -> Range {
     Range::new(pos, pos)
 }
 
-pub fn lenses(annotated: &Annotated, paths: &Paths<'_>) -> Vec<CodeLens> {
+/// The debug lenses of the snapshot's debug targets.
+pub fn lenses(snapshot: &Snapshot, exe: &Path) -> Vec<CodeLens> {
+    lenses_of(&snapshot.annotated, &Paths::of(snapshot, exe))
+}
+
+fn lenses_of(annotated: &Annotated, paths: &Paths<'_>) -> Vec<CodeLens> {
     failed(annotated).map(|v| CodeLens { range: at(v.line), command: Some(command(paths, v.line)), data: None }).collect()
 }
 
-/// Actions for the failed instructions that `range` (0-based lines) touches.
-pub fn actions(annotated: &Annotated, paths: &Paths<'_>, range: Range) -> Vec<CodeActionOrCommand> {
+/// Actions for the snapshot's debug targets that `range` (0-based lines) touches.
+pub fn actions(snapshot: &Snapshot, exe: &Path, range: Range) -> Vec<CodeActionOrCommand> {
+    actions_of(&snapshot.annotated, &Paths::of(snapshot, exe), range)
+}
+
+fn actions_of(annotated: &Annotated, paths: &Paths<'_>, range: Range) -> Vec<CodeActionOrCommand> {
     let touches = |v: &&InstructionView| v.line.saturating_sub(1) <= range.end.line && range.start.line <= v.end_line.saturating_sub(1);
     let action = |v: &InstructionView| {
         // A quick fix: VS Code lists it in the failure's hover and light bulb ("Quick Fix…", not "No quick fixes").
@@ -98,7 +116,7 @@ mod tests {
             builds: vec![],
         };
         let r = Range::new(Position::new(range.0, 3), Position::new(range.1, 0));
-        let found = actions(&a, &paths(), r).into_iter().map(|a| match a {
+        let found = actions_of(&a, &paths(), r).into_iter().map(|a| match a {
             CodeActionOrCommand::CodeAction(a) => a.command.unwrap().arguments.unwrap()[0]["argv"][2].as_str().unwrap().to_string(),
             CodeActionOrCommand::Command(_) => panic!("a bare command"),
         });

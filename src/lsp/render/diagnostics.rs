@@ -10,16 +10,22 @@ use tower_lsp_server::ls_types::{
 
 use crate::analysis::{Annotated, CheckWarning, InstructionView, StepRun};
 use crate::log::StepStatus;
-use crate::lsp::documents::Document;
 use crate::lsp::protocol::encoding::Encoding;
+use crate::lsp::render::lines::Lines;
 use crate::workspace::words as view;
+use crate::workspace::Snapshot;
 
 pub const SOURCE: &str = "buildlens";
 
 /// Finds the 0-based line in a log file for a byte offset (I/O; a test passes a closure).
 pub type Locate<'a> = &'a dyn Fn(&Path, u64) -> Option<u32>;
 
-pub fn dockerfile(annotated: &Annotated, doc: &Document, enc: Encoding, locate: Locate) -> Vec<Diagnostic> {
+/// The diagnostics of a snapshot's Dockerfile (`locate`: the log line of a failure's offset).
+pub fn of_snapshot(snapshot: &Snapshot, enc: Encoding, locate: Locate) -> Vec<Diagnostic> {
+    dockerfile(&snapshot.annotated, snapshot, enc, locate)
+}
+
+pub fn dockerfile(annotated: &Annotated, doc: &impl Lines, enc: Encoding, locate: Locate) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for view in &annotated.instructions {
         let range = instruction_range(view, doc, enc);
@@ -39,7 +45,7 @@ pub fn dockerfile(annotated: &Annotated, doc: &Document, enc: Encoding, locate: 
 
 /// The advice of `explain` (an expensive step rebuilt because a COPY's files keep changing): information
 /// on the COPY's lines.
-fn advice(annotated: &Annotated, doc: &Document, enc: Encoding) -> Vec<Diagnostic> {
+fn advice(annotated: &Annotated, doc: &impl Lines, enc: Encoding) -> Vec<Diagnostic> {
     let Some(e) = &annotated.explain else { return Vec::new() };
     let on = |a: &crate::analysis::advice::Advice| {
         let last = a.end_line.max(a.line).saturating_sub(1);
@@ -50,7 +56,7 @@ fn advice(annotated: &Annotated, doc: &Document, enc: Encoding) -> Vec<Diagnosti
 }
 
 /// A build check's warning, on the line it names (inside the instruction), with the check's name as code.
-fn check(c: &CheckWarning, doc: &Document, enc: Encoding, first_line: Range) -> Diagnostic {
+fn check(c: &CheckWarning, doc: &impl Lines, enc: Encoding, first_line: Range) -> Diagnostic {
     let line = c.line.saturating_sub(1);
     let range = if line > first_line.start.line && doc.line(line as usize).is_some() {
         Range::new(Position::new(line, 0), Position::new(line, line_len(doc, line, enc)))
@@ -103,19 +109,20 @@ pub fn diagnostic(
 }
 
 /// From the start of the instruction's first line to the end of its last (clamped to the buffer).
-fn instruction_range(view: &InstructionView, doc: &Document, enc: Encoding) -> Range {
+fn instruction_range(view: &InstructionView, doc: &impl Lines, enc: Encoding) -> Range {
     let first = view.line.saturating_sub(1);
     let last = view.end_line.max(view.line).saturating_sub(1);
     Range::new(Position::new(first, 0), Position::new(last, line_len(doc, last, enc)))
 }
 
-fn line_len(doc: &Document, line: u32, enc: Encoding) -> u32 {
+fn line_len(doc: &impl Lines, line: u32, enc: Encoding) -> u32 {
     doc.line(line as usize).map(|t| enc.len(t)).unwrap_or(0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lsp::documents::Document;
     use crate::workspace::words::fixtures::run;
 
     fn view(line: u32, end_line: u32, r: StepRun) -> InstructionView {

@@ -7,15 +7,23 @@ use tower_lsp_server::ls_types::{InlayHint, InlayHintLabel, InlayHintLabelPart, 
 
 use crate::analysis::{Annotated, StepRun};
 use crate::log::StepStatus;
-use crate::lsp::documents::Document;
+use crate::lsp::config::Settings;
 use crate::lsp::protocol::encoding::Encoding;
 use crate::lsp::render::lenses;
+use crate::lsp::render::lines::Lines;
 use crate::lsp::render::signal::Policy;
 use crate::present;
 use crate::workspace::words as view;
+use crate::workspace::Snapshot;
+
+/// The hints of the whole document: its policy from the editor's `settings` and the snapshot's prediction.
+pub fn document(snapshot: &Snapshot, settings: &Settings, enc: Encoding, now: DateTime<Utc>) -> Vec<InlayHint> {
+    let policy = Policy::new(settings, &snapshot.prediction());
+    hints(&snapshot.annotated, &policy, snapshot, enc, crate::lsp::render::rendered::everything(), now)
+}
 
 /// The hints of the quiet instructions that start inside `range`.
-pub fn hints(annotated: &Annotated, policy: &Policy, doc: &Document, enc: Encoding, range: Range, now: DateTime<Utc>) -> Vec<InlayHint> {
+pub fn hints(annotated: &Annotated, policy: &Policy, doc: &impl Lines, enc: Encoding, range: Range, now: DateTime<Utc>) -> Vec<InlayHint> {
     let mut out = Vec::new();
     for view in &annotated.instructions {
         let (Some(run), Some(line)) = (&view.last, view.line.checked_sub(1)) else { continue };
@@ -75,6 +83,7 @@ pub fn label(run: &StepRun, now: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lsp::documents::Document;
     use crate::workspace::words::fixtures::{line_view, now, run};
 
     #[test]

@@ -1,16 +1,65 @@
 //! Hover on an instruction: which build its last run is from, its history across recorded builds as a
 //! Markdown table (newest first, each row naming its build, `#3 · 12:31`), then the failed step's error
 //! and the last lines of its output in a fenced block. Text from a log is escaped or fenced, ids and paths
-//! are code spans (see `markdown`): nothing renders as a literal backslash escape in Neovim. Pure: the
-//! clock and the history depth are parameters.
+//! are code spans (see `markdown`): nothing renders as a literal backslash escape in Neovim. Pure: a
+//! snapshot in (`document`: the will-rebuild section, explain's cause, the critical-path note, the pulled
+//! builds' origins), the clock and the history depth are parameters.
 
 use chrono::{DateTime, Utc};
 
 use crate::analysis::explain::{CauseKind, Explained};
 use crate::analysis::{BuildNote, InstructionView, LayerNote, StepRun};
 use crate::lsp::render::markdown::{code_block, code_span, escape};
+use crate::lsp::render::rebuild;
 use crate::present;
 use crate::workspace::words as view;
+use crate::workspace::Snapshot;
+
+/// The whole hover of the snapshot's instruction `view`: its history (`markdown`), then why it will
+/// rebuild, why it ran, where it stood on the newest build's critical path and where its pulled runs
+/// came from. `None` when no recorded build ran it and it will not rebuild.
+pub fn document(snapshot: &Snapshot, view: &InstructionView, now: DateTime<Utc>, depth: usize) -> Option<String> {
+    let annotated = &snapshot.annotated;
+    let predicted = snapshot.prediction();
+    let rebuild = predicted.rebuilds.iter().find(|r| r.line == view.line);
+    let last_stage = annotated.instructions.last().and_then(|v| v.stage.as_deref());
+    let mut md = markdown(view, &annotated.builds, now, depth, last_stage);
+    if let Some(r) = rebuild {
+        // A new line has no history: the hover says only that it will rebuild.
+        let md = md.get_or_insert_with(|| format!("**{}**\n", escape(&view.keyword)));
+        md.push_str(&rebuild::hover_markdown(r, &predicted, annotated));
+    }
+    md.map(|mut value| {
+        if let Some(e) = annotated.explain.as_ref().filter(|e| view.last.as_ref().is_some_and(|l| l.build == e.to)) {
+            value.push_str(&cause_markdown(e, &annotated.builds, view.line));
+        }
+        if let Some(note) = snapshot.critical_note(view) {
+            value.push_str(&format!("\n{note}\n"));
+        }
+        value.push_str(&pulled_note(snapshot, view, now, depth));
+        value
+    })
+}
+
+/// Where the shown runs pulled from a registry came from (`#3 CI · main · 3h ago`): the snapshot's origins
+/// of at most `depth` of them. Escaped: a branch name is the pusher's text.
+fn pulled_note(snapshot: &Snapshot, view: &InstructionView, now: DateTime<Utc>, depth: usize) -> String {
+    let pulled: Vec<String> = view
+        .history
+        .iter()
+        .rev()
+        .take(depth.max(1))
+        .filter_map(|run| {
+            let label = snapshot.pulled.get(&run.build)?.label(now);
+            let number = snapshot.annotated.build(&run.build).map_or_else(String::new, |b| format!("#{} ", b.number));
+            Some(format!("{number}{}", escape(&label)))
+        })
+        .collect();
+    if pulled.is_empty() {
+        return String::new();
+    }
+    format!("\n*Pulled from the registry:* {}\n", pulled.join(", "))
+}
 
 /// The instruction whose lines contain 0-based `line`.
 pub fn at_line(instructions: &[InstructionView], line: u32) -> Option<&InstructionView> {

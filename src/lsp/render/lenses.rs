@@ -1,6 +1,7 @@
 //! Code lenses: what the last recorded build did at an instruction with something to act on or to notice
 //! (`signal::Policy` decides which; quiet lines get an inlay hint instead), clickable to open the log at
-//! that step (`buildlens.openLog`). Pure: `Annotated` + policy + clock in, LSP values out.
+//! that step (`buildlens.openLog`). Pure: the snapshot's `Annotated` + policy + clock in, LSP values out
+//! (`code_lens::document`: every lens of a snapshot).
 
 use chrono::{DateTime, Utc};
 use serde_json::json;

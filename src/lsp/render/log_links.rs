@@ -1,191 +1,61 @@
-//! An open build log: step headers, error-summary headers, `Dockerfile:N` and ` NN | >>>` lines become
-//! document links and go-to-definition targets on the Dockerfile; `ERROR`/`WARN` lines get diagnostics.
-//! A per-line scan of the open text (the buffer, which may be growing), pure; the caller finds the
-//! Dockerfile. Formats: log-formats.md §2.1 (plain headers), §4 (error block), §7 (legacy), §11 (podman).
+//! An open build log as LSP values, from its `workspace::LogSnapshot`: the places that point at Dockerfile
+//! lines become document links and go-to-definition targets, its error and warning lines diagnostics.
+//! Pure: only ranges are converted (byte columns to the negotiated encoding).
 
-use std::sync::LazyLock;
+use tower_lsp_server::ls_types::{Diagnostic, DiagnosticSeverity, DocumentLink, Location, Position, Range, Uri};
 
-use regex::Regex;
+use crate::lsp::protocol::encoding::Encoding;
+use crate::lsp::render::diagnostics;
+use crate::workspace::log_links::{LogProblem, LogRef};
+use crate::workspace::LogSnapshot;
 
-use crate::dockerfile;
-use crate::log::{step_name, Step};
-use crate::mapping;
-
-/// A place in the log that points at a Dockerfile line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogRef {
-    /// 0-based log line and the byte range in it that is the link.
-    pub line: usize,
-    pub start: usize,
-    pub end: usize,
-    /// 1-based Dockerfile line.
-    pub target: u32,
+/// The links of a log and the Dockerfile they point into (`None`: no Dockerfile, or not readable).
+fn linked(log: &LogSnapshot) -> Option<(Uri, &[LogRef])> {
+    let refs = log.refs.as_deref()?;
+    Some((Uri::from_file_path(log.dockerfile.as_deref()?)?, refs))
 }
 
-/// What a line of the log says about the Dockerfile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Mention {
-    /// A step name as the shared mapping reads it: `[stage k/n] INSTR …` (BuildKit), `Step k/n : INSTR …`
-    /// (legacy), `[i/n] STEP k/m: …` (podman).
-    Step(String),
-    /// A Dockerfile line number printed by the builder.
-    Line(u32),
+fn ref_range(log: &LogSnapshot, r: &LogRef, enc: Encoding) -> Range {
+    let text = log.line(&r.span);
+    let line = r.line as u32;
+    Range::new(Position::new(line, enc.column(text, r.start)), Position::new(line, enc.column(text, r.end)))
 }
 
-static PLAIN_HEADER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:#\d+ | > )(\[[^\]]*\] .*?):?$").unwrap());
-static LEGACY_STEP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^Step \d+/\d+ : .+$").unwrap());
-static PODMAN_STEP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(?:\[\d+/\d+\] )?STEP \d+/\d+: .+$").unwrap());
-static SOURCE_HEAD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[\w./-]*[Dd]ockerfile[\w.-]*:(\d+)$").unwrap());
-static SNIPPET: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*(\d+) \| >>>").unwrap());
-
-/// Reads one log line (its wrappers, e.g. a trailing CR, already trimmed by the caller).
-/// Returns the mention and the byte range of the link text.
-fn mention(line: &str) -> Option<(Mention, usize, usize)> {
-    let first = line.as_bytes().first()?;
-    if let (b'#' | b' ', Some(c)) = (first, PLAIN_HEADER.captures(line)) {
-        let m = c.get(1)?;
-        // Internal vertexes (`[internal] load …`) carry no `k/n`: not an instruction.
-        let name = step_name::parse(m.as_str());
-        name.k.and(name.instruction)?;
-        return Some((Mention::Step(m.as_str().to_string()), m.start(), m.end()));
-    }
-    if LEGACY_STEP.is_match(line) || PODMAN_STEP.is_match(line) {
-        return Some((Mention::Step(line.to_string()), 0, line.len()));
-    }
-    if let Some(c) = SOURCE_HEAD.captures(line).or_else(|| SNIPPET.captures(line)) {
-        let n = c.get(1)?;
-        return Some((Mention::Line(n.as_str().parse().ok()?), 0, line.trim_end().len()));
-    }
-    None
-}
-
-/// Every link in `log` to a line of `dockerfile`. Step headers are placed by the shared step-to-line
-/// mapping (`mapping::map_steps` over `dockerfile::parse`, the same k/n and text rules as lenses), one
-/// step per distinct name; mentions that map to no instruction are left out.
-pub fn scan(log: &str, dockerfile: &str) -> Vec<LogRef> {
-    let df = dockerfile::parse(dockerfile);
-    let line_count = u32::try_from(dockerfile.lines().count()).unwrap_or(u32::MAX);
-    let mut found: Vec<(usize, usize, usize, Mention)> = Vec::new();
-    for (i, raw) in log.lines().enumerate() {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if let Some((m, start, end)) = mention(line) {
-            found.push((i, start, end, m));
-        }
-    }
-    let mut steps: Vec<Step> = Vec::new();
-    for (_, _, _, m) in &found {
-        if let Mention::Step(name) = m {
-            if !steps.iter().any(|s| &s.name == name) {
-                steps.push(Step::named(name.as_str()));
-            }
-        }
-    }
-    let mapping = mapping::map_steps(&df, &steps);
-    let line_of = |name: &str| {
-        let i = steps.iter().position(|s| s.name == name)?;
-        mapping.steps.get(i)?.as_ref().map(|m| m.line)
+pub fn document_links(log: &LogSnapshot, enc: Encoding) -> Option<Vec<DocumentLink>> {
+    let (dockerfile, refs) = linked(log)?;
+    let link = |r: &LogRef| {
+        // `#L<n>` is the line fragment editors understand for file links.
+        let target = format!("{}#L{}", dockerfile.as_str(), r.target).parse::<Uri>().ok();
+        DocumentLink { range: ref_range(log, r, enc), target, tooltip: Some(format!("Dockerfile line {}", r.target)), data: None }
     };
-    let target = |m: &Mention| match m {
-        Mention::Line(n) => (1..=line_count).contains(n).then_some(*n),
-        Mention::Step(name) => line_of(name),
+    Some(refs.iter().map(link).collect())
+}
+
+/// The Dockerfile line the log line at 0-based `line` points at. Anywhere on the line, not only on the
+/// link text: a log line holds at most one link, and a cursor on column 1 of `#7 [sdk 4/9] RUN …` means
+/// that step (issue 14).
+pub fn definition(log: &LogSnapshot, line: u32) -> Option<Location> {
+    let (dockerfile, refs) = linked(log)?;
+    let hit = refs.iter().find(|r| r.line as u32 == line)?;
+    let pos = Position::new(hit.target.saturating_sub(1), 0);
+    Some(Location { uri: dockerfile, range: Range::new(pos, pos) })
+}
+
+/// The error and warning lines of an open log. A log built from a Dockerfile of the workspace has its
+/// failures on that Dockerfile's lines (with a link here): its own are hints, marked in the log but not
+/// listed in Problems a second time.
+pub fn diagnostics(log: &LogSnapshot, enc: Encoding) -> Vec<Diagnostic> {
+    let linked = log.dockerfile.is_some();
+    let to_diag = |p: &LogProblem| {
+        let len = enc.len(log.line(&p.span));
+        let line = p.line as u32;
+        let range = Range::new(Position::new(line, 0), Position::new(line, len));
+        let severity = match (linked, p.is_error) {
+            (true, _) => DiagnosticSeverity::HINT,
+            (false, true) => DiagnosticSeverity::ERROR,
+            (false, false) => DiagnosticSeverity::WARNING,
+        };
+        diagnostics::diagnostic(range, severity, p.message.clone(), None)
     };
-    found.iter().filter_map(|(line, start, end, m)| Some(LogRef { line: *line, start: *start, end: *end, target: target(m)? })).collect()
-}
-
-/// An error or warning line of the log: (0-based line, severity is error, message).
-pub fn problems(log: &str) -> Vec<(usize, bool, String)> {
-    static ERROR: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"^(?:#\d+ (?:ERROR: )|(?:ERROR|error|Error): |executor failed running )(.*)$|^The command .* returned a non-zero code: \d+$",
-        )
-        .unwrap()
-    });
-    static WARN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^#\d+ WARN: (.*)$").unwrap());
-    let mut out = Vec::new();
-    for (i, raw) in log.lines().enumerate() {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        // Cheap byte checks first: nearly every line of a log is neither.
-        if !(line.contains("ERROR")
-            || line.contains("rror: ")
-            || line.contains("WARN")
-            || line.contains("executor failed")
-            || line.contains("non-zero code"))
-        {
-            continue;
-        }
-        if ERROR.is_match(line) {
-            out.push((i, true, line.trim().to_string()));
-        } else if let Some(c) = WARN.captures(line) {
-            out.push((i, false, c.get(1).map_or("", |m| m.as_str()).to_string()));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const DOCKERFILE: &str = "FROM fixture-base AS build\nWORKDIR /work\nCOPY hello.txt .\nRUN echo a && \\\n    exit 3\nFROM fixture-base\nCOPY --from=build /work /w\n";
-
-    /// `(log line, target)` of each link found in `log`.
-    fn check(log: &str, expect: &[(usize, u32)]) {
-        let got: Vec<_> = scan(log, DOCKERFILE).iter().map(|r| (r.line, r.target)).collect();
-        assert_eq!(got, expect, "{log}");
-    }
-
-    #[test]
-    fn buildkit_plain_headers() {
-        check("#5 [build 2/4] WORKDIR /work\n#5 DONE 0.0s", &[(0, 2)]);
-        check("#4 [build 1/4] FROM docker.io/library/fixture-base", &[(0, 1)]);
-        check("#9 [build 4/4] RUN echo a &&     exit 3", &[(0, 4)]);
-        check("#9 [stage-1 2/2] COPY --from=build /work /w", &[(0, 7)]);
-        check("#9 [2/2] COPY --from=build /work /w", &[(0, 7)]);
-        check(" > [build 4/4] RUN echo a &&     exit 3:", &[(0, 4)]);
-        check("#1 [internal] load build definition from Dockerfile", &[]);
-        check("#9 sha256:8de18f682f05", &[]);
-    }
-    #[test]
-    fn positions_that_disagree_fall_back_to_text() {
-        check("#9 [9/9] RUN echo a && exit 3", &[(0, 4)]);
-        check("#9 [9/9] RUN something else", &[]);
-    }
-    #[test]
-    fn legacy_and_podman_steps() {
-        check("Step 4/7 : RUN echo a &&     exit 3", &[(0, 4)]);
-        check("Step 7/7 : COPY --from=build /work /w", &[(0, 7)]);
-        check("[2/2] STEP 2/2: COPY --from=build /work /w", &[(0, 7)]);
-        check("[1/2] STEP 3/4: COPY hello.txt .", &[(0, 3)]);
-    }
-    /// BuildKit's `k` counts only FROM/ADD/COPY/RUN/WORKDIR (log-formats.md §3), the legacy builder every
-    /// instruction: the shared mapping's k/n rules, not a count of all instructions, place the step.
-    #[test]
-    fn steps_are_placed_by_the_shared_k_of_n_rules() {
-        let df = "FROM a\nENV A=1\nRUN make\nENV B=2\nRUN make\n";
-        let targets = |log: &str| scan(log, df).iter().map(|r| r.target).collect::<Vec<_>>();
-        assert_eq!(targets("#6 [2/3] RUN make\n#7 [3/3] RUN make\n"), [3, 5]);
-        assert_eq!(targets("Step 3/5 : RUN make\nStep 5/5 : RUN make\n"), [3, 5]);
-        // Heredoc bodies are not instructions.
-        let heredoc = "FROM a\nRUN <<EOF\nRUN inside\nEOF\nRUN z\n";
-        assert_eq!(scan("#7 [3/3] RUN z\n", heredoc).iter().map(|r| r.target).collect::<Vec<_>>(), [5]);
-    }
-    #[test]
-    fn source_snippets() {
-        check(
-            "Dockerfile:4\n--------------------\n   3 |     COPY hello.txt .\n   4 | >>> RUN echo a && \\\n   5 | >>>     exit 3\n",
-            &[(0, 4), (3, 4), (4, 5)],
-        );
-        check("backend.Dockerfile:99", &[]);
-    }
-    #[test]
-    fn link_range_covers_the_step_name() {
-        let r = &scan("#9 [build 4/4] RUN echo a &&     exit 3\r\n", DOCKERFILE)[0];
-        assert_eq!((r.start, r.end), (3, 39));
-    }
-    #[test]
-    fn error_and_warning_lines() {
-        let log = "#9 0.1 ok\n#9 ERROR: executor failed running [/bin/sh -c x]: exit code: 3\n#1 WARN: Empty continuation line\nERROR: failed to solve: x\nThe command '/bin/sh -c x' returned a non-zero code: 3\n";
-        let got: Vec<_> = problems(log).into_iter().map(|(l, e, _)| (l, e)).collect();
-        assert_eq!(got, vec![(1, true), (2, false), (3, true), (4, true)]);
-    }
+    log.problems.iter().map(to_diag).collect()
 }
