@@ -184,14 +184,19 @@ impl Solve {
             self.status(id);
         }
         for log in &ss.logs {
-            if let Some(i) = self.slot(&log.vertex, start) {
-                if let Some(v) = self.vertexes.get_mut(i) {
-                    push_log(v, &log.data, start, end);
-                }
-            }
+            self.log(&log.vertex, &log.data, start, end);
         }
         for w in &ss.warnings {
             self.warning(w, start);
+        }
+    }
+
+    /// Adds one decoded log chunk of `vertex` (a message with only this chunk is `apply`'d the same).
+    pub fn log(&mut self, vertex: &str, data: &[u8], start: u64, end: u64) {
+        if let Some(i) = self.slot(vertex, start) {
+            if let Some(v) = self.vertexes.get_mut(i) {
+                push_log(v, data, start, end);
+            }
         }
     }
 
