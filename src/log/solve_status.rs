@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::DateTime;
-use memchr::{memchr, memchr_iter, memrchr};
+use memchr::{memchr, memchr_iter, memrchr, memrchr_iter};
 use serde::{Deserialize, Serialize};
 
 use super::model::{Build, BuildResult, ImageRef, Problem, Step, StepStatus};
@@ -335,8 +335,11 @@ fn push_log(v: &mut Vertex, data: &[u8], start: u64, end: u64) {
         v.partial.append(rest.get(..i).unwrap_or_default(), start, end);
         v.partial.end(&mut v.output);
         rest = rest.get(i + 1..).unwrap_or_default();
-        let skipped = memchr_iter(b'\n', rest).count().saturating_sub(output::EXCERPT_LINES);
-        if let Some(after) = skipped.checked_sub(1).and_then(|last| memchr_iter(b'\n', rest).nth(last)) {
+        let total = memchr_iter(b'\n', rest).count();
+        let skipped = total.saturating_sub(output::EXCERPT_LINES);
+        // The last skipped newline, found from the end (a few hits) rather than by a second pass.
+        let last_skipped = (skipped > 0).then(|| memrchr_iter(b'\n', rest).nth(total - skipped)).flatten();
+        if let Some(after) = last_skipped {
             v.output.count_lines(skipped as u64, start, end);
             rest = rest.get(after + 1..).unwrap_or_default();
         }
