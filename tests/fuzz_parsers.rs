@@ -399,6 +399,86 @@ proptest! {
     }
 }
 
+/// Classic-builder lines weighted to a step's raw output (the runs `log::run` reads at once for the
+/// classic builder), with what must end a run or keep a line off it: headers, statuses, result lines,
+/// daemon errors, runner markers, CRs, escapes, anchors, CI stamps, act and PowerShell wrappers, a prefix
+/// before a builder anchor, a dated cache hit, lines that look like those but are output.
+const LEGACY_LINES: &[&str] = &[
+    "Step {}/9 : RUN make -j{}",
+    " ---> Running in 0123456789a{}",
+    " ---> 0123456789a{}",
+    " ---> Using cache",
+    "---> [Warning] x{}",
+    "Removing intermediate container 0123456789a{}",
+    "The command '/bin/sh -c make' returned a non-zero code: {}",
+    "Successfully built 0123456789a{}",
+    "Successfully built pkg{}",
+    "Successfully tagged t:{}",
+    "Build cancelled",
+    "##[error]Process completed with exit code {}.",
+    "failed to {} things",
+    "failing {} tests",
+    "manifest for x:{} not found",
+    "make[{}]: Entering directory '/b'",
+    "[ {}0%] Building C object",
+    "[CI/build]   | out {}",
+    "[CI/build] \u{2b50} Run {}",
+    "[1/{}] STEP 2/3: RUN x",
+    "2024-01-01T00:00:00.1234567Z stamped {}",
+    "2024-01-01 text {}",
+    "| act tty {}",
+    "docker : powershell {}",
+    "dpkg: {} done",
+    "progress {}%\rprogress 100%",
+    "crlf {}\r",
+    "\u{1b}[91mred {}\u{1b}[0m",
+    "\u{1b}[0mThe command '/bin/sh -c make' returned a non-zero code: {}",
+    "\u{1b}[91mfailed to {} things\u{1b}[0m",
+    "2024-01-01T00:00:00.1234567Z \u{1b}[91mstamped red {}",
+    "[CI/build]   | \u{1b}[91mact red {}",
+    "\u{1b}[91mout: Step {}/9 : RUN x",
+    "see [{}](https://github.com/o/r#step:1:2)",
+    "out: Step {}/9 : RUN x",
+    "err: #{} [2/3] RUN x",
+    "x ---> Using cache",
+    "#{} [1/2] RUN y",
+    "Sending build context to Docker daemon  {}kB",
+    "",
+    "\r",
+];
+
+fn legacy_run_log() -> impl Strategy<Value = Vec<u8>> {
+    let line = prop_oneof![
+        8 => (0u32..1000).prop_map(|t| format!("gcc -c file{t}.c -o file{t}.o")),
+        2 => (0..LEGACY_LINES.len(), 0u32..4).prop_map(|(i, v)| LEGACY_LINES[i].replace("{}", &v.to_string())),
+    ];
+    prop::collection::vec(line, 0..120).prop_map(|lines| {
+        let mut log = String::from("Sending build context to Docker daemon  2.048kB\r\r\nStep 1/9 : FROM alpine\n ---> 0123456789ab\nStep 2/9 : RUN make\n ---> Running in 0123456789ac\n");
+        for l in lines {
+            log.push_str(&l);
+            log.push('\n');
+        }
+        log.into_bytes()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Runs of classic-builder output read at once give what reading each line gives, at any split.
+    #[test]
+    fn legacy_output_runs_read_at_once_equal_line_by_line(
+        log in legacy_run_log(),
+        sizes in prop::collection::vec(1usize..600, 1..8),
+    ) {
+        let reference = line_by_line(&log, &[log.len().max(1)]);
+        prop_assert_eq!(&parse_bytes(&log), &reference, "in one piece");
+        let mut chunked = LogParser::new();
+        feed_chunked(&mut chunked, &log, &sizes);
+        prop_assert_eq!(&chunked.finish(), &reference, "fed in chunks of {:?}", sizes);
+    }
+}
+
 #[test]
 fn huge_numbers_and_counts_do_not_overflow() {
     let log = b"#99999999999999999999 [ 4294967296/1] RUN x\n#18446744073709551615 [1/4294967295] RUN y\n\

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::line::{End, Fed, Line};
 use super::model::{Build, BuildResult, Problem, StepStatus};
 use super::prefix::{self, Held, Hold, Prefixes};
-use super::run::Run;
+use super::run::{Kind, Run};
 use super::{buildkit_plain, buildkit_tty, demux, engine_api, legacy, podman, rawjson};
 
 /// The parser of the build being read (plain: of the builds printed side by side).
@@ -162,17 +162,24 @@ impl Channel {
         if !self.prefixes.idle() {
             return false;
         }
-        let Some(Active::Plain(demux)) = &mut self.active else { return false };
-        if !demux.output_run(run) {
-            return false;
+        let read = match (&mut self.active, run.kind) {
+            (Some(Active::Plain(demux)), Kind::Plain) => demux.output_run(run),
+            (Some(Active::Legacy(parser)), Kind::Legacy) => parser.output_run(run),
+            _ => false,
+        };
+        if read {
+            self.prefixes.used();
         }
-        self.prefixes.used();
-        true
+        read
     }
 
-    /// A plain build is being read: runs of output lines may be offered.
-    pub fn reads_plain(&self) -> bool {
-        matches!(self.active, Some(Active::Plain(_)))
+    /// The kind of run the open build may take (a plain or a classic build is being read).
+    pub fn run_kind(&self) -> Option<Kind> {
+        match self.active {
+            Some(Active::Plain(_)) => Some(Kind::Plain),
+            Some(Active::Legacy(_)) => Some(Kind::Legacy),
+            _ => None,
+        }
     }
 
     /// Whether `line` is a step header of the open classic or podman build behind some text: those

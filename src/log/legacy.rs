@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::line::{End, Fed, Line};
 use super::model::{Build, BuildResult, Format, ImageRef, Step};
 use super::output;
+use super::run::Run;
 use super::sequential::{is_image_id, keyword, number, trailing_code, Sequence, MAX_STEPS};
 
 /// Client line that starts a build (docker/cli build.go); may carry `\r` progress rewrites.
@@ -88,7 +89,74 @@ fn is_daemon_error(text: &[u8]) -> bool {
     text.first().is_some_and(|&b| DAEMON_ERROR_FIRST[b as usize]) && DAEMON_ERRORS.iter().any(|p| text.starts_with(p))
 }
 
+/// Heads of the lines `feed` reads as anything but plain output of the open step (headers, the preamble,
+/// statuses, result lines, runner markers, then the daemon errors): a line starting with none is output.
+const NOT_OUTPUT: [&[u8]; 10 + DAEMON_ERRORS.len()] = {
+    let mut heads: [&[u8]; 10 + DAEMON_ERRORS.len()] = [b""; 10 + DAEMON_ERRORS.len()];
+    let own: [&[u8]; 10] = [
+        b"Step ",
+        CONTEXT,
+        BANNER,
+        b"Removing intermediate container ",
+        b" ---> ",
+        b"---> ",
+        b"The command '",
+        b"Build cancelled",
+        b"Successfully built ",
+        b"##[",
+    ];
+    let mut i = 0;
+    while i < heads.len() {
+        heads[i] = if i < own.len() { own[i] } else { DAEMON_ERRORS[i - own.len()] };
+        i += 1;
+    }
+    heads
+};
+
+/// `NOT_OUTPUT`'s first (up to) 8 bytes as little-endian words with the mask of the bytes they have.
+const NOT_OUTPUT_WORDS: [(u64, u64); NOT_OUTPUT.len()] = {
+    let mut words = [(0u64, 0u64); NOT_OUTPUT.len()];
+    let mut i = 0;
+    while i < NOT_OUTPUT.len() {
+        let head = NOT_OUTPUT[i];
+        let mut j = 0;
+        while j < head.len() && j < 8 {
+            words[i].0 |= (head[j] as u64) << (8 * j);
+            words[i].1 |= 0xff << (8 * j);
+            j += 1;
+        }
+        i += 1;
+    }
+    words
+};
+
+/// True when an open step reads `text` (no wrapper, not chatter) as one more line of plain output, as
+/// `feed` would (`Parser::output_run`); false also for some lines it would (those are read one by one):
+/// its first 8 bytes are compared with each head's at once.
+pub fn is_output(text: &[u8]) -> bool {
+    if text.is_empty() {
+        return false;
+    }
+    let mut first = [0u8; 8];
+    let n = text.len().min(8);
+    if let (Some(to), Some(from)) = (first.get_mut(..n), text.get(..n)) {
+        to.copy_from_slice(from);
+    }
+    let word = u64::from_le_bytes(first);
+    NOT_OUTPUT_WORDS.iter().fold(true, |output, &(head, mask)| output & (word & mask != head))
+}
+
 impl Parser {
+    /// A run of output lines (`run::Run`, all `is_output`) of the open step, read at once; false when the
+    /// step is not open for plain output now (nothing read).
+    pub fn output_run(&mut self, run: &Run<'_>) -> bool {
+        if self.seq.done || !self.seq.is_open() || !self.seq.output_run(run) {
+            return false;
+        }
+        self.after_header = false;
+        true
+    }
+
     /// True when `line` starts (or unmistakably belongs to) a build in this format.
     pub fn starts(line: &Line<'_>) -> bool {
         let t = line.text;
@@ -280,6 +348,19 @@ mod tests {
             "Step 1/2 : FROM a\n ---> 111111111111\nBuild cancelled\n",
             "canceled err=\"Build cancelled\" | 1/2 executed id=111111111111",
         );
+    }
+
+    #[test]
+    fn is_output_refuses_every_line_feed_reads_otherwise() {
+        use super::{is_output, NOT_OUTPUT};
+        for head in NOT_OUTPUT {
+            let line = [head, b"x 1/2 : RUN y".as_slice()].concat();
+            assert!(!is_output(&line), "{}", String::from_utf8_lossy(&line));
+        }
+        for line in [&b"gcc -c x.c"[..], b"make[1]: x", b"failing", b"Step", b"Success", b"#1 x", b"x", b"\xff\xfe"] {
+            assert!(is_output(line), "{}", String::from_utf8_lossy(line));
+        }
+        assert!(!is_output(b""));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! Pipeline per line: `lines` (split, decode UTF-16) → `unwrap` (CI/terminal wrappers) → the line's
 //! `Channel` (one per act job) → its learned `prefix`es removed → the active format parser.
 
+pub mod base64_simd;
 pub mod buildkit_plain;
 pub mod buildkit_tty;
 pub mod cause;
@@ -25,6 +26,7 @@ pub mod podman;
 pub mod prefix;
 pub mod protobuf;
 pub mod rawjson;
+pub mod rawjson_record;
 pub mod run;
 pub mod sequential;
 pub mod solve_status;
@@ -69,6 +71,8 @@ pub struct LogParser {
     state: State,
     splitter: LineSplitter,
     scratch: Vec<u8>,
+    /// Buffers of the classic builder's runs (`run::Side`).
+    side: run::Side,
 }
 
 impl Default for LogParser {
@@ -87,16 +91,17 @@ impl LogParser {
             lines: 0,
             head: Vec::new(),
         };
-        LogParser { splitter: LineSplitter::new(0, Encoding::Undecided), state, scratch: Vec::new() }
+        LogParser { splitter: LineSplitter::new(0, Encoding::Undecided), state, scratch: Vec::new(), side: run::Side::default() }
     }
 
     /// Feeds the next bytes of the log. Runs of BuildKit plain output lines of one vertex are read at
     /// once (`run`); every other line one at a time.
     pub fn feed(&mut self, chunk: &[u8]) {
-        let LogParser { state, splitter, scratch } = self;
+        let LogParser { state, splitter, scratch, side } = self;
         let mut at = 0;
         let mut wrappers = run::Wrappers::default();
-        while at < chunk.len() && splitter.is_utf8() && state.reads_plain() {
+        while at < chunk.len() && splitter.is_utf8() {
+            let Some(kind) = state.run_kind() else { break };
             let rest = chunk.get(at..).unwrap_or_default();
             if !splitter.at_line_start() {
                 // The end of a line the last chunk began.
@@ -105,8 +110,7 @@ impl LogParser {
                 at += read;
                 continue;
             }
-            let stop = wrappers.next(chunk, at);
-            let scanned = run::Run::scan(chunk, at, splitter.offset(), stop);
+            let scanned = run::Run::scan(chunk, (at, splitter.offset()), &mut wrappers, kind, LEGACY_LINES, side);
             if let Some(run) = scanned.as_ref().filter(|run| state.output_run(run)) {
                 splitter.skip_lines(run.bytes);
                 at += run.bytes;
@@ -125,7 +129,7 @@ impl LogParser {
     /// Feeds the next bytes one line at a time, never by runs: the reference the fast path is tested against.
     #[doc(hidden)]
     pub fn feed_line_by_line(&mut self, chunk: &[u8]) {
-        let LogParser { state, splitter, scratch } = self;
+        let LogParser { state, splitter, scratch, .. } = self;
         splitter.feed(chunk, &mut |raw| state.line(raw, scratch));
         state.encoding = splitter.encoding();
         state.resume_offset = splitter.resume_offset();
@@ -144,7 +148,7 @@ impl LogParser {
 
     /// Reads the last line (a log need not end with a newline) and closes every build.
     pub fn finish(mut self) -> ParsedLog {
-        let LogParser { state, splitter, scratch } = &mut self;
+        let LogParser { state, splitter, scratch, .. } = &mut self;
         splitter.finish(&mut |raw| state.line(raw, scratch));
         let bytes = splitter.offset();
         let channels = std::mem::take(&mut self.state.channels);
@@ -161,9 +165,17 @@ impl LogParser {
     pub fn resume(checkpoint: &serde_json::Value) -> Option<LogParser> {
         let state: State = serde_json::from_value(checkpoint.clone()).ok()?;
         let splitter = LineSplitter::new(state.resume_offset, state.encoding);
-        Some(LogParser { state, splitter, scratch: Vec::new() })
+        Some(LogParser { state, splitter, scratch: Vec::new(), side: run::Side::default() })
     }
 }
+
+/// Classic-builder lines the open step takes as plain output: a raw line that every stage reads as it is
+/// (no wrapper for `unwrap`, no builder anchor behind some text for the channel, no builder line for
+/// `legacy`), or a line's text after `unwrap` (no anchor behind text, no builder line).
+const LEGACY_LINES: run::LegacyLines = run::LegacyLines {
+    raw: |text| legacy::is_output(text) && unwrap::untouched(text) && !prefix::has_inner_anchor(text),
+    unwrapped: |text| legacy::is_output(text) && !prefix::has_inner_anchor(text),
+};
 
 impl State {
     fn line(&mut self, raw: RawLine<'_>, scratch: &mut Vec<u8>) {
@@ -177,9 +189,12 @@ impl State {
         channel.line(&line);
     }
 
-    /// A plain build is open on the channel of lines without a job: runs may be offered.
-    fn reads_plain(&self) -> bool {
-        self.head.len() >= HEAD_LINES && self.channels.iter().any(|c| c.job.is_none() && c.reads_plain())
+    /// A plain or classic build is open on the channel of lines without a job: runs may be offered.
+    fn run_kind(&self) -> Option<run::Kind> {
+        if self.head.len() < HEAD_LINES {
+            return None;
+        }
+        self.channels.iter().find(|c| c.job.is_none()).and_then(Channel::run_kind)
     }
 
     /// A run of plain output lines, read at once by the channel of lines without a job if it can.

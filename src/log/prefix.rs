@@ -322,6 +322,11 @@ fn anchored_after(shape: &[Token], text: &[u8]) -> bool {
     match_len(shape, text).and_then(|n| text.get(n..)).is_some_and(is_anchor)
 }
 
+/// True when a builder anchor follows some text in `text` (what `after_prefix` looks for).
+pub fn has_inner_anchor(text: &[u8]) -> bool {
+    find_anchor(text).is_some()
+}
+
 /// Where the first builder anchor in `text` starts, when some text comes before it.
 fn find_anchor(text: &[u8]) -> Option<usize> {
     let head = text.get(..text.len().min(MAX_PREFIX + 1)).unwrap_or_default();

@@ -12,8 +12,10 @@ use base64::Engine as _;
 use memchr::memmem;
 use serde::{Deserialize, Serialize};
 
+use super::base64_simd;
 use super::line::{End, Fed, Line};
 use super::model::{Build, Format};
+use super::rawjson_record::LogRecord;
 use super::solve_status::{parse_time, LogChunk, Solve, SolveStatus, VertexUpdate, WarningUpdate};
 
 /// Go's encoder writes the fields in struct order, each omitted when empty, so every line starts so.
@@ -94,7 +96,7 @@ impl Parser {
 
     pub fn feed(&mut self, line: &Line<'_>) -> Fed {
         if Parser::starts(line) {
-            return self.json_line(line);
+            return self.json_line(line, true);
         }
         if self.head.error.is_none() && is_final_error(line.text) {
             self.head.error = Some(super::output::text(line.text));
@@ -104,7 +106,11 @@ impl Parser {
         Fed::Ignored
     }
 
-    fn json_line(&mut self, line: &Line<'_>) -> Fed {
+    /// A SolveStatus line; `fast`: the hot record shape is read by hand (tests compare with serde's path).
+    fn json_line(&mut self, line: &Line<'_>, fast: bool) -> Fed {
+        if fast && self.head.error.is_none() && self.log_record(line) {
+            return self.taken(line);
+        }
         if !worth_parsing(line.text) {
             return self.taken(line);
         }
@@ -129,6 +135,16 @@ impl Parser {
             return Fed::NewBuild;
         }
         self.taken(line)
+    }
+
+    /// The hot record shape (one log chunk) read without serde and decoded into the reused buffer; false
+    /// for any other line, or data that is not plain base64 (serde's path then reports it).
+    fn log_record(&mut self, line: &Line<'_>) -> bool {
+        let Some(record) = LogRecord::read(line.text) else { return false };
+        let Ok(n) = base64_simd::decode_into(record.data, &mut self.decoded, 0) else { return false };
+        let data = self.decoded.get(..n).unwrap_or_default();
+        self.solve.log(record.vertex, data, line.start, line.end);
+        true
     }
 
     fn taken(&mut self, line: &Line<'_>) -> Fed {
@@ -181,14 +197,7 @@ impl Parser {
         let mut used = 0;
         let mut ranges = Vec::with_capacity(json.logs.len());
         for log in &json.logs {
-            let room = log.data.len() / 4 * 3 + 3;
-            let end = used + room;
-            if decoded.len() < end {
-                decoded.resize(end, 0);
-            }
-            let n = match base64::engine::general_purpose::STANDARD
-                .decode_slice(log.data.as_bytes(), decoded.get_mut(used..end).unwrap_or_default())
-            {
+            let n = match base64_simd::decode_into(log.data.as_bytes(), decoded, used) {
                 Ok(n) => n,
                 Err(base64::DecodeSliceError::DecodeError(e)) => {
                     self.solve.problem(offset, format!("log data is not base64: {e}"));
@@ -250,6 +259,11 @@ mod tests {
 
     /// Feeds `lines` as one log to a fresh parser; returns what each line got and the finished build.
     fn run(lines: &[&str]) -> (Vec<Fed>, Build) {
+        run_with(lines, true)
+    }
+
+    /// `run`, with or without the hand-written reader of the hot record shape.
+    fn run_with(lines: &[&str], fast: bool) -> (Vec<Fed>, Build) {
         let mut offset = 0u64;
         let mut parser: Option<Parser> = None;
         let mut fed = Vec::new();
@@ -257,7 +271,7 @@ mod tests {
             let end = offset + text.len() as u64 + 1;
             let line = Line::synthetic(text.as_bytes(), offset, end);
             let p = parser.get_or_insert_with(|| Parser::new(&line));
-            fed.push(p.feed(&line));
+            fed.push(if Parser::starts(&line) { p.json_line(&line, fast) } else { p.feed(&line) });
             offset = end;
         }
         (fed, parser.map(|p| p.finish(End::Eof)).unwrap_or_else(|| Build::new(Format::BuildkitRawjson, 0)))
@@ -352,7 +366,41 @@ mod tests {
         assert_eq!(p.finish(End::Eof).problems[0].message, "rawjson line not read: longer than the line limit, cut");
     }
 
+    /// A log record line in Go's shape, or one of its near misses; `data` base64 of some text with newlines,
+    /// maybe spoilt.
+    fn record() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let text = "([a-z ]{0,40}\n){0,6}[a-z]{0,30}";
+        let spoil = prop_oneof![4 => Just(String::new()), 1 => "[!=\\\"é\n-_]"];
+        let stream = prop_oneof![Just(String::new()), Just(",\"stream\":1".to_string()), Just(",\"stream\":02".to_string())];
+        let stamp = prop_oneof![
+            Just(String::new()),
+            Just(",\"timestamp\":\"2026-11-24T04:53:25.76Z\"".to_string()),
+            Just(",\"timestamp\":\"a\\u0041\"".to_string())
+        ];
+        let vertex = prop_oneof![Just("a"), Just("b"), Just("a\\u0062"), Just("é")];
+        let tail = prop_oneof![4 => Just("}]}"), 1 => Just("},{\"vertex\":\"a\",\"data\":\"eAo=\"}]}"), 1 => Just("}]} ")];
+        (vertex, stream, text, 0usize..80, spoil, stamp, tail).prop_map(|(vertex, stream, text, at, spoil, stamp, tail)| {
+            let mut data = base64::engine::general_purpose::STANDARD.encode(text.as_bytes().repeat(1 + at % 3));
+            let at = at.min(data.len());
+            data.replace_range(at..(at + spoil.len().min(1)).min(data.len()), &spoil);
+            format!(r#"{{"logs":[{{"vertex":"{vertex}"{stream},"data":"{data}"{stamp}{tail}"#)
+        })
+    }
+
     proptest::proptest! {
+        /// The hand-written reader of the hot record shape reads what serde reads.
+        #[test]
+        fn log_records_read_by_hand_equal_serde(records in proptest::collection::vec(record(), 0..12)) {
+            let mut lines = vec![vertex("a", "[1/2] RUN x", T0), vertex("b", "[2/2] RUN y", T0)];
+            lines.extend(records);
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            let (fast_fed, fast) = run_with(&lines, true);
+            let (slow_fed, slow) = run_with(&lines, false);
+            proptest::prop_assert_eq!(fast_fed, slow_fed);
+            proptest::prop_assert_eq!(serde_json::to_string(&fast).ok(), serde_json::to_string(&slow).ok());
+        }
+
         #[test]
         fn never_panics(lines in proptest::collection::vec("\\{\"(vertexes|logs|warnings)\":\\[\\{\"(digest|vertex|name|data|short|started|completed|error)\":\"[a-zA-Z0-9+/=:.\\[\\] -]{0,12}\"\\}\\]\\}|ERROR: failed to solve: x|[ -~]{0,20}", 0..12)) {
             let lines: Vec<&str> = lines.iter().map(String::as_str).collect();

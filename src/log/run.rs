@@ -12,6 +12,15 @@
 use super::lines::MAX_LINE;
 use super::output::{StepOutput, EXCERPT_LINES};
 
+/// Which open build a run is offered to: the lines each takes differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// BuildKit plain: `#N <sec> <text>` lines of one vertex.
+    Plain,
+    /// The classic builder: raw output lines of the open step (those `Run::scan`'s `legacy_line` accepts).
+    Legacy,
+}
+
 /// One kept line of a run: where its output text is in the chunk, and the raw line in the log.
 #[derive(Debug, Clone, Copy, Default)]
 struct Kept {
@@ -19,12 +28,37 @@ struct Kept {
     out_end: usize,
     start: u64,
     end: u64,
+    /// The text is the unwrapped copy in `Side::lines` (same ring slot), not the chunk's bytes.
+    side: bool,
+}
+
+/// Longest classic-builder line with escapes or anchors a run reads: its unwrapped text is copied in case
+/// it stays in the excerpt, so `Side` stays small; a longer one ends the run.
+const WRAPPED_MAX: usize = 4096;
+
+/// Buffers a classic-builder run reads wrapped lines with: `unwrap`'s scratch and, per ring slot, the
+/// unwrapped text of a kept line. Reused from run to run (at most `EXCERPT_LINES` x `WRAPPED_MAX` bytes).
+#[derive(Debug, Default)]
+pub struct Side {
+    scratch: Vec<u8>,
+    lines: [Vec<u8>; EXCERPT_LINES],
+}
+
+/// What the classic builder's open step reads as plain output, from the parsers that know
+/// (`log::legacy_output`): a raw line (no `\n`, no trailing `\r`) taken as it is, and a line's text
+/// after `unwrap` removed its escapes and anchors.
+#[derive(Debug, Clone, Copy)]
+pub struct LegacyLines {
+    pub raw: fn(&[u8]) -> bool,
+    pub unwrapped: fn(&[u8]) -> bool,
 }
 
 /// Whole output lines of vertex `n` at the start of a chunk's rest.
 #[derive(Debug)]
 pub struct Run<'a> {
     chunk: &'a [u8],
+    side: &'a mut Side,
+    pub kind: Kind,
     pub n: u32,
     pub lines: u64,
     /// Offset of the first line in the log, and just past the last line's `\n`.
@@ -106,12 +140,22 @@ fn trim_cr(mut s: &[u8]) -> &[u8] {
 }
 
 impl<'a> Run<'a> {
-    /// The run of fast lines at `chunk[from..]`, whose first byte is at log offset `base`, ending before
-    /// the line that holds `stop` (an escape or an anchor: `Wrappers::next`); `None` when the first line
-    /// is not one.
-    pub fn scan(chunk: &'a [u8], from: usize, base: u64, stop: usize) -> Option<Run<'a>> {
+    /// The run of fast lines at `chunk[from..]`, whose first byte is at log offset `base`: for plain, up to
+    /// the line that holds the next escape or anchor (`Wrappers::next`); for the classic builder those
+    /// lines are unwrapped and read too (`legacy` says which lines its open step takes). `None` when the
+    /// first line is not one.
+    pub fn scan(
+        chunk: &'a [u8],
+        (from, base): (usize, u64),
+        wrappers: &mut Wrappers,
+        kind: Kind,
+        legacy: LegacyLines,
+        side: &'a mut Side,
+    ) -> Option<Run<'a>> {
         let mut run = Run {
             chunk,
+            side,
+            kind,
             n: 0,
             lines: 0,
             start: base,
@@ -125,9 +169,21 @@ impl<'a> Run<'a> {
         };
         let rest = chunk.get(from..)?;
         let mut at = from;
+        let mut stop = wrappers.next(chunk, from);
         for nl in memchr::memchr_iter(b'\n', rest) {
             let nl_at = from + nl;
-            if nl_at > stop || !run.take(at, nl_at) {
+            let taken = match kind {
+                Kind::Plain => nl_at <= stop && run.take(at, nl_at),
+                Kind::Legacy if nl_at <= stop => run.take_legacy(at, nl_at, legacy.raw),
+                // Past the wrapped line only once it is taken: a line left to the caller is searched again.
+                Kind::Legacy => {
+                    run.take_wrapped(at, nl_at, legacy.unwrapped) && {
+                        stop = wrappers.next(chunk, nl_at + 1);
+                        true
+                    }
+                }
+            };
+            if !taken {
                 break;
             }
             at = nl_at + 1;
@@ -171,7 +227,7 @@ impl<'a> Run<'a> {
         let start = self.end;
         let end = start + (nl_at + 1 - at) as u64;
         if let Some(slot) = self.kept.get_mut((self.lines % EXCERPT_LINES as u64) as usize) {
-            *slot = Kept { out_at: at + out_at, out_end: at + text.len(), start, end };
+            *slot = Kept { out_at: at + out_at, out_end: at + text.len(), start, end, side: false };
         }
         self.lines += 1;
         self.widest = self.widest.max(text.len());
@@ -180,17 +236,65 @@ impl<'a> Run<'a> {
         true
     }
 
+    /// Takes the line `chunk[at..nl_at]` if `legacy_line` accepts it.
+    fn take_legacy(&mut self, at: usize, nl_at: usize, legacy_line: fn(&[u8]) -> bool) -> bool {
+        let Some(raw) = self.chunk.get(at..nl_at).filter(|raw| raw.len() <= MAX_LINE) else { return false };
+        let text = if raw.last() == Some(&b'\r') { trim_cr(raw) } else { raw };
+        if !legacy_line(text) {
+            return false;
+        }
+        self.keep(Kept { out_at: at, out_end: at + text.len(), start: self.end, end: self.end + (nl_at + 1 - at) as u64, side: false });
+        self.widest = self.widest.max(text.len());
+        self.last_len = text.len();
+        true
+    }
+
+    /// Takes the line `chunk[at..nl_at]`, which holds an escape or an anchor, if `unwrap` leaves a line of
+    /// no job, no stamp, not act's chatter, whose text `unwrapped` accepts; the text is copied to `Side`.
+    fn take_wrapped(&mut self, at: usize, nl_at: usize, unwrapped: fn(&[u8]) -> bool) -> bool {
+        let Some(raw) = self.chunk.get(at..nl_at).filter(|raw| raw.len() <= WRAPPED_MAX) else { return false };
+        let Side { scratch, lines } = &mut *self.side;
+        let u = super::unwrap::unwrap(raw, scratch);
+        if u.time.is_some() || u.job.is_some() || u.chatter || !unwrapped(u.text) {
+            return false;
+        }
+        let Some(copy) = lines.get_mut((self.lines % EXCERPT_LINES as u64) as usize) else { return false };
+        copy.clear();
+        copy.extend_from_slice(u.text);
+        let len = u.text.len();
+        self.keep(Kept { out_at: 0, out_end: 0, start: self.end, end: self.end + (nl_at + 1 - at) as u64, side: true });
+        self.widest = self.widest.max(len);
+        self.last_len = len;
+        true
+    }
+
+    fn keep(&mut self, kept: Kept) {
+        if let Some(slot) = self.kept.get_mut((self.lines % EXCERPT_LINES as u64) as usize) {
+            *slot = kept;
+        }
+        self.lines += 1;
+        self.end = kept.end;
+    }
+
     /// Adds the run to a step's output as `StepOutput::push` of each line would: range and count for
     /// all, the excerpt copied from the last lines only.
     pub fn fill(&self, output: &mut StepOutput) {
+        self.fill_shown(output, |text| text);
+    }
+
+    /// `fill`, each kept line's excerpt text being `shown(line)`.
+    pub fn fill_shown(&self, output: &mut StepOutput, shown: fn(&[u8]) -> &[u8]) {
         let kept = self.lines.min(EXCERPT_LINES as u64);
         let oldest = if self.lines > EXCERPT_LINES as u64 { (self.lines % EXCERPT_LINES as u64) as usize } else { 0 };
         let first_kept = self.kept.get(oldest).map_or(self.end, |k| k.start);
         output.count_lines(self.lines - kept, self.start, first_kept);
         for j in 0..kept as usize {
             let Some(k) = self.kept.get((oldest + j) % EXCERPT_LINES) else { continue };
-            let out = self.chunk.get(k.out_at..k.out_end).unwrap_or_default();
-            output.push(out, k.start, k.end);
+            let text = match k.side {
+                true => self.side.lines.get((oldest + j) % EXCERPT_LINES).map(Vec::as_slice),
+                false => self.chunk.get(k.out_at..k.out_end),
+            };
+            output.push(shown(text.unwrap_or_default()), k.start, k.end);
         }
     }
 }
@@ -199,8 +303,11 @@ impl<'a> Run<'a> {
 mod tests {
     use super::*;
 
+    const NO_LEGACY: LegacyLines = LegacyLines { raw: |_| false, unwrapped: |_| false };
+
     fn scan(chunk: &[u8], base: u64) -> Option<Run<'_>> {
-        Run::scan(chunk, 0, base, Wrappers::default().next(chunk, 0))
+        let side = Box::leak(Box::default());
+        Run::scan(chunk, (0, base), &mut Wrappers::default(), Kind::Plain, NO_LEGACY, side)
     }
 
     #[test]

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::line::{End, Line};
 use super::model::{Build, BuildResult, Format, Problem, Step, StepStatus};
 use super::output::{self, StepOutput};
+use super::run::Run;
 
 /// Most steps one build keeps; a further header starts a new build (bounds memory on hostile input).
 pub const MAX_STEPS: usize = 4096;
@@ -208,6 +209,19 @@ impl Sequence {
         self.out.push(shown(line.text), line.start, line.end);
         self.pending = suspect.map(|exit_code| Pending { text: output::text(line.text), exit_code });
         self.touch(line);
+    }
+
+    /// A run of plain output lines of the open step, as `output(line, None)` of each; false (nothing read)
+    /// before the build's first line was read.
+    pub fn output_run(&mut self, run: &Run<'_>) -> bool {
+        if !self.begun {
+            return false;
+        }
+        // The classic builder and podman show a line's text after its last `\r` (progress rewrites).
+        run.fill_shown(&mut self.out, shown);
+        self.pending = None;
+        self.build.span[1] = self.build.span[1].max(run.end);
+        true
     }
 
     /// The build failed with `error`; the open step (if any) is the failed one.

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::DateTime;
-use memchr::{memchr, memchr_iter, memrchr};
+use memchr::{memchr, memchr_iter, memrchr, memrchr_iter};
 use serde::{Deserialize, Serialize};
 
 use super::model::{Build, BuildResult, ImageRef, Problem, Step, StepStatus};
@@ -184,14 +184,19 @@ impl Solve {
             self.status(id);
         }
         for log in &ss.logs {
-            if let Some(i) = self.slot(&log.vertex, start) {
-                if let Some(v) = self.vertexes.get_mut(i) {
-                    push_log(v, &log.data, start, end);
-                }
-            }
+            self.log(&log.vertex, &log.data, start, end);
         }
         for w in &ss.warnings {
             self.warning(w, start);
+        }
+    }
+
+    /// Adds one decoded log chunk of `vertex` (a message with only this chunk is `apply`'d the same).
+    pub fn log(&mut self, vertex: &str, data: &[u8], start: u64, end: u64) {
+        if let Some(i) = self.slot(vertex, start) {
+            if let Some(v) = self.vertexes.get_mut(i) {
+                push_log(v, data, start, end);
+            }
         }
     }
 
@@ -330,8 +335,11 @@ fn push_log(v: &mut Vertex, data: &[u8], start: u64, end: u64) {
         v.partial.append(rest.get(..i).unwrap_or_default(), start, end);
         v.partial.end(&mut v.output);
         rest = rest.get(i + 1..).unwrap_or_default();
-        let skipped = memchr_iter(b'\n', rest).count().saturating_sub(output::EXCERPT_LINES);
-        if let Some(after) = skipped.checked_sub(1).and_then(|last| memchr_iter(b'\n', rest).nth(last)) {
+        let total = memchr_iter(b'\n', rest).count();
+        let skipped = total.saturating_sub(output::EXCERPT_LINES);
+        // The last skipped newline, found from the end (a few hits) rather than by a second pass.
+        let last_skipped = (skipped > 0).then(|| memrchr_iter(b'\n', rest).nth(total - skipped)).flatten();
+        if let Some(after) = last_skipped {
             v.output.count_lines(skipped as u64, start, end);
             rest = rest.get(after + 1..).unwrap_or_default();
         }

@@ -48,7 +48,7 @@ pub fn each_build(mut reader: impl Read, each: impl FnMut(Build) -> io::Result<(
             }
         }
     }
-    let LogParser { state, splitter, scratch } = &mut parser;
+    let LogParser { state, splitter, scratch, .. } = &mut parser;
     splitter.finish(&mut |raw| state.line(raw, scratch));
     let bytes = splitter.offset();
     let mut rest: Vec<Build> = std::mem::take(&mut state.channels).into_iter().flat_map(Channel::finish).collect();

@@ -38,6 +38,18 @@ pub fn unwrap<'a>(raw: &'a [u8], scratch: &'a mut Vec<u8>) -> Unwrapped<'a> {
     out
 }
 
+/// True when `unwrap` leaves `text` (no trailing `\r`, no escape, no web-UI anchor) as it is: no
+/// timestamp, act or PowerShell wrapper. Only lines starting `[`, a digit, `|` or `d` can have one.
+pub fn untouched(text: &[u8]) -> bool {
+    if !matches!(text.first(), Some(b'[' | b'0'..=b'9' | b'|' | b'd')) {
+        return true;
+    }
+    let (time, rest) = split_timestamp(text);
+    let mut out = Unwrapped { text: rest, time, ..Unwrapped::default() };
+    strip_act_prefix(&mut out);
+    out.time.is_none() && out.job.is_none() && !out.chatter && out.text.len() == text.len() && !text.starts_with(b"docker : ")
+}
+
 /// True when `text` holds an escape or a `](https://` (the middle of a web-UI anchor): one pass over the
 /// escapes and `]`s, most lines have neither (a `]` not followed by `(https://` costs one comparison).
 fn has_escape_or_anchor(text: &[u8]) -> bool {
