@@ -362,3 +362,33 @@ fn a_step_without_done_before_the_export_completed() {
     assert_eq!(status("npm ci"), Some(StepStatus::Executed));
     assert_eq!(status("make"), Some(StepStatus::Running), "api was not exported: {build:#?}");
 }
+
+#[test]
+fn cache_hit_reopened_for_lazy_blobs_stays_cached() {
+    let head = "#1 [1/3] FROM docker.io/library/alpine\n#1 DONE 0.0s\n\n#2 [2/3] RUN make\n#2 CACHED\n\n#3 [3/3] COPY app /app\n#3 CACHED\n\n#4 exporting to image\n#4 ...\n\n";
+    let layers = "#3 sha256:0479c29a1895ac2a588a83452e0e922c771b3ea696361fb3005efd6dce23eb55 72.71MB / 72.71MB 4.4s done\n";
+    let export = "\n#4 exporting to image\n#4 exporting layers done\n#4 DONE 7.2s\n";
+    let steps = |copy: &str| {
+        format!("build Success \"-\"\n  [1/3] FROM docker.io/library/alpine Executed Some(0) 0 None None\n  [2/3] RUN make Cached None 0 None None\n  {copy}\n  exporting to image Executed Some(7200) 0 None None")
+    };
+    // Printed again during export with layer rows only, then `DONE`: the lazy blobs pulled, nothing ran.
+    check(&format!("{head}#3 [3/3] COPY app /app\n{layers}#3 DONE 4.8s\n{export}"), &steps("[3/3] COPY app /app Cached None 0 None None"));
+    // The same without the header printed again (no other vertex printed in between).
+    check(&format!("{head}{layers}#3 DONE 2.0s\n{export}"), &steps("[3/3] COPY app /app Cached None 0 None None"));
+    // Output lines after the cache hit: the step ran again.
+    check(
+        &format!("{head}#3 [3/3] COPY app /app\n#3 0.512 copying\n#3 DONE 1.0s\n{export}"),
+        &steps("[3/3] COPY app /app Executed Some(1000) 1 None None"),
+    );
+    // An error after the cache hit is the step's outcome.
+    let failed = summary(&format!("{head}#3 [3/3] COPY app /app\n#3 ERROR: failed to pull layer\n"));
+    assert!(failed.contains("[3/3] COPY app /app Error"), "{failed}");
+}
+
+#[test]
+fn a_step_done_twice_keeps_the_last_done() {
+    check(
+        "#1 [internal] load .dockerignore\n#1 DONE 0.0s\n\n#2 [1/1] RUN make\n#2 0.1 a\n#2 DONE 1.0s\n\n#3 exporting to image\n#3 ...\n\n#2 [1/1] RUN make\n#2 DONE 3.0s\n\n#3 exporting to image\n#3 DONE 0.5s\n",
+        "build Success \"-\"\n  [internal] load .dockerignore Executed Some(0) 0 None None\n  [1/1] RUN make Executed Some(3000) 1 None None\n  exporting to image Executed Some(500) 0 None None",
+    );
+}

@@ -9,6 +9,7 @@
 
 pub mod buildkit_plain;
 pub mod buildkit_tty;
+pub mod cache_hit;
 pub mod cause;
 pub mod channel;
 pub mod checks;
