@@ -242,7 +242,8 @@ fn masked_vertex_numbers_are_steps_by_name() {
 #[test]
 fn masked_states_that_follow_no_masked_header_change_no_step() {
     let log = "#*** [1/2] RUN a\n#*** ...\n\n#5 [2/2] RUN b\n#*** DONE 9.0s\n#*** 0.1 stray\n#5 DONE 0.5s\n";
-    check(log, "build Running \"-\"\n  [1/2] RUN a Running None 0 None None\n  [2/2] RUN b Executed Some(500) 0 None None");
+    // `[1/2]` completed (the next step of its stage ran) but without the masked `DONE 9.0s`'s duration.
+    check(log, "build Success \"-\"\n  [1/2] RUN a Executed None 0 None None\n  [2/2] RUN b Executed Some(500) 0 None None");
     assert_eq!(
         problems(log),
         vec![
@@ -391,4 +392,18 @@ fn a_step_done_twice_keeps_the_last_done() {
         "#1 [internal] load .dockerignore\n#1 DONE 0.0s\n\n#2 [1/1] RUN make\n#2 0.1 a\n#2 DONE 1.0s\n\n#3 exporting to image\n#3 ...\n\n#2 [1/1] RUN make\n#2 DONE 3.0s\n\n#3 exporting to image\n#3 DONE 0.5s\n",
         "build Success \"-\"\n  [internal] load .dockerignore Executed Some(0) 0 None None\n  [1/1] RUN make Executed Some(3000) 1 None None\n  exporting to image Executed Some(500) 0 None None",
     );
+}
+
+#[test]
+fn a_step_left_open_whose_stage_went_on_completed_in_a_failed_build() {
+    let head = "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n#2 [app 1/3] FROM docker.io/library/alpine\n#2 extracting sha256:73371b14db4cf2d6d0a3076adb5dc73e8ca64eb6c989ac941237e93bc30355bc 0.1s\n#2 ...\n\n#3 [tool 1/2] FROM docker.io/library/debian\n#3 ...\n\n";
+    let fail = "#5 [build 2/2] RUN exit 1\n#5 ERROR: process \"/bin/sh -c exit 1\" did not complete successfully: exit code: 1\n------\n > [build 2/2] RUN exit 1:\n------\nERROR: failed to build: failed to solve: process \"/bin/sh -c exit 1\" did not complete successfully: exit code: 1\n";
+    let app = "#4 [app 2/3] WORKDIR /app\n#4 DONE 0.0s\n\n";
+    let got = summary(&format!("{head}{app}{fail}"));
+    // `app`'s next step ran on its FROM's result: the FROM completed. `tool` went no further: stopped.
+    assert!(got.contains("[app 1/3] FROM docker.io/library/alpine Executed None"), "{got}");
+    assert!(got.contains("[tool 1/2] FROM docker.io/library/debian Canceled None"), "{got}");
+    // Without a later step of its stage run, the open FROM is stopped by the failure too.
+    let got = summary(&format!("{head}{fail}"));
+    assert!(got.contains("[app 1/3] FROM docker.io/library/alpine Canceled None"), "{got}");
 }
