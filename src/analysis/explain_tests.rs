@@ -273,3 +273,30 @@ fn legacy_builds_compare_their_from_image_ids() {
     );
     assert_eq!(e.at_line(3).map(|s| (s.cause.kind, s.cause.root_line)), Some((CauseKind::ParentRebuilt, 2)));
 }
+
+/// A plain log of one build whose steps are `[k/n] <instruction>`, all executed.
+fn plain_build(id: &str, instructions: &[&str]) -> RecordedBuild {
+    let n = instructions.len();
+    let mut log = String::from("#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n");
+    for (k, ins) in instructions.iter().enumerate() {
+        log += &format!("#{v} [{k}/{n}] {ins}\n#{v} 0.1 working\n#{v} DONE 1.0s\n", v = k + 2, k = k + 1);
+    }
+    build(id, log.as_bytes())
+}
+
+#[test]
+fn only_builds_of_this_dockerfile_are_explained() {
+    let api = "FROM golang:1.22\nCOPY . /src\nRUN go build -o /app ./cmd/api\n";
+    let api_build = |id: &str| plain_build(id, &["FROM docker.io/library/golang:1.22", "COPY . /src", "RUN go build -o /app ./cmd/api"]);
+    let web_build = |id: &str| plain_build(id, &["FROM docker.io/library/node:20", "COPY package.json .", "RUN npm install"]);
+    let (a1, w1, a2, w2, f) = (api_build("a1"), web_build("w1"), api_build("a2"), web_build("w2"), facts());
+    // The newest build is another image: the newest build of the Dockerfile is explained, on its own.
+    let e = explain_latest(api, &[side(&a1, &f), side(&w1, &f)], 5_000).expect("a build of the Dockerfile");
+    assert_eq!((e.from.as_deref(), e.to.as_str()), (None, "a1"));
+    assert_eq!(summary(&e), ["2 NoEarlierBuild 2", "3 NoEarlierBuild 3"]);
+    // Builds of it are compared with each other, never with the other image between them.
+    let e = explain_latest(api, &[side(&a1, &f), side(&w1, &f), side(&a2, &f), side(&w2, &f)], 5_000).unwrap();
+    assert_eq!((e.from.as_deref(), e.to.as_str()), (Some("a1"), "a2"));
+    // No build of it: nothing to explain (not "every step came from the cache").
+    assert!(explain_latest(api, &[side(&w1, &f), side(&w2, &f)], 5_000).is_none());
+}

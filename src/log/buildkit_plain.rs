@@ -8,6 +8,7 @@
 use memchr::memchr_iter;
 use serde::{Deserialize, Serialize};
 
+use super::cache_hit::CacheHits;
 use super::error_block::{self, ErrorBlock};
 use super::line::{End, Fed, Line};
 use super::model::{Build, Format, ImageRef, Problem, Step, StepStatus};
@@ -59,6 +60,9 @@ pub struct Parser {
     /// The last `#n` line had a masked number (`#***`): its next lines are that step's (see `unnumbered`).
     #[serde(default)]
     current_masked: bool,
+    /// Steps printed `CACHED`: a later `DONE` with no new output is a re-opened cache hit (`cache_hit`).
+    #[serde(default)]
+    cache_hits: CacheHits,
     /// What the demultiplexer asks about all steps, counted once it reads another build beside this one.
     #[serde(skip)]
     steps_index: StepsIndex,
@@ -105,6 +109,7 @@ impl Parser {
             v08: false,
             current: 0,
             current_masked: false,
+            cache_hits: CacheHits::default(),
             steps_index: StepsIndex::default(),
         }
     }
@@ -317,10 +322,15 @@ impl Parser {
         let Some(step) = self.build.steps.get_mut(i) else {
             return;
         };
+        let lines = self.outputs.get(i).map_or(0, |o| o.range.lines);
         let finished = match rest {
-            b"CACHED" => set(step, StepStatus::Cached),
+            b"CACHED" => {
+                self.cache_hits.note(i, lines);
+                set(step, StepStatus::Cached)
+            }
             b"CANCELED" => set(step, StepStatus::Canceled),
             b"..." => false,
+            _ if rest.starts_with(b"DONE ") && step.status == StepStatus::Cached && self.cache_hits.reopened(i, lines) => false,
             _ if rest.starts_with(b"DONE ") => {
                 step.duration_ms = parse_duration(&rest[5..]).or(step.duration_ms);
                 self.exported |= step.name.starts_with("exporting to") || step.name.contains("] exporting to");
@@ -343,7 +353,9 @@ impl Parser {
                 false
             }
             _ if step.name.as_bytes() == rest => {
-                step.status = StepStatus::Running; // printed again: the vertex runs again (§2.1)
+                if step.status != StepStatus::Cached {
+                    step.status = StepStatus::Running; // printed again: the vertex runs again (§2.1)
+                }
                 false
             }
             _ => {

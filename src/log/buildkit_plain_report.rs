@@ -117,6 +117,33 @@ fn finish_exported(build: &mut Build) {
     }
 }
 
+/// A step left open (`#3 ...`, never resumed) while a later step of its stage ran (executed or failed):
+/// BuildKit starts a vertex only once its inputs are done (solver/edge.go), so it completed, end line
+/// missing (its duration unknown); a failure elsewhere does not make it canceled.
+fn finish_succeeded(build: &mut Build) {
+    type Stage<'a> = (&'a Option<String>, &'a Option<String>, &'a Option<String>, Option<u32>);
+    let mut last_ran: std::collections::HashMap<Stage<'_>, u32> = std::collections::HashMap::new();
+    for s in build.steps.iter().filter(|s| matches!(s.status, StepStatus::Executed | StepStatus::Error)) {
+        if let Some(k) = s.k {
+            let top = last_ran.entry((&s.stage, &s.platform, &s.service, s.n)).or_insert(k);
+            *top = (*top).max(k);
+        }
+    }
+    let done: Vec<bool> = build
+        .steps
+        .iter()
+        .map(|s| {
+            s.status == StepStatus::Running
+                && s.k.zip(last_ran.get(&(&s.stage, &s.platform, &s.service, s.n))).is_some_and(|(k, &top)| top > k)
+        })
+        .collect();
+    for (step, done) in build.steps.iter_mut().zip(done) {
+        if done {
+            step.status = StepStatus::Executed;
+        }
+    }
+}
+
 /// The target a step belongs to: its compose service, else the first word of a `[web 2/3]` or `[web]`
 /// slot (none for `[2/3]`).
 fn target_of(step: &Step) -> Option<String> {
@@ -138,6 +165,7 @@ pub fn close(mut build: Build, outputs: &[StepOutput], snippet: Option<[u32; 2]>
         error_block::apply_snippet(&mut build, range);
     }
     finish_exported(&mut build);
+    finish_succeeded(&mut build);
     let all_done = build.steps.iter().all(|s| s.status != StepStatus::Running);
     build.result = error_block::result(&build, ended, all_done);
     if build.result == BuildResult::Failed {

@@ -242,7 +242,8 @@ fn masked_vertex_numbers_are_steps_by_name() {
 #[test]
 fn masked_states_that_follow_no_masked_header_change_no_step() {
     let log = "#*** [1/2] RUN a\n#*** ...\n\n#5 [2/2] RUN b\n#*** DONE 9.0s\n#*** 0.1 stray\n#5 DONE 0.5s\n";
-    check(log, "build Running \"-\"\n  [1/2] RUN a Running None 0 None None\n  [2/2] RUN b Executed Some(500) 0 None None");
+    // `[1/2]` completed (the next step of its stage ran) but without the masked `DONE 9.0s`'s duration.
+    check(log, "build Success \"-\"\n  [1/2] RUN a Executed None 0 None None\n  [2/2] RUN b Executed Some(500) 0 None None");
     assert_eq!(
         problems(log),
         vec![
@@ -361,4 +362,48 @@ fn a_step_without_done_before_the_export_completed() {
     let status = |name: &str| build.steps.iter().find(|s| s.name.contains(name)).map(|s| s.status);
     assert_eq!(status("npm ci"), Some(StepStatus::Executed));
     assert_eq!(status("make"), Some(StepStatus::Running), "api was not exported: {build:#?}");
+}
+
+#[test]
+fn cache_hit_reopened_for_lazy_blobs_stays_cached() {
+    let head = "#1 [1/3] FROM docker.io/library/alpine\n#1 DONE 0.0s\n\n#2 [2/3] RUN make\n#2 CACHED\n\n#3 [3/3] COPY app /app\n#3 CACHED\n\n#4 exporting to image\n#4 ...\n\n";
+    let layers = "#3 sha256:0479c29a1895ac2a588a83452e0e922c771b3ea696361fb3005efd6dce23eb55 72.71MB / 72.71MB 4.4s done\n";
+    let export = "\n#4 exporting to image\n#4 exporting layers done\n#4 DONE 7.2s\n";
+    let steps = |copy: &str| {
+        format!("build Success \"-\"\n  [1/3] FROM docker.io/library/alpine Executed Some(0) 0 None None\n  [2/3] RUN make Cached None 0 None None\n  {copy}\n  exporting to image Executed Some(7200) 0 None None")
+    };
+    // Printed again during export with layer rows only, then `DONE`: the lazy blobs pulled, nothing ran.
+    check(&format!("{head}#3 [3/3] COPY app /app\n{layers}#3 DONE 4.8s\n{export}"), &steps("[3/3] COPY app /app Cached None 0 None None"));
+    // The same without the header printed again (no other vertex printed in between).
+    check(&format!("{head}{layers}#3 DONE 2.0s\n{export}"), &steps("[3/3] COPY app /app Cached None 0 None None"));
+    // Output lines after the cache hit: the step ran again.
+    check(
+        &format!("{head}#3 [3/3] COPY app /app\n#3 0.512 copying\n#3 DONE 1.0s\n{export}"),
+        &steps("[3/3] COPY app /app Executed Some(1000) 1 None None"),
+    );
+    // An error after the cache hit is the step's outcome.
+    let failed = summary(&format!("{head}#3 [3/3] COPY app /app\n#3 ERROR: failed to pull layer\n"));
+    assert!(failed.contains("[3/3] COPY app /app Error"), "{failed}");
+}
+
+#[test]
+fn a_step_done_twice_keeps_the_last_done() {
+    check(
+        "#1 [internal] load .dockerignore\n#1 DONE 0.0s\n\n#2 [1/1] RUN make\n#2 0.1 a\n#2 DONE 1.0s\n\n#3 exporting to image\n#3 ...\n\n#2 [1/1] RUN make\n#2 DONE 3.0s\n\n#3 exporting to image\n#3 DONE 0.5s\n",
+        "build Success \"-\"\n  [internal] load .dockerignore Executed Some(0) 0 None None\n  [1/1] RUN make Executed Some(3000) 1 None None\n  exporting to image Executed Some(500) 0 None None",
+    );
+}
+
+#[test]
+fn a_step_left_open_whose_stage_went_on_completed_in_a_failed_build() {
+    let head = "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n#2 [app 1/3] FROM docker.io/library/alpine\n#2 extracting sha256:73371b14db4cf2d6d0a3076adb5dc73e8ca64eb6c989ac941237e93bc30355bc 0.1s\n#2 ...\n\n#3 [tool 1/2] FROM docker.io/library/debian\n#3 ...\n\n";
+    let fail = "#5 [build 2/2] RUN exit 1\n#5 ERROR: process \"/bin/sh -c exit 1\" did not complete successfully: exit code: 1\n------\n > [build 2/2] RUN exit 1:\n------\nERROR: failed to build: failed to solve: process \"/bin/sh -c exit 1\" did not complete successfully: exit code: 1\n";
+    let app = "#4 [app 2/3] WORKDIR /app\n#4 DONE 0.0s\n\n";
+    let got = summary(&format!("{head}{app}{fail}"));
+    // `app`'s next step ran on its FROM's result: the FROM completed. `tool` went no further: stopped.
+    assert!(got.contains("[app 1/3] FROM docker.io/library/alpine Executed None"), "{got}");
+    assert!(got.contains("[tool 1/2] FROM docker.io/library/debian Canceled None"), "{got}");
+    // Without a later step of its stage run, the open FROM is stopped by the failure too.
+    let got = summary(&format!("{head}{fail}"));
+    assert!(got.contains("[app 1/3] FROM docker.io/library/alpine Canceled None"), "{got}");
 }

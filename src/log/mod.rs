@@ -10,6 +10,7 @@
 pub mod base64_simd;
 pub mod buildkit_plain;
 pub mod buildkit_tty;
+pub mod cache_hit;
 pub mod cause;
 pub mod channel;
 pub mod checks;

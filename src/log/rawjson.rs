@@ -322,6 +322,28 @@ mod tests {
     }
 
     #[test]
+    fn cache_hit_reopened_for_lazy_blobs_stays_cached() {
+        let cached = format!("{T1},\"cached\":true");
+        let later = r#","started":"2026-11-24T05:00:00Z","completed":"2026-11-24T05:00:04.8Z""#;
+        let log = r#"{"logs":[{"vertex":"a","data":"aGkK"}]}"#; // "hi\n"
+        let status = |lines: &[&str]| {
+            let (_, b) = run(lines);
+            (b.steps[0].status, b.steps[0].duration_ms, b.steps[0].finished.clone())
+        };
+        // Updates without `cached` and no log line since: the lazy blobs pulled, nothing ran.
+        let unlazy =
+            [vertex("a", "[2/2] COPY a /a", &cached), vertex("a", "[2/2] COPY a /a", &later[..33]), vertex("a", "[2/2] COPY a /a", later)];
+        let lines: Vec<&str> = unlazy.iter().map(String::as_str).collect();
+        assert_eq!(status(&lines), (StepStatus::Cached, None, Some("2026-11-24T04:52:57.75Z".to_string())));
+        // Log lines after the cache hit: it ran again.
+        let rerun = [unlazy[0].as_str(), log, unlazy[2].as_str()];
+        assert_eq!(status(&rerun), (StepStatus::Executed, Some(4800), Some("2026-11-24T05:00:04.8Z".to_string())));
+        // An error after it is its outcome.
+        let failed = vertex("a", "[2/2] COPY a /a", &format!("{later},\"error\":\"failed to pull\""));
+        assert_eq!(status(&[unlazy[0].as_str(), &failed]).0, StepStatus::Error);
+    }
+
+    #[test]
     fn final_error_line_and_new_builds() {
         let def = "[internal] load build definition from Dockerfile";
         let err = "ERROR: failed to solve: process \"/bin/sh -c x\" did not complete successfully: exit code: 1";

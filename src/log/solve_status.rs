@@ -122,9 +122,27 @@ struct Vertex {
     output: StepOutput,
     partial: Partial,
     warnings: Vec<String>,
+    /// Output lines when an update said `cached` (see `Vertex::update`).
+    #[serde(default)]
+    cached_lines: Option<u64>,
 }
 
 impl Vertex {
+    /// Takes a vertex update. A cache hit re-opened to pull its lazy blobs (`log::cache_hit`) gets
+    /// updates without `cached` and no log lines: it stays the cache hit it was, with its times.
+    fn update(&mut self, u: &VertexUpdate<'_>) {
+        let lines = Some(self.output.range.lines);
+        let unlazy = self.cached && self.error.is_none() && self.cached_lines == lines && !u.cached && u.error.is_empty();
+        if unlazy {
+            return;
+        }
+        self.started = u.started;
+        self.completed = u.completed;
+        self.cached = u.cached;
+        self.cached_lines = u.cached.then_some(self.output.range.lines);
+        self.error = (!u.error.is_empty()).then(|| u.error.to_string());
+    }
+
     /// Vertexes that never started are not shown: BuildKit announces a whole graph, a failed build
     /// never runs the rest (plain output prints nothing for them either).
     fn shown(&self) -> bool {
@@ -237,10 +255,7 @@ impl Solve {
         if !u.name.is_empty() && v.name != u.name {
             v.name = u.name.to_string();
         }
-        v.started = u.started;
-        v.completed = u.completed;
-        v.cached = u.cached;
-        v.error = (!u.error.is_empty()).then(|| u.error.to_string());
+        v.update(u);
         if v.completed.is_some() {
             // BuildKit ends an unterminated last line when the vertex finishes (printer.go).
             v.partial.end(&mut v.output);
