@@ -179,7 +179,7 @@ step "cargo fmt --check" logged cargo-fmt.log 300 cargo fmt --check
 step "cargo clippy --all-targets -- -D warnings" logged cargo-clippy.log "${BUILDLENS_CLIPPY_TIMEOUT:-900}" \
   cargo clippy --all-targets -- -D warnings
 # shellcheck disable=SC2046 # cargo_test_env prints NAME=value words for env
-step "cargo test --all-targets --no-fail-fast -- --include-ignored" logged cargo-test.log "${BUILDLENS_TEST_TIMEOUT:-1200}" \
+step "cargo test --all-targets --no-fail-fast -- --include-ignored" logged cargo-test.log "${BUILDLENS_TEST_TIMEOUT:-2400}" \
   env $(cargo_test_env) cargo test --all-targets --no-fail-fast -- --include-ignored "$@"
 step "VS Code end to end (code-server + headless Chromium)" logged vscode-e2e.log "${BUILDLENS_VSCODE_E2E_TIMEOUT:-1200}" bash scripts/test-vscode.sh
 step "timeline page in headless Chromium (scripts/test-timeline.sh)" logged timeline.log 600 bash scripts/test-timeline.sh

@@ -142,7 +142,7 @@ pub fn diagnostics(shared: &Shared, uri: &Uri, version: i32) -> Option<Vec<Diagn
         }
         Kind::Dockerfile => {
             let snapshot = shared.snapshot(uri)?;
-            (snapshot.version == version).then(|| diagnostics::of_snapshot(&snapshot, enc, &files::line_at))
+            (snapshot.version == version).then(|| diagnostics::of_snapshot(&snapshot, enc))
         }
     }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use super::line_cache::LineCache;
 use super::log_snapshot::{self, LogSnapshot};
 use super::source::{Feeds, Source};
 use crate::analysis::predict::{self, Prediction};
@@ -115,6 +116,7 @@ struct Lazy {
     feeds: Feeds,
     mappings: Arc<Mutex<MappingCache>>,
     counters: Arc<Counters>,
+    log_lines: Arc<LineCache>,
 }
 
 impl std::fmt::Debug for Lazy {
@@ -127,6 +129,12 @@ impl Snapshot {
     /// The buffer's text this snapshot analysed.
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The 0-based line of byte `offset` of the build log at `log` (where a failure's diagnostic points:
+    /// counted once per (log, offset) for the host's life, read when first asked).
+    pub fn log_line(&self, log: &Path, offset: u64) -> Option<u32> {
+        self.lazy.log_lines.line(log, offset)
     }
 
     /// The text of 0-based line `line` of the buffer, without its line ending; `None` past the end.
@@ -259,6 +267,8 @@ pub struct Host {
     /// The prediction's mappings of the last build (by build shape and what they read of the text).
     mappings: Arc<Mutex<MappingCache>>,
     counters: Arc<Counters>,
+    /// Log lines of failures' offsets, shared by every snapshot.
+    log_lines: Arc<LineCache>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -279,6 +289,7 @@ impl Host {
             logs: Mutex::default(),
             computing: Mutex::default(),
             mappings: Arc::default(),
+            log_lines: Arc::default(),
             counters,
         }
     }
@@ -363,6 +374,7 @@ impl Host {
             feeds: self.feeds.clone(),
             mappings: self.mappings.clone(),
             counters: self.counters.clone(),
+            log_lines: self.log_lines.clone(),
         };
         let snapshot = Arc::new(Snapshot {
             path: path.to_path_buf(),

@@ -14,6 +14,7 @@ pub mod compared;
 pub mod files;
 mod host;
 mod index;
+mod line_cache;
 pub mod log_globs;
 pub mod log_links;
 mod log_snapshot;

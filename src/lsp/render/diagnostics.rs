@@ -17,12 +17,12 @@ use crate::workspace::Snapshot;
 
 pub const SOURCE: &str = "buildlens";
 
-/// Finds the 0-based line in a log file for a byte offset (I/O; a test passes a closure).
+/// Finds the 0-based line in a log file for a byte offset (the snapshot's; a test passes a closure).
 pub type Locate<'a> = &'a dyn Fn(&Path, u64) -> Option<u32>;
 
-/// The diagnostics of a snapshot's Dockerfile (`locate`: the log line of a failure's offset).
-pub fn of_snapshot(snapshot: &Snapshot, enc: Encoding, locate: Locate) -> Vec<Diagnostic> {
-    dockerfile(&snapshot.annotated, snapshot, enc, locate)
+/// The diagnostics of a snapshot's Dockerfile (a failure's log line from `Snapshot::log_line`).
+pub fn of_snapshot(snapshot: &Snapshot, enc: Encoding) -> Vec<Diagnostic> {
+    dockerfile(&snapshot.annotated, snapshot, enc, &|log, offset| snapshot.log_line(log, offset))
 }
 
 pub fn dockerfile(annotated: &Annotated, doc: &impl Lines, enc: Encoding, locate: Locate) -> Vec<Diagnostic> {
