@@ -391,3 +391,62 @@ fn compose_1x_a_failing_service_does_not_fail_the_other_services_line() {
     let (lines, problems) = report(ws.path(), "svc1/Dockerfile", &[]);
     assert_eq!(lines.get(&27).map(|l| l.1.as_str()), Some("error"), "{lines:?} {problems:?}");
 }
+
+/// How the failing service `web` of `failed_bake_log` fails.
+#[derive(Clone, Copy, Debug)]
+enum WebFailure {
+    /// Its step on line 3 fails: error block `Dockerfile:3`, final line `target web: failed to solve: …`.
+    Step,
+    /// Its Dockerfile does not parse (line 3): no step of web ran; only the final line names web.
+    Parse,
+}
+
+const FAILING_API: &str = "FROM maven:3.9\nRUN mvn dependency:go-offline\nRUN mvn package -DskipTests\n";
+const FAILING_WEB: &str = "FROM node:18-alpine\nCOPY . .\nRUN npm run build\n";
+
+/// A bake log where `web` fails at its Dockerfile's line 3 while `api` (its own line 3 never reached) has
+/// its step 2 canceled: the error block and the final line count web's file.
+fn failed_bake_log(how: WebFailure) -> String {
+    let head = "#1 [internal] load local bake definitions\n#1 DONE 0.0s\n\n#2 [api internal] load build definition from Dockerfile\n#2 DONE 0.0s\n\n#3 [web internal] load build definition from Dockerfile\n#3 DONE 0.0s\n\n#4 [api 1/3] FROM docker.io/library/maven:3.9\n#4 CACHED\n\n#5 [api 2/3] RUN mvn dependency:go-offline\n#5 0.100 Downloading\n#5 ...\n\n";
+    let (web, error) = match how {
+        WebFailure::Step => (
+            "#6 [web 1/3] FROM docker.io/library/node:18-alpine\n#6 CACHED\n\n#7 [web 2/3] COPY . .\n#7 DONE 0.3s\n\n#8 [web 3/3] RUN npm run build\n#8 0.512 ReferenceError: CustomEvent is not defined\n#8 ERROR: process \"/bin/sh -c npm run build\" did not complete successfully: exit code: 1\n\n",
+            "process \"/bin/sh -c npm run build\" did not complete successfully: exit code: 1",
+        ),
+        WebFailure::Parse => ("", "dockerfile parse error on line 3: unknown instruction: RUNN"),
+    };
+    let block = "------\n > [web 3/3] RUN npm run build:\n------\n";
+    let block = if matches!(how, WebFailure::Step) { block } else { "" };
+    format!("{head}{web}#5 [api 2/3] RUN mvn dependency:go-offline\n#5 CANCELED\n{block}Dockerfile:3\n--------------------\n   1 |     FROM node:18-alpine\n   2 |     COPY . .\n   3 | >>> RUN npm run build\n--------------------\ntarget web: failed to solve: {error}\n")
+}
+
+/// A compose build imported with no Dockerfile named, that failed in service `web`: api's Dockerfile (its
+/// builds scoped to service `api` by the compose file, else by the text match) keeps its own runs (line 2
+/// canceled) and never takes web's error on its own line 3; a problem says the build failed in `web`.
+/// Web's Dockerfile takes the error on its line 3 (when a compose file says which file web built: without
+/// one, a web that ran no step has no text to match). `report` and the language server alike.
+#[test]
+fn a_failure_of_another_service_stays_off_this_dockerfile_when_imported_without_one() {
+    let services = [
+        Service { name: "api", dockerfile: "api/Dockerfile", text: FAILING_API, fails_at: None, millis: 0 },
+        Service { name: "web", dockerfile: "web/Dockerfile", text: FAILING_WEB, fails_at: None, millis: 0 },
+    ];
+    let compose = ("compose.yaml", "services:\n  api:\n    build: ./api\n  web:\n    build: ./web\n");
+    for how in [WebFailure::Step, WebFailure::Parse] {
+        for with_compose in [true, false] {
+            let ws = workspace(&services, with_compose.then_some(compose));
+            import(ws.path(), &failed_bake_log(how));
+            let case = format!("{how:?}, compose file: {with_compose}");
+            let (api, problems) = report(ws.path(), "api/Dockerfile", &[]);
+            assert_eq!(api.get(&2).map(|r| r.1.as_str()), Some("canceled"), "{case}: {api:?} {problems:?}");
+            assert!(!api.contains_key(&3), "{case}: api's line 3 never ran: {api:?} {problems:?}");
+            assert!(problems.iter().any(|p| p.contains("service `web` left out")), "{case}: {problems:?}");
+            assert_eq!(server_view(ws.path(), "api/Dockerfile"), api, "{case}: the language server on api");
+            if with_compose || matches!(how, WebFailure::Step) {
+                let (web, problems) = report(ws.path(), "web/Dockerfile", &[]);
+                assert_eq!(web.get(&3).map(|r| r.1.as_str()), Some("error"), "{case}: {web:?} {problems:?}");
+                assert_eq!(server_view(ws.path(), "web/Dockerfile"), web, "{case}: the language server on web");
+            }
+        }
+    }
+}

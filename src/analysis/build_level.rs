@@ -40,15 +40,15 @@ fn belongs(rb: &RecordedBuild, mapping: &Mapping) -> bool {
     (!rb.build.steps.iter().any(Step::is_instruction) || mapped) && !failed_in_another_service(rb, mapping)
 }
 
-/// A compose or bake build whose failed step belongs to a service (target) none of whose steps landed
-/// on this Dockerfile while another service's did: the error's line numbers count that service's file.
+/// A compose or bake build that failed in a service (target) none of whose steps landed on this
+/// Dockerfile while another service's did: the error's line numbers count that service's file. The
+/// service is `mapping::failed_service`'s, the one `mapping::keep_services` drops the same facts for.
 fn failed_in_another_service(rb: &RecordedBuild, mapping: &Mapping) -> bool {
-    let steps = &rb.build.steps;
-    let Some(service) = steps.iter().rev().find(|s| s.status == StepStatus::Error).and_then(|s| s.service.as_deref()) else {
+    let Some(service) = crate::mapping::failed_service(&rb.build) else {
         return false;
     };
-    let mut landed = steps.iter().zip(&mapping.steps).filter(|(_, m)| m.is_some()).map(|(s, _)| s.service.as_deref());
-    landed.clone().next().is_some() && !landed.any(|s| s == Some(service))
+    let mut landed = rb.build.steps.iter().zip(&mapping.steps).filter(|(_, m)| m.is_some()).map(|(s, _)| s.service.as_deref());
+    landed.clone().any(|s| s.is_some()) && !landed.any(|s| s == Some(service.as_str()))
 }
 
 /// The run a build-level failure shows: the failed (unmapped) step's error and output when there is

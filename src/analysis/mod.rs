@@ -197,7 +197,8 @@ pub fn annotate_with(dockerfile_text: &str, builds: &[&RecordedBuild], cache: &m
     let mut problems: Vec<String> = df.problems.iter().map(|p| format!("Dockerfile line {}: {}", p.line, p.message)).collect();
     for (nth, rb) in builds.iter().enumerate() {
         let mapping = built::map(&df, print, &rb.build.steps, rb.built_dockerfile.as_deref(), cache);
-        for p in rb.build.problems.iter().filter(|p| p.message.contains(crate::log::demux::GUESSED)) {
+        let shown = |m: &str| m.contains(crate::log::demux::GUESSED) || m.contains(crate::mapping::FAILED_ELSEWHERE);
+        for p in rb.build.problems.iter().filter(|p| shown(&p.message)) {
             problems.push(format!("build {}: {}", rb.id, p.message));
         }
         let unmapped = mapping.problems.iter().filter(|p| p.step.is_some()).count();

@@ -347,8 +347,8 @@ pub fn apply_final(build: &mut Build, message: &str) {
     }
 }
 
-/// `target api: …` (after an optional `ERROR: `) → `api`.
-fn target_of(line: &str) -> Option<&str> {
+/// `target api: …` (after an optional `ERROR: `) → `api`: the bake/compose target a final error names.
+pub fn target_of(line: &str) -> Option<&str> {
     let rest = line.strip_prefix("ERROR: ").unwrap_or(line).strip_prefix("target ")?;
     let (name, _) = rest.split_once(": ")?;
     (!name.is_empty() && !name.contains(char::is_whitespace)).then_some(name)

@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::dockerfile::Dockerfile;
 use crate::log::{Build, Step};
 pub use memo::SimMemo;
-pub use services::{keep_services, services, services_matching_first};
+pub use services::{failed_service, keep_services, services, services_matching_first, FAILED_ELSEWHERE};
 
 /// Mappings with less confidence than this are dropped (and counted as problems).
 pub const MIN_CONFIDENCE: f64 = 0.5;

@@ -5,7 +5,10 @@
 use super::groups::{self, Group};
 use super::{map_steps_of, Problem, StepMapping, MIN_SCORE};
 use crate::dockerfile::Dockerfile;
-use crate::log::{step_name, Build, Step};
+use crate::log::{error_block, step_name, Build, Problem as BuildProblem, Step, StepStatus};
+
+/// In the problem a scoped build keeps when the service it failed in is left out (`keep_services`).
+pub const FAILED_ELSEWHERE: &str = "the build failed there, on its own Dockerfile";
 
 /// The compose service a step belongs to: the parsers' field, else the name's two-word prefix.
 pub(super) fn service_of(step: &Step) -> Option<String> {
@@ -22,8 +25,27 @@ pub(super) fn in_scope(step: &Step, services: Option<&[String]>) -> bool {
 }
 
 /// Keeps only the steps of `services` (and those that name none): the build as one Dockerfile saw it.
+/// When the build failed in a service left out (and in none kept), its build-level facts go with that
+/// service: the error's Dockerfile lines and the check warnings count that service's file, so they are
+/// dropped, and a problem says where the build failed (`FAILED_ELSEWHERE`).
 pub fn keep_services(build: &mut Build, services: &[String]) {
+    let failed_elsewhere = failed_service(build).filter(|s| !services.contains(s));
     build.steps.retain(|s| in_scope(s, Some(services)));
+    let Some(service) = failed_elsewhere.filter(|_| !build.steps.iter().any(|s| s.status == StepStatus::Error)) else {
+        return;
+    };
+    build.error_lines = None;
+    build.warnings.clear();
+    build.problems.push(BuildProblem { offset: None, message: format!("service `{service}` left out: {FAILED_ELSEWHERE}") });
+}
+
+/// The compose service (bake target) a build failed in: its last failed step's, else the target its
+/// final error names (`target web: failed to solve: …`, a failure before any step of it, a parse error).
+pub fn failed_service(build: &Build) -> Option<String> {
+    match build.steps.iter().rev().find(|s| s.status == StepStatus::Error) {
+        Some(step) => service_of(step),
+        None => build.error.as_deref().and_then(error_block::target_of).map(str::to_string),
+    }
 }
 
 /// The compose services of the numbered steps, in order of first appearance (empty: not a compose build).

@@ -35,11 +35,13 @@ impl ComposeInfo {
     /// build's services (else `None`: this file says nothing about that build).
     pub fn scope(&self, build: &Build) -> Option<Belongs> {
         let mut services = mapping::services(&build.steps);
-        // A service that failed before its first instruction (its base image's `load metadata` denied)
-        // built this build too: its error belongs to its own Dockerfile.
-        for step in build.steps.iter().filter(|s| s.status == crate::log::StepStatus::Error) {
-            if let Some(service) = step.service.as_ref().filter(|s| !services.contains(s)) {
-                services.push(service.clone());
+        // A service that failed before its first instruction (its base image's `load metadata` denied, a
+        // parse error the final line names: `target web: failed to solve: …`) built this build too: its
+        // error belongs to its own Dockerfile.
+        let failed = build.steps.iter().filter(|s| s.status == crate::log::StepStatus::Error).map(|s| s.service.clone());
+        for service in failed.chain([mapping::failed_service(build)]).flatten() {
+            if !services.contains(&service) {
+                services.push(service);
             }
         }
         if !services.iter().any(|s| self.all.contains(s)) {
