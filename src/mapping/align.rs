@@ -5,19 +5,10 @@
 //! follows moved lines; gaps between anchors of equal size (in `k` and in instructions) pair up their
 //! same-keyword members as "edited since the build".
 
+pub(super) use super::memo::Rec;
 use super::memo::{self, SimMemo};
 use super::text::{self, Sim, SimKind};
 use crate::dockerfile::Dockerfile;
-
-/// A recorded step: its index in `Build.steps`, its position `k`, its instruction text.
-#[derive(Debug, Clone)]
-pub(super) struct Rec {
-    pub step: usize,
-    pub k: u32,
-    pub text: String,
-    /// The builder may have cut the text (`Step::clipped`).
-    pub clipped: bool,
-}
 
 /// One aligned pair: `recs[pos]` ↔ instruction `seq[j]`.
 #[derive(Debug, Clone, Copy)]

@@ -9,9 +9,18 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
-use super::align::Rec;
 use super::text::{Sim, SimKind};
 use crate::dockerfile::Instruction;
+
+/// A recorded step: its index in `Build.steps`, its position `k`, its instruction text.
+#[derive(Debug, Clone)]
+pub(super) struct Rec {
+    pub step: usize,
+    pub k: u32,
+    pub text: String,
+    /// The builder may have cut the text (`Step::clipped`).
+    pub clipped: bool,
+}
 
 /// Most non-empty cells kept; beyond it the memo starts over (only bounds memory against ever-different
 /// texts: a sweep per analysis keeps it to the columns of the current text).
