@@ -9,10 +9,16 @@ use crate::log::line::{Fed, Line};
 use crate::log::model::{Build, BuildResult, Step, StepStatus};
 use crate::log::output::{text, StepOutput};
 use crate::log::step_name;
+use crate::log::unwrap::is_bare_stamp;
 
 impl Parser {
     /// A line without `#n`: the failure report, blank lines, console-wrapped continuations.
     pub(super) fn other_line(&mut self, line: &Line<'_>) -> Fed {
+        if is_bare_stamp(line.text) {
+            // A log viewer's stamp above each record it copies (Cloud Console): neither the rest of a
+            // wrapped line nor a line of the failure report; both go on after it, as if it were not there.
+            return if self.errors.open() { Fed::Taken } else { Fed::Ignored };
+        }
         let failed = error_block::may_be_final(line.text) && self.build.steps.iter().any(|s| s.status == StepStatus::Error);
         if let Some(event) = self.errors.feed(line.text, failed) {
             self.wrap = Wrap::No;

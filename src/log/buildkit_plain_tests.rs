@@ -407,3 +407,48 @@ fn a_step_left_open_whose_stage_went_on_completed_in_a_failed_build() {
     let got = summary(&format!("{head}{fail}"));
     assert!(got.contains("[app 1/3] FROM docker.io/library/alpine Canceled None"), "{got}");
 }
+
+/// `log` as a log viewer copies it with timestamps shown (Google Cloud Console): a line holding only a
+/// stamp, in the form `stamp` gives for line `i`, above each line. (A stamp ending in `Z` is a wrapper
+/// `unwrap` strips: that copy is one of blank lines, not of bare stamps.)
+fn stamped(log: &str, stamp: fn(usize) -> String) -> String {
+    log.lines().enumerate().map(|(i, line)| format!("{}\n{line}\n", stamp(i))).collect()
+}
+
+#[test]
+fn a_stamp_line_is_never_the_rest_of_a_wrapped_line() {
+    let long = "docker.io/library/alpine:3.20@sha256:beefdbd8a1da6d2915566fde36db9db0b524eb737fc57cd1367effd16dc0d06d";
+    let log = format!(
+        "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n#2 [1/3] FROM {long}\n#2 DONE 0.1s\n\n\
+         #3 [2/3] RUN apk add curl\n#3 CACHED\n\n#4 [3/3] RUN make && make install DESTDIR=/opt/app PREFIX=/usr/local\n\
+         #4 1.000 make: *** [all] Error 2\n\
+         #4 ERROR: process \"/bin/sh -c make && make install DESTDIR=/opt/app PREFIX=/usr/local\" did not complete successfully: exit code: 2\n\
+         ------\n > [3/3] RUN make && make install DESTDIR=/opt/app PREFIX=/usr/local:\n1.000 make: *** [all] Error 2\n------\n\
+         Dockerfile:3\n--------------------\n   1 |     FROM alpine:3.20\n   2 |     RUN apk add curl\n   3 | >>> RUN make && make install DESTDIR=/opt/app PREFIX=/usr/local\n--------------------\n\
+         ERROR: failed to solve: process \"/bin/sh -c make && make install DESTDIR=/opt/app PREFIX=/usr/local\" did not \n\
+         complete successfully: exit code: 2\n"
+    );
+    let plain = summary(&log);
+    assert!(plain.contains(&format!("[1/3] FROM {long} Executed")), "{plain}");
+    assert!(plain.contains("PREFIX=/usr/local Error None 1 Some(2) Some([3, 3])"), "{plain}");
+    let stamps: [fn(usize) -> String; 4] = [
+        |i| format!("2026-01-25 11:31:{:02}.{:03}", i % 60, i * 37 % 1000),
+        |i| format!("2026-01-25T11:31:{:02}.{:06}", i % 60, i),
+        |i| format!("2026-01-25 11:{:02}:00+01:00  ", i % 60),
+        |i| format!("2026-01-25 11:31:{:02}\r", i % 60),
+    ];
+    for stamp in stamps {
+        let copy = stamped(&log, stamp);
+        assert_eq!(summary(&copy), plain, "{copy}");
+    }
+}
+
+#[test]
+fn a_stamp_after_a_long_error_line_is_not_its_text() {
+    let log = "#4 [3/3] RUN make\n#4 ERROR: process \"/bin/sh -c make\" did not complete successfully: exit code: 2\n\
+               2026-01-25 11:31:12.296\n------\n > [3/3] RUN make:\n------\n\
+               ERROR: failed to solve: process \"/bin/sh -c make\" did not complete successfully: exit code: 2\n";
+    let b = &parse_bytes(log.as_bytes()).builds[0];
+    assert_eq!(b.steps[0].error.as_deref(), Some("process \"/bin/sh -c make\" did not complete successfully: exit code: 2"));
+    assert_eq!(b.steps[0].exit_code, Some(2));
+}

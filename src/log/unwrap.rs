@@ -167,6 +167,26 @@ fn stamp_end(s: &[u8]) -> Option<usize> {
     (s.get(i) == Some(&b'Z')).then_some(i)
 }
 
+/// True when `text` is a timestamp and nothing else (`2026-01-25 11:31:12.296`, `…T…Z`, `…+01:00`, trailing
+/// blanks allowed): the line a log viewer puts above each record it copies (Google Cloud Console with
+/// timestamps shown). No builder prints such a line, so it is never the rest of a console-wrapped line.
+pub fn is_bare_stamp(text: &[u8]) -> bool {
+    let text = text.trim_ascii_end();
+    if !(19..=40).contains(&text.len()) || !is_date_time(text) {
+        return false;
+    }
+    let mut rest = text.get(19..).unwrap_or_default();
+    if let Some(fraction) = rest.strip_prefix(b".") {
+        let digits = fraction.iter().take_while(|b| b.is_ascii_digit()).count();
+        rest = if digits == 0 { rest } else { fraction.get(digits..).unwrap_or_default() };
+    }
+    match rest {
+        [] | [b'Z'] => true,
+        [b'+' | b'-', zone @ ..] => matches!(zone, [a, b, c, d] | [a, b, b':', c, d] if [a, b, c, d].iter().all(|x| x.is_ascii_digit())),
+        _ => false,
+    }
+}
+
 fn is_date_time(s: &[u8]) -> bool {
     let digits = |r: std::ops::Range<usize>| s[r].iter().all(u8::is_ascii_digit);
     digits(0..4)
@@ -270,6 +290,30 @@ mod tests {
         check("[x] [y](https://e.com)", "[x] [y](https://e.com)", None, None, false);
         check("['/opt/conda/bin/python', '-m', 'pip']", "['/opt/conda/bin/python', '-m', 'pip']", None, None, false);
         check("[a/b]", "[a/b]", None, None, false);
+    }
+
+    #[test]
+    fn bare_stamps() {
+        for stamp in [
+            "2026-01-25 11:31:12.296",
+            "2026-01-25 11:31:12",
+            "2026-01-25T11:31:12.296Z",
+            "2026-01-25T11:31:12+01:00 ",
+            "2026-01-25 11:31:12.1-0500",
+        ] {
+            assert!(is_bare_stamp(stamp.as_bytes()), "{stamp:?}");
+        }
+        for text in [
+            "2026-01-25 11:31:12.296 #2 DONE 0.1s",
+            "2026-01-25 11:31",
+            "2026-01-25 11:31:12.",
+            "2026-01-25 11:31:12+1",
+            "#2 DONE 0.1s",
+            "",
+            "2026-01-25 11:31:12.296 x",
+        ] {
+            assert!(!is_bare_stamp(text.as_bytes()), "{text:?}");
+        }
     }
 
     /// Escapes, anchors and plain `[` mixed in one line, at its start, middle and end: every run of
