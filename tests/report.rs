@@ -220,3 +220,21 @@ fn a_multi_platform_bake_target_marks_every_stage_with_each_platform() {
         assert!(text.contains("linux/amd64") && text.contains("linux/arm64"), "line {line} shows both platforms: {web:#}");
     }
 }
+
+/// `explain` of a Dockerfile whose recorded builds all built another one says so (not "every step came
+/// from the cache", not a bare "no recorded build").
+#[test]
+fn explain_says_when_the_builds_read_built_another_dockerfile() {
+    let ws = tempfile::tempdir().unwrap();
+    let dir = ws.path();
+    std::fs::create_dir(dir.join(".git")).unwrap();
+    std::fs::write(dir.join("api.Dockerfile"), "FROM golang:1.22\nRUN go build ./...\n").unwrap();
+    let web = "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n\n#2 [1/2] FROM docker.io/library/node:20\n#2 DONE 1.0s\n\n#3 [2/2] RUN npm ci\n#3 DONE 30.5s\n\n#4 exporting to image\n#4 DONE 0.2s\n";
+    std::fs::write(dir.join("build.log"), web).unwrap();
+    let (_, err, code) = run(dir, &["import", "--dockerfile", "api.Dockerfile", "build.log"]);
+    assert_eq!(code, 0, "{err}");
+    let (out, err, code) = run(dir, &["explain", "api.Dockerfile"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("no recorded build ran a step of this Dockerfile (the 1 read built another"), "{out}");
+    assert!(!out.contains("cache"), "{out}");
+}

@@ -37,7 +37,14 @@ pub fn run(args: Args, cwd: &Path) -> anyhow::Result<i32> {
     let explaining = explain(store, &dockerfile, text.into_owned(), &args)?;
     let mut out = super::stdout(args.json);
     match explaining.explained {
-        None => writeln!(out, "{}: no recorded build", dockerfile.display())?,
+        None if explaining.batch.builds().is_empty() => writeln!(out, "{}: no recorded build", dockerfile.display())?,
+        // Builds were offered (a record naming no Dockerfile), but none ran a step of this one.
+        None => writeln!(
+            out,
+            "{}: no recorded build ran a step of this Dockerfile (the {} read built another: see `buildlens builds`)",
+            dockerfile.display(),
+            explaining.batch.builds().len()
+        )?,
         Some(e) if args.json => {
             serde_json::to_writer_pretty(&mut out, &Json { dockerfile: &dockerfile, explained: &e })?;
             writeln!(out)?;
