@@ -356,14 +356,21 @@ impl Host {
         let generation = self.source.refresh(&settings.store, &|_| {});
         let matches = |s: &&Arc<Snapshot>| s.version == version && s.generation == generation && s.settings.same_as(&settings);
         let kept = || lock(&self.snapshots).get(path).filter(matches).cloned();
+        self.once_per_path(path, kept, || self.compute_snapshot(path, settings.clone(), version, generation, text.clone()))
+    }
+
+    /// `kept()`, else `compute()` while no other request computes for `path` (one that arrives meanwhile
+    /// waits for it, then finds its result kept).
+    fn once_per_path<T>(&self, path: &Path, kept: impl Fn() -> Option<T>, compute: impl FnOnce() -> Option<T>) -> Option<T> {
         if let Some(hit) = kept() {
             return Some(hit);
         }
         let turn = lock(&self.computing).entry(path.to_path_buf()).or_default().clone();
         let _turn = lock(&turn);
-        if let Some(hit) = kept() {
-            return Some(hit);
-        }
+        kept().or_else(compute)
+    }
+
+    fn compute_snapshot(&self, path: &Path, settings: Settings, version: i32, generation: u64, text: Arc<str>) -> Option<Arc<Snapshot>> {
         self.counters.snapshots.fetch_add(1, Ordering::Relaxed);
         let (store, root, depth) = (&settings.store, &settings.root, settings.history_depth);
         let mut annotated = self.source.annotate(store, root, path, &text, depth);
@@ -412,22 +419,16 @@ impl Host {
         let open = |df: &Path| self.document(df, Kind::Dockerfile);
         let (key, buffer) = log_snapshot::key_of(path, version, &text, &settings.root, &settings.store, open);
         let kept = || lock(&self.logs).get(path).filter(|s| s.key == key && Arc::ptr_eq(&s.text, &text)).cloned();
-        if let Some(hit) = kept() {
-            return Some(hit);
-        }
-        let turn = lock(&self.computing).entry(path.to_path_buf()).or_default().clone();
-        let _turn = lock(&turn);
-        if let Some(hit) = kept() {
-            return Some(hit);
-        }
-        self.counters.log_snapshots.fetch_add(1, Ordering::Relaxed);
-        // The problems depend on the log's text only: an edit of the Dockerfile keeps them.
-        let same_text = lock(&self.logs).get(path).filter(|s| Arc::ptr_eq(&s.text, &text)).map(|s| s.problems.clone());
-        let snapshot = Arc::new(log_snapshot::compute(path, text.clone(), key, buffer, same_text));
-        if self.document(path, Kind::Log).is_some_and(|(v, t)| v == version && Arc::ptr_eq(&t, &text)) {
-            lock(&self.logs).insert(path.to_path_buf(), snapshot.clone());
-        }
-        Some(snapshot)
+        self.once_per_path(path, kept, || {
+            self.counters.log_snapshots.fetch_add(1, Ordering::Relaxed);
+            // The problems depend on the log's text only: an edit of the Dockerfile keeps them.
+            let same_text = lock(&self.logs).get(path).filter(|s| Arc::ptr_eq(&s.text, &text)).map(|s| s.problems.clone());
+            let snapshot = Arc::new(log_snapshot::compute(path, text.clone(), key.clone(), buffer, same_text));
+            if self.document(path, Kind::Log).is_some_and(|(v, t)| v == version && Arc::ptr_eq(&t, &text)) {
+                lock(&self.logs).insert(path.to_path_buf(), snapshot.clone());
+            }
+            Some(snapshot)
+        })
     }
 
     /// `snapshot.prediction()` (once per snapshot; lenses, hints and hovers share it).
